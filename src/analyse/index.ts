@@ -1,0 +1,5 @@
+/**
+ * analyse: reports over the stored ledger (queries → view models). Imports core and store.
+ */
+export * from './report.ts';
+export * from './time-range.ts';

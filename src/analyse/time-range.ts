@@ -1,0 +1,30 @@
+/** `--since 7d | 24h | 2026-01-01 | 2026-01-01T10:00Z` → epoch ms, relative to an injected clock. */
+import { AppError } from '../core/index.ts';
+
+const RELATIVE = /^(\d+)\s*(h|d|w|m)$/;
+const UNIT_MS = { h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 } as const;
+
+export function parseTime(text: string, now: number, flag: string): number {
+  const rel = RELATIVE.exec(text.trim());
+  if (rel) {
+    const n = Number(rel[1]);
+    const unit = rel[2] as 'h' | 'd' | 'w' | 'm';
+    if (unit === 'm') {
+      const d = new Date(now);
+      return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() - n, d.getUTCDate(), d.getUTCHours());
+    }
+    // Relative ranges start at a whole hour or day boundary so that repeated runs agree.
+    const start = now - n * UNIT_MS[unit];
+    const step = unit === 'h' ? UNIT_MS.h : UNIT_MS.d;
+    return Math.floor(start / step) * step + (unit === 'h' ? 0 : step);
+  }
+  const iso = /^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : text;
+  const ms = Date.parse(iso);
+  if (Number.isNaN(ms)) {
+    throw new AppError(
+      'analyse.bad_time',
+      `${flag} ${JSON.stringify(text)}: expected e.g. 7d, 24h, 3m or 2026-01-31`,
+    );
+  }
+  return ms;
+}

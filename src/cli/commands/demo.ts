@@ -1,0 +1,72 @@
+/** `tokenledger demo`: a realistic organisation's invocation logs, written as real files and ingested like real data. */
+import { dirname, join } from 'node:path';
+import { generateDemo } from '../../demo/index.ts';
+import type { IngestSummary } from '../../pipeline/index.ts';
+import { int, parse, str } from '../args.ts';
+import { type CliContext, dbPath, EXIT, print, withRuntime } from '../context.ts';
+import { formatSummary, rejectsPath, runIngest } from './ingest.ts';
+
+export const DEMO_HELP = `Usage: tokenledger demo [--days N] [--seed N] [--out DIR] [--db FILE]
+
+Generates N days (default 30, ending now) of Bedrock model-invocation logs for a made-up organisation
+in the exact S3 layout under DIR (default: .tokenledger-demo next to the database), with the
+tokenledger.yaml it needs (application inference profile, team rules), then ingests them through
+the same code path as real logs.`;
+
+export interface DemoRun {
+  readonly summary: IngestSummary;
+  readonly logsRoot: string;
+  readonly configPath: string;
+}
+
+export async function runDemo(
+  ctx: CliContext,
+  db: string,
+  opts: { days: number; seed: number; out?: string },
+): Promise<DemoRun> {
+  const outDir = opts.out ?? join(dirname(db), '.tokenledger-demo');
+  ctx.stderr.write(
+    `Generating ${opts.days} days of invocation logs for the demo organisation in ${outDir} …\n`,
+  );
+  const demo = await generateDemo({
+    outDir,
+    days: opts.days,
+    seed: opts.seed,
+    end: new Date(ctx.now()),
+  });
+  ctx.stderr.write(
+    `  ${demo.records.toLocaleString('en-US')} records in ${demo.files.toLocaleString('en-US')} files (${(demo.bytes / 1e6).toFixed(1)} MB gzip). Ingesting …\n`,
+  );
+  const flags = { db };
+  const summary = await withRuntime(
+    ctx,
+    flags,
+    (rt) => runIngest(ctx, rt, [demo.logsRoot], 'auto', rejectsPath(ctx, db)),
+    { configPath: demo.configPath },
+  );
+  return { summary, logsRoot: demo.logsRoot, configPath: demo.configPath };
+}
+
+export async function demoCommand(ctx: CliContext): Promise<number> {
+  const { flags } = parse(ctx.argv, {
+    days: { type: 'string' },
+    seed: { type: 'string' },
+    out: { type: 'string' },
+  });
+  if (flags.help) {
+    print(ctx, DEMO_HELP);
+    return EXIT.ok;
+  }
+  const out = str(flags, 'out');
+  const run = await runDemo(ctx, dbPath(ctx, flags), {
+    days: int(flags, 'days', 30),
+    seed: int(flags, 'seed', 42),
+    ...(out !== undefined ? { out } : {}),
+  });
+  print(ctx, formatSummary(run.summary));
+  print(
+    ctx,
+    `\nLogs: ${run.logsRoot}\nConfig used: ${run.configPath}\nNext: tokenledger report --by team,model --since 30d`,
+  );
+  return EXIT.ok;
+}

@@ -1,0 +1,179 @@
+/** `tokenledger explain REQUEST_ID`: how one record was normalised, attributed and priced. */
+import {
+  AppError,
+  DIMENSIONS,
+  type Flag,
+  formatUsd,
+  type Tier,
+  type UsageRecord,
+} from '../../core/index.ts';
+import { type Catalog, quote, quoteLines, type TokenClass } from '../../price/index.ts';
+import type { StoredRecord } from '../../store/index.ts';
+import { parse } from '../args.ts';
+import { type CliContext, EXIT, print, withRuntime } from '../context.ts';
+
+const CLASS_LABEL: Readonly<Record<TokenClass, string>> = {
+  input: 'input (uncached)',
+  cacheRead: 'cache read',
+  cacheWrite5m: 'cache write 5m',
+  cacheWrite1h: 'cache write 1h',
+  output: 'output',
+};
+
+const ASSUMPTIONS: Readonly<Partial<Record<Flag, string>>> = {
+  tier_unknown: 'service tier not in the log (no request body): priced at the standard tier',
+  cache_ttl_unknown:
+    'cache writes without a 5m/1h split in the log: all priced at the 5-minute rate',
+  unpriced:
+    'no catalog entry for this model, Region and tier at this time: tokens kept, cost not counted',
+  rate_missing: 'the entry has no rate for a token class that was used: priced at the input rate',
+  long_context:
+    'total input above the long-context threshold: the whole request at long-context rates',
+  regional_premium: 'geo or in-Region endpoint: the regional premium over the global price applies',
+  profile_unresolved: 'application inference profile not in the configuration: model unknown',
+  price_before_effective:
+    'the record is older than the first catalog price for this model: its earliest price was used',
+};
+
+const s = (v: unknown): string => (v === null || v === undefined ? '' : String(v));
+const n = (v: unknown): number => Number(v ?? 0);
+
+/** Rebuilds the priced part of a stored record, to re-run the pricing rule on it. */
+function toUsageRecord(row: StoredRecord): UsageRecord {
+  const flags = s(row.flags).split(',').filter(Boolean) as Flag[];
+  return {
+    requestId: s(row.request_id),
+    occurredAt: (row.ts as Date).getTime(),
+    accountId: s(row.account),
+    region: s(row.region),
+    inferenceRegion: row.inference_region === null ? null : s(row.inference_region),
+    operation: s(row.operation),
+    modelId: s(row.model_id),
+    identityArn: row.identity_arn === null ? null : s(row.identity_arn),
+    requestMetadata: row.metadata ? (JSON.parse(s(row.metadata)) as Record<string, string>) : {},
+    tokens: {
+      input: n(row.input_tokens),
+      output: n(row.output_tokens),
+      cacheRead: n(row.cache_read_tokens),
+      cacheWrite5m: n(row.cache_write_5m_tokens),
+      cacheWrite1h: n(row.cache_write_1h_tokens),
+    },
+    cacheTtlKnown: !flags.includes('cache_ttl_unknown'),
+    tier: flags.includes('tier_unknown') ? null : (s(row.tier) as Tier),
+    latencyMs: row.latency_ms === null ? null : n(row.latency_ms),
+    firstByteMs: row.first_byte_ms === null ? null : n(row.first_byte_ms),
+    errorCode: row.error_code === null ? null : s(row.error_code),
+    source: { uri: s(row.source), line: n(row.source_line) },
+    model: {
+      raw: s(row.model_id),
+      base: s(row.model),
+      profile: row.profile === null ? null : s(row.profile),
+      scope: s(row.scope) as UsageRecord['model']['scope'],
+      geo: row.geo === null ? null : s(row.geo),
+      form: s(row.model_form) as UsageRecord['model']['form'],
+      profileTags: {},
+    },
+    flags: flags.filter((f) => f === 'cache_ttl_unknown' || f === 'profile_unresolved'),
+  };
+}
+
+export function explainText(row: StoredRecord, catalog: Catalog): string {
+  const rec = toUsageRecord(row);
+  const q = quote(rec, catalog);
+  const rules = JSON.parse(s(row.attribution) || '{}') as Record<string, string>;
+  const storedFlags = s(row.flags).split(',').filter(Boolean) as Flag[];
+  const out: string[] = [];
+  const kv = (k: string, v: string) => out.push(`  ${k.padEnd(16)}${v}`);
+  out.push(`Request ${rec.requestId}`);
+  kv('time', new Date(rec.occurredAt).toISOString());
+  kv('operation', rec.operation);
+  kv('status', rec.errorCode ?? 'ok');
+  kv('account', rec.accountId);
+  kv(
+    'region',
+    rec.inferenceRegion && rec.inferenceRegion !== rec.region
+      ? `${rec.region} (served in ${rec.inferenceRegion})`
+      : rec.region,
+  );
+  kv('identity', rec.identityArn ?? '(none)');
+  kv('source', `${rec.source.uri}:${rec.source.line}`);
+  out.push('', 'Normalised');
+  kv('model id', rec.modelId);
+  kv('read as', rec.model.form);
+  kv('profile', rec.model.profile ?? '(none: called the model directly)');
+  kv('model', rec.model.base);
+  kv('scope', `${rec.model.scope}${rec.model.geo ? ` (${rec.model.geo})` : ''}`);
+  out.push('', 'Attributed (first matching rule wins)');
+  for (const dim of DIMENSIONS) kv(dim, `${s(row[dim])}${rules[dim] ? `   ← ${rules[dim]}` : ''}`);
+  if (row.metadata) kv('requestMetadata', s(row.metadata));
+  out.push('', 'Priced');
+  if (q.resolved === null) {
+    kv(
+      'entry',
+      `none for ${rec.model.base} in ${rec.region}, tier ${q.tier}, at ${new Date(rec.occurredAt).toISOString().slice(0, 10)}`,
+    );
+  } else {
+    const e = q.resolved.entry;
+    kv('entry', e.id);
+    kv('effective from', e.effectiveFrom);
+    kv('source', `${e.source} (verified ${e.verifiedOn})`);
+    kv('tier', `${q.tier}${rec.tier === null ? ' (assumed)' : ''}`);
+    kv(
+      'scope rule',
+      e.regionalPremium && rec.model.scope !== 'global'
+        ? `regional premium: global price × (1 + ${e.regionalPremium})`
+        : 'base price',
+    );
+    if (q.longContext)
+      kv(
+        'long context',
+        `over ${e.longContext?.thresholdTokens} input tokens: ×${e.longContext?.inputMultiplier} input, ×${e.longContext?.outputMultiplier} output`,
+      );
+    out.push(`  ${'tokens'.padEnd(32)}${'USD per 1M'.padStart(14)}${'cost USD'.padStart(18)}`);
+    for (const l of quoteLines(rec, q)) {
+      if (l.tokens === 0) continue;
+      const label = `${CLASS_LABEL[l.tokenClass]} ${l.tokens.toLocaleString('en-US')}`;
+      out.push(
+        `  ${label.padEnd(32)}${formatUsd(l.rate * 1_000_000n).padStart(14)}${formatUsd(l.picos).padStart(18)}${l.rateMissing ? '  (no own rate)' : ''}`,
+      );
+    }
+    kv('total', `${formatUsd(q.picos ?? 0n)} USD`);
+  }
+  const stored = row.cost_pusd === null ? null : BigInt(row.cost_pusd as bigint);
+  kv(
+    'stored cost',
+    `${stored === null ? 'unpriced' : `${formatUsd(stored)} USD`} (entry ${s(row.price_id) || '-'}, catalog ${s(row.catalog_hash)})`,
+  );
+  if (stored !== q.picos || s(row.catalog_hash) !== catalog.hash) {
+    kv(
+      'note',
+      `the current catalog (${catalog.hash}) prices it at ${q.picos === null ? 'nothing' : formatUsd(q.picos)}; stored cost is from catalog ${s(row.catalog_hash)}`,
+    );
+  }
+  const flags = [...new Set([...storedFlags, ...q.flags])];
+  if (flags.length > 0) {
+    out.push('', 'Assumptions and flags');
+    for (const f of flags) out.push(`  ${f}: ${ASSUMPTIONS[f] ?? ''}`);
+  }
+  return out.join('\n');
+}
+
+export async function explainCommand(ctx: CliContext): Promise<number> {
+  const { flags, positionals } = parse(ctx.argv, { json: { type: 'boolean' } });
+  if (flags.help || positionals.length !== 1) {
+    print(ctx, 'Usage: tokenledger explain REQUEST_ID [--json] [--db FILE]');
+    return flags.help ? EXIT.ok : EXIT.usage;
+  }
+  const id = positionals[0] as string;
+  const text = await withRuntime(ctx, flags, async (rt) => {
+    const row = await rt.store.getRecord(id);
+    if (row === null)
+      throw new AppError('cli.not_found', `no record with requestId ${id} in this ledger`);
+    if (flags.json) {
+      return JSON.stringify(row, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2);
+    }
+    return explainText(row, rt.catalog);
+  });
+  print(ctx, text);
+  return EXIT.ok;
+}

@@ -1,0 +1,90 @@
+/** `tokenledger ingest PATH…`: invocation logs from files, directories or s3:// prefixes into the ledger. */
+import { dirname, join } from 'node:path';
+import { AppError } from '../../core/index.ts';
+import { type IngestSummary, ingest } from '../../pipeline/index.ts';
+import type { Runtime } from '../../runtime.ts';
+import { LOG_FORMATS, type LogFormat } from '../../sources/index.ts';
+import { parse, str } from '../args.ts';
+import { type CliContext, dbPath, EXIT, print, withRuntime } from '../context.ts';
+import { createProgressBar } from '../progress.ts';
+
+export const INGEST_HELP = `Usage: tokenledger ingest PATH… [--format auto|ndjson|cloudwatch|json] [--json] [--db FILE]
+
+PATH is a file, a directory (walked recursively) or s3://bucket/prefix, in the Bedrock S3 layout
+(AWSLogs/<account>/BedrockModelInvocationLogs/<region>/YYYY/MM/DD/HH/*.json.gz) or any other.
+Formats are detected per file: gzip or plain NDJSON records, CloudWatch Logs FilterLogEvents
+responses and subscription payloads, CloudWatch Logs S3 exports, pretty-printed JSON.
+Re-running is safe: finished files are skipped, records are deduplicated on requestId, and an
+interrupted run resumes where it stopped.
+Exit code: 0 all ingested, 3 some lines rejected (see the rejects file), 1 error, 2 usage error.`;
+
+export async function ingestCommand(ctx: CliContext): Promise<number> {
+  const { flags, positionals } = parse(ctx.argv, {
+    format: { type: 'string' },
+    json: { type: 'boolean' },
+  });
+  if (flags.help) {
+    print(ctx, INGEST_HELP);
+    return EXIT.ok;
+  }
+  if (positionals.length === 0)
+    throw new AppError('cli.usage', `ingest needs at least one PATH\n\n${INGEST_HELP}`);
+  const format = (str(flags, 'format') ?? 'auto') as LogFormat;
+  if (!LOG_FORMATS.includes(format)) {
+    throw new AppError('cli.usage', `--format must be one of ${LOG_FORMATS.join(', ')}`);
+  }
+  const summary = await withRuntime(ctx, flags, (rt) =>
+    runIngest(ctx, rt, positionals, format, rejectsPath(ctx, dbPath(ctx, flags))),
+  );
+  print(ctx, flags.json ? JSON.stringify(summary) : formatSummary(summary));
+  return summary.rejected > 0 ? EXIT.partial : EXIT.ok;
+}
+
+export function rejectsPath(ctx: CliContext, db: string): string {
+  const stamp = new Date(ctx.now()).toISOString().replace(/[:.]/g, '-');
+  return join(dirname(db), 'tokenledger-rejects', `ingest-${stamp}.jsonl`);
+}
+
+export async function runIngest(
+  ctx: CliContext,
+  rt: Runtime,
+  paths: readonly string[],
+  format: LogFormat,
+  rejectsFile: string,
+): Promise<IngestSummary> {
+  const bar = createProgressBar(ctx.stderr, ctx.now);
+  try {
+    return await ingest(
+      {
+        store: rt.store,
+        objects: rt.objects,
+        catalog: rt.catalog,
+        normaliser: rt.normaliser,
+        attributor: rt.attributor,
+        log: silent,
+      },
+      { paths, format, rejectsFile, onProgress: bar.update },
+    );
+  } finally {
+    bar.done();
+  }
+}
+
+const silent = { info() {}, warn() {}, error() {} };
+
+export function formatSummary(s: IngestSummary): string {
+  const n = (v: number) => v.toLocaleString('en-US').padStart(12);
+  const lines = [
+    `Ingested ${s.files.toLocaleString('en-US')} files (${s.filesSkipped.toLocaleString('en-US')} unchanged since last run, skipped), ${(s.bytes / 1e6).toFixed(1)} MB`,
+    `  read       ${n(s.read)} records`,
+    `  inserted   ${n(s.inserted)}`,
+    `  duplicates ${n(s.duplicates)}  (already in the ledger: same requestId)`,
+    `  rejected   ${n(s.rejected)}${s.rejectsFile ? `  → ${s.rejectsFile}` : ''}`,
+  ];
+  if (s.unpriced > 0) {
+    lines.push(
+      `  unpriced   ${n(s.unpriced)}  (no catalog price: tokens kept, cost not counted; see \`tokenledger report\`)`,
+    );
+  }
+  return lines.join('\n');
+}

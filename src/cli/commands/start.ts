@@ -1,0 +1,51 @@
+/**
+ * `npm start`: the main job on the embedded default. With an empty ledger it builds the demo organisation first;
+ * then it shows where the money went.
+ */
+import { runReport } from '../../analyse/index.ts';
+import { formatUsdHuman } from '../../core/index.ts';
+import { parse } from '../args.ts';
+import { type CliContext, dbPath, EXIT, print, withRuntime } from '../context.ts';
+import { reportTable } from '../format.ts';
+import { runDemo } from './demo.ts';
+import { formatSummary } from './ingest.ts';
+
+export async function startCommand(ctx: CliContext): Promise<number> {
+  const { flags } = parse(ctx.argv, {});
+  const db = dbPath(ctx, flags);
+  const empty = await withRuntime(ctx, flags, async (rt) => {
+    const [t] = await rt.store.queryUsage({ groupBy: [], where: [], limit: 1 });
+    return (t?.requests ?? 0) === 0;
+  });
+  if (empty) {
+    print(ctx, `The ledger ${db} is empty: building the demo organisation (tokenledger demo).`);
+    const run = await runDemo(ctx, db, { days: 30, seed: 42 });
+    print(ctx, `${formatSummary(run.summary)}\n`);
+  }
+  await withRuntime(ctx, flags, async (rt) => {
+    const now = ctx.now();
+    const byTeam = await runReport(rt.store, { by: ['team'], since: '30d', where: [] }, now);
+    print(
+      ctx,
+      `Spend by team, last 30 days (list price, USD) — ${formatUsdHuman(byTeam.total.costPicos)} in total\n`,
+    );
+    print(ctx, `${reportTable(byTeam)}\n`);
+    const byModel = await runReport(
+      rt.store,
+      { by: ['model', 'scope'], since: '30d', where: [], limit: 12 },
+      now,
+    );
+    print(ctx, 'Top models, last 30 days\n');
+    print(ctx, `${reportTable(byModel)}\n`);
+  });
+  print(
+    ctx,
+    [
+      `Ledger: ${db}`,
+      'Try:  npm run tokenledger -- report --by team,user --since 7d --limit 20',
+      '      npm run tokenledger -- report --by day --where team=search --format csv',
+      '      npm run tokenledger -- ingest s3://your-bucket/AWSLogs/   (or a local folder of logs)',
+    ].join('\n'),
+  );
+  return EXIT.ok;
+}

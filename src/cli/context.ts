@@ -1,0 +1,50 @@
+/** What every command gets: arguments, environment, output streams, a clock. Tests pass their own. */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { openRuntime, type Runtime } from '../runtime.ts';
+import { type Flags, str } from './args.ts';
+
+export interface CliContext {
+  readonly argv: readonly string[];
+  readonly env: NodeJS.ProcessEnv;
+  readonly cwd: string;
+  readonly stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  readonly stderr: NodeJS.WriteStream;
+  readonly now: () => number;
+}
+
+/** Exit codes, documented in the README. */
+export const EXIT = { ok: 0, error: 1, usage: 2, partial: 3 } as const;
+
+export function dbPath(ctx: CliContext, flags: Flags): string {
+  return resolve(ctx.cwd, str(flags, 'db') ?? ctx.env.TOKENLEDGER_DB ?? 'tokenledger.duckdb');
+}
+
+export function configPath(ctx: CliContext, flags: Flags): string | undefined {
+  const explicit = str(flags, 'config') ?? ctx.env.TOKENLEDGER_CONFIG;
+  if (explicit !== undefined) return resolve(ctx.cwd, explicit);
+  const local = resolve(ctx.cwd, 'tokenledger.yaml');
+  return existsSync(local) ? local : undefined;
+}
+
+export async function withRuntime<T>(
+  ctx: CliContext,
+  flags: Flags,
+  fn: (rt: Runtime) => Promise<T>,
+  overrides: { configPath?: string } = {},
+): Promise<T> {
+  const rt = await openRuntime({
+    db: dbPath(ctx, flags),
+    configPath: overrides.configPath ?? configPath(ctx, flags),
+    env: ctx.env,
+  });
+  try {
+    return await fn(rt);
+  } finally {
+    await rt.close();
+  }
+}
+
+export function print(ctx: CliContext, text: string): void {
+  ctx.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+}

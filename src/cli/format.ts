@@ -1,0 +1,157 @@
+/** Terminal, CSV and JSON renderings of reports. Tables fit 100 columns: long key values are shortened with "…". */
+
+import { type Report, rowToJson } from '../analyse/index.ts';
+import { formatUsd, formatUsdHuman } from '../core/index.ts';
+import type { UsageRow } from '../store/index.ts';
+
+export function compact(n: bigint | number): string {
+  const v = Number(n);
+  if (v < 1000) return String(v);
+  const units: [number, string][] = [
+    [1e12, 'T'],
+    [1e9, 'G'],
+    [1e6, 'M'],
+    [1e3, 'k'],
+  ];
+  for (const [size, suffix] of units) {
+    if (v >= size) {
+      const x = v / size;
+      return `${x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2)}${suffix}`;
+    }
+  }
+  return String(v);
+}
+
+export function renderTable(
+  headers: readonly string[],
+  rows: readonly string[][],
+  rightAlign: readonly boolean[],
+  width = 100,
+): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const gap = 2;
+  let total = widths.reduce((a, b) => a + b, 0) + gap * (widths.length - 1);
+  // Shrink the widest left-aligned (key) columns until the table fits.
+  while (total > width) {
+    let widest = -1;
+    widths.forEach((w, i) => {
+      if (!rightAlign[i] && w > 8 && (widest < 0 || w > (widths[widest] ?? 0))) widest = i;
+    });
+    if (widest < 0) break;
+    widths[widest] = (widths[widest] ?? 0) - 1;
+    total--;
+  }
+  const cell = (text: string, i: number) => {
+    const w = widths[i] ?? 0;
+    const t = text.length > w ? `${text.slice(0, Math.max(1, w - 1))}…` : text;
+    return rightAlign[i] ? t.padStart(w) : t.padEnd(w);
+  };
+  const line = (r: readonly string[]) =>
+    r
+      .map((c, i) => cell(c, i))
+      .join(' '.repeat(gap))
+      .trimEnd();
+  const rule = widths.map((w) => '─'.repeat(w)).join(' '.repeat(gap));
+  return [line(headers), rule, ...rows.map(line)].join('\n');
+}
+
+const COUNTER_HEADERS = ['REQUESTS', 'ERRORS', 'INPUT', 'OUTPUT', 'CACHE RD', 'CACHE WR', 'COST'];
+
+function counterCells(r: UsageRow): string[] {
+  const cost =
+    r.unpricedRequests > 0 ? `${formatUsdHuman(r.costPicos)}*` : formatUsdHuman(r.costPicos);
+  return [
+    compact(r.requests),
+    compact(r.errors),
+    compact(r.inputTokens),
+    compact(r.outputTokens),
+    compact(r.cacheReadTokens),
+    compact(r.cacheWriteTokens),
+    cost,
+  ];
+}
+
+/**
+ * A model id short enough for a table column: `anthropic.claude-sonnet-4-5-20250929-v1:0` → `claude-sonnet-4-5`.
+ * Versions other than v1 stay (`claude-3-5-sonnet-v2`). CSV and JSON always carry the full id.
+ */
+export function shortModel(id: string): string {
+  if (id.startsWith('arn:')) return id;
+  const dot = id.indexOf('.');
+  let s = dot > 0 ? id.slice(dot + 1) : id;
+  s = s
+    .replace(/-v1(:\d+)?$/, '')
+    .replace(/-(v\d+)(:\d+)?$/, '-$1')
+    .replace(/-\d{8}(?=(-v\d+)?$)/, '');
+  return s;
+}
+
+function keyCell(key: string, value: string | null | undefined): string {
+  if (value === null || value === undefined) return '(none)';
+  return key === 'model' ? shortModel(value) : value;
+}
+
+export function reportTable(report: Report): string {
+  const keys = report.query.groupBy;
+  const headers = [...keys.map((k) => k.replace(/^meta:/, '').toUpperCase()), ...COUNTER_HEADERS];
+  const right = headers.map((_, i) => i >= keys.length);
+  const rows = report.rows.map((r) => [
+    ...keys.map((k) => keyCell(k, r.keys[k])),
+    ...counterCells(r),
+  ]);
+  if (keys.length > 0) {
+    rows.push(headers.map(() => ''));
+    rows.push([...keys.map((_, i) => (i === 0 ? 'TOTAL' : '')), ...counterCells(report.total)]);
+  } else {
+    rows.push(counterCells(report.total));
+  }
+  const out = [renderTable(headers, rows, right)];
+  if (report.unpriced.length > 0) out.push('', unpricedNote(report));
+  return out.join('\n');
+}
+
+export function unpricedNote(report: Report): string {
+  const n = report.unpriced.reduce((a, u) => a + u.requests, 0);
+  const lines = report.unpriced
+    .slice(0, 8)
+    .map(
+      (u) =>
+        `  ${u.modelId} in ${u.region}: ${compact(u.requests)} requests, ${compact(u.tokens)} tokens`,
+    );
+  return [
+    `* ${n} requests have no price in the catalog: their tokens are counted, their cost is NOT in these totals.`,
+    ...lines,
+    ...(report.unpriced.length > 8 ? [`  … and ${report.unpriced.length - 8} more`] : []),
+    '  Add the model to catalog/bedrock (see catalog/README.md); stored records keep their tokens for re-pricing.',
+  ].join('\n');
+}
+
+function csvCell(v: string | number | null): string {
+  if (v === null) return '';
+  const s = String(v);
+  return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+}
+
+export function reportCsv(report: Report): string {
+  const rows = report.rows.map(rowToJson);
+  const headers = [
+    ...report.query.groupBy,
+    'requests',
+    'errors',
+    'input_tokens',
+    'output_tokens',
+    'cache_read_tokens',
+    'cache_write_tokens',
+    'cost_usd',
+    'unpriced_requests',
+  ];
+  const lines = [headers.join(',')];
+  for (const r of rows) lines.push(headers.map((h) => csvCell(r[h] ?? null)).join(','));
+  return lines.join('\n');
+}
+
+export function reportJson(report: Report): string {
+  return JSON.stringify(report.rows.map(rowToJson), null, 2);
+}
+
+export { formatUsd };

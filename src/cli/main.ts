@@ -1,0 +1,70 @@
+#!/usr/bin/env node
+/**
+ * The tokenledger command line. The only place that reads argv and process.env and maps errors to exit codes.
+ */
+import { isAppError } from '../core/index.ts';
+import { demoCommand } from './commands/demo.ts';
+import { explainCommand } from './commands/explain.ts';
+import { ingestCommand } from './commands/ingest.ts';
+import { reportCommand } from './commands/report.ts';
+import { startCommand } from './commands/start.ts';
+import { type CliContext, EXIT } from './context.ts';
+
+const COMMANDS: Readonly<Record<string, (ctx: CliContext) => Promise<number>>> = {
+  ingest: ingestCommand,
+  report: reportCommand,
+  explain: explainCommand,
+  demo: demoCommand,
+  start: startCommand,
+};
+
+export const HELP = `tokenledger — where every Bedrock token-dollar goes
+
+Usage: tokenledger <command> [options]      (every command takes --db FILE and --config FILE)
+
+  ingest PATH…     read invocation logs (files, folders, s3://bucket/prefix) into the ledger
+  report           spend by team, user, model, day… (--by, --since, --where, --format)
+  explain ID       how one request was normalised, attributed and priced
+  demo             generate and ingest a realistic demo organisation
+  start            demo if the ledger is empty, then the spend report (what npm start runs)
+
+The ledger is a DuckDB file: --db, else $TOKENLEDGER_DB, else ./tokenledger.duckdb.
+Config: --config, else $TOKENLEDGER_CONFIG, else ./tokenledger.yaml if present.
+Run \`tokenledger <command> --help\` for a command's options.`;
+
+export async function main(ctx: CliContext): Promise<number> {
+  const [name, ...rest] = ctx.argv;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    ctx.stdout.write(`${HELP}\n`);
+    return name === undefined ? EXIT.usage : EXIT.ok;
+  }
+  const command = COMMANDS[name];
+  if (command === undefined) {
+    ctx.stderr.write(`tokenledger: unknown command "${name}"\n\n${HELP}\n`);
+    return EXIT.usage;
+  }
+  try {
+    return await command({ ...ctx, argv: rest });
+  } catch (e: unknown) {
+    if (isAppError(e)) {
+      ctx.stderr.write(`tokenledger ${name}: ${e.message}\n`);
+      return e.code === 'cli.usage' ? EXIT.usage : EXIT.error;
+    }
+    ctx.stderr.write(
+      `tokenledger ${name}: unexpected error: ${(e as Error)?.stack ?? String(e)}\n`,
+    );
+    return EXIT.error;
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/tokenledger')) {
+  const code = await main({
+    argv: process.argv.slice(2),
+    env: process.env,
+    cwd: process.cwd(),
+    stdout: process.stdout,
+    stderr: process.stderr,
+    now: () => Date.now(),
+  });
+  process.exitCode = code;
+}

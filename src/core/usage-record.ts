@@ -1,0 +1,141 @@
+/**
+ * The one record shape that flows through the pipeline: source → RawUsage → normalise → UsageRecord → price →
+ * PricedRecord → attribute → AttributedRecord → store. Each stage adds what it knows; nothing is recomputed later.
+ */
+import type { Picos } from './money.ts';
+
+/** Billable token classes. `input` is uncached input only (Bedrock's `inputTokenCount`). */
+export interface Tokens {
+  readonly input: number;
+  readonly output: number;
+  readonly cacheRead: number;
+  readonly cacheWrite5m: number;
+  readonly cacheWrite1h: number;
+}
+
+/** Where a request was served from, for pricing: a `global.` profile, a geo profile (`us.`, `eu.`…), or in-Region. */
+export type Scope = 'global' | 'geo' | 'in-region';
+
+/** Service tier. Invocation logs rarely show it; `null` in RawUsage means unknown (priced as standard, flagged). */
+export type Tier = 'standard' | 'priority' | 'flex' | 'batch' | 'latency-optimized';
+export const TIERS: readonly Tier[] = [
+  'standard',
+  'priority',
+  'flex',
+  'batch',
+  'latency-optimized',
+];
+
+/** Where a record came from: a file or object URI and its 1-based line, for rejects and `explain`. */
+export interface SourceRef {
+  readonly uri: string;
+  readonly line: number;
+}
+
+/** What a source produces: the facts of one invocation, with the model id exactly as the caller passed it. */
+export interface RawUsage {
+  readonly requestId: string;
+  /** Epoch milliseconds, UTC. */
+  readonly occurredAt: number;
+  readonly accountId: string;
+  /** The Region that received the call; prices follow it. */
+  readonly region: string;
+  /** The Region that served a cross-Region call, when known. */
+  readonly inferenceRegion: string | null;
+  readonly operation: string;
+  readonly modelId: string;
+  readonly identityArn: string | null;
+  readonly requestMetadata: Readonly<Record<string, string>>;
+  readonly tokens: Tokens;
+  /** False when cache writes were seen but their 5m/1h split was not (body absent or offloaded). */
+  readonly cacheTtlKnown: boolean;
+  readonly tier: Tier | null;
+  readonly latencyMs: number | null;
+  readonly firstByteMs: number | null;
+  /** Null on success; the exception name (e.g. ThrottlingException) on failure. */
+  readonly errorCode: string | null;
+  readonly source: SourceRef;
+}
+
+/** How a raw model id was read. */
+export type ModelIdForm =
+  | 'bare'
+  | 'profile-id'
+  | 'foundation-model-arn'
+  | 'inference-profile-arn'
+  | 'application-profile-arn';
+
+export interface ModelRef {
+  /** The caller's string, unchanged. */
+  readonly raw: string;
+  /** Canonical foundation-model id, the price key (e.g. `anthropic.claude-sonnet-4-5-20250929-v1:0`). */
+  readonly base: string;
+  /** The inference profile the call went through (system profile id or application-profile ARN), if any. */
+  readonly profile: string | null;
+  readonly scope: Scope;
+  /** Geo prefix of a system profile (`us`, `eu`, `apac`…), or null. */
+  readonly geo: string | null;
+  readonly form: ModelIdForm;
+  /** Attribution tags of an application inference profile, from configuration. */
+  readonly profileTags: Readonly<Record<string, string>>;
+}
+
+/** Known assumptions and gaps, stored on the record so that every number can be explained. */
+export type Flag =
+  | 'tier_unknown'
+  | 'cache_ttl_unknown'
+  | 'unpriced'
+  | 'rate_missing'
+  | 'long_context'
+  | 'regional_premium'
+  | 'profile_unresolved'
+  | 'price_before_effective';
+
+export interface UsageRecord extends RawUsage {
+  readonly model: ModelRef;
+  readonly flags: readonly Flag[];
+}
+
+export interface Cost {
+  /** Total list-price cost; null when no catalog entry covers the record (flag `unpriced`). */
+  readonly picos: Picos | null;
+  readonly priceId: string | null;
+  readonly catalogHash: string;
+}
+
+export interface PricedRecord extends UsageRecord {
+  readonly cost: Cost;
+}
+
+/** The attribution dimensions that have their own column; any other request-metadata key is queryable too. */
+export const DIMENSIONS = [
+  'team',
+  'user',
+  'feature',
+  'project',
+  'environment',
+  'cost_center',
+  'application',
+  'session',
+] as const;
+export type Dimension = (typeof DIMENSIONS)[number];
+
+export const UNALLOCATED = 'unallocated';
+
+export interface Attribution {
+  /** Every dimension has a value; `unallocated` when no rule matched. */
+  readonly values: Readonly<Record<Dimension, string>>;
+  /** Which rule won for each matched dimension, e.g. `requestMetadata.team`, `identity.session-name`, `rule:3`. */
+  readonly rules: Readonly<Partial<Record<Dimension, string>>>;
+}
+
+export interface AttributedRecord extends PricedRecord {
+  readonly attribution: Attribution;
+}
+
+/** A line or object that could not become a record; kept with its place and reason, never dropped silently. */
+export interface Reject {
+  readonly source: SourceRef;
+  readonly reason: string;
+  readonly excerpt: string;
+}

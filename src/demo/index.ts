@@ -1,0 +1,7 @@
+/**
+ * demo: generates a fictional organisation's Amazon Bedrock model invocation logs (gzip NDJSON in the real S3
+ * layout, offloaded bodies, permission-check markers) and the tokenledger.yaml to ingest them with.
+ * Deterministic from a seed and an end date. Imports only node:* and core.
+ */
+export type { DemoConfig, DemoRule } from './config-file.ts';
+export { type DemoOptions, type DemoResult, generateDemo } from './generate.ts';

@@ -1,0 +1,5 @@
+/**
+ * pipeline: runs sources through normalise → price → attribute → store. Imports core, sources, normalise, price,
+ * attribute, store.
+ */
+export * from './ingest.ts';

@@ -1,0 +1,187 @@
+/**
+ * The main job: objects → records → normalise → price → attribute → store, in batches, resumable per object.
+ * A checkpoint per object (its version and the last committed line) is written in the same transaction as the
+ * batch, so a killed run resumes exactly; a finished object is skipped unless its content changed; request-id
+ * dedupe in the store makes any overlap harmless. The next batch is parsed while the store writes the last one.
+ */
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Attributor } from '../attribute/index.ts';
+import type { AttributedRecord, Logger, Reject } from '../core/index.ts';
+import type { Normaliser } from '../normalise/index.ts';
+import { type Catalog, priceRecord } from '../price/index.ts';
+import type { ObjectInfo, ObjectStore } from '../sources/index.ts';
+import { type LogFormat, listLogObjects, readLogObject } from '../sources/index.ts';
+import type { Store, WriteResult } from '../store/index.ts';
+
+export interface IngestDeps {
+  readonly store: Store;
+  readonly objects: ObjectStore;
+  readonly catalog: Catalog;
+  readonly normaliser: Normaliser;
+  readonly attributor: Attributor;
+  readonly log: Logger;
+}
+
+export interface IngestProgress {
+  readonly bytesDone: number;
+  readonly bytesTotal: number;
+  readonly records: number;
+  readonly filesDone: number;
+  readonly filesTotal: number;
+}
+
+export interface IngestOptions {
+  readonly paths: readonly string[];
+  readonly format: LogFormat;
+  /** Where rejected lines are appended as NDJSON (created only if something is rejected). */
+  readonly rejectsFile: string;
+  readonly batchLines?: number;
+  readonly onProgress?: (p: IngestProgress) => void;
+  readonly signal?: AbortSignal;
+}
+
+export interface IngestSummary {
+  files: number;
+  filesSkipped: number;
+  read: number;
+  inserted: number;
+  duplicates: number;
+  rejected: number;
+  unpriced: number;
+  bytes: number;
+  rejectsFile: string | null;
+}
+
+interface Checkpoint {
+  readonly version: string;
+  readonly line: number;
+  readonly done: boolean;
+}
+
+export async function ingest(deps: IngestDeps, opts: IngestOptions): Promise<IngestSummary> {
+  const objects: ObjectInfo[] = [];
+  for (const path of opts.paths) {
+    for await (const info of listLogObjects(deps.objects, path, opts.signal)) objects.push(info);
+  }
+  const bytesTotal = objects.reduce((n, o) => n + o.size, 0);
+  const summary: IngestSummary = {
+    files: objects.length,
+    filesSkipped: 0,
+    read: 0,
+    inserted: 0,
+    duplicates: 0,
+    rejected: 0,
+    unpriced: 0,
+    bytes: 0,
+    rejectsFile: null,
+  };
+  let filesDone = 0;
+  const progress = () =>
+    opts.onProgress?.({
+      bytesDone: summary.bytes,
+      bytesTotal,
+      records: summary.read,
+      filesDone,
+      filesTotal: objects.length,
+    });
+
+  // Records of many small files share one store write; each file's checkpoint rides with the write that holds its
+  // last record, so a commit never claims lines it does not contain.
+  const batchLines = opts.batchLines ?? 20_000;
+  let pending: Pending = { records: [], rejects: [], checkpoints: [] };
+  let inFlight: Promise<void> = Promise.resolve();
+  const flush = async () => {
+    const batch = pending;
+    pending = { records: [], rejects: [], checkpoints: [] };
+    await inFlight; // one write at a time, in order
+    inFlight = deps.store.writeUsage(batch).then((r: WriteResult) => {
+      summary.inserted += r.inserted;
+      summary.duplicates += r.duplicates;
+    });
+    if (batch.rejects.length > 0) writeRejects(opts.rejectsFile, batch.rejects, summary);
+  };
+  const checkpoint = (key: string, cp: Checkpoint) =>
+    pending.checkpoints.push({ key, value: JSON.stringify(cp) });
+
+  const saved = await deps.store.checkpoints(CHECKPOINT_PREFIX);
+  for (const info of objects) {
+    const key = `${CHECKPOINT_PREFIX}${info.uri}`;
+    const cp = parseCheckpoint(saved.get(key));
+    if (cp?.done && cp.version === info.version) {
+      summary.filesSkipped++;
+      summary.bytes += info.size;
+      filesDone++;
+      progress();
+      continue;
+    }
+    const afterLine = cp && cp.version === info.version ? cp.line : 0;
+    const batches = readLogObject(deps.objects, info, {
+      format: opts.format,
+      afterLine,
+      batchLines,
+      onBytes: (n) => {
+        summary.bytes += n;
+      },
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
+    let lastLine = afterLine;
+    for await (const batch of batches) {
+      for (const item of batch.items) {
+        if ('reject' in item) {
+          pending.rejects.push(item.reject);
+          summary.rejected++;
+          continue;
+        }
+        const priced = priceRecord(deps.normaliser.normalise(item.usage), deps.catalog);
+        if (priced.cost.picos === null) summary.unpriced++;
+        pending.records.push(deps.attributor.attribute(priced));
+        summary.read++;
+      }
+      lastLine = batch.lastLine;
+      checkpoint(key, { version: info.version, line: lastLine, done: false });
+      if (pending.records.length + pending.rejects.length >= batchLines) await flush();
+      progress();
+    }
+    checkpoint(key, { version: info.version, line: lastLine, done: true });
+    filesDone++;
+    progress();
+  }
+  await flush();
+  await inFlight;
+  return summary;
+}
+
+const CHECKPOINT_PREFIX = 'invocation-logs:';
+
+interface Pending {
+  records: AttributedRecord[];
+  rejects: Reject[];
+  checkpoints: { key: string; value: string }[];
+}
+
+function parseCheckpoint(text: string | undefined): Checkpoint | null {
+  if (text === undefined) return null;
+  try {
+    const v = JSON.parse(text) as Checkpoint;
+    return typeof v.version === 'string' && typeof v.line === 'number' ? v : null;
+  } catch {
+    return null;
+  }
+}
+
+function writeRejects(file: string, rejects: readonly Reject[], summary: IngestSummary): void {
+  if (summary.rejectsFile === null) {
+    mkdirSync(dirname(file), { recursive: true });
+    summary.rejectsFile = file;
+  }
+  const lines = rejects.map((r) =>
+    JSON.stringify({
+      file: r.source.uri,
+      line: r.source.line,
+      reason: r.reason,
+      excerpt: r.excerpt,
+    }),
+  );
+  appendFileSync(file, `${lines.join('\n')}\n`);
+}

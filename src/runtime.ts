@@ -1,0 +1,59 @@
+/**
+ * The composition root: configuration → the objects every command works with. The only place (with cli/) that
+ * knows every module; nothing here reads argv.
+ */
+
+import type { Attributor } from './attribute/index.ts';
+import { createAttributor } from './attribute/index.ts';
+import { type Config, loadConfig } from './config/index.ts';
+import type { Normaliser } from './normalise/index.ts';
+import { createNormaliser } from './normalise/index.ts';
+import { type Catalog, defaultCatalogDir, loadCatalogDir } from './price/index.ts';
+import {
+  createLocalObjectStore,
+  createObjectStore,
+  createS3ObjectStoreFromEnv,
+  type ObjectStore,
+} from './sources/index.ts';
+import { createDuckDbStore, type Store } from './store/index.ts';
+
+export interface RuntimeOptions {
+  readonly db: string;
+  readonly configPath: string | undefined;
+  readonly env: NodeJS.ProcessEnv;
+  readonly readOnly?: boolean;
+}
+
+export interface Runtime {
+  readonly config: Config;
+  readonly store: Store;
+  readonly catalog: Catalog;
+  readonly normaliser: Normaliser;
+  readonly attributor: Attributor;
+  readonly objects: ObjectStore;
+  close(): Promise<void>;
+}
+
+export async function openRuntime(opts: RuntimeOptions): Promise<Runtime> {
+  const config = loadConfig(opts.configPath, opts.env);
+  const catalog = loadCatalogDir(config.prices.catalogDir ?? defaultCatalogDir());
+  const store = await createDuckDbStore({
+    path: opts.db,
+    ...(opts.readOnly ? { readOnly: true } : {}),
+    memoryLimit: opts.env.TOKENLEDGER_DUCKDB_MEMORY ?? '512MB',
+  });
+  if (!opts.readOnly) await store.migrate();
+  const profiles = new Map(Object.entries(config.inferenceProfiles));
+  return {
+    config,
+    store,
+    catalog,
+    normaliser: createNormaliser((arn) => profiles.get(arn)),
+    attributor: createAttributor(config.attribution),
+    objects: createObjectStore({
+      local: createLocalObjectStore(),
+      s3: () => createS3ObjectStoreFromEnv(opts.env),
+    }),
+    close: () => store.close(),
+  };
+}

@@ -1,0 +1,9 @@
+/**
+ * sources: read foreign formats into RawUsage (or Rejects) through the ObjectStore port. Imports core only.
+ */
+export * from './invocation-logs/read.ts';
+export * from './invocation-logs/records.ts';
+export * from './local-object-store.ts';
+export * from './object-store.ts';
+export * from './object-store-router.ts';
+export * from './s3-object-store.ts';

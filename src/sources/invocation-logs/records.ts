@@ -1,0 +1,109 @@
+/**
+ * Lines → records, for every shape invocation logs arrive in: NDJSON records (S3 delivery, `.jsonl`), CloudWatch
+ * Logs `FilterLogEvents` responses and decoded subscription payloads (one JSON document per line, or a whole
+ * pretty-printed document), CloudWatch Logs S3 exports (`<ISO time> <json>` lines), and pretty-printed single
+ * records or arrays of records. Each yields RawUsage or a Reject naming file:line and the reason.
+ */
+import type { RawUsage, Reject, SourceRef } from '../../core/index.ts';
+import { parseRecord } from './parse.ts';
+
+export type Item = { usage: RawUsage } | { reject: Reject };
+
+/** `auto` detects per file; the others force one reading. */
+export const LOG_FORMATS = ['auto', 'ndjson', 'cloudwatch', 'json'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
+const EXCERPT = 160;
+const CWL_EXPORT_PREFIX = /^\d{4}-\d{2}-\d{2}T[\d:.]+Z /;
+
+function reject(uri: string, line: number, reason: string, text: string): Item {
+  return {
+    reject: {
+      source: { uri, line },
+      reason,
+      excerpt: text.length > EXCERPT ? `${text.slice(0, EXCERPT)}…` : text,
+    },
+  };
+}
+
+function isObj(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Expands one parsed JSON value (a record, a CloudWatch document, or an array of records) into items. */
+export function itemsFromValue(value: unknown, ref: SourceRef, text: string, out: Item[]): void {
+  if (Array.isArray(value)) {
+    if (!value.every(isObj)) {
+      out.push(reject(ref.uri, ref.line, 'a JSON array of non-objects, expected a record', text));
+      return;
+    }
+    for (const v of value) itemsFromValue(v, ref, text, out);
+    return;
+  }
+  if (isObj(value) && !('schemaType' in value)) {
+    const events = Array.isArray(value.logEvents)
+      ? value.logEvents
+      : Array.isArray(value.events)
+        ? value.events
+        : null;
+    if (events !== null) {
+      if (value.messageType === 'CONTROL_MESSAGE') return; // CloudWatch's subscription health check, not data
+      events.forEach((ev: unknown, i: number) => {
+        const message = isObj(ev) ? ev.message : undefined;
+        if (typeof message !== 'string') {
+          out.push(
+            reject(
+              ref.uri,
+              ref.line,
+              `event ${i + 1} has no string "message"`,
+              JSON.stringify(ev) ?? '',
+            ),
+          );
+          return;
+        }
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(message);
+        } catch (e: unknown) {
+          out.push(
+            reject(
+              ref.uri,
+              ref.line,
+              `event ${i + 1}: malformed JSON in message (${(e as Error).message})`,
+              message,
+            ),
+          );
+          return;
+        }
+        const r = parseRecord(parsed, ref);
+        out.push(
+          r.ok
+            ? { usage: r.usage }
+            : reject(ref.uri, ref.line, `event ${i + 1}: ${r.reason}`, message),
+        );
+      });
+      return;
+    }
+  }
+  const r = parseRecord(value, ref);
+  out.push(r.ok ? { usage: r.usage } : reject(ref.uri, ref.line, r.reason, text));
+}
+
+/** One line of an NDJSON-like file. Blank lines are skipped. */
+export function itemsFromLine(text: string, uri: string, line: number, out: Item[]): void {
+  let json = text;
+  if (json.length === 0 || json.trim().length === 0) return;
+  const first = json.charCodeAt(0);
+  if (first !== 123 /* { */ && first !== 91 /* [ */) {
+    const m = CWL_EXPORT_PREFIX.exec(json);
+    if (m !== null) json = json.slice(m[0].length);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch (e: unknown) {
+    out.push(reject(uri, line, `malformed JSON (${(e as Error).message})`, text));
+    return;
+  }
+  itemsFromValue(value, { uri, line }, text, out);
+}

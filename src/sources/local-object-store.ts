@@ -1,0 +1,139 @@
+/**
+ * The object store over the local filesystem: a URI is a file or directory path (relative paths resolve against
+ * the working directory; `file://` URLs are accepted). Directories are walked one at a time, so a huge tree is
+ * never held in memory; only the current directory's entries and the chain of ancestors are.
+ */
+import type { Dirent, Stats } from 'node:fs';
+import { open, readdir, realpath, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { addAbortSignal, type Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { AppError } from '../core/index.ts';
+import type { ObjectInfo, ObjectStore } from './object-store.ts';
+
+interface Entry {
+  readonly file: string;
+  readonly isDirectory: boolean;
+  /** What orders siblings: a directory sorts as `name/`, exactly where its files sort among full paths. */
+  readonly sortKey: string;
+}
+
+export function createLocalObjectStore(): ObjectStore {
+  return {
+    list: (uri, signal) => listFiles(toPath(uri), signal),
+    read: (uri, signal) => readFile(toPath(uri), signal),
+  };
+}
+
+function toPath(uri: string): string {
+  return path.resolve(uri.startsWith('file://') ? fileURLToPath(uri) : uri);
+}
+
+async function* listFiles(root: string, signal?: AbortSignal): AsyncGenerator<ObjectInfo> {
+  signal?.throwIfAborted();
+  const stats = await statOrThrow(root);
+  if (stats.isDirectory()) {
+    yield* walk(root, [await realpath(root)], signal);
+  } else if (stats.isFile()) {
+    yield toInfo(root, stats);
+  }
+}
+
+/** `ancestors` holds the real paths above `dir`, so a symlink back up the tree is skipped instead of looping. */
+async function* walk(
+  dir: string,
+  ancestors: readonly string[],
+  signal?: AbortSignal,
+): AsyncGenerator<ObjectInfo> {
+  signal?.throwIfAborted();
+  const entries = await readEntries(dir);
+  for (const entry of entries) {
+    signal?.throwIfAborted();
+    if (entry.isDirectory) {
+      const real = await realpath(entry.file).catch((e: unknown) => {
+        throw fsError(e, entry.file);
+      });
+      if (!ancestors.includes(real)) yield* walk(entry.file, [...ancestors, real], signal);
+      continue;
+    }
+    // A file deleted between readdir and stat is simply no longer there to list.
+    const stats = await statOrUndefined(entry.file);
+    if (stats?.isFile()) yield toInfo(entry.file, stats);
+  }
+}
+
+async function readEntries(dir: string): Promise<Entry[]> {
+  let dirents: Dirent[];
+  try {
+    dirents = await readdir(dir, { withFileTypes: true });
+  } catch (e: unknown) {
+    throw fsError(e, dir);
+  }
+  const entries: Entry[] = [];
+  for (const dirent of dirents) {
+    const file = path.join(dir, dirent.name);
+    // Symlinks are followed; dangling ones, sockets and FIFOs are not objects.
+    const target = dirent.isSymbolicLink() ? await statOrUndefined(file) : dirent;
+    if (target?.isDirectory())
+      entries.push({ file, isDirectory: true, sortKey: `${dirent.name}/` });
+    else if (target?.isFile()) entries.push({ file, isDirectory: false, sortKey: dirent.name });
+  }
+  return entries.sort((a, b) => Buffer.compare(Buffer.from(a.sortKey), Buffer.from(b.sortKey)));
+}
+
+async function readFile(file: string, signal?: AbortSignal): Promise<Readable> {
+  signal?.throwIfAborted();
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(file, 'r');
+  } catch (e: unknown) {
+    throw fsError(e, file);
+  }
+  const stats = await handle.stat().catch(async (e: unknown) => {
+    await handle.close();
+    throw fsError(e, file);
+  });
+  if (!stats.isFile()) {
+    await handle.close();
+    throw new AppError('sources.not_found', `${file} is not a file`);
+  }
+  const stream = handle.createReadStream();
+  return signal === undefined ? stream : addAbortSignal(signal, stream);
+}
+
+function toInfo(file: string, stats: Stats): ObjectInfo {
+  return { uri: file, size: stats.size, version: `${stats.mtimeMs}-${stats.size}` };
+}
+
+async function statOrThrow(file: string): Promise<Stats> {
+  try {
+    return await stat(file);
+  } catch (e: unknown) {
+    throw fsError(e, file);
+  }
+}
+
+async function statOrUndefined(file: string): Promise<Stats | undefined> {
+  try {
+    return await stat(file);
+  } catch (e: unknown) {
+    if (errnoCode(e) === 'ENOENT') return undefined;
+    throw fsError(e, file);
+  }
+}
+
+function fsError(e: unknown, file: string): AppError {
+  const code = errnoCode(e);
+  if (code === 'ENOENT' || code === 'ENOTDIR') {
+    return new AppError('sources.not_found', `no such file or directory: ${file}`, { cause: e });
+  }
+  if (code === 'EACCES' || code === 'EPERM') {
+    return new AppError('sources.access_denied', `permission denied: ${file}`, { cause: e });
+  }
+  const detail = e instanceof Error ? e.message : String(e);
+  return new AppError('sources.io_error', `cannot read ${file}: ${detail}`, { cause: e });
+}
+
+function errnoCode(e: unknown): string | undefined {
+  return e instanceof Error && 'code' in e && typeof e.code === 'string' ? e.code : undefined;
+}

@@ -1,0 +1,20 @@
+/**
+ * The port through which sources read files and objects: a local directory tree or an S3 bucket. Sources never
+ * call the AWS SDK or `fs` directly for their data, so tests use the local implementation and a fake S3 endpoint.
+ */
+import type { Readable } from 'node:stream';
+
+export interface ObjectInfo {
+  /** Full URI: `s3://bucket/key` or an absolute file path. Stable across runs; used in checkpoints and rejects. */
+  readonly uri: string;
+  readonly size: number;
+  /** Changes when the content changes (S3 ETag, or file mtime + size). */
+  readonly version: string;
+}
+
+export interface ObjectStore {
+  /** Every object under the URI (a prefix or a single object), in lexicographic order of URI. */
+  list(uri: string, signal?: AbortSignal): AsyncIterable<ObjectInfo>;
+  /** The object's bytes, as stored (still gzip-compressed if the object is). */
+  read(uri: string, signal?: AbortSignal): Promise<Readable>;
+}
