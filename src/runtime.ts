@@ -10,9 +10,9 @@ import type { Normaliser } from './normalise/index.ts';
 import { createNormaliser } from './normalise/index.ts';
 import { type Catalog, defaultCatalogDir, loadCatalogDir } from './price/index.ts';
 import {
+  createLazyS3ObjectStore,
   createLocalObjectStore,
   createObjectStore,
-  createS3ObjectStoreFromEnv,
   type ObjectStore,
 } from './sources/index.ts';
 import { createDuckDbStore, type Store } from './store/index.ts';
@@ -52,7 +52,7 @@ export async function openRuntime(opts: RuntimeOptions): Promise<Runtime> {
     attributor: createAttributor(config.attribution),
     objects: createObjectStore({
       local: createLocalObjectStore(),
-      s3: () => createS3ObjectStoreFromEnv(opts.env),
+      s3: () => createLazyS3ObjectStore(opts.env),
     }),
     close: () => store.close(),
   };

@@ -9,9 +9,11 @@ export function parseConfig(
   origin: string,
   env: Readonly<Record<string, string | undefined>>,
 ): Config {
+  // Expanded outside the try: a missing variable is its own error, not "not valid YAML".
+  const expanded = expandEnv(text, origin, env);
   let doc: unknown;
   try {
-    doc = parse(expandEnv(text, origin, env)) ?? {};
+    doc = parse(expanded) ?? {};
   } catch (e: unknown) {
     throw new AppError('config.invalid', `${origin}: not valid YAML: ${String(e)}`, { cause: e });
   }
@@ -19,7 +21,9 @@ export function parseConfig(
   if (!parsed.success) {
     const lines = parsed.error.issues.slice(0, 5).map((i) => {
       const path = i.path.map(String).join('.') || '(root)';
-      return `  ${path}: ${i.message}`;
+      // A bad record key is reported as "Invalid key in record"; the key schema's own message says why.
+      const message = (i.code === 'invalid_key' ? i.issues[0]?.message : undefined) ?? i.message;
+      return `  ${path}: ${message}`;
     });
     throw new AppError('config.invalid', `${origin}: invalid configuration\n${lines.join('\n')}`);
   }

@@ -54,7 +54,7 @@ export function demoConfig(people: readonly Developer[]): DemoConfig {
     rules.push({
       name: `claude-code-${team}`,
       match: { sessionName: `^(${alternation(handles)})@${escapeRegex(EMAIL_DOMAIN)}$` },
-      set: { team },
+      set: { team, application: 'claude-code' },
     });
   }
   const p = APPLICATION_PROFILE;
@@ -101,8 +101,12 @@ export function renderConfig(config: DemoConfig): string {
     lines.push(`    tags: ${flowMap(profile.tags)}`);
   }
   lines.push('attribution:', '  rules:');
+  const explained = new Set<string>();
   for (const rule of config.attribution.rules) {
-    const note = NOTES[Object.keys(rule.match)[0] ?? ''];
+    // Each kind of match is explained once, on its first rule.
+    const kind = Object.keys(rule.match)[0] ?? '';
+    const note = explained.has(kind) ? undefined : NOTES[kind];
+    explained.add(kind);
     lines.push(`    - name: ${scalar(rule.name, false)}`);
     lines.push(`      match: ${flowMap(rule.match)}${note ? `   # ${note}` : ''}`);
     lines.push(`      set: ${flowMap(rule.set)}`);

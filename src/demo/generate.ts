@@ -1,16 +1,16 @@
 /**
  * Generates a demo organisation's Bedrock invocation logs, hour by hour, straight to disk in the S3 layout, plus
  * the tokenledger.yaml to ingest them with. Deterministic: same options, byte-identical output. Memory is bounded
- * by one hour of records.
+ * by the few hours of records in flight.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { AppError } from '../core/index.ts';
+import { AppError, errorMessage } from '../core/index.ts';
 import { APP_WORKLOADS } from './apps.ts';
 import { demoConfig, renderConfig } from './config-file.ts';
 import { ACCOUNTS } from './organisation.ts';
-import { developers } from './people.ts';
+import { type Developer, developers } from './people.ts';
 import { createPlanContext, type Invocation, planInvocation } from './plan.ts';
 import { createRandom, type Random } from './random.ts';
 import { buildRecord } from './record.ts';
@@ -61,9 +61,31 @@ export async function generateDemo(options: DemoOptions): Promise<DemoResult> {
   validate(options, requestsPerDay);
   const root = resolve(options.outDir);
   await prepare(root, options.overwrite ?? false);
-
-  const rng = createRandom(options.seed);
   const people = developers();
+  const accounts = Object.values(ACCOUNTS);
+  const configPath = join(root, 'tokenledger.yaml');
+  try {
+    const totals = await writeLogs(root, options, requestsPerDay, people);
+    await writeFile(configPath, renderConfig(demoConfig(people)));
+    return { ...totals, logsRoot: root, configPath, accounts };
+  } catch (e: unknown) {
+    throw new AppError(
+      'demo.write_failed',
+      `demo: cannot write under ${root}: ${errorMessage(e)}`,
+      {
+        cause: e,
+      },
+    );
+  }
+}
+
+async function writeLogs(
+  root: string,
+  options: DemoOptions,
+  requestsPerDay: number,
+  people: readonly Developer[],
+): Promise<Totals> {
+  const rng = createRandom(options.seed);
   const workloads = [...APP_WORKLOADS, ...claudeCodeWorkloads(people)];
   const totalShare = workloads.reduce((sum, w) => sum + w.share, 0);
   const endMs = Math.floor(options.end.getTime() / HOUR_MS) * HOUR_MS;
@@ -71,34 +93,30 @@ export async function generateDemo(options: DemoOptions): Promise<DemoResult> {
   const ctx = createPlanContext(planCalendar(startMs, options.days, rng), workloads, rng);
 
   const totals: Totals = { files: 0, records: 0, bytes: 0 };
-  const accounts = Object.values(ACCOUNTS);
-  for (const account of accounts) totals.bytes += await writePermissionCheck(root, account);
+  for (const account of Object.values(ACCOUNTS)) {
+    totals.bytes += await writePermissionCheck(root, account);
+  }
   const writer = new GzipWriter(root);
   // Hours are planned in order on one PRNG stream; their writes overlap with planning the next few hours.
   const inflight: Promise<void>[] = [];
   for (let hourMs = startMs; hourMs < endMs; hourMs += HOUR_MS) {
     const hour: Invocation[] = [];
     for (const w of workloads) {
-      const expected = expectedRequests(
-        w,
-        w.share / totalShare,
-        requestsPerDay,
-        hourMs,
-        ctx.calendar,
-      );
+      const share = w.share / totalShare;
+      const expected = expectedRequests(w, share, requestsPerDay, hourMs, ctx.calendar);
       const count = Math.floor(expected + rng.next());
       for (let i = 0; i < count; i++) {
         hour.push(planInvocation(w, hourMs + rng.int(0, 3599) * 1000, ctx, rng));
       }
     }
-    inflight.push(writeHour(writer, hourMs, hour, rng, totals));
+    const written = writeHour(writer, hourMs, hour, rng, totals);
+    // Awaited below; this only keeps a failure from surfacing as an unhandled rejection meanwhile.
+    written.catch(() => {});
+    inflight.push(written);
     if (inflight.length >= HOURS_IN_FLIGHT) await inflight.shift();
   }
   await Promise.all(inflight);
-
-  const configPath = join(root, 'tokenledger.yaml');
-  await writeFile(configPath, renderConfig(demoConfig(people)));
-  return { ...totals, logsRoot: root, configPath, accounts };
+  return totals;
 }
 
 function validate(options: DemoOptions, requestsPerDay: number): void {

@@ -32,8 +32,8 @@ const PROFILES: Readonly<Record<Rhythm, readonly number[]>> = {
 
 /** Weekend volume relative to a weekday. Together these land near 20 % for the whole organisation. */
 const WEEKEND: Readonly<Record<Rhythm, number>> = {
-  office: 0.08,
-  customer: 0.3,
+  office: 0.06,
+  customer: 0.25,
   nightly: 1,
   ci: 0.2,
 };

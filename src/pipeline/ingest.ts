@@ -11,7 +11,13 @@ import type { AttributedRecord, Logger, Reject } from '../core/index.ts';
 import type { Normaliser } from '../normalise/index.ts';
 import { type Catalog, priceRecord } from '../price/index.ts';
 import type { ObjectInfo, ObjectStore } from '../sources/index.ts';
-import { type LogFormat, listLogObjects, readLogObject } from '../sources/index.ts';
+import {
+  type LogBody,
+  type LogFormat,
+  listLogObjects,
+  openLogObject,
+  readLogObject,
+} from '../sources/index.ts';
 import type { Store, WriteResult } from '../store/index.ts';
 
 export interface IngestDeps {
@@ -105,24 +111,42 @@ export async function ingest(deps: IngestDeps, opts: IngestOptions): Promise<Ing
     pending.checkpoints.push({ key, value: JSON.stringify(cp) });
 
   const saved = await deps.store.checkpoints(CHECKPOINT_PREFIX);
+  const todo: { info: ObjectInfo; afterLine: number }[] = [];
   for (const info of objects) {
-    const key = `${CHECKPOINT_PREFIX}${info.uri}`;
-    const cp = parseCheckpoint(saved.get(key));
+    const cp = parseCheckpoint(saved.get(`${CHECKPOINT_PREFIX}${info.uri}`));
     if (cp?.done && cp.version === info.version) {
       summary.filesSkipped++;
       summary.bytes += info.size;
       filesDone++;
-      progress();
-      continue;
+    } else {
+      todo.push({ info, afterLine: cp && cp.version === info.version ? cp.line : 0 });
     }
-    const afterLine = cp && cp.version === info.version ? cp.line : 0;
+  }
+  progress();
+  const onBytes = (n: number) => {
+    summary.bytes += n;
+  };
+  // Objects are opened PREFETCH ahead: with many small objects (the S3 layout), latency overlaps parsing.
+  const bodies: Promise<LogBody>[] = [];
+  const open = (i: number) => {
+    const next = todo[i];
+    if (next === undefined || bodies[i] !== undefined) return;
+    const body = openLogObject(deps.objects, next.info, onBytes, opts.signal);
+    body.catch(() => undefined); // awaited (and reported) by readLogObject
+    bodies[i] = body;
+  };
+  for (let i = 0; i < todo.length; i++) {
+    for (let j = i; j < i + PREFETCH; j++) open(j);
+    const { info, afterLine } = todo[i] as (typeof todo)[number];
+    const body = bodies[i] as Promise<LogBody>;
+    delete bodies[i];
+    const key = `${CHECKPOINT_PREFIX}${info.uri}`;
     const batches = readLogObject(deps.objects, info, {
+      body,
       format: opts.format,
       afterLine,
       batchLines,
-      onBytes: (n) => {
-        summary.bytes += n;
-      },
+      onBytes,
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
     let lastLine = afterLine;
@@ -153,6 +177,7 @@ export async function ingest(deps: IngestDeps, opts: IngestOptions): Promise<Ing
 }
 
 const CHECKPOINT_PREFIX = 'invocation-logs:';
+const PREFETCH = 8;
 
 interface Pending {
   records: AttributedRecord[];

@@ -100,27 +100,30 @@ export function buildCatalog(rawEntries: readonly PriceEntry[]): Catalog {
       byModel.set(model, list);
     }
   }
-  const cache = new Map<string, readonly ResolvedEntry[]>();
-  const candidates = (model: string, region: string, tier: Tier): readonly ResolvedEntry[] => {
+  // The Region's own entries (newest first), then the `*` entries (newest first): the first one in force wins, so
+  // a Region's own price applies from its effectiveFrom and `*` still covers that Region's older records.
+  type Candidates = { list: readonly ResolvedEntry[]; earliest: ResolvedEntry | undefined };
+  const cache = new Map<string, Candidates>();
+  const candidates = (model: string, region: string, tier: Tier): Candidates => {
     const key = `${model}|${region}|${tier}`;
-    let list = cache.get(key);
-    if (list === undefined) {
+    let found = cache.get(key);
+    if (found === undefined) {
       const all = (byModel.get(model) ?? []).filter((r) => r.entry.tier === tier);
-      const own = all.filter((r) => r.entry.regions.includes(region));
-      list = (own.length > 0 ? own : all.filter((r) => r.entry.regions.includes('*'))).sort(
-        (a, b) => b.effectiveFromMs - a.effectiveFromMs,
-      );
-      cache.set(key, list);
+      const newestFirst = (a: ResolvedEntry, b: ResolvedEntry) =>
+        b.effectiveFromMs - a.effectiveFromMs;
+      const own = all.filter((r) => r.entry.regions.includes(region)).sort(newestFirst);
+      const star = all.filter((r) => r.entry.regions.includes('*')).sort(newestFirst);
+      found = { list: [...own, ...star], earliest: (own.length > 0 ? own : star).at(-1) };
+      cache.set(key, found);
     }
-    return list;
+    return found;
   };
   return {
     hash: catalogHash(rawEntries),
     entries,
     find(model, region, tier, atMs) {
-      const list = candidates(model, region, tier);
+      const { list, earliest } = candidates(model, region, tier);
       for (const r of list) if (r.effectiveFromMs <= atMs) return { resolved: r, early: false };
-      const earliest = list[list.length - 1];
       return earliest === undefined ? null : { resolved: earliest, early: true };
     },
     rates(resolved, scope, longContext) {

@@ -1,9 +1,10 @@
 /**
  * sources: read foreign formats into RawUsage (or Rejects) through the ObjectStore port. Imports core only.
  */
+export type { LogBody } from './invocation-logs/lines.ts';
 export * from './invocation-logs/read.ts';
 export * from './invocation-logs/records.ts';
+export * from './lazy-s3-object-store.ts';
 export * from './local-object-store.ts';
 export * from './object-store.ts';
 export * from './object-store-router.ts';
-export * from './s3-object-store.ts';

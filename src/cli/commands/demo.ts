@@ -1,5 +1,6 @@
 /** `tokenledger demo`: a realistic organisation's invocation logs, written as real files and ingested like real data. */
-import { dirname, join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { generateDemo } from '../../demo/index.ts';
 import type { IngestSummary } from '../../pipeline/index.ts';
 import { int, parse, str } from '../args.ts';

@@ -4,16 +4,17 @@ import { AppError } from '../../core/index.ts';
 import { type IngestSummary, ingest } from '../../pipeline/index.ts';
 import type { Runtime } from '../../runtime.ts';
 import { LOG_FORMATS, type LogFormat } from '../../sources/index.ts';
-import { parse, str } from '../args.ts';
+import { int, parse, str } from '../args.ts';
 import { type CliContext, dbPath, EXIT, print, withRuntime } from '../context.ts';
 import { createProgressBar } from '../progress.ts';
 
-export const INGEST_HELP = `Usage: tokenledger ingest PATH… [--format auto|ndjson|cloudwatch|json] [--json] [--db FILE]
+export const INGEST_HELP = `Usage: tokenledger ingest PATH… [--format auto|ndjson|cloudwatch|json] [--json] [--batch N] [--db FILE]
 
 PATH is a file, a directory (walked recursively) or s3://bucket/prefix, in the Bedrock S3 layout
 (AWSLogs/<account>/BedrockModelInvocationLogs/<region>/YYYY/MM/DD/HH/*.json.gz) or any other.
 Formats are detected per file: gzip or plain NDJSON records, CloudWatch Logs FilterLogEvents
 responses and subscription payloads, CloudWatch Logs S3 exports, pretty-printed JSON.
+--batch N: records per commit (default 20000); a killed run loses at most one uncommitted batch.
 Re-running is safe: finished files are skipped, records are deduplicated on requestId, and an
 interrupted run resumes where it stopped.
 Exit code: 0 all ingested, 3 some lines rejected (see the rejects file), 1 error, 2 usage error.`;
@@ -22,6 +23,7 @@ export async function ingestCommand(ctx: CliContext): Promise<number> {
   const { flags, positionals } = parse(ctx.argv, {
     format: { type: 'string' },
     json: { type: 'boolean' },
+    batch: { type: 'string' },
   });
   if (flags.help) {
     print(ctx, INGEST_HELP);
@@ -34,7 +36,14 @@ export async function ingestCommand(ctx: CliContext): Promise<number> {
     throw new AppError('cli.usage', `--format must be one of ${LOG_FORMATS.join(', ')}`);
   }
   const summary = await withRuntime(ctx, flags, (rt) =>
-    runIngest(ctx, rt, positionals, format, rejectsPath(ctx, dbPath(ctx, flags))),
+    runIngest(
+      ctx,
+      rt,
+      positionals,
+      format,
+      rejectsPath(ctx, dbPath(ctx, flags)),
+      int(flags, 'batch', 20_000),
+    ),
   );
   print(ctx, flags.json ? JSON.stringify(summary) : formatSummary(summary));
   return summary.rejected > 0 ? EXIT.partial : EXIT.ok;
@@ -51,6 +60,7 @@ export async function runIngest(
   paths: readonly string[],
   format: LogFormat,
   rejectsFile: string,
+  batchLines = 20_000,
 ): Promise<IngestSummary> {
   const bar = createProgressBar(ctx.stderr, ctx.now);
   try {
@@ -63,7 +73,7 @@ export async function runIngest(
         attributor: rt.attributor,
         log: silent,
       },
-      { paths, format, rejectsFile, onProgress: bar.update },
+      { paths, format, rejectsFile, batchLines: Math.max(1, batchLines), onProgress: bar.update },
     );
   } finally {
     bar.done();

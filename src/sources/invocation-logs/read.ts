@@ -3,7 +3,7 @@
  * permission-check marker), and each object as batches of items, resumable from a line number.
  */
 import type { ObjectInfo, ObjectStore } from '../object-store.ts';
-import { readLines } from './lines.ts';
+import { type LogBody, openBody, readLines, TruncatedObject } from './lines.ts';
 import { type Item, itemsFromLine, itemsFromValue, type LogFormat } from './records.ts';
 
 /** Files a user may point at directly or that a directory walk picks up. */
@@ -39,6 +39,8 @@ export interface ReadOptions {
   readonly batchLines: number;
   readonly onBytes: (n: number) => void;
   readonly signal?: AbortSignal;
+  /** The body, when the caller opened it ahead of time (see `openLogObject`). */
+  readonly body?: Promise<LogBody>;
 }
 
 export interface ItemBatch {
@@ -52,14 +54,14 @@ export async function* readLogObject(
   info: ObjectInfo,
   opts: ReadOptions,
 ): AsyncGenerator<ItemBatch> {
-  const raw = await store.read(info.uri, opts.signal);
   let items: Item[] = [];
   let lastLine = opts.afterLine;
   let document: string[] | null = opts.format === 'json' ? [] : null;
   let documentBytes = 0;
   let batchStart = opts.afterLine;
   try {
-    for await (const [text, line] of readLines(raw, opts.onBytes)) {
+    const body = await (opts.body ?? openLogObject(store, info, opts.onBytes, opts.signal));
+    for await (const [text, line] of readLines(body, opts.onBytes)) {
       if (document !== null) {
         document.push(text);
         documentBytes += text.length + 1;
@@ -80,6 +82,8 @@ export async function* readLogObject(
       }
     }
   } catch (e: unknown) {
+    // I/O and access errors stop the run (nothing is checkpointed, a rerun resumes); bad bytes are data problems.
+    if (!(e instanceof DocumentTooLarge) && !isDataError(e)) throw e;
     if (e instanceof DocumentTooLarge) {
       items.push(
         rejectAt(
@@ -128,6 +132,22 @@ export async function* readLogObject(
 }
 
 class DocumentTooLarge extends Error {}
+
+/** A corrupt or truncated gzip stream (zlib codes) or a truncated whole object: the object's content is bad. */
+function isDataError(e: unknown): boolean {
+  const code = (e as { code?: unknown }).code;
+  return e instanceof TruncatedObject || (typeof code === 'string' && code.startsWith('Z_'));
+}
+
+/** Starts reading an object; `readLogObject` takes the promise as `body`. Errors surface there, as rejects. */
+export async function openLogObject(
+  store: ObjectStore,
+  info: ObjectInfo,
+  onBytes: (n: number) => void,
+  signal?: AbortSignal,
+): Promise<LogBody> {
+  return openBody(await store.read(info.uri, signal), info.size, onBytes);
+}
 
 /**
  * A first line that opens a pretty-printed JSON document (`{`, `[`, `{"events": [`) rather than holding a whole

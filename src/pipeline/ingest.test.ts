@@ -1,0 +1,193 @@
+/**
+ * The main job over real files: the S3 layout (gzip NDJSON, `data/` bodies and the permission-check marker
+ * skipped), re-ingest as a no-op, changed files re-read without double counting, the same records arriving via
+ * S3 and CloudWatch counted once, rejects written with file:line, and S3 through the real AWS SDK.
+ */
+import assert from 'node:assert/strict';
+import { appendFileSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { S3Client } from '@aws-sdk/client-s3';
+import { startFakeS3 } from '../../test/support/fake-s3.ts';
+import { tempDir } from '../../test/support/temp-dir.ts';
+import { openRuntime, type Runtime } from '../runtime.ts';
+import { createS3ObjectStore } from '../sources/s3-object-store.ts';
+import { type IngestOptions, ingest } from './ingest.ts';
+
+const testdata = join(import.meta.dirname, '..', 'sources', 'invocation-logs', 'testdata');
+const operations = readFileSync(join(testdata, 'operations.jsonl'), 'utf8');
+const tmp = tempDir();
+after(() => tmp.remove());
+let n = 0;
+
+async function runtime(): Promise<Runtime> {
+  return openRuntime({
+    db: join(tmp.path, `ledger-${n++}.duckdb`),
+    configPath: join(testdata, 'tokenledger.yaml'),
+    env: {},
+  });
+}
+
+function opts(paths: string[], over: Partial<IngestOptions> = {}): IngestOptions {
+  return { paths, format: 'auto', rejectsFile: join(tmp.path, `rejects-${n++}.jsonl`), ...over };
+}
+
+const run = (rt: Runtime, o: IngestOptions) =>
+  ingest({ ...rt, log: { info() {}, warn() {}, error() {} } }, o);
+
+/** Writes the operations records as an S3-layout tree: two hourly gzip objects, a body object, the marker. */
+function s3Layout(root: string): string {
+  const lines = operations.trim().split('\n');
+  const hour = join(
+    root,
+    'AWSLogs/111122223333/BedrockModelInvocationLogs/us-east-1/2026/03/02/10',
+  );
+  mkdirSync(join(hour, 'data'), { recursive: true });
+  writeFileSync(
+    join(hour, '20260302T101500Z_0a1b2c3d4e5f6a7b.json.gz'),
+    gzipSync(`${lines.slice(0, 6).join('\n')}\n`),
+  );
+  writeFileSync(
+    join(hour, '20260302T102000Z_1a1b2c3d4e5f6a7b.json.gz'),
+    gzipSync(`${lines.slice(6).join('\n')}\n`),
+  );
+  writeFileSync(
+    join(hour, 'data', '0b7c2a1e-0001-4000-8000-000000000002_input.json.gz'),
+    gzipSync('{"messages":[]}'),
+  );
+  writeFileSync(
+    join(
+      root,
+      'AWSLogs/111122223333/BedrockModelInvocationLogs/amazon-bedrock-logs-permission-check',
+    ),
+    'ok',
+  );
+  return root;
+}
+
+describe('ingest', () => {
+  test('reads the S3 layout, skipping body objects and the permission-check marker', async () => {
+    const root = s3Layout(join(tmp.path, 'layout-a'));
+    const rt = await runtime();
+    try {
+      const s = await run(rt, opts([root]));
+      assert.equal(s.files, 2);
+      assert.equal(s.read, 11);
+      assert.equal(s.inserted, 11);
+      assert.equal(s.rejected, 0);
+      assert.equal(s.unpriced, 1);
+      const again = await run(rt, opts([root]));
+      assert.deepEqual([again.filesSkipped, again.read, again.inserted], [2, 0, 0]);
+    } finally {
+      await rt.close();
+    }
+  });
+
+  test('a changed file is re-read; only its new record is inserted', async () => {
+    const root = join(tmp.path, 'changing');
+    mkdirSync(root);
+    const file = join(root, 'a.jsonl');
+    writeFileSync(file, operations);
+    const rt = await runtime();
+    try {
+      assert.equal((await run(rt, opts([root]))).inserted, 11);
+      const extra = JSON.parse(operations.split('\n')[0] ?? '{}') as Record<string, unknown>;
+      extra.requestId = 'added-later-0000-4000-8000-000000000099';
+      appendFileSync(file, `${JSON.stringify(extra)}\n`);
+      const s = await run(rt, opts([root]));
+      assert.deepEqual([s.read, s.inserted, s.duplicates], [12, 1, 11]);
+    } finally {
+      await rt.close();
+    }
+  });
+
+  test('the same calls via S3 files and a CloudWatch export count once', async () => {
+    const root = join(tmp.path, 'both');
+    mkdirSync(root);
+    const lines = operations.trim().split('\n');
+    writeFileSync(join(root, 's3.jsonl.gz'), gzipSync(operations));
+    const events = lines.map((message, i) => ({
+      timestamp: i,
+      message,
+      logStreamName: 'aws/bedrock/modelinvocations',
+    }));
+    writeFileSync(join(root, 'cwl.json'), JSON.stringify({ events }, null, 2));
+    const rt = await runtime();
+    try {
+      const s = await run(rt, opts([root]));
+      assert.deepEqual([s.read, s.inserted, s.duplicates], [22, 11, 11]);
+    } finally {
+      await rt.close();
+    }
+  });
+
+  test('malformed lines go to the rejects file and table with file:line and reason', async () => {
+    const root = join(tmp.path, 'bad');
+    mkdirSync(root);
+    copyFileSync(join(testdata, 'malformed.jsonl'), join(root, 'malformed.jsonl'));
+    const rt = await runtime();
+    const o = opts([root]);
+    try {
+      const s = await run(rt, o);
+      assert.deepEqual([s.read, s.inserted, s.rejected], [2, 2, 7]);
+      assert.equal(s.rejectsFile, o.rejectsFile);
+      const rejects = readFileSync(o.rejectsFile, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { file: string; line: number; reason: string });
+      assert.deepEqual(
+        rejects.map((r) => r.line),
+        [2, 3, 4, 5, 6, 7, 9],
+      );
+      assert.ok(rejects.every((r) => r.file.endsWith('malformed.jsonl')));
+      assert.match(rejects[3]?.reason ?? '', /missing modelId/);
+      assert.equal((await rt.store.rejects(100)).length, 7);
+    } finally {
+      await rt.close();
+    }
+  });
+
+  test('a truncated gzip object keeps the records before the damage and says where it stopped', async () => {
+    const root = join(tmp.path, 'truncated');
+    mkdirSync(root);
+    const whole = gzipSync(
+      operations.repeat(40).replace(/"requestId":"([^"]+)"/g, () => `"requestId":"t-${n++}"`),
+    );
+    writeFileSync(join(root, 'cut.json.gz'), whole.subarray(0, Math.floor(whole.length * 0.6)));
+    const rt = await runtime();
+    try {
+      const s = await run(rt, opts([root]));
+      assert.ok(s.inserted > 100 && s.inserted < 440, `inserted ${s.inserted}`);
+      const reasons = (await rt.store.rejects(10)).map((r) => r.reason).join('\n');
+      assert.match(reasons, /unreadable after line \d+/);
+    } finally {
+      await rt.close();
+    }
+  });
+
+  test('s3://bucket/prefix through the real AWS SDK client against a local S3', async () => {
+    const s3root = join(tmp.path, 's3');
+    s3Layout(join(s3root, 'acme-logs', 'bedrock'));
+    const fake = await startFakeS3({ root: s3root });
+    const rt = await runtime();
+    try {
+      const client = new S3Client({
+        region: 'us-east-1',
+        endpoint: fake.endpoint,
+        forcePathStyle: true,
+        credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
+      });
+      const objects = createS3ObjectStore({ client });
+      const s = await ingest(
+        { ...rt, objects, log: { info() {}, warn() {}, error() {} } },
+        opts(['s3://acme-logs/bedrock/AWSLogs/']),
+      );
+      assert.deepEqual([s.files, s.read, s.inserted], [2, 11, 11]);
+      assert.ok(fake.requests.some((r) => r.includes('list-type=2')));
+    } finally {
+      await rt.close();
+      await fake.close();
+    }
+  });
+});

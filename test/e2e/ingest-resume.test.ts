@@ -1,0 +1,94 @@
+/**
+ * Killing an ingest midway (SIGKILL, a real child process) and running it again gives exactly the totals of one
+ * clean run; running it a third time changes nothing.
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { generateDemo } from '../../src/demo/index.ts';
+import { createDuckDbStore } from '../../src/store/index.ts';
+import { tempDir } from '../support/temp-dir.ts';
+
+const root = join(import.meta.dirname, '..', '..');
+const main = join(root, 'src', 'cli', 'main.ts');
+const tmp = tempDir();
+after(() => tmp.remove());
+
+function cli(args: string[]) {
+  return spawnSync(process.execPath, ['--import', 'tsx', main, ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, TZ: 'UTC' },
+  });
+}
+
+async function rows(db: string): Promise<number> {
+  const store = await createDuckDbStore({ path: db });
+  try {
+    await store.migrate();
+    const [t] = await store.queryUsage({ groupBy: [], where: [] });
+    return t?.requests ?? 0;
+  } finally {
+    await store.close();
+  }
+}
+
+/** Starts an ingest, kills it after `ms`, returns how it ended. */
+function killAfter(args: string[], ms: number): Promise<NodeJS.Signals | null> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', main, ...args], {
+      cwd: root,
+      stdio: 'ignore',
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), ms);
+    child.on('exit', (_code, signal) => {
+      clearTimeout(timer);
+      resolve(signal);
+    });
+  });
+}
+
+test('a killed ingest resumes to exactly the totals of one clean run', {
+  timeout: 180_000,
+}, async () => {
+  const demo = await generateDemo({
+    outDir: join(tmp.path, 'logs'),
+    days: 6,
+    seed: 7,
+    end: new Date('2026-03-10T00:00:00Z'),
+  });
+  const common = ['--config', demo.configPath, '--batch', '300'];
+  const report = (db: string) =>
+    cli(['report', '--db', db, '--by', 'team,model,day', '--format', 'json']);
+
+  const clean = join(tmp.path, 'clean.duckdb');
+  assert.equal(cli(['ingest', demo.logsRoot, '--db', clean, ...common]).status, 0);
+  const expected = report(clean).stdout;
+  assert.equal(await rows(clean), demo.records);
+
+  // Kill part-way; retry with another delay if the kill came before the first commit or after the last.
+  let killedDb = '';
+  for (const ms of [1500, 2500, 1000, 4000, 700]) {
+    const db = join(tmp.path, `killed-${ms}.duckdb`);
+    const signal = await killAfter(['ingest', demo.logsRoot, '--db', db, ...common], ms);
+    if (signal !== 'SIGKILL') continue;
+    const partial = await rows(db);
+    if (partial > 0 && partial < demo.records) {
+      killedDb = db;
+      break;
+    }
+  }
+  assert.ok(killedDb, 'could not kill the ingest part-way through');
+
+  const resumed = cli(['ingest', demo.logsRoot, '--db', killedDb, '--json', ...common]);
+  assert.equal(resumed.status, 0, resumed.stderr);
+  assert.equal(report(killedDb).stdout, expected);
+  assert.equal(await rows(killedDb), demo.records);
+
+  const third = JSON.parse(
+    cli(['ingest', demo.logsRoot, '--db', killedDb, '--json', ...common]).stdout,
+  ) as { inserted: number };
+  assert.equal(third.inserted, 0);
+  assert.equal(report(killedDb).stdout, expected);
+});
