@@ -119,10 +119,10 @@ export function unpricedNote(report: Report): string {
         `  ${u.modelId} in ${u.region}: ${compact(u.requests)} requests, ${compact(u.tokens)} tokens`,
     );
   return [
-    `* ${n} requests have no price in the catalog: their tokens are counted, their cost is NOT in these totals.`,
+    `* ${compact(n)} requests of models without a catalog price (tokens counted, cost NOT in totals):`,
     ...lines,
     ...(report.unpriced.length > 8 ? [`  … and ${report.unpriced.length - 8} more`] : []),
-    '  Add the model to catalog/bedrock (see catalog/README.md); stored records keep their tokens for re-pricing.',
+    '  Add their prices to catalog/bedrock (catalog/README.md); the tokens are kept for re-pricing.',
   ].join('\n');
 }
 

@@ -48,7 +48,7 @@ export async function main(ctx: CliContext): Promise<number> {
   } catch (e: unknown) {
     if (isAppError(e)) {
       ctx.stderr.write(`tokenledger ${name}: ${e.message}\n`);
-      return e.code === 'cli.usage' ? EXIT.usage : EXIT.error;
+      return e.code === 'cli.usage' || e.code.startsWith('analyse.bad_') ? EXIT.usage : EXIT.error;
     }
     ctx.stderr.write(
       `tokenledger ${name}: unexpected error: ${(e as Error)?.stack ?? String(e)}\n`,
@@ -61,7 +61,7 @@ if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith
   const code = await main({
     argv: process.argv.slice(2),
     env: process.env,
-    cwd: process.cwd(),
+    cwd: process.env.INIT_CWD ?? process.cwd(), // npm run sets cwd to the package root
     stdout: process.stdout,
     stderr: process.stderr,
     now: () => Date.now(),

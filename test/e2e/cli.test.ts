@@ -1,0 +1,132 @@
+/**
+ * The CLI as a user runs it, on the invocation-log fixtures, with a pinned clock and paths: output compared with
+ * reviewed golden files in test/e2e/golden/.
+ */
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { after, before, describe, test } from 'node:test';
+import { main } from '../../src/cli/main.ts';
+import { assertGolden } from '../support/golden.ts';
+import { tempDir } from '../support/temp-dir.ts';
+
+const testdata = join(
+  import.meta.dirname,
+  '..',
+  '..',
+  'src',
+  'sources',
+  'invocation-logs',
+  'testdata',
+);
+const golden = (name: string) => join(import.meta.dirname, 'golden', name);
+const tmp = tempDir();
+after(() => tmp.remove());
+
+class Capture extends Writable {
+  text = '';
+  override _write(chunk: Buffer, _enc: string, done: () => void): void {
+    this.text += chunk.toString();
+    done();
+  }
+}
+
+async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const stdout = new Capture();
+  const stderr = new Capture() as unknown as NodeJS.WriteStream;
+  const code = await main({
+    argv,
+    env: {
+      TOKENLEDGER_DB: join(tmp.path, 'ledger.duckdb'),
+      TOKENLEDGER_CONFIG: join(testdata, 'tokenledger.yaml'),
+    },
+    cwd: tmp.path,
+    stdout,
+    stderr,
+    now: () => Date.parse('2026-03-05T12:00:00Z'),
+  });
+  const clean = (s: string) => s.replaceAll(tmp.path, '<tmp>').replaceAll(testdata, '<testdata>');
+  return { code, out: clean(stdout.text), err: clean((stderr as unknown as Capture).text) };
+}
+
+describe('tokenledger CLI', () => {
+  before(() => {
+    mkdirSync(join(tmp.path, 'logs'));
+    for (const f of [
+      'operations.jsonl',
+      'malformed.jsonl',
+      'cloudwatch-subscription.jsonl',
+      'global-profile-arn-offloaded.jsonl',
+    ]) {
+      copyFileSync(join(testdata, f), join(tmp.path, 'logs', f));
+    }
+  });
+
+  test('ingest reports partial success (exit 3) and where the rejects went', async () => {
+    const r = await cli('ingest', join(tmp.path, 'logs'));
+    assert.equal(r.code, 3);
+    assertGolden(golden('ingest.txt'), r.out);
+    const again = await cli('ingest', join(tmp.path, 'logs'), '--json');
+    assert.equal(again.code, 0);
+    assert.deepEqual(JSON.parse(again.out), {
+      files: 4,
+      filesSkipped: 4,
+      read: 0,
+      inserted: 0,
+      duplicates: 0,
+      rejected: 0,
+      unpriced: 0,
+      bytes: JSON.parse(again.out).bytes,
+      rejectsFile: null,
+    });
+  });
+
+  test('report --by team (table, 100 columns, unpriced listed)', async () => {
+    const r = await cli('report', '--by', 'team', '--since', '2026-03-01');
+    assert.equal(r.code, 0);
+    for (const line of r.out.split('\n')) assert.ok(line.length <= 100, `too wide: ${line}`);
+    assertGolden(golden('report-team.txt'), r.out);
+  });
+
+  test('report --by team,model as JSON', async () => {
+    const r = await cli('report', '--by', 'team,model', '--format', 'json');
+    assertGolden(golden('report-team-model.json'), r.out);
+    const rows = JSON.parse(r.out) as Record<string, unknown>[];
+    assert.ok(rows.every((row) => typeof row.cost_usd === 'string'));
+  });
+
+  test('report --by day,operation as CSV with a filter and a window', async () => {
+    const r = await cli(
+      'report',
+      '--by',
+      'day,operation',
+      '--where',
+      'team=search',
+      '--since',
+      '2026-03-02',
+      '--until',
+      '2026-03-03',
+      '--format',
+      'csv',
+    );
+    assertGolden(golden('report-day-operation.csv'), r.out);
+  });
+
+  test('explain shows normalisation, attribution and the price lines', async () => {
+    const r = await cli('explain', '0b7c2a1e-0001-4000-8000-000000000002');
+    assert.equal(r.code, 0);
+    assertGolden(golden('explain.txt'), r.out);
+  });
+
+  test('usage errors exit 2 with a message', async () => {
+    assert.equal((await cli('frobnicate')).code, 2);
+    const bad = await cli('report', '--since', 'yesterday');
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /--since "yesterday"/);
+    assert.equal((await cli('report', '--format', 'xml')).code, 2);
+    const missing = await cli('explain', 'no-such-request');
+    assert.equal(missing.code, 1);
+    assert.match(missing.err, /no record with requestId no-such-request/);
+  });
+});
