@@ -79,7 +79,9 @@ function check(file: string, source: string): Edge[] {
   const bad: Edge[] = [];
   for (const specifier of importsOf(source)) {
     if (!specifier.startsWith('.') && !specifier.startsWith('/')) continue; // node: builtin or package
-    const target = relative(ROOT, resolve(ROOT, dirname(file), specifier)).split(sep).join('/');
+    const target = relative(ROOT, resolve(ROOT, dirname(file), specifier))
+      .split(sep)
+      .join('/');
     const to = moduleOf(target);
     if (to === null) {
       bad.push({ file, specifier, problem: `imports ${target}, outside src/` });
@@ -122,7 +124,11 @@ describe('architecture', () => {
     for (const f of files) {
       for (const s of importsOf(readFileSync(join(ROOT, f), 'utf8'))) {
         if (!s.startsWith('.')) continue;
-        const to = moduleOf(relative(ROOT, resolve(ROOT, dirname(f), s)).split(sep).join('/'));
+        const to = moduleOf(
+          relative(ROOT, resolve(ROOT, dirname(f), s))
+            .split(sep)
+            .join('/'),
+        );
         edges.add(`${moduleOf(f)}→${to}`);
       }
     }
@@ -149,7 +155,7 @@ describe('architecture checker', () => {
       '  type C,',
       "} from './b.ts';",
       "export * from './c.ts';",
-      "export { d } from \"./d.ts\";",
+      'export { d } from "./d.ts";',
       "import './side-effect.ts';",
       "const e = await import('./e.ts');",
       "// import { x } from '../commented/out.ts';",
@@ -168,20 +174,85 @@ describe('architecture checker', () => {
   });
 
   const cases: [string, string, string, RegExp | null][] = [
-    ['own module internals', 'src/price/price-record.ts', "import { x } from './catalog.ts';", null],
-    ['allowed edge via index', 'src/price/catalog.ts', "import { x } from '../core/index.ts';", null],
-    ['packages and builtins', 'src/core/money.ts', "import { z } from 'zod';\nimport fs from 'node:fs';", null],
-    ['config → attribute', 'src/config/schema.ts', "import { A } from '../attribute/index.ts';", null],
-    ['pipeline → sources', 'src/pipeline/ingest.ts', "import { s } from '../sources/index.ts';", null],
+    [
+      'own module internals',
+      'src/price/price-record.ts',
+      "import { x } from './catalog.ts';",
+      null,
+    ],
+    [
+      'allowed edge via index',
+      'src/price/catalog.ts',
+      "import { x } from '../core/index.ts';",
+      null,
+    ],
+    [
+      'packages and builtins',
+      'src/core/money.ts',
+      "import { z } from 'zod';\nimport fs from 'node:fs';",
+      null,
+    ],
+    [
+      'config → attribute',
+      'src/config/schema.ts',
+      "import { A } from '../attribute/index.ts';",
+      null,
+    ],
+    [
+      'pipeline → sources',
+      'src/pipeline/ingest.ts',
+      "import { s } from '../sources/index.ts';",
+      null,
+    ],
     ['cli → anything', 'src/cli/commands/x.ts', "import { r } from '../../runtime.ts';", null],
-    ['core → price', 'src/core/money.ts', "import { x } from '../price/index.ts';", /core → price is not allowed/],
-    ['price → normalise', 'src/price/x.ts', "import type { N } from '../normalise/index.ts';", /price → normalise/],
-    ['analyse → price', 'src/analyse/r.ts', "export * from '../price/index.ts';", /analyse → price/],
-    ['demo → pipeline', 'src/demo/g.ts', "const p = await import('../pipeline/index.ts');", /demo → pipeline/],
-    ['internal file', 'src/pipeline/ingest.ts', "import { c } from '../price/catalog.ts';", /must go through src\/price\/index.ts/],
-    ['internal file from cli', 'src/cli/main.ts', "import { c } from '../store/duckdb/store.ts';", /must go through src\/store\/index.ts/],
-    ['outside src', 'src/store/s.ts', "import { m } from '../../test/support/records.ts';", /outside src/],
-    ['unknown module', 'src/alert/route.ts', "import { x } from '../core/index.ts';", /not in the import matrix/],
+    [
+      'core → price',
+      'src/core/money.ts',
+      "import { x } from '../price/index.ts';",
+      /core → price is not allowed/,
+    ],
+    [
+      'price → normalise',
+      'src/price/x.ts',
+      "import type { N } from '../normalise/index.ts';",
+      /price → normalise/,
+    ],
+    [
+      'analyse → price',
+      'src/analyse/r.ts',
+      "export * from '../price/index.ts';",
+      /analyse → price/,
+    ],
+    [
+      'demo → pipeline',
+      'src/demo/g.ts',
+      "const p = await import('../pipeline/index.ts');",
+      /demo → pipeline/,
+    ],
+    [
+      'internal file',
+      'src/pipeline/ingest.ts',
+      "import { c } from '../price/catalog.ts';",
+      /must go through src\/price\/index.ts/,
+    ],
+    [
+      'internal file from cli',
+      'src/cli/main.ts',
+      "import { c } from '../store/duckdb/store.ts';",
+      /must go through src\/store\/index.ts/,
+    ],
+    [
+      'outside src',
+      'src/store/s.ts',
+      "import { m } from '../../test/support/records.ts';",
+      /outside src/,
+    ],
+    [
+      'unknown module',
+      'src/alert/route.ts',
+      "import { x } from '../core/index.ts';",
+      /not in the import matrix/,
+    ],
   ];
   for (const [name, file, source, problem] of cases) {
     test(name, () => {

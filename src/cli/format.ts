@@ -78,7 +78,9 @@ function counterCells(r: UsageRow): string[] {
 export function shortModel(id: string): string {
   if (id.startsWith('arn:')) return id;
   const dot = id.indexOf('.');
-  let s = dot > 0 ? id.slice(dot + 1) : id;
+  // Family names that say who made them lose the provider; others (deepseek.r1, cohere.embed-v4) keep it.
+  const telling = /^(anthropic|amazon|meta|mistral|openai|qwen)$/.test(id.slice(0, dot));
+  let s = dot > 0 && telling ? id.slice(dot + 1) : id;
   s = s
     .replace(/-v1(:\d+)?$/, '')
     .replace(/-(v\d+)(:\d+)?$/, '-$1')

@@ -5,6 +5,8 @@ import { AppError } from '../core/index.ts';
 import { loadConfig, parseConfig } from './load.ts';
 
 const testdata = (name: string): string => join(import.meta.dirname, 'testdata', name);
+/** A `${env:NAME}` reference (built, so no plain string literal holds a placeholder). */
+const envRef = (name: string): string => `\${env:${name}}`;
 const ENV = { TL_CATALOG_DIR: '/opt/tokenledger/catalog' };
 
 const DEFAULTS = {
@@ -28,7 +30,7 @@ function assertInvalid(file: string, ...fragments: string[]): void {
 }
 
 describe('loadConfig', () => {
-  test('a valid configuration, with defaults filled in and ${env:…} expanded', () => {
+  test('a valid configuration, with defaults filled in and env references expanded', () => {
     const config = loadConfig(testdata('valid.yaml'), ENV);
     assert.deepEqual(config, {
       inferenceProfiles: {
@@ -91,7 +93,14 @@ describe('loadConfig', () => {
   });
 
   test('invalid YAML fails as config.invalid', () => {
-    assertInvalid('not_yaml.yaml', 'not valid YAML');
+    // Inline rather than a testdata file, so that Biome does not lint a file that is broken on purpose.
+    assert.throws(
+      () => parseConfig('attribution: [unclosed\n', 'broken.yaml', {}),
+      (e: unknown) =>
+        e instanceof AppError &&
+        e.code === 'config.invalid' &&
+        e.message.startsWith('broken.yaml: not valid YAML'),
+    );
   });
 
   test('an empty file is all defaults', () => {
@@ -112,8 +121,9 @@ describe('loadConfig', () => {
 });
 
 describe('parseConfig', () => {
-  test('expands every ${env:NAME}, reading only the env it is given', () => {
-    const config = parseConfig('prices:\n  catalogDir: ${env:A}/${env:B_2}\n', 'inline', {
+  test('expands every env reference, reading only the env it is given', () => {
+    const text = `prices:\n  catalogDir: ${envRef('A')}/${envRef('B_2')}\n`;
+    const config = parseConfig(text, 'inline', {
       A: '/x',
       B_2: 'y',
     });

@@ -58,7 +58,7 @@ export function formatUsd(picos: Picos): string {
   return `${negative ? '-' : ''}${whole}.${frac}`;
 }
 
-/** Rounded for people ('$1,234.57'; amounts under a cent keep 4 significant decimals so they do not read as 0). */
+/** Rounded for people ("$1,234.57"); amounts under a cent show micro-dollars ("$0.000119") so they do not read as $0. */
 export function formatUsdHuman(picos: Picos): string {
   const negative = picos < 0n;
   const abs = negative ? -picos : picos;

@@ -69,13 +69,8 @@ export async function generateDemo(options: DemoOptions): Promise<DemoResult> {
     await writeFile(configPath, renderConfig(demoConfig(people)));
     return { ...totals, logsRoot: root, configPath, accounts };
   } catch (e: unknown) {
-    throw new AppError(
-      'demo.write_failed',
-      `demo: cannot write under ${root}: ${errorMessage(e)}`,
-      {
-        cause: e,
-      },
-    );
+    const message = `demo: cannot write under ${root}: ${errorMessage(e)}`;
+    throw new AppError('demo.write_failed', message, { cause: e });
   }
 }
 
@@ -121,8 +116,9 @@ async function writeLogs(
 
 function validate(options: DemoOptions, requestsPerDay: number): void {
   const bad = (what: string) => new AppError('demo.invalid_options', `demo: ${what}`);
-  if (!Number.isInteger(options.days) || options.days < 1)
+  if (!Number.isInteger(options.days) || options.days < 1) {
     throw bad('days must be a positive integer');
+  }
   if (!Number.isInteger(options.seed)) throw bad('seed must be an integer');
   if (Number.isNaN(options.end.getTime())) throw bad('end is not a valid date');
   if (!Number.isFinite(requestsPerDay) || requestsPerDay < 0) {

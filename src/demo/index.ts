@@ -5,3 +5,5 @@
  */
 export type { DemoConfig, DemoRule } from './config-file.ts';
 export { type DemoOptions, type DemoResult, generateDemo } from './generate.ts';
+/** The bucket named in offloaded-body paths (`s3://<bucket>/AWSLogs/…`); locally it is the `logsRoot` folder. */
+export { DEMO_BUCKET } from './organisation.ts';

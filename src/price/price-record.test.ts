@@ -667,7 +667,7 @@ describe('priceRecord (normalise → price, shipped catalog)', () => {
           priced.cost.picos,
         );
         for (const l of lines) {
-          const hand = c.bill[l.tokenClass];
+          const hand: Bill[TokenClass] = c.bill[l.tokenClass];
           if (hand !== undefined) {
             assert.equal(
               l.picos * 1_000_000n,
