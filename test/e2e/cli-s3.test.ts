@@ -1,0 +1,76 @@
+/**
+ * `tokenledger ingest s3://…` as a user runs it: a child process, the standard AWS environment variables, the real
+ * AWS SDK v3 with its default credential chain, against a local S3 endpoint (AWS_ENDPOINT_URL_S3).
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { startFakeS3 } from '../support/fake-s3.ts';
+import { tempDir } from '../support/temp-dir.ts';
+
+const root = join(import.meta.dirname, '..', '..');
+const testdata = join(root, 'src', 'sources', 'invocation-logs', 'testdata');
+const tmp = tempDir();
+after(() => tmp.remove());
+
+function run(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...args],
+      { cwd: root, env },
+    );
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
+    child.on('exit', (code) => resolve({ code, out, err }));
+  });
+}
+
+test('ingest s3://bucket/prefix with the standard AWS environment', async () => {
+  const hour = join(
+    tmp.path,
+    's3',
+    'acme-logs',
+    'AWSLogs/111122223333/BedrockModelInvocationLogs/us-east-1/2026/03/02/10',
+  );
+  mkdirSync(hour, { recursive: true });
+  copyFileSync(
+    join(testdata, 'operations.jsonl'),
+    join(hour, '20260302T101500Z_0a1b2c3d4e5f6a7b.json'),
+  );
+  const fake = await startFakeS3({ root: join(tmp.path, 's3') });
+  try {
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      HOME: tmp.path,
+      AWS_ENDPOINT_URL_S3: fake.endpoint,
+      AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+      AWS_SECRET_ACCESS_KEY: 'secret',
+      AWS_REGION: 'us-east-1',
+      AWS_EC2_METADATA_DISABLED: 'true',
+      TOKENLEDGER_CONFIG: join(testdata, 'tokenledger.yaml'),
+    };
+    const db = join(tmp.path, 'ledger.duckdb');
+    const r = await run(['ingest', 's3://acme-logs/AWSLogs/', '--db', db, '--json'], env);
+    assert.equal(r.code, 0, r.err);
+    const summary = JSON.parse(r.out) as { files: number; inserted: number };
+    assert.deepEqual([summary.files, summary.inserted], [1, 11]);
+    const denied = await run(['ingest', 's3://forbidden/AWSLogs/', '--db', db], env);
+    assert.equal(denied.code, 1);
+    assert.match(denied.err, /forbidden/);
+    assert.doesNotMatch(denied.err, /secret|AKIDEXAMPLE/);
+  } finally {
+    await fake.close();
+  }
+});
