@@ -21,6 +21,8 @@ type Partial_ = {
 };
 
 export interface Attributor {
+  /** Every request-metadata key the chain reads, in a stable order. */
+  readonly metadataKeys: readonly string[];
   resolve(record: UsageRecord): Attribution;
   attribute(record: PricedRecord): AttributedRecord;
 }
@@ -41,6 +43,7 @@ export function createAttributor(config: AttributionConfig): Attributor {
     set: Object.entries(rule.set) as [Dimension, string][],
   }));
   const byIdentity = new Map<string, Partial_>();
+  const ruleSets = new Map<string, Readonly<Partial<Record<Dimension, string>>>>();
 
   const fromIdentity = (arn: string | null): Partial_ => {
     const key = arn ?? '';
@@ -76,6 +79,7 @@ export function createAttributor(config: AttributionConfig): Attributor {
     const tags = record.model.profileTags;
     const values = {} as Record<Dimension, string>;
     const winners: Partial<Record<Dimension, string>> = {};
+    let signature = '';
     for (const [dim, names] of keys) {
       let value: string | undefined;
       let rule: string | undefined;
@@ -99,12 +103,22 @@ export function createAttributor(config: AttributionConfig): Attributor {
         }
       }
       values[dim] = value ?? UNALLOCATED;
-      if (rule !== undefined) winners[dim] = rule;
+      if (rule !== undefined) {
+        winners[dim] = rule;
+        signature += `${dim}=${rule};`;
+      }
     }
-    return { values, rules: winners };
+    // Few distinct rule sets exist; sharing them lets the store encode each once.
+    let rules = ruleSets.get(signature);
+    if (rules === undefined) {
+      rules = winners;
+      ruleSets.set(signature, rules);
+    }
+    return { values, rules };
   };
 
   return {
+    metadataKeys: [...new Set(keys.flatMap(([, names]) => names))],
     resolve,
     attribute: (record) => ({ ...record, attribution: resolve(record) }),
   };

@@ -7,6 +7,8 @@ import { isUnresolved, normaliseModelId, type ProfileResolver } from './model-id
 
 export interface Normaliser {
   normalise(raw: RawUsage): UsageRecord;
+  /** The (cached) canonical reference for a raw model id. */
+  modelRef(modelId: string): ModelRef;
 }
 
 export function createNormaliser(resolveProfile: ProfileResolver): Normaliser {
@@ -24,13 +26,18 @@ export function createNormaliser(resolveProfile: ProfileResolver): Normaliser {
     }
     return flags;
   };
+  const modelRef = (modelId: string): ModelRef => {
+    let model = models.get(modelId);
+    if (model === undefined) {
+      model = normaliseModelId(modelId, resolveProfile);
+      models.set(modelId, model);
+    }
+    return model;
+  };
   return {
+    modelRef,
     normalise(raw) {
-      let model = models.get(raw.modelId);
-      if (model === undefined) {
-        model = normaliseModelId(raw.modelId, resolveProfile);
-        models.set(raw.modelId, model);
-      }
+      const model = modelRef(raw.modelId);
       return { ...raw, model, flags: flagsFor(isUnresolved(model), !raw.cacheTtlKnown) };
     },
   };

@@ -5,11 +5,11 @@
  * dedupe in the store makes any overlap harmless. The next batch is parsed while the store writes the last one.
  */
 import { appendFileSync, mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, isAbsolute } from 'node:path';
 import type { Attributor } from '../attribute/index.ts';
-import type { AttributedRecord, Logger, Reject } from '../core/index.ts';
+import type { AttributedRecord, Logger, RawUsage, Reject } from '../core/index.ts';
 import type { Normaliser } from '../normalise/index.ts';
-import { type Catalog, priceRecord } from '../price/index.ts';
+import { type Catalog, priceOf } from '../price/index.ts';
 import type { ObjectInfo, ObjectStore } from '../sources/index.ts';
 import {
   type LogBody,
@@ -18,7 +18,8 @@ import {
   openLogObject,
   readLogObject,
 } from '../sources/index.ts';
-import type { Store, WriteResult } from '../store/index.ts';
+import type { BulkLogLoader, BulkStage, Store, WriteResult } from '../store/index.ts';
+import { resolveBulkMaps } from './bulk-maps.ts';
 
 export interface IngestDeps {
   readonly store: Store;
@@ -44,6 +45,10 @@ export interface IngestOptions {
   readonly rejectsFile: string;
   readonly batchLines?: number;
   readonly onProgress?: (p: IngestProgress) => void;
+  /** Let the store read whole local NDJSON files natively when it can (default true); false forces row by row. */
+  readonly bulk?: boolean;
+  /** Files per commit on the bulk path (default 512, and at most 16 MB of them). */
+  readonly bulkGroupFiles?: number;
   readonly signal?: AbortSignal;
 }
 
@@ -57,6 +62,8 @@ export interface IngestSummary {
   unpriced: number;
   bytes: number;
   rejectsFile: string | null;
+  /** Files DuckDB read natively (the bulk path); the others were parsed row by row. */
+  bulkFiles: number;
 }
 
 interface Checkpoint {
@@ -81,6 +88,7 @@ export async function ingest(deps: IngestDeps, opts: IngestOptions): Promise<Ing
     unpriced: 0,
     bytes: 0,
     rejectsFile: null,
+    bulkFiles: 0,
   };
   let filesDone = 0;
   const progress = () =>
@@ -111,7 +119,7 @@ export async function ingest(deps: IngestDeps, opts: IngestOptions): Promise<Ing
     pending.checkpoints.push({ key, value: JSON.stringify(cp) });
 
   const saved = await deps.store.checkpoints(CHECKPOINT_PREFIX);
-  const todo: { info: ObjectInfo; afterLine: number }[] = [];
+  let todo: { info: ObjectInfo; afterLine: number }[] = [];
   for (const info of objects) {
     const cp = parseCheckpoint(saved.get(`${CHECKPOINT_PREFIX}${info.uri}`));
     if (cp?.done && cp.version === info.version) {
@@ -123,6 +131,23 @@ export async function ingest(deps: IngestDeps, opts: IngestOptions): Promise<Ing
     }
   }
   progress();
+
+  const bulk = deps.store.bulkLogs;
+  if (bulk && opts.bulk !== false && (opts.format === 'auto' || opts.format === 'ndjson')) {
+    // Whole local files the store can read natively; the rest, and any file it finds irregular, go row by row.
+    const eligible = todo.filter((t) => t.afterLine === 0 && isAbsolute(t.info.uri));
+    const groupFiles = Math.max(1, opts.bulkGroupFiles ?? BULK_GROUP_FILES);
+    const fallback = await ingestBulk(bulk, deps, eligible, groupFiles, summary, () => {
+      filesDone++;
+      progress();
+    });
+    const rowByRow = new Set([
+      ...fallback,
+      ...todo.filter((t) => !eligible.includes(t)).map((t) => t.info.uri),
+    ]);
+    todo = todo.filter((t) => rowByRow.has(t.info.uri));
+  }
+
   const onBytes = (n: number) => {
     summary.bytes += n;
   };
@@ -136,7 +161,13 @@ export async function ingest(deps: IngestDeps, opts: IngestOptions): Promise<Ing
     bodies[i] = body;
   };
   for (let i = 0; i < todo.length; i++) {
-    for (let j = i; j < i + PREFETCH; j++) open(j);
+    // Up to PREFETCH objects ahead, and no more than PREFETCH_BYTES of them: memory stays flat on big objects.
+    let ahead = 0;
+    for (let j = i + 1; j < todo.length && j <= i + PREFETCH && ahead <= PREFETCH_BYTES; j++) {
+      ahead += (todo[j] as (typeof todo)[number]).info.size;
+      if (ahead <= PREFETCH_BYTES || j === i + 1) open(j);
+    }
+    open(i);
     const { info, afterLine } = todo[i] as (typeof todo)[number];
     const body = bodies[i] as Promise<LogBody>;
     delete bodies[i];
@@ -157,9 +188,9 @@ export async function ingest(deps: IngestDeps, opts: IngestOptions): Promise<Ing
           summary.rejected++;
           continue;
         }
-        const priced = priceRecord(deps.normaliser.normalise(item.usage), deps.catalog);
-        if (priced.cost.picos === null) summary.unpriced++;
-        pending.records.push(deps.attributor.attribute(priced));
+        const record = enrich(deps, item.usage);
+        if (record.cost.picos === null) summary.unpriced++;
+        pending.records.push(record);
         summary.read++;
       }
       lastLine = batch.lastLine;
@@ -178,11 +209,104 @@ export async function ingest(deps: IngestDeps, opts: IngestOptions): Promise<Ing
 
 const CHECKPOINT_PREFIX = 'invocation-logs:';
 const PREFETCH = 8;
+const PREFETCH_BYTES = 4 * 1024 * 1024;
 
 interface Pending {
   records: AttributedRecord[];
   rejects: Reject[];
   checkpoints: { key: string; value: string }[];
+}
+
+/** Files per bulk statement are bounded by their compressed size (DuckDB holds a group's rows until commit). */
+const BULK_GROUP_BYTES = 16 * 1024 * 1024;
+const BULK_GROUP_FILES = 512;
+
+/**
+ * The bulk path: groups of files staged by the store, their distinct keys resolved here, inserted in one
+ * transaction with their checkpoints. Returns the files that must go row by row (unreadable or irregular).
+ */
+async function ingestBulk(
+  bulk: BulkLogLoader,
+  deps: IngestDeps,
+  eligible: readonly { info: ObjectInfo }[],
+  groupFiles: number,
+  summary: IngestSummary,
+  fileDone: () => void,
+): Promise<string[]> {
+  const fallback: string[] = [];
+  const groups: ObjectInfo[][] = [];
+  let group: ObjectInfo[] = [];
+  let bytes = 0;
+  for (const { info } of eligible) {
+    if (group.length > 0 && (bytes + info.size > BULK_GROUP_BYTES || group.length >= groupFiles)) {
+      groups.push(group);
+      group = [];
+      bytes = 0;
+    }
+    group.push(info);
+    bytes += info.size;
+  }
+  if (group.length > 0) groups.push(group);
+
+  const load = async (files: readonly ObjectInfo[]): Promise<void> => {
+    let stage: BulkStage;
+    try {
+      stage = await bulk.stage(
+        files.map((f) => f.uri),
+        deps.attributor.metadataKeys,
+      );
+    } catch {
+      // DuckDB could not read the group (malformed JSON, a truncated gzip…): find the culprit file by file.
+      await bulk.clear();
+      if (files.length > 1) {
+        for (const f of files) await load([f]);
+      } else if (files[0]) {
+        fallback.push(files[0].uri);
+      }
+      return;
+    }
+    const invalid = new Set(stage.invalidFiles);
+    fallback.push(...stage.invalidFiles);
+    const lines = new Map(stage.files.map((f) => [f.file, f]));
+    const checkpoints = files
+      .filter((f) => !invalid.has(f.uri))
+      .map((f) => ({
+        key: `${CHECKPOINT_PREFIX}${f.uri}`,
+        value: JSON.stringify({
+          version: f.version,
+          line: lines.get(f.uri)?.lines ?? 0,
+          done: true,
+        }),
+      }));
+    const maps = resolveBulkMaps(stage, deps);
+    const result = await bulk.commit(maps, checkpoints);
+    await bulk.clear();
+    summary.read += stage.files.reduce((n, f) => n + f.rows, 0);
+    summary.inserted += result.inserted;
+    summary.duplicates += result.duplicates;
+    summary.unpriced += result.unpriced;
+    for (const f of files) {
+      if (invalid.has(f.uri)) continue;
+      summary.bytes += f.size;
+      summary.bulkFiles++;
+      fileDone();
+    }
+  };
+  for (const g of groups) await load(g);
+  return fallback;
+}
+
+/**
+ * normalise → price → attribute for one record, building the final record once (the stage functions each return a
+ * copy; on the ingest path those copies were most of the garbage).
+ */
+function enrich(deps: IngestDeps, raw: RawUsage): AttributedRecord {
+  const record = deps.normaliser.normalise(raw);
+  return {
+    ...record,
+    ...priceOf(record, deps.catalog),
+    attribution: deps.attributor.resolve(record),
+  };
 }
 
 function parseCheckpoint(text: string | undefined): Checkpoint | null {

@@ -3,7 +3,16 @@
  * entry → rates; long-context when total input exceeds the entry's threshold; the regional premium for geo and
  * in-Region scopes; cache writes split 5m/1h. Pure: the same record and catalog always give the same cost.
  */
-import type { Flag, Picos, PricedRecord, Tier, Tokens, UsageRecord } from '../core/index.ts';
+import type {
+  Cost,
+  Flag,
+  ModelRef,
+  Picos,
+  PricedRecord,
+  Tier,
+  Tokens,
+  UsageRecord,
+} from '../core/index.ts';
 import type { Catalog, RateSet, ResolvedEntry } from './catalog.ts';
 
 export type TokenClass = keyof Tokens;
@@ -33,27 +42,72 @@ export interface Quote {
   readonly picos: Picos | null;
 }
 
+/**
+ * Everything about a record's price that does not depend on its token counts: the entry in force for its model,
+ * source Region, scope, tier and day, with normal and long-context rates for its scope. The ingest's bulk path
+ * computes one card per distinct key and applies it in SQL; `quote` applies it to one record.
+ */
+export interface RateCard {
+  readonly tier: Tier;
+  readonly tierUnknown: boolean;
+  readonly resolved: ResolvedEntry | null;
+  readonly early: boolean;
+  readonly regional: boolean;
+  readonly rates: RateSet | null;
+  readonly longContextRates: RateSet | null;
+  readonly longContextThreshold: number | null;
+}
+
+export function rateCard(
+  model: ModelRef,
+  region: string,
+  tier: Tier | null,
+  atMs: number,
+  catalog: Catalog,
+): RateCard {
+  const effective = tier ?? 'standard';
+  const found = catalog.find(model.base, region, effective, atMs);
+  if (found === null) {
+    return {
+      tier: effective,
+      tierUnknown: tier === null,
+      resolved: null,
+      early: false,
+      regional: false,
+      rates: null,
+      longContextRates: null,
+      longContextThreshold: null,
+    };
+  }
+  const entry = found.resolved.entry;
+  return {
+    tier: effective,
+    tierUnknown: tier === null,
+    resolved: found.resolved,
+    early: found.early,
+    regional: model.scope !== 'global' && entry.regionalPremium !== undefined,
+    rates: catalog.rates(found.resolved, model.scope, false),
+    longContextRates: entry.longContext ? catalog.rates(found.resolved, model.scope, true) : null,
+    longContextThreshold: entry.longContext?.thresholdTokens ?? null,
+  };
+}
+
 /** Finds the entry and rates for a record and computes its cost; `lines` says how, for `explain`. */
 export function quote(record: UsageRecord, catalog: Catalog): Quote {
+  const card = rateCard(record.model, record.region, record.tier, record.occurredAt, catalog);
   const flags: Flag[] = [];
-  const tier = record.tier ?? 'standard';
-  if (record.tier === null) flags.push('tier_unknown');
-  const found = catalog.find(record.model.base, record.region, tier, record.occurredAt);
-  if (found === null) {
+  if (card.tierUnknown) flags.push('tier_unknown');
+  if (card.resolved === null || card.rates === null) {
     flags.push('unpriced');
-    return { tier, resolved: null, rates: null, longContext: false, flags, picos: null };
+    return { tier: card.tier, resolved: null, rates: null, longContext: false, flags, picos: null };
   }
-  const resolved = found.resolved;
-  if (found.early) flags.push('price_before_effective');
+  if (card.early) flags.push('price_before_effective');
   const t = record.tokens;
   const totalInput = t.input + t.cacheRead + t.cacheWrite5m + t.cacheWrite1h;
-  const lc = resolved.entry.longContext;
-  const longContext = lc !== undefined && totalInput > lc.thresholdTokens;
+  const longContext = card.longContextThreshold !== null && totalInput > card.longContextThreshold;
   if (longContext) flags.push('long_context');
-  if (record.model.scope !== 'global' && resolved.entry.regionalPremium !== undefined) {
-    flags.push('regional_premium');
-  }
-  const rates = catalog.rates(resolved, record.model.scope, longContext);
+  if (card.regional) flags.push('regional_premium');
+  const rates = longContext && card.longContextRates ? card.longContextRates : card.rates;
   let picos = 0n;
   let missing = false;
   for (const c of TOKEN_CLASSES) {
@@ -64,7 +118,7 @@ export function quote(record: UsageRecord, catalog: Catalog): Quote {
     picos += BigInt(n) * (rate ?? rates.input);
   }
   if (missing) flags.push('rate_missing');
-  return { tier, resolved, rates, longContext, flags, picos };
+  return { tier: card.tier, resolved: card.resolved, rates, longContext, flags, picos };
 }
 
 export function quoteLines(record: UsageRecord, q: Quote): readonly QuoteLine[] {
@@ -84,12 +138,19 @@ export function quoteLines(record: UsageRecord, q: Quote): readonly QuoteLine[] 
   });
 }
 
-/** The pipeline's price stage. */
-export function priceRecord(record: UsageRecord, catalog: Catalog): PricedRecord {
+/** The cost and the full flag list of a record, without copying it (the ingest hot path builds one object). */
+export function priceOf(
+  record: UsageRecord,
+  catalog: Catalog,
+): { flags: readonly Flag[]; cost: Cost } {
   const q = quote(record, catalog);
   return {
-    ...record,
     flags: q.flags.length === 0 ? record.flags : [...record.flags, ...q.flags],
     cost: { picos: q.picos, priceId: q.resolved?.entry.id ?? null, catalogHash: catalog.hash },
   };
+}
+
+/** The pipeline's price stage. */
+export function priceRecord(record: UsageRecord, catalog: Catalog): PricedRecord {
+  return { ...record, ...priceOf(record, catalog) };
 }

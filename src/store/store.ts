@@ -105,4 +105,94 @@ export interface Store {
   setCheckpoint(key: string, value: string): Promise<void>;
   rejects(limit: number): Promise<readonly StoredReject[]>;
   close(): Promise<void>;
+  /** Present when the store can load invocation-log files natively (see BulkLogLoader). */
+  readonly bulkLogs?: BulkLogLoader;
+}
+
+/**
+ * Optional capability of stores that can read invocation-log NDJSON files natively (DuckDB): the pipeline resolves
+ * the distinct keys (model ids, price keys, identities) with the same normalise/price/attribute code as the
+ * row-by-row path and the store joins and inserts. Files with any row the row-by-row parser would treat
+ * differently are returned in `invalidFiles` and must take the row-by-row path.
+ */
+export interface BulkLogLoader {
+  /** `metadataKeys`: the request-metadata keys attribution reads; rows are grouped by their values only. */
+  stage(files: readonly string[], metadataKeys: readonly string[]): Promise<BulkStage>;
+  commit(
+    maps: BulkMaps,
+    checkpoints: WriteBatch['checkpoints'],
+  ): Promise<WriteResult & { readonly unpriced: number }>;
+  /** Drops the staged rows (after commit, or when the caller falls back). */
+  clear(): Promise<void>;
+}
+
+export interface BulkStage {
+  readonly invalidFiles: readonly string[];
+  readonly files: readonly {
+    readonly file: string;
+    readonly rows: number;
+    readonly lines: number;
+  }[];
+  readonly models: readonly string[];
+  readonly priceKeys: readonly {
+    readonly modelId: string;
+    readonly region: string;
+    readonly tier: string | null;
+    readonly day: string;
+  }[];
+  readonly attributionKeys: readonly {
+    readonly identityArn: string | null;
+    /** JSON array of the values of `metadataKeys` (null where absent), or null without request metadata. */
+    readonly mdKey: string | null;
+    /** The model id when it is an application inference profile (whose tags attribute), else null. */
+    readonly aip: string | null;
+  }[];
+}
+
+export interface BulkModelRow {
+  readonly model_id: string;
+  readonly model: string;
+  readonly profile: string | null;
+  readonly scope: string;
+  readonly geo: string | null;
+  readonly model_form: string;
+  readonly unresolved: boolean;
+}
+
+type RateColumn = `${'r' | 'lc'}_${'in' | 'out' | 'read' | 'w5' | 'w1'}`;
+
+/** Rates in pico-USD per token as decimal strings (null: no rate for that class). */
+export type BulkPriceRow = { readonly [K in RateColumn]: string | null } & {
+  readonly model_id: string;
+  readonly region: string;
+  readonly tier: string | null;
+  readonly day: string;
+  readonly price_id: string | null;
+  readonly tier_unknown: boolean;
+  readonly unpriced: boolean;
+  readonly early: boolean;
+  readonly regional: boolean;
+  readonly lc_threshold: number | null;
+};
+
+export interface BulkAttributionRow {
+  readonly identity_arn: string | null;
+  readonly md_key: string | null;
+  readonly aip: string | null;
+  readonly team: string;
+  readonly user: string;
+  readonly feature: string;
+  readonly project: string;
+  readonly environment: string;
+  readonly cost_center: string;
+  readonly application: string;
+  readonly session: string;
+  readonly attribution: string;
+}
+
+export interface BulkMaps {
+  readonly catalogHash: string;
+  readonly models: readonly BulkModelRow[];
+  readonly prices: readonly BulkPriceRow[];
+  readonly attributions: readonly BulkAttributionRow[];
 }

@@ -79,6 +79,7 @@ describe('tokenledger CLI', () => {
       unpriced: 0,
       bytes: JSON.parse(again.out).bytes,
       rejectsFile: null,
+      bulkFiles: 0,
     });
   });
 

@@ -49,46 +49,56 @@ function killAfter(args: string[], ms: number): Promise<NodeJS.Signals | null> {
   });
 }
 
-test('a killed ingest resumes to exactly the totals of one clean run', {
-  timeout: 180_000,
-}, async () => {
-  const demo = await generateDemo({
-    outDir: join(tmp.path, 'logs'),
-    days: 6,
-    seed: 7,
-    end: new Date('2026-03-10T00:00:00Z'),
-  });
-  const common = ['--config', demo.configPath, '--batch', '300'];
-  const report = (db: string) =>
-    cli(['report', '--db', db, '--by', 'team,model,day', '--format', 'json']);
-
-  const clean = join(tmp.path, 'clean.duckdb');
-  assert.equal(cli(['ingest', demo.logsRoot, '--db', clean, ...common]).status, 0);
-  const expected = report(clean).stdout;
-  assert.equal(await rows(clean), demo.records);
-
-  // Kill part-way; retry with another delay if the kill came before the first commit or after the last.
-  let killedDb = '';
-  for (const ms of [1500, 2500, 1000, 4000, 700]) {
-    const db = join(tmp.path, `killed-${ms}.duckdb`);
-    const signal = await killAfter(['ingest', demo.logsRoot, '--db', db, ...common], ms);
-    if (signal !== 'SIGKILL') continue;
-    const partial = await rows(db);
-    if (partial > 0 && partial < demo.records) {
-      killedDb = db;
-      break;
-    }
-  }
-  assert.ok(killedDb, 'could not kill the ingest part-way through');
-
-  const resumed = cli(['ingest', demo.logsRoot, '--db', killedDb, '--json', ...common]);
-  assert.equal(resumed.status, 0, resumed.stderr);
-  assert.equal(report(killedDb).stdout, expected);
-  assert.equal(await rows(killedDb), demo.records);
-
-  const third = JSON.parse(
-    cli(['ingest', demo.logsRoot, '--db', killedDb, '--json', ...common]).stdout,
-  ) as { inserted: number };
-  assert.equal(third.inserted, 0);
-  assert.equal(report(killedDb).stdout, expected);
+// The demo logs are generated once and shared by both cases.
+const demoLogs = generateDemo({
+  outDir: join(tmp.path, 'logs'),
+  days: 6,
+  seed: 7,
+  end: new Date('2026-03-10T00:00:00Z'),
 });
+
+const PATHS = [
+  ['the DuckDB bulk path', []],
+  ['the row-by-row path', ['--row-by-row']],
+] as const;
+
+for (const [name, extra] of PATHS) {
+  test(`a killed ingest resumes to exactly the totals of one clean run (${name})`, {
+    timeout: 180_000,
+  }, async () => {
+    const demo = await demoLogs;
+    const common = ['--config', demo.configPath, '--batch', '300', '--group', '100', ...extra];
+    const report = (db: string) =>
+      cli(['report', '--db', db, '--by', 'team,model,day', '--format', 'json']);
+
+    const clean = join(tmp.path, `clean-${extra.length}.duckdb`);
+    assert.equal(cli(['ingest', demo.logsRoot, '--db', clean, ...common]).status, 0);
+    const expected = report(clean).stdout;
+    assert.equal(await rows(clean), demo.records);
+
+    // Kill part-way; retry with another delay if the kill came before the first commit or after the last.
+    let killedDb = '';
+    for (const ms of [1500, 2500, 1000, 4000, 700]) {
+      const db = join(tmp.path, `killed-${extra.length}-${ms}.duckdb`);
+      const signal = await killAfter(['ingest', demo.logsRoot, '--db', db, ...common], ms);
+      if (signal !== 'SIGKILL') continue;
+      const partial = await rows(db);
+      if (partial > 0 && partial < demo.records) {
+        killedDb = db;
+        break;
+      }
+    }
+    assert.ok(killedDb, 'could not kill the ingest part-way through');
+
+    const resumed = cli(['ingest', demo.logsRoot, '--db', killedDb, '--json', ...common]);
+    assert.equal(resumed.status, 0, resumed.stderr);
+    assert.equal(report(killedDb).stdout, expected);
+    assert.equal(await rows(killedDb), demo.records);
+
+    const third = JSON.parse(
+      cli(['ingest', demo.logsRoot, '--db', killedDb, '--json', ...common]).stdout,
+    ) as { inserted: number };
+    assert.equal(third.inserted, 0);
+    assert.equal(report(killedDb).stdout, expected);
+  });
+}

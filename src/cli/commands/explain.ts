@@ -96,7 +96,12 @@ export function explainText(row: StoredRecord, catalog: Catalog): string {
       : rec.region,
   );
   kv('identity', rec.identityArn ?? '(none)');
-  kv('source', `${rec.source.uri}:${rec.source.line}`);
+  kv(
+    'source',
+    rec.source.line > 0
+      ? `${rec.source.uri}:${rec.source.line}`
+      : `${rec.source.uri} (read by DuckDB; search it for the request id)`,
+  );
   out.push('', 'Normalised');
   kv('model id', rec.modelId);
   kv('read as', rec.model.form);

@@ -1,7 +1,7 @@
 /** `tokenledger ingest PATH…`: invocation logs from files, directories or s3:// prefixes into the ledger. */
 import { dirname, join } from 'node:path';
 import { AppError } from '../../core/index.ts';
-import { type IngestSummary, ingest } from '../../pipeline/index.ts';
+import { type IngestOptions, type IngestSummary, ingest } from '../../pipeline/index.ts';
 import type { Runtime } from '../../runtime.ts';
 import { LOG_FORMATS, type LogFormat } from '../../sources/index.ts';
 import { int, parse, str } from '../args.ts';
@@ -14,7 +14,10 @@ PATH is a file, a directory (walked recursively) or s3://bucket/prefix, in the B
 (AWSLogs/<account>/BedrockModelInvocationLogs/<region>/YYYY/MM/DD/HH/*.json.gz) or any other.
 Formats are detected per file: gzip or plain NDJSON records, CloudWatch Logs FilterLogEvents
 responses and subscription payloads, CloudWatch Logs S3 exports, pretty-printed JSON.
---batch N: records per commit (default 20000); a killed run loses at most one uncommitted batch.
+Clean NDJSON files are read by DuckDB itself (fast); irregular ones are parsed row by row with
+exact rejects. --row-by-row parses everything in JS. Work commits in batches: --batch N records
+(row by row, default 20000) or --group N files (DuckDB path, default 512); a killed run loses at
+most one uncommitted batch.
 Re-running is safe: finished files are skipped, records are deduplicated on requestId, and an
 interrupted run resumes where it stopped.
 Exit code: 0 all ingested, 3 some lines rejected (see the rejects file), 1 error, 2 usage error.`;
@@ -24,6 +27,8 @@ export async function ingestCommand(ctx: CliContext): Promise<number> {
     format: { type: 'string' },
     json: { type: 'boolean' },
     batch: { type: 'string' },
+    group: { type: 'string' },
+    'row-by-row': { type: 'boolean' },
   });
   if (flags.help) {
     print(ctx, INGEST_HELP);
@@ -36,14 +41,11 @@ export async function ingestCommand(ctx: CliContext): Promise<number> {
     throw new AppError('cli.usage', `--format must be one of ${LOG_FORMATS.join(', ')}`);
   }
   const summary = await withRuntime(ctx, flags, (rt) =>
-    runIngest(
-      ctx,
-      rt,
-      positionals,
-      format,
-      rejectsPath(ctx, dbPath(ctx, flags)),
-      int(flags, 'batch', 20_000),
-    ),
+    runIngest(ctx, rt, positionals, format, rejectsPath(ctx, dbPath(ctx, flags)), {
+      batchLines: Math.max(1, int(flags, 'batch', 20_000)),
+      bulkGroupFiles: Math.max(1, int(flags, 'group', 512)),
+      bulk: flags['row-by-row'] !== true,
+    }),
   );
   print(ctx, flags.json ? JSON.stringify(summary) : formatSummary(summary));
   return summary.rejected > 0 ? EXIT.partial : EXIT.ok;
@@ -60,7 +62,7 @@ export async function runIngest(
   paths: readonly string[],
   format: LogFormat,
   rejectsFile: string,
-  batchLines = 20_000,
+  tuning: Pick<IngestOptions, 'batchLines' | 'bulkGroupFiles' | 'bulk'> = {},
 ): Promise<IngestSummary> {
   const bar = createProgressBar(ctx.stderr, ctx.now);
   try {
@@ -73,7 +75,7 @@ export async function runIngest(
         attributor: rt.attributor,
         log: silent,
       },
-      { paths, format, rejectsFile, batchLines: Math.max(1, batchLines), onProgress: bar.update },
+      { paths, format, rejectsFile, ...tuning, onProgress: bar.update },
     );
   } finally {
     bar.done();

@@ -1,0 +1,87 @@
+/**
+ * The bulk path's JS half: the same normalise, price and attribute code as the row-by-row path, run once per
+ * distinct key the store staged (model id; model × Region × tier × day; identity × metadata × model).
+ */
+import type { Attributor } from '../attribute/index.ts';
+import type { Picos, Tier, UsageRecord } from '../core/index.ts';
+import { isUnresolved, type Normaliser } from '../normalise/index.ts';
+import { type Catalog, type RateSet, rateCard } from '../price/index.ts';
+import type { BulkMaps, BulkPriceRow, BulkStage } from '../store/index.ts';
+
+const dec = (v: Picos | null | undefined): string | null =>
+  v === null || v === undefined ? null : v.toString();
+
+function rateColumns(prefix: 'r' | 'lc', r: RateSet | null) {
+  return {
+    [`${prefix}_in`]: dec(r?.input),
+    [`${prefix}_out`]: dec(r?.output),
+    [`${prefix}_read`]: dec(r?.cacheRead),
+    [`${prefix}_w5`]: dec(r?.cacheWrite5m),
+    [`${prefix}_w1`]: dec(r?.cacheWrite1h),
+  };
+}
+
+export function resolveBulkMaps(
+  stage: BulkStage,
+  deps: { normaliser: Normaliser; catalog: Catalog; attributor: Attributor },
+): BulkMaps {
+  const models = stage.models.map((id) => {
+    const ref = deps.normaliser.modelRef(id);
+    return {
+      model_id: id,
+      model: ref.base,
+      profile: ref.profile,
+      scope: ref.scope,
+      geo: ref.geo,
+      model_form: ref.form,
+      unresolved: isUnresolved(ref),
+    };
+  });
+  const prices = stage.priceKeys.map((k): BulkPriceRow => {
+    const ref = deps.normaliser.modelRef(k.modelId);
+    const card = rateCard(
+      ref,
+      k.region,
+      k.tier as Tier | null,
+      Date.parse(`${k.day}T00:00:00Z`),
+      deps.catalog,
+    );
+    return {
+      model_id: k.modelId,
+      region: k.region,
+      tier: k.tier,
+      day: k.day,
+      price_id: card.resolved?.entry.id ?? null,
+      tier_unknown: card.tierUnknown,
+      unpriced: card.rates === null,
+      early: card.early,
+      regional: card.regional,
+      lc_threshold: card.longContextThreshold,
+      ...rateColumns('r', card.rates),
+      ...rateColumns('lc', card.longContextRates),
+    } as BulkPriceRow;
+  });
+  const keys = deps.attributor.metadataKeys;
+  const attributions = stage.attributionKeys.map((k) => {
+    const md: Record<string, string> = {};
+    if (k.mdKey !== null) {
+      (JSON.parse(k.mdKey) as (string | null)[]).forEach((v, i) => {
+        if (v !== null) md[keys[i] as string] = v;
+      });
+    }
+    const record = {
+      identityArn: k.identityArn,
+      requestMetadata: md,
+      model: k.aip === null ? { profileTags: {} } : deps.normaliser.modelRef(k.aip),
+    } as unknown as UsageRecord;
+    const { values, rules } = deps.attributor.resolve(record);
+    return {
+      identity_arn: k.identityArn,
+      md_key: k.mdKey,
+      aip: k.aip,
+      ...values,
+      attribution: JSON.stringify(rules),
+    };
+  });
+  return { catalogHash: deps.catalog.hash, models, prices, attributions };
+}

@@ -1,0 +1,216 @@
+/**
+ * SQL for the bulk path: DuckDB reads invocation-log NDJSON files itself (bedrock.md §1.4–1.6) and computes what
+ * src/sources/invocation-logs/parse.ts computes, for files whose every row is well-formed. Any row that is not
+ * (a type the JS parser would reject, an odd timestamp) sends its file to the row-by-row path, which produces
+ * exact rejects. `test/e2e/bulk-parity.test.ts` holds the two paths to identical ledgers.
+ */
+
+/**
+ * Scalars are read as JSON so that DuckDB never casts ("100" → 100) what the JS parser would reject; the known
+ * objects as STRUCTs so that request bodies are never materialised (only the tier fields of the input body are).
+ * A value of the wrong shape makes the read fail and the file goes row by row.
+ */
+const lit = (path: string) => `'${path.replaceAll("'", "''")}'`;
+
+const readFiles = (files: readonly string[]) => `
+SELECT filename AS file, * EXCLUDE (filename)
+FROM read_json([${files.map(lit).join(', ')}], format = 'newline_delimited', filename = true,
+  columns = {schemaType: 'JSON', schemaVersion: 'JSON', "timestamp": 'JSON', accountId: 'JSON', region: 'JSON',
+    requestId: 'JSON', operation: 'JSON', modelId: 'JSON', inferenceRegion: 'JSON', errorCode: 'JSON',
+    identity: 'STRUCT(arn JSON)', requestMetadata: 'JSON', performanceConfig: 'STRUCT(latency JSON)',
+    input: 'STRUCT(inputTokenCount JSON, cacheReadInputTokenCount JSON, cacheWriteInputTokenCount JSON, inputBodyJson STRUCT(serviceTier JSON, service_tier JSON, performanceConfig STRUCT(latency JSON)))',
+    output: 'STRUCT(outputTokenCount JSON, outputBodyJson JSON)'})`;
+
+const isStr = (e: string) => `json_type(${e}) = 'VARCHAR'`;
+const optStr = (e: string) => `(${e} IS NULL OR json_type(${e}) IN ('VARCHAR', 'NULL'))`;
+const optCount = (e: string) =>
+  `(${e} IS NULL OR json_type(${e}) = 'NULL' OR (json_type(${e}) = 'UBIGINT' AND json_extract_string(${e}, '$')::UBIGINT <= 9007199254740991))`;
+const text = (e: string) => `json_extract_string(${e}, '$')`;
+const count = (e: string) =>
+  `CASE WHEN json_type(${e}) = 'UBIGINT' THEN json_extract_string(${e}, '$')::BIGINT END`;
+/** A non-negative number from a body (DOUBLE after from_json), truncated like Math.trunc (parse.ts `num`). */
+const num = (e: string) => `CASE WHEN ${e} >= 0 THEN trunc(${e})::BIGINT END`;
+const firstNonNull = (list: string) => `list_first(list_filter(${list}, x -> x IS NOT NULL))`;
+const lastNonNull = (list: string) => `list_last(list_filter(${list}, x -> x IS NOT NULL))`;
+
+/**
+ * The output body parsed once into the few fields parse.ts reads. (from_json is lenient where parse.ts is strict
+ * about body numbers — "5" reads as 5 — but bodies only fill in what the authoritative top-level counts lack.)
+ */
+const USAGE = `{"cacheReadInputTokens":"DOUBLE","cache_read_input_tokens":"DOUBLE","cacheWriteInputTokens":"DOUBLE","cache_creation_input_tokens":"DOUBLE","cacheDetails":[{"ttl":"VARCHAR","inputTokens":"DOUBLE"}],"cache_creation":{"ephemeral_1h_input_tokens":"DOUBLE"}}`;
+const METRICS = `{"invocationLatency":"DOUBLE","firstByteLatency":"DOUBLE","cacheReadInputTokenCount":"DOUBLE","cacheWriteInputTokenCount":"DOUBLE"}`;
+const OBJECT_BODY = `{"usage":${USAGE},"metrics":{"latencyMs":"DOUBLE"},"amazon-bedrock-invocationMetrics":${METRICS}}`;
+const STREAM_BODY = `[{"message":{"usage":${USAGE}},"usage":${USAGE},"amazon-bedrock-invocationMetrics":${METRICS}}]`;
+const usageCount = (u: string, camel: string, snake: string) =>
+  `coalesce(${num(`${u}.${camel}`)}, ${num(`${u}.${snake}`)})`;
+const M = '"amazon-bedrock-invocationMetrics"';
+
+/**
+ * Rows as parse.ts maps them, plus `valid` (false → the file goes row by row). Body facts are visited in parse.ts's
+ * order: stream chunks one by one (message.usage, usage, invocation metrics); object bodies usage, then metrics.
+ */
+export const rowsSql = (files: readonly string[], metadataKeys: readonly string[]) => `
+CREATE OR REPLACE TEMP TABLE bulk_rows AS
+WITH b AS (
+  SELECT *, input.inputBodyJson AS in_body, json_type(output.outputBodyJson) AS out_type,
+    CASE WHEN json_type(output.outputBodyJson) = 'OBJECT' THEN from_json(output.outputBodyJson, '${OBJECT_BODY}') END AS ob,
+    CASE WHEN json_type(output.outputBodyJson) = 'ARRAY' THEN from_json(output.outputBodyJson, '${STREAM_BODY}') END AS chunks
+  FROM (${readFiles(files)})
+), d AS (
+  SELECT *,
+    CASE WHEN chunks IS NOT NULL THEN flatten(list_transform(chunks, ch -> [ch.message.usage, ch.usage]))
+      WHEN ob IS NOT NULL THEN [ob.usage] ELSE [] END AS usages,
+    CASE WHEN chunks IS NOT NULL THEN list_transform(chunks, ch -> ch.${M})
+      WHEN ob IS NOT NULL THEN [ob.${M}] ELSE [] END AS metrics,
+    coalesce(in_body.serviceTier, in_body.service_tier) AS st
+  FROM b
+), f AS (
+  SELECT *,
+    ${isStr('schemaType')} AND ${text('schemaType')} = 'ModelInvocationLog'
+      AND ${isStr('schemaVersion')} AND ${text('schemaVersion')} = '1.0'
+      AND ${isStr('requestId')} AND ${text('requestId')} <> '' AND ${isStr('accountId')} AND ${text('accountId')} <> ''
+      AND ${isStr('region')} AND ${text('region')} <> '' AND ${isStr('operation')} AND ${text('operation')} <> ''
+      AND ${isStr('modelId')} AND ${text('modelId')} <> ''
+      AND ${isStr('"timestamp"')} AND regexp_full_match(${text('"timestamp"')}, '\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z')
+      AND ${optStr('inferenceRegion')} AND ${optStr('errorCode')} AND ${optStr('identity.arn')}
+      AND ${optCount('input.inputTokenCount')} AND ${optCount('input.cacheReadInputTokenCount')}
+      AND ${optCount('input.cacheWriteInputTokenCount')} AND ${optCount('output.outputTokenCount')}
+      AND (requestMetadata IS NULL OR json_type(requestMetadata) = 'NULL' OR (json_type(requestMetadata) = 'OBJECT'
+           AND list_bool_and(list_transform(json_extract(requestMetadata, '$.*'), v -> json_type(v) = 'VARCHAR')) IS NOT FALSE))
+    AS valid,
+    -- parse.ts: serviceTier ?? service_tier, then its .type when it is an object.
+    CASE WHEN json_type(st) = 'OBJECT' THEN json_extract_string(st, '$.type') ELSE json_extract_string(st, '$') END AS tier_type,
+    -- cache counts from the body, in visiting order; used only when the top level lacks them.
+    CASE WHEN chunks IS NOT NULL
+      THEN flatten(list_transform(chunks, ch -> [${usageCount('ch.message.usage', 'cacheReadInputTokens', 'cache_read_input_tokens')},
+        ${usageCount('ch.usage', 'cacheReadInputTokens', 'cache_read_input_tokens')}, ${num(`ch.${M}.cacheReadInputTokenCount`)}]))
+      ELSE list_transform(usages, u -> ${usageCount('u', 'cacheReadInputTokens', 'cache_read_input_tokens')}) END AS body_reads,
+    CASE WHEN chunks IS NOT NULL
+      THEN flatten(list_transform(chunks, ch -> [${usageCount('ch.message.usage', 'cacheWriteInputTokens', 'cache_creation_input_tokens')},
+        ${usageCount('ch.usage', 'cacheWriteInputTokens', 'cache_creation_input_tokens')}, ${num(`ch.${M}.cacheWriteInputTokenCount`)}]))
+      ELSE list_transform(usages, u -> ${usageCount('u', 'cacheWriteInputTokens', 'cache_creation_input_tokens')}) END AS body_writes
+  FROM d
+)
+SELECT file, valid,
+  -- read_json gives no line numbers; the record's place is its file (and its requestId within it).
+  0 AS line,
+  ${text('requestId')} AS request_id,
+  epoch_ms(CAST(rtrim(${text('"timestamp"')}, 'Z') AS TIMESTAMP)) AS ts,
+  ${text('accountId')} AS account, ${text('region')} AS region,
+  CASE WHEN json_type(inferenceRegion) = 'VARCHAR' THEN ${text('inferenceRegion')} END AS inference_region,
+  ${text('operation')} AS operation, ${text('modelId')} AS model_id,
+  CASE WHEN json_type(identity.arn) = 'VARCHAR' THEN ${text('identity.arn')} END AS identity_arn,
+  -- Stored as the row-by-row path stores it (minified JSON, null when empty); attribution only needs the keys it reads.
+  CASE WHEN json_type(requestMetadata) = 'OBJECT' AND len(json_keys(requestMetadata)) > 0
+    THEN json(requestMetadata)::VARCHAR END AS metadata,
+  CASE WHEN json_type(requestMetadata) = 'OBJECT'
+    THEN to_json(json_extract_string(requestMetadata, [${metadataKeys.map((k) => lit(`$."${k.replaceAll('"', '')}"`)).join(', ')}]))::VARCHAR
+  END AS md_key,
+  -- Only application inference profiles carry attribution (their tags); other model ids do not split the key.
+  CASE WHEN contains(${text('modelId')}, ':application-inference-profile/') THEN ${text('modelId')} END AS aip,
+  coalesce(${count('input.inputTokenCount')}, 0) AS input_tokens,
+  coalesce(${count('output.outputTokenCount')}, 0) AS output_tokens,
+  coalesce(${count('input.cacheReadInputTokenCount')}, ${firstNonNull('body_reads')}, 0) AS cache_read_tokens,
+  coalesce(${count('input.cacheWriteInputTokenCount')}, ${firstNonNull('body_writes')}, 0) AS cache_write_tokens,
+  -- The last usage object that shows a TTL split wins (parse.ts overwrites as it goes).
+  ${lastNonNull(`list_transform(usages, u ->
+    CASE WHEN u.cache_creation IS NOT NULL THEN coalesce(${num('u.cache_creation.ephemeral_1h_input_tokens')}, 0)
+         WHEN u.cacheDetails IS NOT NULL THEN coalesce(list_sum(list_transform(u.cacheDetails, dd ->
+                  CASE WHEN dd.ttl = '1h' THEN coalesce(${num('dd.inputTokens')}, 0) ELSE 0 END)), 0)
+    END)`)} AS write_1h,
+  CASE
+    WHEN ${text('performanceConfig.latency')} = 'optimized' OR ${text('in_body.performanceConfig.latency')} = 'optimized'
+      THEN 'latency-optimized'
+    WHEN tier_type = 'priority' THEN 'priority'
+    WHEN tier_type = 'flex' THEN 'flex'
+    WHEN in_body IS NOT NULL THEN 'standard'
+  END AS tier,
+  CASE WHEN chunks IS NOT NULL
+    THEN ${firstNonNull(`list_transform(metrics, m -> ${num('m.invocationLatency')})`)}
+    ELSE coalesce(${num('ob.metrics.latencyMs')}, ${num(`ob.${M}.invocationLatency`)})
+  END AS latency_ms,
+  ${firstNonNull(`list_transform(metrics, m -> ${num('m.firstByteLatency')})`)} AS first_byte_ms,
+  CASE WHEN json_type(errorCode) = 'VARCHAR' AND ${text('errorCode')} <> '' THEN ${text('errorCode')} END AS error_code
+FROM f`;
+
+/** Distinct keys the pipeline resolves in JS (normalise, price, attribute) for the valid files' rows. */
+export const KEYS_SQL = {
+  invalidFiles: `SELECT DISTINCT file FROM bulk_rows WHERE valid IS NOT TRUE ORDER BY file`,
+  models: `SELECT DISTINCT model_id FROM bulk_rows WHERE valid`,
+  prices: `SELECT DISTINCT model_id, region, tier, strftime(epoch_ms(ts), '%Y-%m-%d') AS day FROM bulk_rows WHERE valid`,
+  attributions: `SELECT DISTINCT identity_arn, md_key, aip FROM bulk_rows WHERE valid`,
+  files: `SELECT file, count(*) AS rows, max(line) AS lines FROM bulk_ok GROUP BY file`,
+};
+
+export const OK_VIEW_SQL = `
+CREATE OR REPLACE TEMP VIEW bulk_ok AS
+SELECT * FROM bulk_rows WHERE file NOT IN (SELECT file FROM bulk_rows WHERE valid IS NOT TRUE)`;
+
+/** Map tables filled from NDJSON files the pipeline writes (small: one row per distinct key). */
+export const mapTablesSql = (models: string, prices: string, attributions: string): string[] => [
+  `CREATE OR REPLACE TEMP TABLE bulk_models AS SELECT * FROM read_json(${lit(models)}, format = 'newline_delimited',
+    columns = {model_id: 'VARCHAR', model: 'VARCHAR', profile: 'VARCHAR', scope: 'VARCHAR', geo: 'VARCHAR',
+               model_form: 'VARCHAR', unresolved: 'BOOLEAN'})`,
+  `CREATE OR REPLACE TEMP TABLE bulk_prices AS SELECT * FROM read_json(${lit(prices)}, format = 'newline_delimited',
+    columns = {model_id: 'VARCHAR', region: 'VARCHAR', tier: 'VARCHAR', day: 'VARCHAR', price_id: 'VARCHAR',
+               tier_unknown: 'BOOLEAN', unpriced: 'BOOLEAN', early: 'BOOLEAN', regional: 'BOOLEAN', lc_threshold: 'BIGINT',
+               r_in: 'HUGEINT', r_out: 'HUGEINT', r_read: 'HUGEINT', r_w5: 'HUGEINT', r_w1: 'HUGEINT',
+               lc_in: 'HUGEINT', lc_out: 'HUGEINT', lc_read: 'HUGEINT', lc_w5: 'HUGEINT', lc_w1: 'HUGEINT'})`,
+  `CREATE OR REPLACE TEMP TABLE bulk_attr AS SELECT * FROM read_json(${lit(attributions)}, format = 'newline_delimited',
+    columns = {identity_arn: 'VARCHAR', md_key: 'VARCHAR', aip: 'VARCHAR', team: 'VARCHAR', "user": 'VARCHAR',
+               feature: 'VARCHAR', project: 'VARCHAR', environment: 'VARCHAR', cost_center: 'VARCHAR',
+               application: 'VARCHAR', session: 'VARCHAR', attribution: 'VARCHAR'})`,
+];
+
+/** The valid rows joined with their maps, priced exactly as price-record.ts prices (rates in pico-USD per token). */
+export const INSERT_SQL = `
+INSERT INTO usage (request_id, ts, account, region, inference_region, operation, model_id, model, profile, scope, geo,
+  model_form, tier, input_tokens, output_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens,
+  latency_ms, first_byte_ms, error_code, identity_arn, team, "user", feature, project, environment, cost_center,
+  application, session, metadata, attribution, cost_pusd, price_id, catalog_hash, flags, source, source_line,
+  ingested_at)
+WITH j AS (
+  SELECT r.*, m.model, m.profile, m.scope, m.geo, m.model_form, m.unresolved,
+    p.price_id, p.tier_unknown, p.unpriced, p.early, p.regional,
+    a.team, a."user", a.feature, a.project, a.environment, a.cost_center, a.application, a.session,
+    a.attribution,
+    least(coalesce(r.write_1h, 0), r.cache_write_tokens) AS w1,
+    p.lc_threshold IS NOT NULL AND r.input_tokens + r.cache_read_tokens + r.cache_write_tokens > p.lc_threshold AS lc,
+    p.r_in, p.r_out, p.r_read, p.r_w5, p.r_w1, p.lc_in, p.lc_out, p.lc_read, p.lc_w5, p.lc_w1
+  FROM bulk_ok r
+  JOIN bulk_models m ON m.model_id = r.model_id
+  JOIN bulk_prices p ON p.model_id = r.model_id AND p.region = r.region AND p.tier IS NOT DISTINCT FROM r.tier
+    AND p.day = strftime(epoch_ms(r.ts), '%Y-%m-%d')
+  JOIN bulk_attr a ON a.identity_arn IS NOT DISTINCT FROM r.identity_arn
+    AND a.md_key IS NOT DISTINCT FROM r.md_key AND a.aip IS NOT DISTINCT FROM r.aip
+), k AS (
+  SELECT *, cache_write_tokens - w1 AS w5,
+    CASE WHEN lc THEN lc_in ELSE r_in END AS x_in, CASE WHEN lc THEN lc_out ELSE r_out END AS x_out,
+    CASE WHEN lc THEN lc_read ELSE r_read END AS x_read, CASE WHEN lc THEN lc_w5 ELSE r_w5 END AS x_w5,
+    CASE WHEN lc THEN lc_w1 ELSE r_w1 END AS x_w1
+  FROM j
+), c AS (
+  SELECT *,
+    (output_tokens > 0 AND x_out IS NULL) OR (cache_read_tokens > 0 AND x_read IS NULL)
+      OR (w5 > 0 AND x_w5 IS NULL) OR (w1 > 0 AND x_w1 IS NULL) AS missing,
+    CASE WHEN NOT unpriced THEN (input_tokens * x_in + cache_read_tokens * coalesce(x_read, x_in)
+      + w5 * coalesce(x_w5, x_in) + w1 * coalesce(x_w1, x_in) + output_tokens * coalesce(x_out, x_in))::BIGINT END AS cost
+  FROM k
+)
+SELECT request_id, epoch_ms(ts), account, region, inference_region, operation, model_id, model, profile,
+  scope, geo, model_form, coalesce(tier, 'standard'), input_tokens, output_tokens, cache_read_tokens, w5, w1,
+  latency_ms, first_byte_ms, error_code, identity_arn, team, "user", feature, project, environment, cost_center,
+  application, session, metadata, attribution, cost, price_id, $1, concat_ws(',',
+    CASE WHEN unresolved THEN 'profile_unresolved' END,
+    CASE WHEN cache_write_tokens > 0 AND write_1h IS NULL THEN 'cache_ttl_unknown' END,
+    CASE WHEN tier_unknown THEN 'tier_unknown' END,
+    CASE WHEN unpriced THEN 'unpriced' END,
+    CASE WHEN NOT unpriced AND early THEN 'price_before_effective' END,
+    CASE WHEN NOT unpriced AND lc THEN 'long_context' END,
+    CASE WHEN NOT unpriced AND regional THEN 'regional_premium' END,
+    CASE WHEN NOT unpriced AND missing THEN 'rate_missing' END),
+  file, line, now()::TIMESTAMP
+FROM c
+WHERE NOT EXISTS (SELECT 1 FROM usage u WHERE u.request_id = c.request_id
+                  AND u.ts BETWEEN epoch_ms($2::BIGINT - 86400000) AND epoch_ms($3::BIGINT + 86400000))
+QUALIFY row_number() OVER (PARTITION BY request_id ORDER BY file, line) = 1`;

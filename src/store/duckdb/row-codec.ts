@@ -1,0 +1,95 @@
+/**
+ * An AttributedRecord as one NDJSON line for DuckDB's `read_json`, and the SQL that reads it back. One table of
+ * columns drives both, so they cannot drift. Keys are short (`c0`, `c1`…) and values pre-encoded: this runs once
+ * per ingested record.
+ */
+import type { AttributedRecord } from '../../core/index.ts';
+
+type Encode = (r: AttributedRecord) => string;
+
+const s = JSON.stringify;
+const str = (v: string | null): string => (v === null ? 'null' : s(v));
+const num = (v: number | null): string => (v === null ? 'null' : String(v));
+
+/** Attribution rules and metadata objects repeat across records: encode each distinct object once. */
+const encoded = new WeakMap<object, string>();
+function once(v: object): string {
+  let text = encoded.get(v);
+  if (text === undefined) {
+    text = s(s(v));
+    encoded.set(v, text);
+  }
+  return text;
+}
+
+function metadata(md: Readonly<Record<string, string>>): string {
+  for (const _ in md) return s(s(md));
+  return 'null';
+}
+
+/** [column, DuckDB type in the NDJSON file, encoder]. Order is the order of the file's keys. */
+export const COLUMNS: readonly (readonly [string, string, Encode])[] = [
+  ['request_id', 'VARCHAR', (r) => s(r.requestId)],
+  ['ts', 'BIGINT', (r) => String(r.occurredAt)],
+  ['account', 'VARCHAR', (r) => s(r.accountId)],
+  ['region', 'VARCHAR', (r) => s(r.region)],
+  ['inference_region', 'VARCHAR', (r) => str(r.inferenceRegion)],
+  ['operation', 'VARCHAR', (r) => s(r.operation)],
+  ['model_id', 'VARCHAR', (r) => s(r.modelId)],
+  ['model', 'VARCHAR', (r) => s(r.model.base)],
+  ['profile', 'VARCHAR', (r) => str(r.model.profile)],
+  ['scope', 'VARCHAR', (r) => s(r.model.scope)],
+  ['geo', 'VARCHAR', (r) => str(r.model.geo)],
+  ['model_form', 'VARCHAR', (r) => s(r.model.form)],
+  ['tier', 'VARCHAR', (r) => s(r.tier ?? 'standard')],
+  ['input_tokens', 'BIGINT', (r) => String(r.tokens.input)],
+  ['output_tokens', 'BIGINT', (r) => String(r.tokens.output)],
+  ['cache_read_tokens', 'BIGINT', (r) => String(r.tokens.cacheRead)],
+  ['cache_write_5m_tokens', 'BIGINT', (r) => String(r.tokens.cacheWrite5m)],
+  ['cache_write_1h_tokens', 'BIGINT', (r) => String(r.tokens.cacheWrite1h)],
+  ['latency_ms', 'INTEGER', (r) => num(r.latencyMs)],
+  ['first_byte_ms', 'INTEGER', (r) => num(r.firstByteMs)],
+  ['error_code', 'VARCHAR', (r) => str(r.errorCode)],
+  ['identity_arn', 'VARCHAR', (r) => str(r.identityArn)],
+  ['team', 'VARCHAR', (r) => s(r.attribution.values.team)],
+  ['user', 'VARCHAR', (r) => s(r.attribution.values.user)],
+  ['feature', 'VARCHAR', (r) => s(r.attribution.values.feature)],
+  ['project', 'VARCHAR', (r) => s(r.attribution.values.project)],
+  ['environment', 'VARCHAR', (r) => s(r.attribution.values.environment)],
+  ['cost_center', 'VARCHAR', (r) => s(r.attribution.values.cost_center)],
+  ['application', 'VARCHAR', (r) => s(r.attribution.values.application)],
+  ['session', 'VARCHAR', (r) => s(r.attribution.values.session)],
+  ['metadata', 'VARCHAR', (r) => metadata(r.requestMetadata)],
+  ['attribution', 'VARCHAR', (r) => once(r.attribution.rules)],
+  // Picos travel as a decimal string: JSON numbers are doubles to most readers.
+  ['cost_pusd', 'BIGINT', (r) => (r.cost.picos === null ? 'null' : `"${r.cost.picos}"`)],
+  ['price_id', 'VARCHAR', (r) => str(r.cost.priceId)],
+  ['catalog_hash', 'VARCHAR', (r) => s(r.cost.catalogHash)],
+  ['flags', 'VARCHAR', (r) => (r.flags.length === 0 ? '""' : s(r.flags.join(',')))],
+  ['source', 'VARCHAR', (r) => s(r.source.uri)],
+  ['source_line', 'INTEGER', (r) => String(r.source.line)],
+];
+
+const KEYS = COLUMNS.map((_, i) => `"c${i}":`);
+
+export function encodeRow(r: AttributedRecord): string {
+  let line = '{';
+  for (let i = 0; i < COLUMNS.length; i++) {
+    if (i > 0) line += ',';
+    line += (KEYS[i] as string) + (COLUMNS[i] as (typeof COLUMNS)[number])[2](r);
+  }
+  return `${line}}`;
+}
+
+const quote = (c: string) => (c === 'user' ? '"user"' : c);
+
+/** `read_json(…, columns = …)` for the encoded file. */
+export const READ_COLUMNS = `{${COLUMNS.map(([, type], i) => `'c${i}': '${type}'`).join(', ')}}`;
+/** The usage columns, in COLUMNS order, for `INSERT INTO usage (…)`. */
+export const INSERT_COLUMNS = COLUMNS.map(([c]) => quote(c)).join(', ');
+/** The encoded keys converted back, for `SELECT … FROM read_json(…) s`. */
+export const SELECT_COLUMNS = COLUMNS.map(([c], i) =>
+  c === 'ts' ? `epoch_ms(s.c${i})` : `s.c${i}`,
+).join(', ');
+/** Column number of request_id and source fields, for dedupe. */
+export const KEY = { requestId: 'c0', source: 'c36', line: 'c37' } as const;
