@@ -34,10 +34,12 @@ export interface Corpus {
 const ACCOUNTS = ['111122223333', '444455556666', '777788889999'];
 const REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1', 'ap-northeast-1'];
 const GEO: Record<string, string> = { us: 'us', eu: 'eu', ap: 'apac' };
-const TEAMS = 'platform search support-bot data-science growth mobile security finance-ai legal-ops ads infra research'.split(
-  ' ',
-);
-const FEATURES = 'chat summarise classify extract translate code-review triage rag-answer agent-step'.split(' ');
+const TEAMS =
+  'platform search support-bot data-science growth mobile security finance-ai legal-ops ads infra research'.split(
+    ' ',
+  );
+const FEATURES =
+  'chat summarise classify extract translate code-review triage rag-answer agent-step'.split(' ');
 const ENVS = ['production', 'production', 'production', 'staging', 'dev'];
 /** [foundation-model id, weight, anthropic (native bodies, cache fields)] */
 const MODELS: [string, number, boolean][] = [
@@ -76,7 +78,8 @@ export async function ensureCorpus(
   const { dir, marker } = corpusPaths(root, records);
   if (existsSync(marker) && existsSync(dir)) {
     const c = JSON.parse(readFileSync(marker, 'utf8')) as Corpus;
-    if (c.version === GENERATOR_VERSION && c.records === records) return { ...c, dir, cached: true };
+    if (c.version === GENERATOR_VERSION && c.records === records)
+      return { ...c, dir, cached: true };
   }
   log(`generating ${records.toLocaleString('en-US')} records into ${dir} …`);
   const t0 = performance.now();
@@ -87,7 +90,9 @@ export async function ensureCorpus(
   await rename(tmp, dir);
   const corpus: Corpus = { ...c, dir };
   await writeFile(marker, JSON.stringify(corpus, null, 2));
-  log(`  ${c.files} files, ${(c.bytes / 1e6).toFixed(0)} MB gz, ${(c.rawBytes / records).toFixed(0)} B/record, ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  log(
+    `  ${c.files} files, ${(c.bytes / 1e6).toFixed(0)} MB gz, ${(c.rawBytes / records).toFixed(0)} B/record, ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
   return { ...corpus, cached: false };
 }
 
@@ -137,7 +142,11 @@ function makeUsers(rng: Random): User[] {
   for (let i = 0; i < 300; i++) {
     const team = TEAMS[i % TEAMS.length] as string;
     const name = `${rng.pick(['ana', 'bo', 'chen', 'dev', 'eli', 'fatima', 'goran', 'hana', 'ivo', 'jun'])}.${rng.alnum(5)}`;
-    users.push({ name, team, role: rng.chance(0.7) ? `${team}-developer` : 'AWSReservedSSO_PowerUser_1a2b3c' });
+    users.push({
+      name,
+      team,
+      role: rng.chance(0.7) ? `${team}-developer` : 'AWSReservedSSO_PowerUser_1a2b3c',
+    });
   }
   return users;
 }
@@ -164,13 +173,22 @@ function isoSeconds(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-function recordLine(rng: Random, users: User[], account: string, region: string, ts: number): string {
+function recordLine(
+  rng: Random,
+  users: User[],
+  account: string,
+  region: string,
+  ts: number,
+): string {
   const [base, , anthropic] = rng.weighted(MODELS, (m) => m[1]);
   const op = anthropic
-    ? rng.weighted(['Converse', 'ConverseStream', 'InvokeModel', 'InvokeModelWithResponseStream'], (o) =>
-        o.startsWith('Converse') ? 3 : 2,
+    ? rng.weighted(
+        ['Converse', 'ConverseStream', 'InvokeModel', 'InvokeModelWithResponseStream'],
+        (o) => (o.startsWith('Converse') ? 3 : 2),
       )
-    : rng.chance(0.65) ? 'Converse' : 'ConverseStream';
+    : rng.chance(0.65)
+      ? 'Converse'
+      : 'ConverseStream';
   const u = users[Math.floor(rng.next() ** 2 * users.length)] as User;
   const failed = rng.chance(0.01);
   const input = rng.logInt(20, 20_000);
@@ -184,26 +202,65 @@ function recordLine(rng: Random, users: User[], account: string, region: string,
   let inBody: unknown;
   let outBody: unknown;
   if (op.startsWith('Converse')) {
-    inBody = { messages: [{ role: 'user', content: [{ text: prompt }] }], inferenceConfig: { maxTokens: 4096 } };
-    outBody = failed ? undefined : {
-      output: { message: { role: 'assistant', content: [{ text: answer }] } },
-      stopReason: 'end_turn',
-      usage: { inputTokens: input, outputTokens: output, totalTokens: input + output,
-        ...(cached ? { cacheReadInputTokens: cacheRead, cacheWriteInputTokens: cacheWrite } : {}) },
-      metrics: { latencyMs: latency },
+    inBody = {
+      messages: [{ role: 'user', content: [{ text: prompt }] }],
+      inferenceConfig: { maxTokens: 4096 },
     };
+    outBody = failed
+      ? undefined
+      : {
+          output: { message: { role: 'assistant', content: [{ text: answer }] } },
+          stopReason: 'end_turn',
+          usage: {
+            inputTokens: input,
+            outputTokens: output,
+            totalTokens: input + output,
+            ...(cached
+              ? { cacheReadInputTokens: cacheRead, cacheWriteInputTokens: cacheWrite }
+              : {}),
+          },
+          metrics: { latencyMs: latency },
+        };
   } else {
-    inBody = { anthropic_version: 'bedrock-2023-05-31', max_tokens: 4096, messages: [{ role: 'user', content: prompt }] };
-    const usage = { input_tokens: input, output_tokens: output, cache_read_input_tokens: cacheRead, cache_creation_input_tokens: cacheWrite };
-    outBody = failed ? undefined : op === 'InvokeModel'
-      ? { id: `msg_bdrk_${rng.alnum(24)}`, type: 'message', role: 'assistant', content: [{ type: 'text', text: answer }], stop_reason: 'end_turn', usage }
-      : [
-          { type: 'message_start', message: { usage: { ...usage, output_tokens: 1 } } },
-          { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: answer } },
-          { type: 'message_stop', 'amazon-bedrock-invocationMetrics': { inputTokenCount: input, outputTokenCount: output, invocationLatency: latency, firstByteLatency: rng.int(150, 900) } },
-        ];
+    inBody = {
+      anthropic_version: 'bedrock-2023-05-31',
+      max_tokens: 4096,
+      messages: [{ role: 'user', content: prompt }],
+    };
+    const usage = {
+      input_tokens: input,
+      output_tokens: output,
+      cache_read_input_tokens: cacheRead,
+      cache_creation_input_tokens: cacheWrite,
+    };
+    outBody = failed
+      ? undefined
+      : op === 'InvokeModel'
+        ? {
+            id: `msg_bdrk_${rng.alnum(24)}`,
+            type: 'message',
+            role: 'assistant',
+            content: [{ type: 'text', text: answer }],
+            stop_reason: 'end_turn',
+            usage,
+          }
+        : [
+            { type: 'message_start', message: { usage: { ...usage, output_tokens: 1 } } },
+            { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: answer } },
+            {
+              type: 'message_stop',
+              'amazon-bedrock-invocationMetrics': {
+                inputTokenCount: input,
+                outputTokenCount: output,
+                invocationLatency: latency,
+                firstByteLatency: rng.int(150, 900),
+              },
+            },
+          ];
   }
-  const meta = rng.chance(0.85) ? { team: u.team, feature: rng.pick(FEATURES), environment: rng.pick(ENVS) } : undefined;
+  const meta = rng.chance(0.85)
+    ? { team: u.team, feature: rng.pick(FEATURES), environment: rng.pick(ENVS) }
+    : undefined;
   const modelId = modelIdFor(rng, base, account, region);
   const profiled = modelId.includes('inference-profile/') || /^(us|eu|apac|global)\./.test(modelId);
   return JSON.stringify({
@@ -217,9 +274,21 @@ function recordLine(rng: Random, users: User[], account: string, region: string,
     operation: op,
     modelId,
     ...(meta ? { requestMetadata: meta } : {}),
-    input: { inputContentType: 'application/json', inputBodyJson: inBody, inputTokenCount: input,
-      ...(cached ? { cacheReadInputTokenCount: cacheRead, cacheWriteInputTokenCount: cacheWrite } : {}) },
-    output: failed ? { outputTokenCount: 0 } : { outputContentType: 'application/json', outputBodyJson: outBody, outputTokenCount: output },
+    input: {
+      inputContentType: 'application/json',
+      inputBodyJson: inBody,
+      inputTokenCount: input,
+      ...(cached
+        ? { cacheReadInputTokenCount: cacheRead, cacheWriteInputTokenCount: cacheWrite }
+        : {}),
+    },
+    output: failed
+      ? { outputTokenCount: 0 }
+      : {
+          outputContentType: 'application/json',
+          outputBodyJson: outBody,
+          outputTokenCount: output,
+        },
     ...(profiled ? { inferenceRegion: region } : {}),
     ...(failed ? { errorCode: 'ThrottlingException' } : {}),
   });

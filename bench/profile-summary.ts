@@ -53,7 +53,8 @@ export function summariseProfile(file: string, top = 25): ProfileSummary {
     if (n === undefined) continue;
     const { functionName, url, lineNumber } = n.callFrame;
     const where = shortUrl(url);
-    const name = `${functionName || '(anonymous)'}  ${url ? `${where}:${lineNumber + 1}` : ''}`.trim();
+    const name =
+      `${functionName || '(anonymous)'}  ${url ? `${where}:${lineNumber + 1}` : ''}`.trim();
     fns.set(name, (fns.get(name) ?? 0) + us);
     files.set(where, (files.get(where) ?? 0) + us);
     total += us;

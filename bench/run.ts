@@ -4,7 +4,7 @@
  * against the JS floor measured in this same run (performance.md); nothing here is a test assertion.
  * Results: a table on stdout and `.bench/results.json`.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -15,6 +15,7 @@ import { MIGRATIONS } from '../src/store/duckdb/schema.ts';
 import { RESULT_PREFIX } from './child.ts';
 import { ensureCorpus } from './generate-logs.ts';
 import { formatProfile, summariseProfile } from './profile-summary.ts';
+import { printResults, type Result } from './table.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..');
@@ -22,14 +23,6 @@ const CACHE = join(ROOT, '.bench');
 /** Bump when the ledger's SQL changes: cached ledgers of an older version are rebuilt. */
 const LEDGER_VERSION = 1;
 const DAY_MS = 86_400_000;
-
-type Result = Record<string, unknown> & {
-  seconds: number;
-  records: number;
-  peakRssMb: number;
-  stepCpuSeconds: number;
-  wallSeconds: number;
-};
 
 const { values: flags } = parseArgs({
   options: {
@@ -63,24 +56,31 @@ async function runChild(step: string, args: object, nodeArgs: string[] = []): Pr
   if (code !== 0 || line === undefined) throw new Error(`step ${step} failed (exit ${code})`);
   const r = JSON.parse(line.slice(RESULT_PREFIX.length)) as Result;
   r.wallSeconds = (performance.now() - t0) / 1000;
-  log(`  ${r.seconds.toFixed(2)} s, peak RSS ${r.peakRssMb.toFixed(0)} MB`);
+  log(
+    `  ${r.seconds.toFixed(2)} s, peak RSS ${r.peakRssMb.toFixed(0)} MB, CPU ${r.stepCpuSeconds.toFixed(1)} s` +
+      ` (other processes ${r.othersCpuSeconds.toFixed(1)} s, steal ${r.stealSeconds.toFixed(1)} s)`,
+  );
   return r;
 }
 
-interface Row {
-  step: string;
-  value: string;
-  ratio: string;
-  rss: string;
-  target: string;
-  status: 'PASS' | 'MISS' | 'FAIL' | 'info';
+/** Which code was measured: HEAD plus a hash of uncommitted changes under src/ (results are only comparable then). */
+function codeVersion(): string {
+  try {
+    const git = (...a: string[]) => execFileSync('git', a, { cwd: ROOT, encoding: 'utf8' }).trim();
+    const diff =
+      git('diff', 'HEAD', '--', 'src') + git('ls-files', '--others', '--exclude-standard', 'src');
+    const dirty = diff
+      ? `+dirty:${createHash('sha256').update(diff).digest('hex').slice(0, 8)}`
+      : '';
+    return `${git('rev-parse', '--short', 'HEAD')}${dirty}`;
+  } catch {
+    return 'unknown';
+  }
 }
 
-const rate = (r: Result) => r.records / r.seconds;
-const kps = (x: number) => `${(x / 1000).toFixed(0)}k rec/s`;
-const mb = (r: Result) => r.peakRssMb.toFixed(0);
-
-async function ensureLedger(rows: number): Promise<{ db: string; now: number; built: Result | null }> {
+async function ensureLedger(
+  rows: number,
+): Promise<{ db: string; now: number; built: Result | null }> {
   const key = createHash('sha256')
     .update(`${LEDGER_VERSION}\n${MIGRATIONS.join('\n')}`)
     .digest('hex')
@@ -102,6 +102,8 @@ async function ensureLedger(rows: number): Promise<{ db: string; now: number; bu
 
 async function main(): Promise<void> {
   mkdirSync(CACHE, { recursive: true });
+  const code = codeVersion();
+  log(`code: ${code}, node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? '?'}`);
   const corpus = await ensureCorpus(CACHE, RECORDS, log);
   log(
     `corpus: ${corpus.records.toLocaleString('en-US')} records in ${corpus.files} files, ` +
@@ -113,7 +115,6 @@ async function main(): Promise<void> {
   mkdirSync(work, { recursive: true });
   const args = { corpus: corpus.dir, records: RECORDS, work };
   const results: Record<string, Result> = {};
-  const rows: Row[] = [];
   try {
     results.floor = await runChild('floor', { ...args, db: '' });
     results.duckdb = await runChild('duckdb', { ...args, db: join(work, 'native.duckdb') });
@@ -124,6 +125,17 @@ async function main(): Promise<void> {
     results.e2e = await runChild('e2e', { ...args, db: ingestDb }, profArgs);
     results.reingest = await runChild('reingest', { ...args, db: ingestDb });
     results.floor2 = await runChild('floor', { ...args, db: '' });
+    if (RECORDS >= 500_000 && !flags.quick) {
+      // Peak RSS must not grow with the input: the same ingest on a tenth of the records, for comparison.
+      const small = await ensureCorpus(CACHE, Math.round(RECORDS / 10), log);
+      const smallArgs = {
+        corpus: small.dir,
+        records: small.records,
+        work,
+        db: join(work, 'small.duckdb'),
+      };
+      results.e2eSmall = await runChild('e2e', smallArgs);
+    }
     if (!flags['skip-ledger']) {
       const ledger = await ensureLedger(LEDGER);
       if (ledger.built) results.ledger = ledger.built;
@@ -134,105 +146,25 @@ async function main(): Promise<void> {
     rmSync(work, { recursive: true, force: true });
   }
 
-  const floorRate = Math.max(rate(results.floor as Result), rate(results.floor2 as Result));
-  const f1 = results.floor as Result;
-  const f2 = results.floor2 as Result;
-  rows.push({
-    step: 'floor: gunzip + split + JSON.parse',
-    value: `${kps(rate(f1))} / ${kps(rate(f2))}`,
-    ratio: '1.00',
-    rss: `${mb(f1)}`,
-    target: 'reference (best of before/after)',
-    status: 'info',
-  });
-  const d = results.duckdb as Result;
-  rows.push({
-    step: 'DuckDB read_json (explicit columns)',
-    value: kps(rate(d)),
-    ratio: (rate(d) / floorRate).toFixed(2),
-    rss: mb(d),
-    target: 'reference (≈ 1.7×)',
-    status: d.records === RECORDS ? 'info' : 'FAIL',
-  });
-  const e = results.e2e as Result;
-  const s = e.summary as Record<string, number>;
-  const eRatio = rate(e) / floorRate;
-  const countsOk = s.inserted === RECORDS && s.read === RECORDS && s.rejected === 0;
-  rows.push({
-    step: `end to end: ingest DIR (inserted ${s.inserted})`,
-    value: kps(rate(e)),
-    ratio: eRatio.toFixed(2),
-    rss: mb(e),
-    target: '≥ 0.50×, < 400 MB, inserted = N',
-    status: !countsOk ? 'FAIL' : eRatio >= 0.5 && e.peakRssMb < 400 ? 'PASS' : 'MISS',
-  });
-  const ri = results.reingest as Result;
-  const rs = ri.summary as Record<string, number>;
-  rows.push({
-    step: `re-ingest (inserted ${rs.inserted}, skipped ${rs.filesSkipped}/${rs.files})`,
-    value: `${ri.seconds.toFixed(2)} s`,
-    ratio: '',
-    rss: mb(ri),
-    target: '≈ 0 s, inserted 0',
-    status: rs.inserted === 0 && rs.filesSkipped === rs.files ? 'PASS' : 'FAIL',
-  });
-  if (results.ledger) {
-    const l = results.ledger;
-    rows.push({
-      step: `build ${LEDGER.toLocaleString('en-US')}-row ledger (SQL)`,
-      value: `${l.seconds.toFixed(1)} s`,
-      ratio: '',
-      rss: mb(l),
-      target: 'setup',
-      status: l.records === LEDGER ? 'info' : 'FAIL',
-    });
-  }
-  const rep = results.reports;
-  if (rep) {
-    for (const [name, label, limit] of [
-      ['teamModelDay30d', '--by team,model,day --since 30d', 0.5],
-      ['oneTeam7d', '--where team=… --since 7d --by day', 0.1],
-    ] as const) {
-      const c = rep[name] as { median: number; rows: number; matched: number };
-      rows.push({
-        step: `report ${label} (${c.rows} rows of ${c.matched} records)`,
-        value: `${c.median.toFixed(3)} s`,
-        ratio: '',
-        rss: mb(rep),
-        target: `median of 5 < ${limit} s`,
-        status: c.median < limit ? 'PASS' : 'MISS',
-      });
-    }
-  }
-  printTable(rows);
-  console.log(
-    `\nend to end: ${e.seconds.toFixed(1)} s (open ${(e.openSeconds as number).toFixed(2)}, ingest ${(e.ingestSeconds as number).toFixed(1)}, close ${(e.closeSeconds as number).toFixed(2)}), ` +
-      `CPU ${e.stepCpuSeconds.toFixed(1)} s on ${cpus().length} cores; floor CPU ${f1.stepCpuSeconds.toFixed(1)} s; ` +
-      `unpriced ${s.unpriced}, duplicates ${s.duplicates}`,
-  );
+  const { rows, floorRate } = printResults(results, { records: RECORDS, ledger: LEDGER });
   const out = join(CACHE, 'results.json');
-  const meta = { node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model, quick: flags.quick };
-  const doc = { at: new Date().toISOString(), ...meta, records: RECORDS, ledger: LEDGER, corpus, floorRate };
+  const meta = {
+    code,
+    node: process.version,
+    cpus: cpus().length,
+    cpu: cpus()[0]?.model,
+    quick: flags.quick,
+  };
+  const doc = {
+    at: new Date().toISOString(),
+    ...meta,
+    records: RECORDS,
+    ledger: LEDGER,
+    corpus,
+    floorRate,
+  };
   writeFileSync(out, JSON.stringify({ ...doc, table: rows, results }, null, 2));
   console.log(`results: ${out}`);
-}
-
-function printTable(rows: Row[]): void {
-  const head: Row = {
-    step: 'step',
-    value: 'result',
-    ratio: 'vs floor',
-    rss: 'peak RSS MB',
-    target: 'target',
-    status: 'info',
-  };
-  const cols = ['step', 'value', 'ratio', 'rss', 'target', 'status'] as const;
-  const all = [head, ...rows];
-  const w = cols.map((c) => Math.max(...all.map((r) => String(r[c]).length)));
-  const line = (r: Row) =>
-    cols.map((c, i) => (r === head && c === 'status' ? 'status' : r[c]).padEnd(w[i] ?? 0)).join('  ');
-  console.log(`\n${line(head)}\n${w.map((n) => '-'.repeat(n)).join('  ')}`);
-  for (const r of rows) console.log(line(r));
 }
 
 function printProfile(dir: string): void {

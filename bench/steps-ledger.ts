@@ -21,8 +21,18 @@ const DAY_MS = 86_400_000;
 const DAYS = 90;
 const CHUNK_ROWS = 2_000_000;
 const TEAMS = [
-  'platform', 'search', 'support-bot', 'data-science', 'growth', 'mobile',
-  'security', 'finance-ai', 'legal-ops', 'ads', 'infra', 'research',
+  'platform',
+  'search',
+  'support-bot',
+  'data-science',
+  'growth',
+  'mobile',
+  'security',
+  'finance-ai',
+  'legal-ops',
+  'ads',
+  'infra',
+  'research',
 ];
 /** [foundation-model id, USD per 1M tokens: input, output, cache read, cache write]; null: unpriced. */
 const MODELS: [string, number[] | null][] = [
@@ -119,14 +129,24 @@ export async function buildLedger(a: LedgerArgs): Promise<StepResult> {
   ).getRowObjectsJS();
   conn.closeSync();
   instance.closeSync();
-  return { seconds: (performance.now() - t0) / 1000, records: Number(row?.n ?? 0), ...row, n: String(row?.n) };
+  return {
+    seconds: (performance.now() - t0) / 1000,
+    records: Number(row?.n ?? 0),
+    ...row,
+    n: String(row?.n),
+  };
 }
 
 const median = (xs: number[]) => [...xs].sort((p, q) => p - q)[Math.floor(xs.length / 2)] as number;
 
 /** Opens the ledger read-only through the runtime, as `tokenledger report` does, and times `runReport`. */
 export async function timeReports(a: LedgerArgs): Promise<StepResult> {
-  const rt = await openRuntime({ db: a.db, configPath: undefined, env: process.env, readOnly: true });
+  const rt = await openRuntime({
+    db: a.db,
+    configPath: undefined,
+    env: process.env,
+    readOnly: true,
+  });
   const cases = {
     teamModelDay30d: { by: ['team', 'model', 'day'], since: '30d', where: [] },
     oneTeam7d: { by: ['day'], since: '7d', where: [`team=${TEAMS[3]}`] },

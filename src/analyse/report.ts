@@ -67,27 +67,10 @@ export function buildQuery(req: ReportRequest, now: number): UsageQuery {
 
 export async function runReport(store: Store, req: ReportRequest, now: number): Promise<Report> {
   const query = buildQuery(req, now);
-  const [rows, totals, unpriced] = await Promise.all([
-    store.queryUsage(query),
-    store.queryUsage({ ...query, groupBy: [], limit: 1 }),
-    store.unpricedModels(query),
-  ]);
-  const total = totals[0] ?? emptyRow();
+  const { rows, total } = await store.queryUsage(query);
+  // Unpriced usage is rare: look for its models only when the total says there is some.
+  const unpriced = total.unpricedRequests > 0 ? await store.unpricedModels(query) : [];
   return { query, rows, total, unpriced };
-}
-
-function emptyRow(): UsageRow {
-  return {
-    keys: {},
-    requests: 0,
-    errors: 0,
-    inputTokens: 0n,
-    outputTokens: 0n,
-    cacheReadTokens: 0n,
-    cacheWriteTokens: 0n,
-    costPicos: 0n,
-    unpricedRequests: 0,
-  };
 }
 
 /** The JSON shape of a row: group keys plus counters; money as a decimal string. */

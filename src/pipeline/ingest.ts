@@ -7,7 +7,13 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname, isAbsolute } from 'node:path';
 import type { Attributor } from '../attribute/index.ts';
-import type { AttributedRecord, Logger, RawUsage, Reject } from '../core/index.ts';
+import {
+  AppError,
+  type AttributedRecord,
+  type Logger,
+  type RawUsage,
+  type Reject,
+} from '../core/index.ts';
 import type { Normaliser } from '../normalise/index.ts';
 import { type Catalog, priceOf } from '../price/index.ts';
 import type { ObjectInfo, ObjectStore } from '../sources/index.ts';
@@ -18,7 +24,13 @@ import {
   openLogObject,
   readLogObject,
 } from '../sources/index.ts';
-import type { BulkLogLoader, BulkStage, Store, WriteResult } from '../store/index.ts';
+import {
+  type BulkLogLoader,
+  priceKeyId,
+  type StagedBatch,
+  type Store,
+  type WriteResult,
+} from '../store/index.ts';
 import { resolveBulkMaps } from './bulk-maps.ts';
 
 export interface IngestDeps {
@@ -218,7 +230,7 @@ interface Pending {
 }
 
 /** Files per bulk statement are bounded by their compressed size (DuckDB holds a group's rows until commit). */
-const BULK_GROUP_BYTES = 16 * 1024 * 1024;
+const BULK_GROUP_BYTES = 4 * 1024 * 1024;
 const BULK_GROUP_FILES = 512;
 
 /**
@@ -248,43 +260,27 @@ async function ingestBulk(
   }
   if (group.length > 0) groups.push(group);
 
-  const load = async (files: readonly ObjectInfo[]): Promise<void> => {
-    let stage: BulkStage;
-    try {
-      stage = await bulk.stage(
-        files.map((f) => f.uri),
-        deps.attributor.metadataKeys,
-      );
-    } catch {
-      // DuckDB could not read the group (malformed JSON, a truncated gzip…): find the culprit file by file.
-      await bulk.clear();
-      if (files.length > 1) {
-        for (const f of files) await load([f]);
-      } else if (files[0]) {
-        fallback.push(files[0].uri);
-      }
-      return;
-    }
-    const invalid = new Set(stage.invalidFiles);
-    fallback.push(...stage.invalidFiles);
-    const lines = new Map(stage.files.map((f) => [f.file, f]));
+  const commitStaged = async (batch: StagedBatch, files: readonly ObjectInfo[]): Promise<void> => {
+    const invalid = new Set(batch.invalidFiles);
+    fallback.push(...batch.invalidFiles);
+    const lines = new Map(batch.files.map((f) => [f.file, f.lines]));
     const checkpoints = files
       .filter((f) => !invalid.has(f.uri))
       .map((f) => ({
         key: `${CHECKPOINT_PREFIX}${f.uri}`,
-        value: JSON.stringify({
-          version: f.version,
-          line: lines.get(f.uri)?.lines ?? 0,
-          done: true,
-        }),
+        value: JSON.stringify({ version: f.version, line: lines.get(f.uri) ?? 0, done: true }),
       }));
-    const maps = resolveBulkMaps(stage, deps);
-    const result = await bulk.commit(maps, checkpoints);
-    await bulk.clear();
-    summary.read += stage.files.reduce((n, f) => n + f.rows, 0);
+    const maps = resolveBulkMaps(batch, deps);
+    const result = await batch.commit(maps, checkpoints);
+    summary.read += result.read;
     summary.inserted += result.inserted;
     summary.duplicates += result.duplicates;
-    summary.unpriced += result.unpriced;
+    for (const p of maps.prices)
+      if (p.unpriced)
+        summary.unpriced +=
+          batch.priceKeyRows.get(
+            priceKeyId({ modelId: p.model_id, region: p.region, tier: p.tier, day: p.day }),
+          ) ?? 0;
     for (const f of files) {
       if (invalid.has(f.uri)) continue;
       summary.bytes += f.size;
@@ -292,7 +288,45 @@ async function ingestBulk(
       fileDone();
     }
   };
-  for (const g of groups) await load(g);
+
+  // Group i+1 stages while group i commits (the store allows two batches at once); commits stay in order.
+  let commits: Promise<void> = Promise.resolve();
+  let failed = false;
+  for (const files of groups) {
+    if (failed) break;
+    let batch: StagedBatch;
+    try {
+      batch = await bulk.stage(
+        files.map((f) => f.uri),
+        deps.attributor.metadataKeys,
+      );
+    } catch {
+      // DuckDB could not read the group (malformed JSON, a truncated gzip…): find the culprit file by file.
+      await commits;
+      for (const f of files) {
+        try {
+          await commitStaged(await bulk.stage([f.uri], deps.attributor.metadataKeys), [f]);
+        } catch (e: unknown) {
+          if (e instanceof AppError) throw e;
+          fallback.push(f.uri);
+        }
+      }
+      continue;
+    }
+    const staged = batch;
+    commits = commits.then(
+      () => commitStaged(staged, files),
+      async (e: unknown) => {
+        failed = true;
+        await staged.discard();
+        throw e;
+      },
+    );
+    commits.catch(() => {
+      failed = true;
+    });
+  }
+  await commits;
   return fallback;
 }
 

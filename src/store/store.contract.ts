@@ -40,8 +40,8 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
           duplicates: 2,
           rejects: 0,
         });
-        const [t] = await s.queryUsage({ groupBy: [], where: [] });
-        assert.equal(t?.requests, 2);
+        const { total } = await s.queryUsage({ groupBy: [], where: [] });
+        assert.equal(total.requests, 2);
       }));
 
     test('a request id repeated inside one batch is stored once', () =>
@@ -121,7 +121,10 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
           rejects: [],
           checkpoints: [],
         });
-        const rows = await s.queryUsage({ groupBy: ['team', 'day'], where: [] });
+        const { rows, total } = await s.queryUsage({ groupBy: ['team', 'day'], where: [] });
+        assert.equal(total.requests, 4);
+        assert.equal(total.costPicos, 1_000_000_008n);
+        assert.equal(total.unpricedRequests, 1);
         const byKey = new Map(rows.map((r) => [`${r.keys.team}/${r.keys.day}`, r]));
         const a = byKey.get('search/2026-03-01');
         assert.equal(a?.requests, 2);
@@ -132,7 +135,7 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
         assert.equal(b?.unpricedRequests, 1);
         assert.equal(b?.costPicos, 0n);
         assert.equal(b?.inputTokens, 40n);
-        const filtered = await s.queryUsage({
+        const { rows: filtered } = await s.queryUsage({
           groupBy: ['meta:ticket'],
           where: [{ key: 'team', value: 'growth' }],
           since: Date.parse('2026-03-02T00:00:00Z'),

@@ -74,6 +74,11 @@ export interface UsageRow {
   readonly unpricedRequests: number;
 }
 
+export interface UsageResult {
+  readonly rows: readonly UsageRow[];
+  readonly total: UsageRow;
+}
+
 export interface UnpricedModel {
   readonly modelId: string;
   readonly model: string;
@@ -96,7 +101,8 @@ export interface StoredReject {
 export interface Store {
   migrate(): Promise<void>;
   writeUsage(batch: WriteBatch): Promise<WriteResult>;
-  queryUsage(query: UsageQuery): Promise<readonly UsageRow[]>;
+  /** Groups (at most `limit`, by cost descending) and the total over everything the filters select. */
+  queryUsage(query: UsageQuery): Promise<UsageResult>;
   unpricedModels(query: Omit<UsageQuery, 'groupBy'>): Promise<readonly UnpricedModel[]>;
   getRecord(requestId: string): Promise<StoredRecord | null>;
   getCheckpoint(key: string): Promise<string | undefined>;
@@ -114,20 +120,36 @@ export interface Store {
  * the distinct keys (model ids, price keys, identities) with the same normalise/price/attribute code as the
  * row-by-row path and the store joins and inserts. Files with any row the row-by-row parser would treat
  * differently are returned in `invalidFiles` and must take the row-by-row path.
+ * Two batches may be staged at once (one stages while the other commits); commits must be made one at a time, in
+ * staging order, so that request-id dedupe sees every earlier batch.
  */
 export interface BulkLogLoader {
   /** `metadataKeys`: the request-metadata keys attribution reads; rows are grouped by their values only. */
-  stage(files: readonly string[], metadataKeys: readonly string[]): Promise<BulkStage>;
+  stage(files: readonly string[], metadataKeys: readonly string[]): Promise<StagedBatch>;
+}
+
+export interface StagedBatch extends BulkStage {
+  /** Inserts the valid files' rows with the resolved maps and saves the checkpoints, in one transaction. */
   commit(
     maps: BulkMaps,
     checkpoints: WriteBatch['checkpoints'],
-  ): Promise<WriteResult & { readonly unpriced: number }>;
-  /** Drops the staged rows (after commit, or when the caller falls back). */
-  clear(): Promise<void>;
+  ): Promise<WriteResult & { readonly read: number }>;
+  /** Drops the batch without writing. */
+  discard(): Promise<void>;
 }
+
+/** Identifies a price key the same way on both sides of the bulk path. */
+export const priceKeyId = (k: {
+  modelId: string;
+  region: string;
+  tier: string | null;
+  day: string;
+}): string => `${k.modelId}\u0000${k.region}\u0000${k.tier ?? ''}\u0000${k.day}`;
 
 export interface BulkStage {
   readonly invalidFiles: readonly string[];
+  /** Rows of the valid files per price key, to count unpriced rows without another scan. */
+  readonly priceKeyRows: ReadonlyMap<string, number>;
   readonly files: readonly {
     readonly file: string;
     readonly rows: number;

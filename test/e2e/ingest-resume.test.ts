@@ -27,8 +27,8 @@ async function rows(db: string): Promise<number> {
   const store = await createDuckDbStore({ path: db });
   try {
     await store.migrate();
-    const [t] = await store.queryUsage({ groupBy: [], where: [] });
-    return t?.requests ?? 0;
+    const { total } = await store.queryUsage({ groupBy: [], where: [] });
+    return total.requests;
   } finally {
     await store.close();
   }

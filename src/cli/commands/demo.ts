@@ -25,7 +25,20 @@ export async function runDemo(
   db: string,
   opts: { days: number; seed: number; out?: string },
 ): Promise<DemoRun> {
-  const outDir = opts.out ?? join(dirname(db), '.tokenledger-demo');
+  const outDir = resolve(opts.out ?? join(dirname(db), '.tokenledger-demo'));
+  if (existsSync(join(outDir, 'AWSLogs'))) {
+    // Demo logs already exist: ingest them again (a no-op for what the ledger has) rather than add a second,
+    // overlapping organisation.
+    ctx.stderr.write(`Demo logs already in ${outDir}; ingesting them (use --out DIR for a new set).\n`);
+    const configPath = join(outDir, 'tokenledger.yaml');
+    const summary = await withRuntime(
+      ctx,
+      { db },
+      (rt) => runIngest(ctx, rt, [outDir], 'auto', rejectsPath(ctx, db)),
+      { configPath },
+    );
+    return { summary, logsRoot: outDir, configPath };
+  }
   ctx.stderr.write(
     `Generating ${opts.days} days of invocation logs for the demo organisation in ${outDir} …\n`,
   );

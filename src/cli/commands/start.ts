@@ -14,8 +14,8 @@ export async function startCommand(ctx: CliContext): Promise<number> {
   const { flags } = parse(ctx.argv, {});
   const db = dbPath(ctx, flags);
   const empty = await withRuntime(ctx, flags, async (rt) => {
-    const [t] = await rt.store.queryUsage({ groupBy: [], where: [], limit: 1 });
-    return (t?.requests ?? 0) === 0;
+    const { total } = await rt.store.queryUsage({ groupBy: [], where: [] });
+    return total.requests === 0;
   });
   if (empty) {
     print(ctx, `The ledger ${db} is empty: building the demo organisation (tokenledger demo).`);

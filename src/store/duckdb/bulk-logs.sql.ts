@@ -6,26 +6,26 @@
  */
 
 /**
- * Scalars are read as JSON so that DuckDB never casts ("100" → 100) what the JS parser would reject; the known
- * objects as STRUCTs so that request bodies are never materialised (only the tier fields of the input body are).
- * A value of the wrong shape makes the read fail and the file goes row by row.
+ * Token counts are read as JSON so that DuckDB never casts ("100" → 100) what the JS parser rejects: such a file goes
+ * row by row. Strings and request metadata are read typed (fast); DuckDB would accept a number where a string is
+ * expected, which the JS parser rejects — a divergence only for logs Bedrock does not write. Known objects are
+ * STRUCTs so that request bodies are never materialised (only the tier fields of the input body are). A value of
+ * the wrong shape makes the read fail and the file goes row by row.
  */
 const lit = (path: string) => `'${path.replaceAll("'", "''")}'`;
 
 const readFiles = (files: readonly string[]) => `
 SELECT filename AS file, * EXCLUDE (filename)
 FROM read_json([${files.map(lit).join(', ')}], format = 'newline_delimited', filename = true,
-  columns = {schemaType: 'JSON', schemaVersion: 'JSON', "timestamp": 'JSON', accountId: 'JSON', region: 'JSON',
-    requestId: 'JSON', operation: 'JSON', modelId: 'JSON', inferenceRegion: 'JSON', errorCode: 'JSON',
-    identity: 'STRUCT(arn JSON)', requestMetadata: 'JSON', performanceConfig: 'STRUCT(latency JSON)',
-    input: 'STRUCT(inputTokenCount JSON, cacheReadInputTokenCount JSON, cacheWriteInputTokenCount JSON, inputBodyJson STRUCT(serviceTier JSON, service_tier JSON, performanceConfig STRUCT(latency JSON)))',
+  columns = {schemaType: 'VARCHAR', schemaVersion: 'VARCHAR', "timestamp": 'VARCHAR', accountId: 'VARCHAR',
+    region: 'VARCHAR', requestId: 'VARCHAR', operation: 'VARCHAR', modelId: 'VARCHAR', inferenceRegion: 'VARCHAR',
+    errorCode: 'VARCHAR', identity: 'STRUCT(arn VARCHAR)', requestMetadata: 'MAP(VARCHAR, VARCHAR)',
+    performanceConfig: 'STRUCT(latency VARCHAR)',
+    input: 'STRUCT(inputTokenCount JSON, cacheReadInputTokenCount JSON, cacheWriteInputTokenCount JSON, inputBodyJson STRUCT(serviceTier JSON, service_tier JSON, performanceConfig STRUCT(latency VARCHAR)))',
     output: 'STRUCT(outputTokenCount JSON, outputBodyJson JSON)'})`;
 
-const isStr = (e: string) => `json_type(${e}) = 'VARCHAR'`;
-const optStr = (e: string) => `(${e} IS NULL OR json_type(${e}) IN ('VARCHAR', 'NULL'))`;
 const optCount = (e: string) =>
   `(${e} IS NULL OR json_type(${e}) = 'NULL' OR (json_type(${e}) = 'UBIGINT' AND json_extract_string(${e}, '$')::UBIGINT <= 9007199254740991))`;
-const text = (e: string) => `json_extract_string(${e}, '$')`;
 const count = (e: string) =>
   `CASE WHEN json_type(${e}) = 'UBIGINT' THEN json_extract_string(${e}, '$')::BIGINT END`;
 /** A non-negative number from a body (DOUBLE after from_json), truncated like Math.trunc (parse.ts `num`). */
@@ -66,17 +66,11 @@ WITH b AS (
   FROM b
 ), f AS (
   SELECT *,
-    ${isStr('schemaType')} AND ${text('schemaType')} = 'ModelInvocationLog'
-      AND ${isStr('schemaVersion')} AND ${text('schemaVersion')} = '1.0'
-      AND ${isStr('requestId')} AND ${text('requestId')} <> '' AND ${isStr('accountId')} AND ${text('accountId')} <> ''
-      AND ${isStr('region')} AND ${text('region')} <> '' AND ${isStr('operation')} AND ${text('operation')} <> ''
-      AND ${isStr('modelId')} AND ${text('modelId')} <> ''
-      AND ${isStr('"timestamp"')} AND regexp_full_match(${text('"timestamp"')}, '\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z')
-      AND ${optStr('inferenceRegion')} AND ${optStr('errorCode')} AND ${optStr('identity.arn')}
+    schemaType = 'ModelInvocationLog' AND schemaVersion = '1.0'
+      AND requestId <> '' AND accountId <> '' AND region <> '' AND operation <> '' AND modelId <> ''
+      AND regexp_full_match("timestamp", '\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z')
       AND ${optCount('input.inputTokenCount')} AND ${optCount('input.cacheReadInputTokenCount')}
       AND ${optCount('input.cacheWriteInputTokenCount')} AND ${optCount('output.outputTokenCount')}
-      AND (requestMetadata IS NULL OR json_type(requestMetadata) = 'NULL' OR (json_type(requestMetadata) = 'OBJECT'
-           AND list_bool_and(list_transform(json_extract(requestMetadata, '$.*'), v -> json_type(v) = 'VARCHAR')) IS NOT FALSE))
     AS valid,
     -- parse.ts: serviceTier ?? service_tier, then its .type when it is an object.
     CASE WHEN json_type(st) = 'OBJECT' THEN json_extract_string(st, '$.type') ELSE json_extract_string(st, '$') END AS tier_type,
@@ -94,20 +88,17 @@ WITH b AS (
 SELECT file, valid,
   -- read_json gives no line numbers; the record's place is its file (and its requestId within it).
   0 AS line,
-  ${text('requestId')} AS request_id,
-  epoch_ms(CAST(rtrim(${text('"timestamp"')}, 'Z') AS TIMESTAMP)) AS ts,
-  ${text('accountId')} AS account, ${text('region')} AS region,
-  CASE WHEN json_type(inferenceRegion) = 'VARCHAR' THEN ${text('inferenceRegion')} END AS inference_region,
-  ${text('operation')} AS operation, ${text('modelId')} AS model_id,
-  CASE WHEN json_type(identity.arn) = 'VARCHAR' THEN ${text('identity.arn')} END AS identity_arn,
-  -- Stored as the row-by-row path stores it (minified JSON, null when empty); attribution only needs the keys it reads.
-  CASE WHEN json_type(requestMetadata) = 'OBJECT' AND len(json_keys(requestMetadata)) > 0
-    THEN json(requestMetadata)::VARCHAR END AS metadata,
-  CASE WHEN json_type(requestMetadata) = 'OBJECT'
-    THEN to_json(json_extract_string(requestMetadata, [${metadataKeys.map((k) => lit(`$."${k.replaceAll('"', '')}"`)).join(', ')}]))::VARCHAR
-  END AS md_key,
+  requestId AS request_id,
+  epoch_ms(CAST(rtrim("timestamp", 'Z') AS TIMESTAMP)) AS ts,
+  accountId AS account, region, inferenceRegion AS inference_region, operation, modelId AS model_id,
+  identity.arn AS identity_arn,
+  -- Stored as the row-by-row path stores it (JSON.stringify of the object, null when empty); attribution only
+  -- needs the values of the keys it reads.
+  CASE WHEN cardinality(requestMetadata) > 0 THEN to_json(requestMetadata)::VARCHAR END AS metadata,
+  CASE WHEN requestMetadata IS NOT NULL
+    THEN to_json([${metadataKeys.map((k) => `requestMetadata[${lit(k)}]`).join(', ')}])::VARCHAR END AS md_key,
   -- Only application inference profiles carry attribution (their tags); other model ids do not split the key.
-  CASE WHEN contains(${text('modelId')}, ':application-inference-profile/') THEN ${text('modelId')} END AS aip,
+  CASE WHEN contains(modelId, ':application-inference-profile/') THEN modelId END AS aip,
   coalesce(${count('input.inputTokenCount')}, 0) AS input_tokens,
   coalesce(${count('output.outputTokenCount')}, 0) AS output_tokens,
   coalesce(${count('input.cacheReadInputTokenCount')}, ${firstNonNull('body_reads')}, 0) AS cache_read_tokens,
@@ -119,7 +110,7 @@ SELECT file, valid,
                   CASE WHEN dd.ttl = '1h' THEN coalesce(${num('dd.inputTokens')}, 0) ELSE 0 END)), 0)
     END)`)} AS write_1h,
   CASE
-    WHEN ${text('performanceConfig.latency')} = 'optimized' OR ${text('in_body.performanceConfig.latency')} = 'optimized'
+    WHEN performanceConfig.latency = 'optimized' OR in_body.performanceConfig.latency = 'optimized'
       THEN 'latency-optimized'
     WHEN tier_type = 'priority' THEN 'priority'
     WHEN tier_type = 'flex' THEN 'flex'
@@ -130,14 +121,14 @@ SELECT file, valid,
     ELSE coalesce(${num('ob.metrics.latencyMs')}, ${num(`ob.${M}.invocationLatency`)})
   END AS latency_ms,
   ${firstNonNull(`list_transform(metrics, m -> ${num('m.firstByteLatency')})`)} AS first_byte_ms,
-  CASE WHEN json_type(errorCode) = 'VARCHAR' AND ${text('errorCode')} <> '' THEN ${text('errorCode')} END AS error_code
+  CASE WHEN errorCode <> '' THEN errorCode END AS error_code
 FROM f`;
 
 /** Distinct keys the pipeline resolves in JS (normalise, price, attribute) for the valid files' rows. */
 export const KEYS_SQL = {
   invalidFiles: `SELECT DISTINCT file FROM bulk_rows WHERE valid IS NOT TRUE ORDER BY file`,
   models: `SELECT DISTINCT model_id FROM bulk_rows WHERE valid`,
-  prices: `SELECT DISTINCT model_id, region, tier, strftime(epoch_ms(ts), '%Y-%m-%d') AS day FROM bulk_rows WHERE valid`,
+  prices: `SELECT model_id, region, tier, strftime(epoch_ms(ts), '%Y-%m-%d') AS day, count(*) AS rows FROM bulk_ok GROUP BY ALL`,
   attributions: `SELECT DISTINCT identity_arn, md_key, aip FROM bulk_rows WHERE valid`,
   files: `SELECT file, count(*) AS rows, max(line) AS lines FROM bulk_ok GROUP BY file`,
 };
@@ -163,7 +154,7 @@ export const mapTablesSql = (models: string, prices: string, attributions: strin
 ];
 
 /** The valid rows joined with their maps, priced exactly as price-record.ts prices (rates in pico-USD per token). */
-export const INSERT_SQL = `
+export const insertSql = (dedupeWithinBatch: boolean) => `
 INSERT INTO usage (request_id, ts, account, region, inference_region, operation, model_id, model, profile, scope, geo,
   model_form, tier, input_tokens, output_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens,
   latency_ms, first_byte_ms, error_code, identity_arn, team, "user", feature, project, environment, cost_center,
@@ -213,4 +204,12 @@ SELECT request_id, epoch_ms(ts), account, region, inference_region, operation, m
 FROM c
 WHERE NOT EXISTS (SELECT 1 FROM usage u WHERE u.request_id = c.request_id
                   AND u.ts BETWEEN epoch_ms($2::BIGINT - 86400000) AND epoch_ms($3::BIGINT + 86400000))
-QUALIFY row_number() OVER (PARTITION BY request_id ORDER BY file, line) = 1`;
+${
+  // The window costs more than the rest of the insert; most batches have no repeated request id, so it runs only
+  // when a cheap count found one.
+  dedupeWithinBatch
+    ? 'QUALIFY row_number() OVER (PARTITION BY request_id ORDER BY file, line) = 1'
+    : ''
+}`;
+
+export const REPEATED_IDS_SQL = `SELECT count(*) AS n FROM (SELECT request_id FROM bulk_ok GROUP BY request_id HAVING count(*) > 1)`;

@@ -23,10 +23,18 @@ const EXPRESSIONS: Readonly<Record<string, string>> = {
   identity: 'identity_arn',
   error_code: 'error_code',
   status: "CASE WHEN error_code IS NULL THEN 'ok' ELSE 'error' END",
-  hour: "strftime(date_trunc('hour', ts), '%Y-%m-%dT%H:00Z')",
-  day: "strftime(date_trunc('day', ts), '%Y-%m-%d')",
-  week: "strftime(date_trunc('week', ts), '%Y-%m-%d')",
-  month: "strftime(date_trunc('month', ts), '%Y-%m')",
+  hour: "date_trunc('hour', ts)",
+  day: 'ts::DATE',
+  week: "date_trunc('week', ts)::DATE",
+  month: "date_trunc('month', ts)::DATE",
+};
+
+/** Time keys are grouped as dates (cheap) and formatted once per group, after aggregation. */
+const FORMAT: Readonly<Record<string, (col: string) => string>> = {
+  hour: (c) => `strftime(${c}, '%Y-%m-%dT%H:00Z')`,
+  day: (c) => `strftime(${c}, '%Y-%m-%d')`,
+  week: (c) => `strftime(${c}, '%Y-%m-%d')`,
+  month: (c) => `strftime(${c}, '%Y-%m')`,
 };
 
 /** Request-metadata keys allowed by Bedrock (bedrock.md §4.1). */
@@ -62,20 +70,30 @@ export function whereClause(q: Omit<UsageQuery, 'groupBy'>, params: unknown[]): 
   return parts.length === 0 ? '' : `WHERE ${parts.join(' AND ')}`;
 }
 
+/**
+ * One scan: GROUPING SETS give the groups and the grand total together (the total row has `is_total`), so a report
+ * never reads the ledger twice. Time keys are formatted after aggregation.
+ */
 export function usageSql(q: UsageQuery, params: unknown[]): string {
-  const keys = q.groupBy.map((k, i) => `${expressionFor(k)} AS k${i}`);
+  const keys = q.groupBy.map((k, i) => `${expressionFor(k)} AS g${i}`);
   const where = whereClause(q, params);
-  const group = q.groupBy.length === 0 ? '' : `GROUP BY ALL`;
+  const groups = q.groupBy.map((_, i) => `g${i}`).join(', ');
+  const grouping = q.groupBy.length === 0 ? '' : `GROUP BY GROUPING SETS ((${groups}), ())`;
   const limit = q.limit === undefined ? '' : `LIMIT ${Math.max(1, Math.trunc(q.limit))}`;
-  return `SELECT ${[...keys, ''].join(', ')}
-    count(*) AS requests,
-    count(error_code) AS errors,
-    sum(input_tokens)::HUGEINT AS input_tokens,
-    sum(output_tokens)::HUGEINT AS output_tokens,
-    sum(cache_read_tokens)::HUGEINT AS cache_read_tokens,
-    sum(cache_write_5m_tokens + cache_write_1h_tokens)::HUGEINT AS cache_write_tokens,
-    coalesce(sum(cost_pusd), 0)::HUGEINT AS cost_pusd,
-    count(*) - count(cost_pusd) AS unpriced
-  FROM usage ${where} ${group}
-  ORDER BY cost_pusd DESC, requests DESC ${q.groupBy.map((_, i) => `, k${i}`).join('')} ${limit}`;
+  const outKeys = q.groupBy.map((k, i) => `${FORMAT[k]?.(`g${i}`) ?? `g${i}`} AS k${i}`);
+  const inner = `SELECT ${[...keys, ''].join(', ')}
+      ${q.groupBy.length === 0 ? 'true' : `grouping(${groups}) <> 0`} AS is_total,
+      count(*) AS requests,
+      count(error_code) AS errors,
+      coalesce(sum(input_tokens), 0)::HUGEINT AS input_tokens,
+      coalesce(sum(output_tokens), 0)::HUGEINT AS output_tokens,
+      coalesce(sum(cache_read_tokens), 0)::HUGEINT AS cache_read_tokens,
+      coalesce(sum(cache_write_5m_tokens + cache_write_1h_tokens), 0)::HUGEINT AS cache_write_tokens,
+      coalesce(sum(cost_pusd), 0)::HUGEINT AS cost_pusd,
+      count(*) - count(cost_pusd) AS unpriced
+    FROM usage ${where} ${grouping}`;
+  return `SELECT ${[...outKeys, ''].join(', ')} * EXCLUDE (${[...q.groupBy.map((_, i) => `g${i}`), ''].join(', ')} is_total), is_total
+    FROM (${inner})
+    ORDER BY is_total DESC, cost_pusd DESC, requests DESC ${q.groupBy.map((_, i) => `, k${i}`).join('')}
+    ${limit === '' ? '' : `LIMIT ${Math.max(1, Math.trunc(q.limit ?? 1)) + 1}`}`;
 }

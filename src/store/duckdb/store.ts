@@ -14,6 +14,7 @@ import type {
   StoredRecord,
   UnpricedModel,
   UsageQuery,
+  UsageResult,
   UsageRow,
   WriteBatch,
   WriteResult,
@@ -62,13 +63,14 @@ export async function createDuckDbStore(options: DuckDbStoreOptions): Promise<St
   const conn = await instance.connect();
   const tmp = mkdtempSync(join(tmpdir(), 'tokenledger-'));
   let batchNo = 0;
+  const bulkLogs = createBulkLogLoader(instance, tmp);
   let closed = false;
 
   const rows = async (sql: string, params: unknown[] = []) =>
     (await conn.runAndReadAll(sql, params as DuckDBValue[])).getRowObjectsJS();
 
   return {
-    bulkLogs: createBulkLogLoader(conn, tmp),
+    bulkLogs,
 
     async migrate() {
       for (const sql of MIGRATIONS) await conn.run(sql);
@@ -139,10 +141,10 @@ export async function createDuckDbStore(options: DuckDbStoreOptions): Promise<St
       }
     },
 
-    async queryUsage(query: UsageQuery): Promise<readonly UsageRow[]> {
+    async queryUsage(query: UsageQuery): Promise<UsageResult> {
       const params: unknown[] = [];
       const sql = usageSql(query, params);
-      return (await rows(sql, params)).map((r) => {
+      const all = (await rows(sql, params)).map((r) => {
         const keys: Record<string, string | null> = {};
         query.groupBy.forEach((k, i) => {
           const v = r[`k${i}`];
@@ -158,8 +160,15 @@ export async function createDuckDbStore(options: DuckDbStoreOptions): Promise<St
           cacheWriteTokens: big(r.cache_write_tokens),
           costPicos: big(r.cost_pusd),
           unpricedRequests: Number(r.unpriced ?? 0),
+          isTotal: r.is_total === true,
         };
       });
+      const total = all.find((r) => r.isTotal);
+      const strip = ({ isTotal: _, ...row }: UsageRow & { isTotal: boolean }): UsageRow => row;
+      return {
+        rows: all.filter((r) => !r.isTotal).map(strip),
+        total: total ? { ...strip(total), keys: {} } : EMPTY_ROW,
+      };
     },
 
     async unpricedModels(query): Promise<readonly UnpricedModel[]> {
@@ -218,6 +227,7 @@ export async function createDuckDbStore(options: DuckDbStoreOptions): Promise<St
     async close() {
       if (closed) return;
       closed = true;
+      bulkLogs.close();
       conn.closeSync();
       instance.closeSync();
       rmSync(tmp, { recursive: true, force: true });
@@ -248,6 +258,18 @@ async function insertValues<T>(
     await conn.run(`${head} VALUES ${tuples.join(', ')}`, params);
   }
 }
+
+const EMPTY_ROW: UsageRow = {
+  keys: {},
+  requests: 0,
+  errors: 0,
+  inputTokens: 0n,
+  outputTokens: 0n,
+  cacheReadTokens: 0n,
+  cacheWriteTokens: 0n,
+  costPicos: 0n,
+  unpricedRequests: 0,
+};
 
 function big(v: unknown): bigint {
   if (typeof v === 'bigint') return v;
