@@ -29,7 +29,9 @@ export async function runDemo(
   if (existsSync(join(outDir, 'AWSLogs'))) {
     // Demo logs already exist: ingest them again (a no-op for what the ledger has) rather than add a second,
     // overlapping organisation.
-    ctx.stderr.write(`Demo logs already in ${outDir}; ingesting them (use --out DIR for a new set).\n`);
+    ctx.stderr.write(
+      `Demo logs already in ${outDir}; ingesting them (use --out DIR for a new set).\n`,
+    );
     const configPath = join(outDir, 'tokenledger.yaml');
     const summary = await withRuntime(
       ctx,
