@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { ingest } from '../src/pipeline/index.ts';
-import { openRuntime } from '../src/runtime.ts';
+import { INGEST_MEMORY, openRuntime } from '../src/runtime.ts';
 import type { Store } from '../src/store/index.ts';
 
 export interface StepResult {
@@ -130,7 +130,12 @@ function timedStore(store: Store): { store: Store; timing: Record<string, CallTi
 /** The real pipeline, as `tokenledger ingest DIR` runs it: runtime (defaults, no config) → ingest → close. */
 export async function endToEnd(a: IngestArgs): Promise<StepResult> {
   const t0 = performance.now();
-  const rt = await openRuntime({ db: a.db, configPath: undefined, env: process.env });
+  const rt = await openRuntime({
+    db: a.db,
+    configPath: undefined,
+    env: process.env,
+    memoryLimit: INGEST_MEMORY,
+  });
   const tOpen = performance.now();
   const { store, timing } = timedStore(rt.store);
   const summary = await ingest(

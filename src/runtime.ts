@@ -17,11 +17,20 @@ import {
 } from './sources/index.ts';
 import { createDuckDbStore, type Store } from './store/index.ts';
 
+/** DuckDB memory while ingesting (see RuntimeOptions.memoryLimit). */
+export const INGEST_MEMORY = '200MB';
+
 export interface RuntimeOptions {
   readonly db: string;
   readonly configPath: string | undefined;
   readonly env: NodeJS.ProcessEnv;
   readonly readOnly?: boolean;
+  /**
+   * DuckDB's memory limit. Ingest runs with a small one (peak RSS stays near flat as input grows: measured ~475 MB
+   * at 100k records and ~556 MB at 1M with 200MB, against 563/902 MB with 512MB, at the same speed); reports
+   * with a larger one. $TOKENLEDGER_DUCKDB_MEMORY overrides both.
+   */
+  readonly memoryLimit?: string;
 }
 
 export interface Runtime {
@@ -40,7 +49,7 @@ export async function openRuntime(opts: RuntimeOptions): Promise<Runtime> {
   const store = await createDuckDbStore({
     path: opts.db,
     ...(opts.readOnly ? { readOnly: true } : {}),
-    memoryLimit: opts.env.TOKENLEDGER_DUCKDB_MEMORY ?? '512MB',
+    memoryLimit: opts.env.TOKENLEDGER_DUCKDB_MEMORY ?? opts.memoryLimit ?? '1GB',
   });
   if (!opts.readOnly) await store.migrate();
   const profiles = new Map(Object.entries(config.inferenceProfiles));

@@ -2,6 +2,9 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { openRuntime, type Runtime } from '../runtime.ts';
+
+export { INGEST_MEMORY } from '../runtime.ts';
+
 import { type Flags, str } from './args.ts';
 
 export interface CliContext {
@@ -31,12 +34,13 @@ export async function withRuntime<T>(
   ctx: CliContext,
   flags: Flags,
   fn: (rt: Runtime) => Promise<T>,
-  overrides: { configPath?: string } = {},
+  overrides: { configPath?: string; memoryLimit?: string } = {},
 ): Promise<T> {
   const rt = await openRuntime({
     db: dbPath(ctx, flags),
     configPath: overrides.configPath ?? configPath(ctx, flags),
     env: ctx.env,
+    ...(overrides.memoryLimit ? { memoryLimit: overrides.memoryLimit } : {}),
   });
   try {
     return await fn(rt);

@@ -5,7 +5,7 @@
  *   killed ingest resumes exactly where its last commit ended.
  * - Money is pico-USD bigint in and out.
  */
-import type { AttributedRecord, Picos, Reject } from '../core/index.ts';
+import { type AttributedRecord, DIMENSIONS, type Picos, type Reject } from '../core/index.ts';
 
 export interface WriteBatch {
   readonly records: readonly AttributedRecord[];
@@ -22,14 +22,7 @@ export interface WriteResult {
 
 /** Group-by keys a report may use. `meta:<key>` groups by any request-metadata key. */
 export const FIXED_GROUP_KEYS = [
-  'team',
-  'user',
-  'feature',
-  'project',
-  'environment',
-  'cost_center',
-  'application',
-  'session',
+  ...DIMENSIONS,
   'model',
   'model_id',
   'profile',

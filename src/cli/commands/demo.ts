@@ -4,7 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { generateDemo } from '../../demo/index.ts';
 import type { IngestSummary } from '../../pipeline/index.ts';
 import { int, parse, str } from '../args.ts';
-import { type CliContext, dbPath, EXIT, print, withRuntime } from '../context.ts';
+import { type CliContext, dbPath, EXIT, INGEST_MEMORY, print, withRuntime } from '../context.ts';
 import { formatSummary, rejectsPath, runIngest } from './ingest.ts';
 
 export const DEMO_HELP = `Usage: tokenledger demo [--days N] [--seed N] [--out DIR] [--db FILE]
@@ -37,7 +37,7 @@ export async function runDemo(
       ctx,
       { db },
       (rt) => runIngest(ctx, rt, [outDir], 'auto', rejectsPath(ctx, db)),
-      { configPath },
+      { configPath, memoryLimit: INGEST_MEMORY },
     );
     return { summary, logsRoot: outDir, configPath };
   }
@@ -58,7 +58,7 @@ export async function runDemo(
     ctx,
     flags,
     (rt) => runIngest(ctx, rt, [demo.logsRoot], 'auto', rejectsPath(ctx, db)),
-    { configPath: demo.configPath },
+    { configPath: demo.configPath, memoryLimit: INGEST_MEMORY },
   );
   return { summary, logsRoot: demo.logsRoot, configPath: demo.configPath };
 }

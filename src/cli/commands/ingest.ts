@@ -5,7 +5,7 @@ import { type IngestOptions, type IngestSummary, ingest } from '../../pipeline/i
 import type { Runtime } from '../../runtime.ts';
 import { LOG_FORMATS, type LogFormat } from '../../sources/index.ts';
 import { int, parse, str } from '../args.ts';
-import { type CliContext, dbPath, EXIT, print, withRuntime } from '../context.ts';
+import { type CliContext, dbPath, EXIT, INGEST_MEMORY, print, withRuntime } from '../context.ts';
 import { createProgressBar } from '../progress.ts';
 
 export const INGEST_HELP = `Usage: tokenledger ingest PATH… [--format auto|ndjson|cloudwatch|json] [--json] [--batch N] [--db FILE]
@@ -40,12 +40,16 @@ export async function ingestCommand(ctx: CliContext): Promise<number> {
   if (!LOG_FORMATS.includes(format)) {
     throw new AppError('cli.usage', `--format must be one of ${LOG_FORMATS.join(', ')}`);
   }
-  const summary = await withRuntime(ctx, flags, (rt) =>
-    runIngest(ctx, rt, positionals, format, rejectsPath(ctx, dbPath(ctx, flags)), {
-      batchLines: Math.max(1, int(flags, 'batch', 20_000)),
-      bulkGroupFiles: Math.max(1, int(flags, 'group', 512)),
-      bulk: flags['row-by-row'] !== true,
-    }),
+  const summary = await withRuntime(
+    ctx,
+    flags,
+    (rt) =>
+      runIngest(ctx, rt, positionals, format, rejectsPath(ctx, dbPath(ctx, flags)), {
+        batchLines: Math.max(1, int(flags, 'batch', 20_000)),
+        bulkGroupFiles: Math.max(1, int(flags, 'group', 512)),
+        bulk: flags['row-by-row'] !== true,
+      }),
+    { memoryLimit: INGEST_MEMORY },
   );
   print(ctx, flags.json ? JSON.stringify(summary) : formatSummary(summary));
   return summary.rejected > 0 ? EXIT.partial : EXIT.ok;

@@ -16,7 +16,7 @@ const lit = (path: string) => `'${path.replaceAll("'", "''")}'`;
 
 const readFiles = (files: readonly string[]) => `
 SELECT filename AS file, * EXCLUDE (filename)
-FROM read_json([${files.map(lit).join(', ')}], format = 'newline_delimited', filename = true,
+FROM read_json([${files.map(lit).join(', ')}], format = 'newline_delimited', filename = true, maximum_object_size = 1048576,
   columns = {schemaType: 'VARCHAR', schemaVersion: 'VARCHAR', "timestamp": 'VARCHAR', accountId: 'VARCHAR',
     region: 'VARCHAR', requestId: 'VARCHAR', operation: 'VARCHAR', modelId: 'VARCHAR', inferenceRegion: 'VARCHAR',
     errorCode: 'VARCHAR', identity: 'STRUCT(arn VARCHAR)', requestMetadata: 'MAP(VARCHAR, VARCHAR)',
