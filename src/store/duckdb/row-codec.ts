@@ -91,5 +91,5 @@ export const INSERT_COLUMNS = COLUMNS.map(([c]) => quote(c)).join(', ');
 export const SELECT_COLUMNS = COLUMNS.map(([c], i) =>
   c === 'ts' ? `epoch_ms(s.c${i})` : `s.c${i}`,
 ).join(', ');
-/** Column number of request_id and source fields, for dedupe. */
-export const KEY = { requestId: 'c0', source: 'c36', line: 'c37' } as const;
+/** The encoded key of request_id, for dedupe. */
+export const KEY = { requestId: 'c0' } as const;

@@ -80,26 +80,30 @@ export async function createDuckDbStore(options: DuckDbStoreOptions): Promise<St
       const file = join(tmp, `batch-${batchNo++}.ndjson`);
       let minTs = Number.POSITIVE_INFINITY;
       let maxTs = Number.NEGATIVE_INFINITY;
-      if (batch.records.length > 0) {
-        const lines: string[] = new Array(batch.records.length);
-        for (let i = 0; i < batch.records.length; i++) {
-          const r = batch.records[i] as AttributedRecord;
+      // A request id repeated inside the batch keeps its first copy by (source, line), as the SQL would with a
+      // window — which costs more than the rest of the insert.
+      const keep = new Map<string, AttributedRecord>();
+      for (const r of batch.records) {
+        const seen = keep.get(r.requestId);
+        if (seen === undefined || before(r, seen)) keep.set(r.requestId, r);
+      }
+      if (keep.size > 0) {
+        const lines: string[] = [];
+        for (const r of keep.values()) {
           if (r.occurredAt < minTs) minTs = r.occurredAt;
           if (r.occurredAt > maxTs) maxTs = r.occurredAt;
-          lines[i] = encodeRow(r);
+          lines.push(encodeRow(r));
         }
         writeFileSync(file, `${lines.join('\n')}\n`);
       }
       await conn.run('BEGIN TRANSACTION');
       try {
         let inserted = 0;
-        if (batch.records.length > 0) {
+        if (keep.size > 0) {
           const result = await conn.run(
             `INSERT INTO usage (${INSERT_COLUMNS}, ingested_at)
-             SELECT ${SELECT_COLUMNS}, now()::TIMESTAMP FROM (
-               SELECT * FROM read_json($1, format = 'newline_delimited', columns = ${READ_COLUMNS})
-               QUALIFY row_number() OVER (PARTITION BY ${KEY.requestId} ORDER BY ${KEY.source}, ${KEY.line}) = 1
-             ) s
+             SELECT ${SELECT_COLUMNS}, now()::TIMESTAMP
+             FROM read_json($1, format = 'newline_delimited', columns = ${READ_COLUMNS}) s
              WHERE NOT EXISTS (
                SELECT 1 FROM usage u
                WHERE u.request_id = s.${KEY.requestId}
@@ -137,7 +141,7 @@ export async function createDuckDbStore(options: DuckDbStoreOptions): Promise<St
           },
         );
       } finally {
-        if (batch.records.length > 0) rmSync(file, { force: true });
+        if (keep.size > 0) rmSync(file, { force: true });
       }
     },
 
@@ -270,6 +274,11 @@ const EMPTY_ROW: UsageRow = {
   costPicos: 0n,
   unpricedRequests: 0,
 };
+
+function before(a: AttributedRecord, b: AttributedRecord): boolean {
+  if (a.source.uri !== b.source.uri) return a.source.uri < b.source.uri;
+  return a.source.line < b.source.line;
+}
 
 function big(v: unknown): bigint {
   if (typeof v === 'bigint') return v;
