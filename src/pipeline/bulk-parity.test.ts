@@ -27,7 +27,7 @@ async function ingestInto(
   try {
     return await ingest(
       { ...rt, log: { info() {}, warn() {}, error() {} } },
-      { paths: [root], format: 'auto', rejectsFile: `${db}.rejects.jsonl`, bulk },
+      { paths: [root], format: 'auto', rejectsFile: `${db}.rejects.jsonl`, bulk, bulkMinBytes: 0 },
     );
   } finally {
     await rt.close();

@@ -67,7 +67,17 @@ for (const [name, extra] of PATHS) {
     timeout: 180_000,
   }, async () => {
     const demo = await demoLogs;
-    const common = ['--config', demo.configPath, '--batch', '300', '--group', '100', ...extra];
+    const common = [
+      '--config',
+      demo.configPath,
+      '--batch',
+      '300',
+      '--group',
+      '100',
+      '--bulk-min-bytes',
+      '0',
+      ...extra,
+    ];
     const report = (db: string) =>
       cli(['report', '--db', db, '--by', 'team,model,day', '--format', 'json']);
 

@@ -14,10 +14,10 @@ PATH is a file, a directory (walked recursively) or s3://bucket/prefix, in the B
 (AWSLogs/<account>/BedrockModelInvocationLogs/<region>/YYYY/MM/DD/HH/*.json.gz) or any other.
 Formats are detected per file: gzip or plain NDJSON records, CloudWatch Logs FilterLogEvents
 responses and subscription payloads, CloudWatch Logs S3 exports, pretty-printed JSON.
-Clean NDJSON files are read by DuckDB itself (fast); irregular ones are parsed row by row with
-exact rejects. --row-by-row parses everything in JS. Work commits in batches: --batch N records
-(row by row, default 20000) or --group N files (DuckDB path, default 512); a killed run loses at
-most one uncommitted batch.
+Clean NDJSON files of at least --bulk-min-bytes (default 131072) are read by DuckDB itself
+(fast); smaller and irregular ones are parsed row by row, with exact rejects. --row-by-row parses
+everything in JS. Work commits in batches: --batch N records (row by row, default 20000) or
+--group N files (DuckDB path, default 64); a killed run loses at most one uncommitted batch.
 Re-running is safe: finished files are skipped, records are deduplicated on requestId, and an
 interrupted run resumes where it stopped.
 Exit code: 0 all ingested, 3 some lines rejected (see the rejects file), 1 error, 2 usage error.`;
@@ -28,6 +28,7 @@ export async function ingestCommand(ctx: CliContext): Promise<number> {
     json: { type: 'boolean' },
     batch: { type: 'string' },
     group: { type: 'string' },
+    'bulk-min-bytes': { type: 'string' },
     'row-by-row': { type: 'boolean' },
   });
   if (flags.help) {
@@ -46,7 +47,8 @@ export async function ingestCommand(ctx: CliContext): Promise<number> {
     (rt) =>
       runIngest(ctx, rt, positionals, format, rejectsPath(ctx, dbPath(ctx, flags)), {
         batchLines: Math.max(1, int(flags, 'batch', 20_000)),
-        bulkGroupFiles: Math.max(1, int(flags, 'group', 512)),
+        bulkGroupFiles: Math.max(1, int(flags, 'group', 64)),
+        bulkMinBytes: int(flags, 'bulk-min-bytes', 128 * 1024),
         bulk: flags['row-by-row'] !== true,
       }),
     { memoryLimit: INGEST_MEMORY },
@@ -66,7 +68,7 @@ export async function runIngest(
   paths: readonly string[],
   format: LogFormat,
   rejectsFile: string,
-  tuning: Pick<IngestOptions, 'batchLines' | 'bulkGroupFiles' | 'bulk'> = {},
+  tuning: Pick<IngestOptions, 'batchLines' | 'bulkGroupFiles' | 'bulkMinBytes' | 'bulk'> = {},
 ): Promise<IngestSummary> {
   const bar = createProgressBar(ctx.stderr, ctx.now);
   try {
