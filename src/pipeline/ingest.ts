@@ -18,14 +18,9 @@ import {
   openLogObject,
   readLogObject,
 } from '../sources/index.ts';
-import {
-  type BulkLogLoader,
-  priceKeyId,
-  type StagedBatch,
-  type Store,
-  type WriteResult,
-} from '../store/index.ts';
-import { resolveBulkMaps } from './bulk-maps.ts';
+import type { Store, WriteResult } from '../store/index.ts';
+import { CHECKPOINT_PREFIX, type Checkpoint, parseCheckpoint } from './checkpoint.ts';
+import { BULK_GROUP_FILES, BULK_MIN_BYTES, ingestBulk } from './ingest-bulk.ts';
 
 export interface IngestDeps {
   readonly store: Store;
@@ -75,12 +70,6 @@ export interface IngestSummary {
   rejectsFile: string | null;
   /** Files DuckDB read natively (the bulk path); the others were parsed row by row. */
   bulkFiles: number;
-}
-
-interface Checkpoint {
-  readonly version: string;
-  readonly line: number;
-  readonly done: boolean;
 }
 
 export async function ingest(deps: IngestDeps, opts: IngestOptions): Promise<IngestSummary> {
@@ -221,7 +210,6 @@ export async function ingest(deps: IngestDeps, opts: IngestOptions): Promise<Ing
   return summary;
 }
 
-const CHECKPOINT_PREFIX = 'invocation-logs:';
 const PREFETCH = 8;
 const PREFETCH_BYTES = 4 * 1024 * 1024;
 
@@ -229,122 +217,6 @@ interface Pending {
   records: AttributedRecord[];
   rejects: Reject[];
   checkpoints: { key: string; value: string }[];
-}
-
-/** Files per bulk statement are bounded by their compressed size (DuckDB holds a group's rows until commit). */
-const BULK_GROUP_BYTES = 4 * 1024 * 1024;
-const BULK_GROUP_FILES = 64;
-const BULK_MIN_BYTES = 128 * 1024;
-
-/**
- * The bulk path: groups of files staged by the store, their distinct keys resolved here, inserted in one
- * transaction with their checkpoints. Returns the files that must go row by row (unreadable or irregular).
- */
-async function ingestBulk(
-  bulk: BulkLogLoader,
-  deps: IngestDeps,
-  eligible: readonly { info: ObjectInfo }[],
-  groupFiles: number,
-  summary: IngestSummary,
-  fileDone: () => void,
-): Promise<string[]> {
-  const fallback: string[] = [];
-  const groups: ObjectInfo[][] = [];
-  let group: ObjectInfo[] = [];
-  let bytes = 0;
-  for (const { info } of eligible) {
-    if (group.length > 0 && (bytes + info.size > BULK_GROUP_BYTES || group.length >= groupFiles)) {
-      groups.push(group);
-      group = [];
-      bytes = 0;
-    }
-    group.push(info);
-    bytes += info.size;
-  }
-  if (group.length > 0) groups.push(group);
-
-  const commitStaged = async (batch: StagedBatch, files: readonly ObjectInfo[]): Promise<void> => {
-    const invalid = new Set(batch.invalidFiles);
-    fallback.push(...batch.invalidFiles);
-    const lines = new Map(batch.files.map((f) => [f.file, f.lines]));
-    const checkpoints = files
-      .filter((f) => !invalid.has(f.uri))
-      .map((f) => ({
-        key: `${CHECKPOINT_PREFIX}${f.uri}`,
-        value: JSON.stringify({ version: f.version, line: lines.get(f.uri) ?? 0, done: true }),
-      }));
-    const maps = resolveBulkMaps(batch, deps);
-    const result = await batch.commit(maps, checkpoints);
-    summary.read += result.read;
-    summary.inserted += result.inserted;
-    summary.duplicates += result.duplicates;
-    for (const p of maps.prices)
-      if (p.unpriced)
-        summary.unpriced +=
-          batch.priceKeyRows.get(
-            priceKeyId({ modelId: p.model_id, region: p.region, tier: p.tier, day: p.day }),
-          ) ?? 0;
-    for (const f of files) {
-      if (invalid.has(f.uri)) continue;
-      summary.bytes += f.size;
-      summary.bulkFiles++;
-      fileDone();
-    }
-  };
-
-  const stageAndCommit = async (files: readonly ObjectInfo[]): Promise<void> => {
-    let batch: StagedBatch;
-    try {
-      batch = await bulk.stage(
-        files.map((f) => f.uri),
-        deps.attributor.metadataKeys,
-      );
-    } catch {
-      if (files.length === 1) {
-        fallback.push((files[0] as ObjectInfo).uri);
-        return;
-      }
-      const half = Math.ceil(files.length / 2);
-      await stageAndCommit(files.slice(0, half));
-      await stageAndCommit(files.slice(half));
-      return;
-    }
-    await commitStaged(batch, files);
-  };
-
-  // Group i+1 stages while group i commits (the store allows two batches at once); commits stay in order.
-  let commits: Promise<void> = Promise.resolve();
-  let failed = false;
-  for (const files of groups) {
-    if (failed) break;
-    let batch: StagedBatch;
-    try {
-      batch = await bulk.stage(
-        files.map((f) => f.uri),
-        deps.attributor.metadataKeys,
-      );
-    } catch {
-      // DuckDB could not read the group (malformed JSON, a truncated gzip, memory…): halve it until the culprit
-      // file is alone; that file goes row by row.
-      await commits;
-      await stageAndCommit(files);
-      continue;
-    }
-    const staged = batch;
-    commits = commits.then(
-      () => commitStaged(staged, files),
-      async (e: unknown) => {
-        failed = true;
-        await staged.discard();
-        throw e;
-      },
-    );
-    commits.catch(() => {
-      failed = true;
-    });
-  }
-  await commits;
-  return fallback;
 }
 
 /**
@@ -358,16 +230,6 @@ function enrich(deps: IngestDeps, raw: RawUsage): AttributedRecord {
     ...priceOf(record, deps.catalog),
     attribution: deps.attributor.resolve(record),
   };
-}
-
-function parseCheckpoint(text: string | undefined): Checkpoint | null {
-  if (text === undefined) return null;
-  try {
-    const v = JSON.parse(text) as Checkpoint;
-    return typeof v.version === 'string' && typeof v.line === 'number' ? v : null;
-  } catch {
-    return null;
-  }
 }
 
 function writeRejects(file: string, rejects: readonly Reject[], summary: IngestSummary): void {
