@@ -17,8 +17,14 @@ import {
 } from './sources/index.ts';
 import { createDuckDbStore, type Store } from './store/index.ts';
 
-/** DuckDB memory while ingesting (see RuntimeOptions.memoryLimit). */
+/**
+ * DuckDB settings while ingesting: a small memory limit (RuntimeOptions.memoryLimit) and one thread per connection —
+ * the bulk path keeps two statements running at once (one group stages while the previous commits), and two
+ * one-thread statements beat two two-thread ones on two cores (measured: 5.2 s vs 6.5 s wall, 5.8 s vs 8.7 s CPU
+ * for 100k records).
+ */
 export const INGEST_MEMORY = '200MB';
+export const INGEST_THREADS = 1;
 
 export interface RuntimeOptions {
   readonly db: string;
@@ -31,6 +37,8 @@ export interface RuntimeOptions {
    * with a larger one. $TOKENLEDGER_DUCKDB_MEMORY overrides both.
    */
   readonly memoryLimit?: string;
+  /** DuckDB threads per connection (default 2). */
+  readonly threads?: number;
 }
 
 export interface Runtime {
@@ -50,6 +58,7 @@ export async function openRuntime(opts: RuntimeOptions): Promise<Runtime> {
     path: opts.db,
     ...(opts.readOnly ? { readOnly: true } : {}),
     memoryLimit: opts.env.TOKENLEDGER_DUCKDB_MEMORY ?? opts.memoryLimit ?? '1GB',
+    ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
   });
   if (!opts.readOnly) await store.migrate();
   const profiles = new Map(Object.entries(config.inferenceProfiles));

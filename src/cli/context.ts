@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { openRuntime, type Runtime } from '../runtime.ts';
 
-export { INGEST_MEMORY } from '../runtime.ts';
+export { INGEST_MEMORY, INGEST_THREADS } from '../runtime.ts';
 
 import { type Flags, str } from './args.ts';
 
@@ -34,13 +34,14 @@ export async function withRuntime<T>(
   ctx: CliContext,
   flags: Flags,
   fn: (rt: Runtime) => Promise<T>,
-  overrides: { configPath?: string; memoryLimit?: string } = {},
+  overrides: { configPath?: string; memoryLimit?: string; threads?: number } = {},
 ): Promise<T> {
   const rt = await openRuntime({
     db: dbPath(ctx, flags),
     configPath: overrides.configPath ?? configPath(ctx, flags),
     env: ctx.env,
     ...(overrides.memoryLimit ? { memoryLimit: overrides.memoryLimit } : {}),
+    ...(overrides.threads ? { threads: overrides.threads } : {}),
   });
   try {
     return await fn(rt);

@@ -4,7 +4,15 @@ import { dirname, join, resolve } from 'node:path';
 import { generateDemo } from '../../demo/index.ts';
 import type { IngestSummary } from '../../pipeline/index.ts';
 import { int, parse, str } from '../args.ts';
-import { type CliContext, dbPath, EXIT, INGEST_MEMORY, print, withRuntime } from '../context.ts';
+import {
+  type CliContext,
+  dbPath,
+  EXIT,
+  INGEST_MEMORY,
+  INGEST_THREADS,
+  print,
+  withRuntime,
+} from '../context.ts';
 import { formatSummary, rejectsPath, runIngest } from './ingest.ts';
 
 export const DEMO_HELP = `Usage: tokenledger demo [--days N] [--seed N] [--out DIR] [--db FILE]
@@ -37,7 +45,7 @@ export async function runDemo(
       ctx,
       { db },
       (rt) => runIngest(ctx, rt, [outDir], 'auto', rejectsPath(ctx, db)),
-      { configPath, memoryLimit: INGEST_MEMORY },
+      { configPath, memoryLimit: INGEST_MEMORY, threads: INGEST_THREADS },
     );
     return { summary, logsRoot: outDir, configPath };
   }
@@ -58,7 +66,7 @@ export async function runDemo(
     ctx,
     flags,
     (rt) => runIngest(ctx, rt, [demo.logsRoot], 'auto', rejectsPath(ctx, db)),
-    { configPath: demo.configPath, memoryLimit: INGEST_MEMORY },
+    { configPath: demo.configPath, memoryLimit: INGEST_MEMORY, threads: INGEST_THREADS },
   );
   return { summary, logsRoot: demo.logsRoot, configPath: demo.configPath };
 }
