@@ -70,24 +70,29 @@ export async function ingestBulk(
     }
   };
 
-  const stageAndCommit = async (files: readonly ObjectInfo[]): Promise<void> => {
-    let batch: StagedBatch;
+  const tryStage = async (files: readonly ObjectInfo[]): Promise<StagedBatch | null> => {
     try {
-      batch = await bulk.stage(
+      return await bulk.stage(
         files.map((f) => f.uri),
         deps.attributor.metadataKeys,
       );
     } catch {
-      if (files.length === 1) {
-        fallback.push((files[0] as ObjectInfo).uri);
-        return;
-      }
-      const half = Math.ceil(files.length / 2);
-      await stageAndCommit(files.slice(0, half));
-      await stageAndCommit(files.slice(half));
+      return null;
+    }
+  };
+  // DuckDB could not read a group (malformed JSON, a truncated gzip, memory…): halve it until the culprit file is
+  // alone; that file goes row by row.
+  const split = async (files: readonly ObjectInfo[]): Promise<void> => {
+    if (files.length === 1) {
+      fallback.push((files[0] as ObjectInfo).uri);
       return;
     }
-    await commitStaged(batch, files);
+    const half = Math.ceil(files.length / 2);
+    for (const part of [files.slice(0, half), files.slice(half)]) {
+      const batch = await tryStage(part);
+      if (batch) await commitStaged(batch, part);
+      else await split(part);
+    }
   };
 
   // Group i+1 stages while group i commits (the store allows two batches at once); commits stay in order.
@@ -95,25 +100,17 @@ export async function ingestBulk(
   let failed = false;
   for (const files of groups) {
     if (failed) break;
-    let batch: StagedBatch;
-    try {
-      batch = await bulk.stage(
-        files.map((f) => f.uri),
-        deps.attributor.metadataKeys,
-      );
-    } catch {
-      // DuckDB could not read the group (malformed JSON, a truncated gzip, memory…): halve it until the culprit
-      // file is alone; that file goes row by row.
+    const batch = await tryStage(files);
+    if (batch === null) {
       await commits;
-      await stageAndCommit(files);
+      await split(files);
       continue;
     }
-    const staged = batch;
     commits = commits.then(
-      () => commitStaged(staged, files),
+      () => commitStaged(batch, files),
       async (e: unknown) => {
         failed = true;
-        await staged.discard();
+        await batch.discard();
         throw e;
       },
     );
