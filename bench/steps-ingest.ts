@@ -146,7 +146,6 @@ export async function endToEnd(a: IngestArgs): Promise<StepResult> {
       catalog: rt.catalog,
       normaliser: rt.normaliser,
       attributor: rt.attributor,
-      log: { info() {}, warn() {}, error() {} },
     },
     { paths: [a.corpus], format: 'auto', rejectsFile: join(a.work, 'rejects.jsonl') },
   );

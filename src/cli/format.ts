@@ -1,7 +1,7 @@
 /** Terminal, CSV and JSON renderings of reports. Tables fit 100 columns: long key values are shortened with "…". */
 
 import { type Report, rowToJson } from '../analyse/index.ts';
-import { formatUsd, formatUsdHuman } from '../core/index.ts';
+import { formatUsdHuman } from '../core/index.ts';
 import type { UsageRow } from '../store/index.ts';
 
 export function compact(n: bigint | number): string {
@@ -155,5 +155,3 @@ export function reportCsv(report: Report): string {
 export function reportJson(report: Report): string {
   return JSON.stringify(report.rows.map(rowToJson), null, 2);
 }
-
-export { formatUsd };

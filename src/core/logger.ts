@@ -4,9 +4,3 @@ export interface Logger {
   warn(message: string, fields?: Readonly<Record<string, unknown>>): void;
   error(message: string, fields?: Readonly<Record<string, unknown>>): void;
 }
-
-export const silentLogger: Logger = {
-  info() {},
-  warn() {},
-  error() {},
-};

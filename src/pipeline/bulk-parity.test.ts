@@ -25,10 +25,13 @@ async function ingestInto(
 ): Promise<IngestSummary> {
   const rt = await openRuntime({ db, configPath: config, env: {} });
   try {
-    return await ingest(
-      { ...rt, log: { info() {}, warn() {}, error() {} } },
-      { paths: [root], format: 'auto', rejectsFile: `${db}.rejects.jsonl`, bulk, bulkMinBytes: 0 },
-    );
+    return await ingest(rt, {
+      paths: [root],
+      format: 'auto',
+      rejectsFile: `${db}.rejects.jsonl`,
+      bulk,
+      bulkMinBytes: 0,
+    });
   } finally {
     await rt.close();
   }

@@ -33,8 +33,7 @@ function opts(paths: string[], over: Partial<IngestOptions> = {}): IngestOptions
   return { paths, format: 'auto', rejectsFile: join(tmp.path, `rejects-${n++}.jsonl`), ...over };
 }
 
-const run = (rt: Runtime, o: IngestOptions) =>
-  ingest({ ...rt, log: { info() {}, warn() {}, error() {} } }, o);
+const run = (rt: Runtime, o: IngestOptions) => ingest(rt, o);
 
 /** Writes the operations records as an S3-layout tree: two hourly gzip objects, a body object, the marker. */
 function s3Layout(root: string): string {
@@ -179,10 +178,7 @@ describe('ingest', () => {
         credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
       });
       const objects = createS3ObjectStore({ client });
-      const s = await ingest(
-        { ...rt, objects, log: { info() {}, warn() {}, error() {} } },
-        opts(['s3://acme-logs/bedrock/AWSLogs/']),
-      );
+      const s = await ingest({ ...rt, objects }, opts(['s3://acme-logs/bedrock/AWSLogs/']));
       assert.deepEqual([s.files, s.read, s.inserted], [2, 11, 11]);
       assert.ok(fake.requests.some((r) => r.includes('list-type=2')));
     } finally {

@@ -7,7 +7,7 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname, isAbsolute } from 'node:path';
 import type { Attributor } from '../attribute/index.ts';
-import type { AttributedRecord, Logger, RawUsage, Reject } from '../core/index.ts';
+import type { AttributedRecord, RawUsage, Reject } from '../core/index.ts';
 import type { Normaliser } from '../normalise/index.ts';
 import { type Catalog, priceOf } from '../price/index.ts';
 import type { ObjectInfo, ObjectStore } from '../sources/index.ts';
@@ -28,7 +28,6 @@ export interface IngestDeps {
   readonly catalog: Catalog;
   readonly normaliser: Normaliser;
   readonly attributor: Attributor;
-  readonly log: Logger;
 }
 
 export interface IngestProgress {

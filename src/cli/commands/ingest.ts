@@ -87,7 +87,6 @@ export async function runIngest(
         catalog: rt.catalog,
         normaliser: rt.normaliser,
         attributor: rt.attributor,
-        log: silent,
       },
       { paths, format, rejectsFile, ...tuning, onProgress: bar.update },
     );
@@ -95,8 +94,6 @@ export async function runIngest(
     bar.done();
   }
 }
-
-const silent = { info() {}, warn() {}, error() {} };
 
 export function formatSummary(s: IngestSummary): string {
   const n = (v: number) => v.toLocaleString('en-US').padStart(12);

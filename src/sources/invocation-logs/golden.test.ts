@@ -15,6 +15,7 @@ import { createNormaliser } from '../../normalise/index.ts';
 import { defaultCatalogDir, loadCatalogDir, priceRecord } from '../../price/index.ts';
 import { createLocalObjectStore } from '../local-object-store.ts';
 import { readLogObject } from './read.ts';
+import type { LogFormat } from './records.ts';
 
 const dir = join(import.meta.dirname, 'testdata');
 const config = parseConfig(
@@ -28,13 +29,16 @@ const normaliser = createNormaliser((arn) => profiles.get(arn));
 const attributor = createAttributor(config.attribution);
 const store = createLocalObjectStore();
 
-async function run(file: string): Promise<{ records: AttributedRecord[]; rejects: Reject[] }> {
+async function run(
+  file: string,
+  format: LogFormat = 'auto',
+): Promise<{ records: AttributedRecord[]; rejects: Reject[] }> {
   const path = join(dir, file);
   const records: AttributedRecord[] = [];
   const rejects: Reject[] = [];
   const info = { uri: path, size: 0, version: 'v' };
   for await (const batch of readLogObject(store, info, {
-    format: 'auto',
+    format,
     afterLine: 0,
     batchLines: 3,
     onBytes() {},
@@ -175,5 +179,14 @@ describe('exact costs, computed by hand from per-1M prices', () => {
       rejects.map((r) => r.source.line),
       [2, 3, 4, 5, 6, 7, 9],
     );
+  });
+
+  test('--format: cloudwatch and json read a pretty-printed document; ndjson reads lines only', async () => {
+    const file = 'cloudwatch-filter-log-events.json';
+    assert.equal((await run(file, 'cloudwatch')).records.length, 2);
+    assert.equal((await run(file, 'json')).records.length, 2);
+    const lines = await run(file, 'ndjson');
+    assert.equal(lines.records.length, 0);
+    assert.ok(lines.rejects.length > 0);
   });
 });

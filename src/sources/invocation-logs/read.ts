@@ -69,7 +69,7 @@ export async function* readLogObject(
         continue;
       }
       if (line <= opts.afterLine) continue;
-      if (line === 1 && opts.format === 'auto' && startsDocument(text)) {
+      if (line === 1 && opts.format !== 'ndjson' && startsDocument(text)) {
         document = [text];
         continue;
       }

@@ -9,7 +9,11 @@ import { parseRecord } from './parse.ts';
 
 export type Item = { usage: RawUsage } | { reject: Reject };
 
-/** `auto` detects per file; the others force one reading. */
+/**
+ * `auto` detects per file. `ndjson`: one record or CloudWatch document per line, never a multi-line document.
+ * `cloudwatch`: CloudWatch envelopes, one per line or one pretty-printed document. `json`: the whole file is one
+ * JSON document (a record, an array of records, or a CloudWatch envelope).
+ */
 export const LOG_FORMATS = ['auto', 'ndjson', 'cloudwatch', 'json'] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];
 
