@@ -3,12 +3,19 @@
  * knows every module; nothing here reads argv.
  */
 
+import { dirname, resolve } from 'node:path';
 import type { Attributor } from './attribute/index.ts';
 import { createAttributor } from './attribute/index.ts';
 import { type Config, loadConfig } from './config/index.ts';
 import type { Normaliser } from './normalise/index.ts';
 import { createNormaliser } from './normalise/index.ts';
-import { type Catalog, defaultCatalogDir, loadCatalogDir } from './price/index.ts';
+import {
+  type Catalog,
+  defaultCatalogDir,
+  loadCatalogDir,
+  loadOverrides,
+  NO_OVERRIDES,
+} from './price/index.ts';
 import {
   createLazyS3ObjectStore,
   createLocalObjectStore,
@@ -51,9 +58,28 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
+/**
+ * The catalog (shipped or `prices.catalogDir`) with the user's `prices.overrides`, validated. `withOverrides: false`
+ * gives the list-price catalog alone (what a Price List import is compared with).
+ */
+export function loadPricing(
+  config: Config,
+  configPath: string | undefined,
+  { withOverrides = true }: { withOverrides?: boolean } = {},
+): Catalog {
+  const base = configPath === undefined ? process.cwd() : dirname(resolve(configPath));
+  const { catalogDir, overrides } = config.prices;
+  return loadCatalogDir(
+    catalogDir === undefined ? defaultCatalogDir() : resolve(base, catalogDir),
+    overrides === undefined || !withOverrides
+      ? NO_OVERRIDES
+      : loadOverrides(resolve(base, overrides)),
+  );
+}
+
 export async function openRuntime(opts: RuntimeOptions): Promise<Runtime> {
   const config = loadConfig(opts.configPath, opts.env);
-  const catalog = loadCatalogDir(config.prices.catalogDir ?? defaultCatalogDir());
+  const catalog = loadPricing(config, opts.configPath);
   const store = await createDuckDbStore({
     path: opts.db,
     ...(opts.readOnly ? { readOnly: true } : {}),

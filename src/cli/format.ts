@@ -124,7 +124,7 @@ export function unpricedNote(report: Report): string {
     `* ${compact(n)} requests of models without a catalog price (tokens counted, cost NOT in totals):`,
     ...lines,
     ...(report.unpriced.length > 8 ? [`  … and ${report.unpriced.length - 8} more`] : []),
-    '  Add their prices to catalog/bedrock (catalog/README.md); the tokens are kept for re-pricing.',
+    '  Add a price (see `tokenledger prices missing`), then run `tokenledger reprice`: tokens are kept.',
   ].join('\n');
 }
 

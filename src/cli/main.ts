@@ -6,7 +6,9 @@ import { isAppError } from '../core/index.ts';
 import { demoCommand } from './commands/demo.ts';
 import { explainCommand } from './commands/explain.ts';
 import { ingestCommand } from './commands/ingest.ts';
+import { pricesCommand } from './commands/prices.ts';
 import { reportCommand } from './commands/report.ts';
+import { repriceCommand } from './commands/reprice.ts';
 import { startCommand } from './commands/start.ts';
 import { type CliContext, EXIT } from './context.ts';
 
@@ -14,6 +16,8 @@ const COMMANDS: Readonly<Record<string, (ctx: CliContext) => Promise<number>>> =
   ingest: ingestCommand,
   report: reportCommand,
   explain: explainCommand,
+  prices: pricesCommand,
+  reprice: repriceCommand,
   demo: demoCommand,
   start: startCommand,
 };
@@ -25,6 +29,8 @@ Usage: tokenledger <command> [options]      (every command takes --db FILE and -
   ingest PATH…     read invocation logs (files, folders, s3://bucket/prefix) into the ledger
   report           spend by team, user, model, day… (--by, --since, --where, --format)
   explain ID       how one request was normalised, attributed and priced
+  prices …         the price catalog: list, show MODEL, check, missing, import FILE…
+  reprice          recompute stored costs after a price, override or profile change
   demo             generate and ingest a realistic demo organisation
   start            demo if the ledger is empty, then the spend report (what npm start runs)
 

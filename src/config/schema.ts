@@ -30,8 +30,16 @@ export const Config = z
     attribution: AttributionConfig.default({ metadataKeys: {}, rules: [], userFromIdentity: true }),
     prices: z
       .object({
-        /** Directory of catalog files replacing the bundled catalog (for testing a new price before a release). */
+        /**
+         * Directory of catalog files replacing the bundled catalog (for testing a new price before a release).
+         * Relative paths are relative to the configuration file.
+         */
         catalogDir: z.string().min(1).optional(),
+        /**
+         * JSON file of the organisation's own prices (entries in the catalog's schema) and discounts, which take
+         * precedence over the catalog. Relative to the configuration file.
+         */
+        overrides: z.string().min(1).optional(),
       })
       .strict()
       .default({}),

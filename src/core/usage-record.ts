@@ -89,7 +89,11 @@ export type Flag =
   | 'long_context'
   | 'regional_premium'
   | 'profile_unresolved'
-  | 'price_before_effective';
+  | 'price_before_effective'
+  /** Priced by an entry of the user's overrides file (a private price), not the shipped catalog. */
+  | 'price_override'
+  /** One or more negotiated discounts of the overrides file were applied. */
+  | 'discounted';
 
 export interface UsageRecord extends RawUsage {
   readonly model: ModelRef;

@@ -1,12 +1,12 @@
 /**
  * The bulk path's JS half: the same normalise, price and attribute code as the row-by-row path, run once per
- * distinct key the store staged (model id; model × Region × tier × day; identity × metadata × model).
+ * distinct key the store staged (model id; model × Region × tier × account × day; identity × metadata × model).
  */
 import type { Attributor } from '../attribute/index.ts';
 import type { Picos, Tier, UsageRecord } from '../core/index.ts';
 import { isUnresolved, type Normaliser } from '../normalise/index.ts';
 import { type Catalog, type RateSet, rateCard } from '../price/index.ts';
-import type { BulkMaps, BulkPriceRow, BulkStage } from '../store/index.ts';
+import type { BulkMaps, BulkPriceRow, BulkStage, PriceKey } from '../store/index.ts';
 
 const dec = (v: Picos | null | undefined): string | null =>
   v === null || v === undefined ? null : v.toString();
@@ -21,11 +21,18 @@ function rateColumns(prefix: 'r' | 'lc', r: RateSet | null) {
   };
 }
 
-export function resolveBulkMaps(
-  stage: BulkStage,
-  deps: { normaliser: Normaliser; catalog: Catalog; attributor: Attributor },
-): BulkMaps {
-  const models = stage.models.map((id) => {
+interface PriceDeps {
+  readonly normaliser: Normaliser;
+  readonly catalog: Catalog;
+}
+
+/** Model rows and rate cards for distinct model ids and price keys: what bulk insert and reprice both need. */
+export function resolvePriceMaps(
+  modelIds: readonly string[],
+  priceKeys: readonly PriceKey[],
+  deps: PriceDeps,
+): Omit<BulkMaps, 'attributions'> {
+  const models = modelIds.map((id) => {
     const ref = deps.normaliser.modelRef(id);
     return {
       model_id: id,
@@ -37,7 +44,7 @@ export function resolveBulkMaps(
       unresolved: isUnresolved(ref),
     };
   });
-  const prices = stage.priceKeys.map((k): BulkPriceRow => {
+  const prices = priceKeys.map((k): BulkPriceRow => {
     const ref = deps.normaliser.modelRef(k.modelId);
     const card = rateCard(
       ref,
@@ -45,22 +52,34 @@ export function resolveBulkMaps(
       k.tier as Tier | null,
       Date.parse(`${k.day}T00:00:00Z`),
       deps.catalog,
+      k.account,
     );
     return {
       model_id: k.modelId,
       region: k.region,
       tier: k.tier,
+      account: k.account,
       day: k.day,
       price_id: card.resolved?.entry.id ?? null,
       tier_unknown: card.tierUnknown,
       unpriced: card.rates === null,
       early: card.early,
       regional: card.regional,
+      override: card.resolved?.override ?? false,
       lc_threshold: card.longContextThreshold,
+      disc_num: dec(card.discount?.num),
+      disc_den: dec(card.discount?.den),
       ...rateColumns('r', card.rates),
       ...rateColumns('lc', card.longContextRates),
     } as BulkPriceRow;
   });
+  return { catalogHash: deps.catalog.hash, models, prices };
+}
+
+export function resolveBulkMaps(
+  stage: BulkStage,
+  deps: PriceDeps & { attributor: Attributor },
+): BulkMaps {
   const keys = deps.attributor.metadataKeys;
   const attributions = stage.attributionKeys.map((k) => {
     const md: Record<string, string> = {};
@@ -83,5 +102,5 @@ export function resolveBulkMaps(
       attribution: JSON.stringify(rules),
     };
   });
-  return { catalogHash: deps.catalog.hash, models, prices, attributions };
+  return { ...resolvePriceMaps(stage.models, stage.priceKeys, deps), attributions };
 }

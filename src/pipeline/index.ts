@@ -3,3 +3,4 @@
  * attribute, store.
  */
 export * from './ingest.ts';
+export * from './reprice.ts';

@@ -60,7 +60,13 @@ export async function ingestBulk(
       if (p.unpriced)
         summary.unpriced +=
           batch.priceKeyRows.get(
-            priceKeyId({ modelId: p.model_id, region: p.region, tier: p.tier, day: p.day }),
+            priceKeyId({
+              modelId: p.model_id,
+              region: p.region,
+              tier: p.tier,
+              account: p.account,
+              day: p.day,
+            }),
           ) ?? 0;
     for (const f of files) {
       if (invalid.has(f.uri)) continue;

@@ -40,7 +40,8 @@ export const PriceEntry = z
       .optional(),
     /** Embedding and other input-only models. */
     kind: z.enum(['text', 'embedding']).default('text'),
-    source: z.string().url(),
+    /** A URL for the shipped catalog (checked by `prices check`); overrides may cite a contract instead. */
+    source: z.string().min(1),
     verifiedOn: IsoDate,
     notes: z.string().optional(),
   })
@@ -55,3 +56,62 @@ export const CatalogFile = z
   })
   .strict();
 export type CatalogFile = z.infer<typeof CatalogFile>;
+
+/** "12.5" → 12.5 % off. More than 0, at most 100, at most 4 decimals. */
+const Percent = z
+  .string()
+  .regex(/^\d{1,3}(\.\d{1,4})?$/, 'a percentage such as "12.5" (at most 4 decimals)')
+  .refine((p) => Number(p) > 0 && Number(p) <= 100, 'a percentage above 0 and at most 100');
+
+/**
+ * A negotiated discount: `percent` off the list cost of every record it matches. All conditions given must hold;
+ * a discount with no condition applies to everything. Several matching discounts compound (each is its own
+ * agreement, e.g. an EDP on top of a private price).
+ */
+export const Discount = z
+  .object({
+    id: z.string().min(1),
+    percent: Percent,
+    match: z
+      .object({
+        account: z
+          .string()
+          .regex(/^\d{12}$/, 'a 12-digit AWS account id')
+          .optional(),
+        /** Canonical model id, e.g. `anthropic.claude-sonnet-4-6` (any id form is accepted and normalised). */
+        model: z.string().min(1).optional(),
+        /** The model's vendor prefix: `anthropic`, `amazon`, `meta`, … */
+        provider: z
+          .string()
+          .regex(/^[a-z0-9-]+$/, 'a provider prefix such as "anthropic"')
+          .optional(),
+        region: z.string().min(1).optional(),
+        tier: z.enum(['standard', 'priority', 'flex', 'batch', 'latency-optimized']).optional(),
+      })
+      .strict()
+      .default({}),
+    effectiveFrom: IsoDate,
+    /** First day it no longer applies; open-ended when absent. */
+    effectiveTo: IsoDate.optional(),
+    source: z.string().min(1).optional(),
+    notes: z.string().optional(),
+  })
+  .strict()
+  .refine((d) => d.effectiveTo === undefined || d.effectiveTo > d.effectiveFrom, {
+    message: 'effectiveTo must be after effectiveFrom',
+    path: ['effectiveTo'],
+  });
+export type Discount = z.infer<typeof Discount>;
+
+/**
+ * A user's own prices (`prices.overrides` in tokenledger.yaml): entries in the catalog's schema that take
+ * precedence over the shipped catalog where both are in force, and discounts.
+ */
+export const OverridesFile = z
+  .object({
+    $comment: z.string().optional(),
+    entries: z.array(PriceEntry).default([]),
+    discounts: z.array(Discount).default([]),
+  })
+  .strict();
+export type OverridesFile = z.infer<typeof OverridesFile>;

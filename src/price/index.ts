@@ -3,4 +3,6 @@
  */
 export * from './catalog.ts';
 export * from './catalog-schema.ts';
+export * from './check.ts';
+export * from './price-list.ts';
 export * from './price-record.ts';

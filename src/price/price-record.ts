@@ -13,7 +13,13 @@ import type {
   Tokens,
   UsageRecord,
 } from '../core/index.ts';
-import type { Catalog, RateSet, ResolvedEntry } from './catalog.ts';
+import {
+  applyDiscount,
+  type Catalog,
+  type Discounting,
+  type RateSet,
+  type ResolvedEntry,
+} from './catalog.ts';
 
 export type TokenClass = keyof Tokens;
 export const TOKEN_CLASSES: readonly TokenClass[] = [
@@ -39,7 +45,11 @@ export interface Quote {
   readonly rates: RateSet | null;
   readonly longContext: boolean;
   readonly flags: readonly Flag[];
+  /** The cost after discounts (the sum of the lines when there are none). */
   readonly picos: Picos | null;
+  /** The cost at the rates, before discounts. */
+  readonly undiscounted: Picos | null;
+  readonly discount: Discounting | null;
 }
 
 /**
@@ -56,6 +66,8 @@ export interface RateCard {
   readonly rates: RateSet | null;
   readonly longContextRates: RateSet | null;
   readonly longContextThreshold: number | null;
+  /** The user's discounts for this account, model, Region, tier and day. */
+  readonly discount: Discounting | null;
 }
 
 export function rateCard(
@@ -64,6 +76,7 @@ export function rateCard(
   tier: Tier | null,
   atMs: number,
   catalog: Catalog,
+  account: string,
 ): RateCard {
   const effective = tier ?? 'standard';
   const found = catalog.find(model.base, region, effective, atMs);
@@ -77,6 +90,7 @@ export function rateCard(
       rates: null,
       longContextRates: null,
       longContextThreshold: null,
+      discount: null,
     };
   }
   const entry = found.resolved.entry;
@@ -89,17 +103,34 @@ export function rateCard(
     rates: catalog.rates(found.resolved, model.scope, false),
     longContextRates: entry.longContext ? catalog.rates(found.resolved, model.scope, true) : null,
     longContextThreshold: entry.longContext?.thresholdTokens ?? null,
+    discount: catalog.discount(account, model.base, region, effective, atMs),
   };
 }
 
 /** Finds the entry and rates for a record and computes its cost; `lines` says how, for `explain`. */
 export function quote(record: UsageRecord, catalog: Catalog): Quote {
-  const card = rateCard(record.model, record.region, record.tier, record.occurredAt, catalog);
+  const card = rateCard(
+    record.model,
+    record.region,
+    record.tier,
+    record.occurredAt,
+    catalog,
+    record.accountId,
+  );
   const flags: Flag[] = [];
   if (card.tierUnknown) flags.push('tier_unknown');
   if (card.resolved === null || card.rates === null) {
     flags.push('unpriced');
-    return { tier: card.tier, resolved: null, rates: null, longContext: false, flags, picos: null };
+    return {
+      tier: card.tier,
+      resolved: null,
+      rates: null,
+      longContext: false,
+      flags,
+      picos: null,
+      undiscounted: null,
+      discount: null,
+    };
   }
   if (card.early) flags.push('price_before_effective');
   const t = record.tokens;
@@ -118,7 +149,18 @@ export function quote(record: UsageRecord, catalog: Catalog): Quote {
     picos += BigInt(n) * (rate ?? rates.input);
   }
   if (missing) flags.push('rate_missing');
-  return { tier: card.tier, resolved: card.resolved, rates, longContext, flags, picos };
+  if (card.resolved.override) flags.push('price_override');
+  if (card.discount !== null) flags.push('discounted');
+  return {
+    tier: card.tier,
+    resolved: card.resolved,
+    rates,
+    longContext,
+    flags,
+    picos: card.discount === null ? picos : applyDiscount(picos, card.discount),
+    undiscounted: picos,
+    discount: card.discount,
+  };
 }
 
 export function quoteLines(record: UsageRecord, q: Quote): readonly QuoteLine[] {

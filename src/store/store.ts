@@ -103,6 +103,8 @@ export interface Store {
   checkpoints(prefix: string): Promise<ReadonlyMap<string, string>>;
   setCheckpoint(key: string, value: string): Promise<void>;
   rejects(limit: number): Promise<readonly StoredReject[]>;
+  /** Re-prices stored records with maps the pipeline resolves (see Repricer). */
+  readonly reprice: Repricer;
   close(): Promise<void>;
   /** Present when the store can load invocation-log files natively (see BulkLogLoader). */
   readonly bulkLogs?: BulkLogLoader;
@@ -132,12 +134,20 @@ export interface StagedBatch extends BulkStage {
 }
 
 /** Identifies a price key the same way on both sides of the bulk path. */
-export const priceKeyId = (k: {
-  modelId: string;
-  region: string;
-  tier: string | null;
-  day: string;
-}): string => `${k.modelId}\u0000${k.region}\u0000${k.tier ?? ''}\u0000${k.day}`;
+export const priceKeyId = (k: PriceKey): string =>
+  `${k.modelId}\u0000${k.region}\u0000${k.tier ?? ''}\u0000${k.account}\u0000${k.day}`;
+
+/** What a record's price depends on besides its tokens: the rate card is the same for every record of a key. */
+export interface PriceKey {
+  readonly modelId: string;
+  readonly region: string;
+  /** null: the log did not say (priced as standard, flagged). */
+  readonly tier: string | null;
+  /** Discounts can be per account. */
+  readonly account: string;
+  /** UTC day, YYYY-MM-DD: prices change at most daily. */
+  readonly day: string;
+}
 
 export interface BulkStage {
   readonly invalidFiles: readonly string[];
@@ -149,12 +159,7 @@ export interface BulkStage {
     readonly lines: number;
   }[];
   readonly models: readonly string[];
-  readonly priceKeys: readonly {
-    readonly modelId: string;
-    readonly region: string;
-    readonly tier: string | null;
-    readonly day: string;
-  }[];
+  readonly priceKeys: readonly PriceKey[];
   readonly attributionKeys: readonly {
     readonly identityArn: string | null;
     /** JSON array of the values of `metadataKeys` (null where absent), or null without request metadata. */
@@ -181,13 +186,18 @@ export type BulkPriceRow = { readonly [K in RateColumn]: string | null } & {
   readonly model_id: string;
   readonly region: string;
   readonly tier: string | null;
+  readonly account: string;
   readonly day: string;
   readonly price_id: string | null;
   readonly tier_unknown: boolean;
   readonly unpriced: boolean;
   readonly early: boolean;
   readonly regional: boolean;
+  readonly override: boolean;
   readonly lc_threshold: number | null;
+  /** The compounded discount factor num/den (null: no discount). */
+  readonly disc_num: string | null;
+  readonly disc_den: string | null;
 };
 
 export interface BulkAttributionRow {
@@ -203,6 +213,36 @@ export interface BulkAttributionRow {
   readonly application: string;
   readonly session: string;
   readonly attribution: string;
+}
+
+/**
+ * Recomputes stored costs after a catalog, override or configuration change: the store lists the distinct keys of
+ * the records in range, the pipeline resolves them with the current normaliser and catalog, the store applies them.
+ * Only records whose price changes are written, so a second run changes nothing.
+ */
+export interface Repricer {
+  keys(sinceMs: number): Promise<{ models: readonly string[]; priceKeys: readonly PriceKey[] }>;
+  apply(
+    maps: Omit<BulkMaps, 'attributions'>,
+    sinceMs: number,
+    options: { readonly dryRun: boolean },
+  ): Promise<RepriceResult>;
+}
+
+export interface RepriceResult {
+  /** Records in range. */
+  readonly records: number;
+  readonly changed: number;
+  /** Models with at least one changed record, biggest difference first. */
+  readonly byModel: readonly {
+    readonly model: string;
+    readonly records: number;
+    readonly changed: number;
+    readonly before: Picos;
+    readonly after: Picos;
+    readonly unpricedBefore: number;
+    readonly unpricedAfter: number;
+  }[];
 }
 
 export interface BulkMaps {

@@ -5,9 +5,8 @@
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { main } from '../../src/cli/main.ts';
+import { runCli } from '../support/cli.ts';
 import { assertGolden } from '../support/golden.ts';
 import { tempDir } from '../support/temp-dir.ts';
 
@@ -24,30 +23,16 @@ const golden = (name: string) => join(import.meta.dirname, 'golden', name);
 const tmp = tempDir();
 after(() => tmp.remove());
 
-class Capture extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _enc: string, done: () => void): void {
-    this.text += chunk.toString();
-    done();
-  }
-}
-
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new Capture();
-  const stderr = new Capture() as unknown as NodeJS.WriteStream;
-  const code = await main({
-    argv,
+function cli(...argv: string[]) {
+  return runCli(argv, {
     env: {
       TOKENLEDGER_DB: join(tmp.path, 'ledger.duckdb'),
       TOKENLEDGER_CONFIG: join(testdata, 'tokenledger.yaml'),
     },
     cwd: tmp.path,
-    stdout,
-    stderr,
-    now: () => Date.parse('2026-03-05T12:00:00Z'),
+    now: Date.parse('2026-03-05T12:00:00Z'),
+    placeholders: { [tmp.path]: '<tmp>', [testdata]: '<testdata>' },
   });
-  const clean = (s: string) => s.replaceAll(tmp.path, '<tmp>').replaceAll(testdata, '<testdata>');
-  return { code, out: clean(stdout.text), err: clean((stderr as unknown as Capture).text) };
 }
 
 describe('tokenledger CLI', () => {

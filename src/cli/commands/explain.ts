@@ -33,6 +33,8 @@ const ASSUMPTIONS: Readonly<Partial<Record<Flag, string>>> = {
   profile_unresolved: 'application inference profile not in the configuration: model unknown',
   price_before_effective:
     'the record is older than the first catalog price for this model: its earliest price was used',
+  price_override: 'priced by an entry of your prices.overrides file, not the shipped catalog',
+  discounted: 'your negotiated discounts (prices.overrides) were applied to the list cost',
 };
 
 const s = (v: unknown): string => (v === null || v === undefined ? '' : String(v));
@@ -119,7 +121,7 @@ export function explainText(row: StoredRecord, catalog: Catalog): string {
     );
   } else {
     const e = q.resolved.entry;
-    kv('entry', e.id);
+    kv('entry', `${e.id}${q.resolved.override ? ' (your prices.overrides)' : ''}`);
     kv('effective from', e.effectiveFrom);
     kv('source', `${e.source} (verified ${e.verifiedOn})`);
     kv('tier', `${q.tier}${rec.tier === null ? ' (assumed)' : ''}`);
@@ -142,7 +144,19 @@ export function explainText(row: StoredRecord, catalog: Catalog): string {
         `  ${label.padEnd(32)}${formatUsd(l.rate * 1_000_000n).padStart(14)}${formatUsd(l.picos).padStart(18)}${l.rateMissing ? '  (no own rate)' : ''}`,
       );
     }
-    kv('total', `${formatUsd(q.picos ?? 0n)} USD`);
+    if (q.discount !== null) {
+      kv('list total', `${formatUsd(q.undiscounted ?? 0n)} USD`);
+      for (const id of q.discount.ids) {
+        const d = catalog.discounts.find((x) => x.id === id);
+        kv('discount', `${d?.percent ?? '?'} % off (${id}${d?.source ? `, ${d.source}` : ''})`);
+      }
+      kv(
+        'total',
+        `${formatUsd(q.picos ?? 0n)} USD (after discounts, rounded half up to 10^-12 USD)`,
+      );
+    } else {
+      kv('total', `${formatUsd(q.picos ?? 0n)} USD`);
+    }
   }
   const stored = row.cost_pusd === null ? null : BigInt(row.cost_pusd as bigint);
   kv(

@@ -17,6 +17,16 @@ import {
   rowsSql,
 } from './bulk-logs.sql.ts';
 
+/** Writes map rows as NDJSON for DuckDB's read_json (small files: one row per distinct key). */
+export function writeMapFile(dir: string, name: string, items: readonly object[]): string {
+  const file = join(dir, `${name}.ndjson`);
+  writeFileSync(
+    file,
+    items.length === 0 ? '' : `${items.map((i) => JSON.stringify(i)).join('\n')}\n`,
+  );
+  return file;
+}
+
 export function createBulkLogLoader(
   instance: DuckDBInstance,
   tmp: string,
@@ -39,14 +49,8 @@ export function createBulkLogLoader(
     if (next) next(c);
     else pool.push(c);
   };
-  const writeNdjson = (name: string, items: readonly object[]) => {
-    const file = join(tmp, `bulk-${n++}-${name}.ndjson`);
-    writeFileSync(
-      file,
-      items.length === 0 ? '' : `${items.map((i) => JSON.stringify(i)).join('\n')}\n`,
-    );
-    return file;
-  };
+  const writeNdjson = (name: string, items: readonly object[]) =>
+    writeMapFile(tmp, `bulk-${n++}-${name}`, items);
   const clear = async (conn: DuckDBConnection) => {
     await conn.run('DROP VIEW IF EXISTS bulk_ok');
     await conn.run('DROP TABLE IF EXISTS bulk_rows');
@@ -71,6 +75,7 @@ export function createBulkLogLoader(
           modelId: String(r.model_id),
           region: String(r.region),
           tier: str(r.tier),
+          account: String(r.account),
           day: String(r.day),
           rows: Number(r.rows),
         }));

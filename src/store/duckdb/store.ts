@@ -21,6 +21,7 @@ import type {
 } from '../store.ts';
 import { createBulkLogLoader } from './bulk-logs.ts';
 import { usageSql, whereClause } from './query-sql.ts';
+import { createRepricer } from './reprice.ts';
 import { encodeRow, INSERT_COLUMNS, KEY, READ_COLUMNS, SELECT_COLUMNS } from './row-codec.ts';
 import { MIGRATIONS } from './schema.ts';
 
@@ -64,6 +65,7 @@ export async function createDuckDbStore(options: DuckDbStoreOptions): Promise<St
   const tmp = mkdtempSync(join(tmpdir(), 'tokenledger-'));
   let batchNo = 0;
   const bulkLogs = createBulkLogLoader(instance, tmp);
+  const reprice = createRepricer(conn, tmp);
   let closed = false;
 
   const rows = async (sql: string, params: unknown[] = []) =>
@@ -71,6 +73,7 @@ export async function createDuckDbStore(options: DuckDbStoreOptions): Promise<St
 
   return {
     bulkLogs,
+    reprice,
 
     async migrate() {
       for (const sql of MIGRATIONS) await conn.run(sql);
