@@ -296,8 +296,8 @@ function resolveEntry(entry: PriceEntry, override: boolean): ResolvedEntry {
   };
 }
 
-/** '0.10' → '1.10', exactly. */
-function addOne(premium: string): string {
+/** '0.10' → '1.10', exactly: a premium as the factor it multiplies by. */
+export function addOne(premium: string): string {
   const [whole = '0', frac = ''] = premium.split('.');
   return `${BigInt(whole) + 1n}${frac ? `.${frac}` : ''}`;
 }

@@ -164,5 +164,101 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
         assert.equal(r?.team, 'legal');
         assert.equal(r?.request_id, 'find-me');
       }));
+
+    test('reprice: distinct keys in range, then only records whose price changes are written', () =>
+      withStore(async (s) => {
+        const SONNET = 'anthropic.claude-sonnet-4-5-20250929-v1:0';
+        const records = [
+          makeRecord({ id: 'r1', at: '2026-03-01T10:00:00Z', input: 1000, output: 100, cost: 5n }),
+          makeRecord({ id: 'r2', at: '2026-03-02T10:00:00Z', input: 2000, output: 0, cost: 7n }),
+          makeRecord({
+            id: 'r3',
+            at: '2026-03-02T11:00:00Z',
+            model: 'writer.palmyra-x5-v1:0',
+            cost: null,
+          }),
+        ];
+        await s.writeUsage({ records, rejects: [], checkpoints: [] });
+        const since = Date.parse('2026-03-02T00:00:00Z');
+        const keys = await s.reprice.keys(since);
+        assert.deepEqual([...keys.models].sort(), [`us.${SONNET}`, 'us.writer.palmyra-x5-v1:0']);
+        assert.deepEqual(
+          keys.priceKeys
+            .map((k) => `${k.modelId} ${k.region} ${k.tier} ${k.account} ${k.day}`)
+            .sort(),
+          [
+            `us.${SONNET} us-east-1 standard 111122223333 2026-03-02`,
+            'us.writer.palmyra-x5-v1:0 us-east-1 standard 111122223333 2026-03-02',
+          ],
+        );
+        const model = (id: string, base: string) => ({
+          model_id: id,
+          model: base,
+          profile: id,
+          scope: 'geo',
+          geo: 'us',
+          model_form: 'profile-id',
+          unresolved: false,
+        });
+        const rates = { r_in: '3', r_out: '15', r_read: null, r_w5: null, r_w1: null };
+        const noLc = { lc_in: null, lc_out: null, lc_read: null, lc_w5: null, lc_w1: null };
+        const price = (modelId: string, discount: boolean) => ({
+          model_id: modelId,
+          region: 'us-east-1',
+          tier: 'standard',
+          account: '111122223333',
+          day: '2026-03-02',
+          price_id: 'new',
+          tier_unknown: false,
+          unpriced: false,
+          early: false,
+          regional: false,
+          override: false,
+          lc_threshold: null,
+          ...rates,
+          ...noLc,
+          disc_num: discount ? '9' : null,
+          disc_den: discount ? '10' : null,
+        });
+        const maps = (discount: boolean) => ({
+          catalogHash: 'h2',
+          models: [
+            model(`us.${SONNET}`, SONNET),
+            model('us.writer.palmyra-x5-v1:0', 'writer.palmyra-x5-v1:0'),
+          ],
+          prices: [price(`us.${SONNET}`, discount), price('us.writer.palmyra-x5-v1:0', discount)],
+        });
+
+        const dry = await s.reprice.apply(maps(false), since, { dryRun: true });
+        assert.equal(dry.records, 2);
+        assert.equal(dry.changed, 2);
+        assert.equal((await s.getRecord('r2'))?.cost_pusd, 7n, 'a dry run writes nothing');
+
+        const done = await s.reprice.apply(maps(false), since, { dryRun: false });
+        assert.deepEqual(done, dry);
+        // r2: 2000 × 3 = 6000 picos; r3 (100 in, 10 out): 300 + 150 = 450, priced for the first time.
+        assert.equal((await s.getRecord('r2'))?.cost_pusd, 6000n);
+        assert.equal((await s.getRecord('r3'))?.cost_pusd, 450n);
+        assert.equal((await s.getRecord('r3'))?.flags, '');
+        assert.equal((await s.getRecord('r3'))?.catalog_hash, 'h2');
+        assert.equal((await s.getRecord('r1'))?.cost_pusd, 5n, 'out of range: untouched');
+        const palmyra = done.byModel.find((m) => m.model === 'writer.palmyra-x5-v1:0');
+        assert.deepEqual(palmyra, {
+          model: 'writer.palmyra-x5-v1:0',
+          records: 1,
+          changed: 1,
+          before: 0n,
+          after: 450n,
+          unpricedBefore: 1,
+          unpricedAfter: 0,
+        });
+
+        assert.equal((await s.reprice.apply(maps(false), since, { dryRun: false })).changed, 0);
+        // A 10 % discount: 6000 → 5400, 450 → 405, flagged.
+        assert.equal((await s.reprice.apply(maps(true), since, { dryRun: false })).changed, 2);
+        assert.equal((await s.getRecord('r2'))?.cost_pusd, 5400n);
+        assert.equal((await s.getRecord('r2'))?.flags, 'discounted');
+        assert.equal((await s.getRecord('r3'))?.cost_pusd, 405n);
+      }));
   });
 }
