@@ -1,6 +1,6 @@
 /** What every command gets: arguments, environment, output streams, a clock. Tests pass their own. */
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { openRuntime, type Runtime } from '../runtime.ts';
 
 export { INGEST_MEMORY, INGEST_THREADS } from '../runtime.ts';
@@ -23,12 +23,21 @@ export function dbPath(ctx: CliContext, flags: Flags): string {
   return resolve(ctx.cwd, str(flags, 'db') ?? ctx.env.TOKENLEDGER_DB ?? 'tokenledger.duckdb');
 }
 
+/**
+ * --config, else $TOKENLEDGER_CONFIG, else ./tokenledger.yaml, else the demo organisation's configuration beside the
+ * ledger (what `npm start` ingested with), so that explain, prices and reprice see the same profiles as the ingest.
+ */
 export function configPath(ctx: CliContext, flags: Flags): string | undefined {
   const explicit = str(flags, 'config') ?? ctx.env.TOKENLEDGER_CONFIG;
   if (explicit !== undefined) return resolve(ctx.cwd, explicit);
   const local = resolve(ctx.cwd, 'tokenledger.yaml');
-  return existsSync(local) ? local : undefined;
+  if (existsSync(local)) return local;
+  const demo = join(dirname(dbPath(ctx, flags)), DEMO_DIR, 'tokenledger.yaml');
+  return existsSync(demo) ? demo : undefined;
 }
+
+/** Where `tokenledger demo` writes its logs and configuration, next to the database. */
+export const DEMO_DIR = '.tokenledger-demo';
 
 export async function withRuntime<T>(
   ctx: CliContext,

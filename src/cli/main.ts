@@ -35,7 +35,7 @@ Usage: tokenledger <command> [options]      (every command takes --db FILE and -
   start            demo if the ledger is empty, then the spend report (what npm start runs)
 
 The ledger is a DuckDB file: --db, else $TOKENLEDGER_DB, else ./tokenledger.duckdb.
-Config: --config, else $TOKENLEDGER_CONFIG, else ./tokenledger.yaml if present.
+Config: --config, else $TOKENLEDGER_CONFIG, else ./tokenledger.yaml, else the demo's beside the ledger.
 Run \`tokenledger <command> --help\` for a command's options.`;
 
 export async function main(ctx: CliContext): Promise<number> {

@@ -170,6 +170,25 @@ test('reprice changes exactly the affected records, to what a fresh ingest store
   assert.deepEqual(await dump(db), beforeDump);
 });
 
+test('a profile the current configuration lacks is held as stored, never made unpriced', {
+  timeout: 120_000,
+}, async () => {
+  const db = join(tmp.path, 'held.duckdb');
+  await ingestInto(db, configPath, true);
+  const before = await dump(db);
+  const empty = join(tmp.path, 'empty.yaml');
+  writeFileSync(empty, '{}\n');
+  const result = await repriceWith(db, empty);
+  assert.equal(result.changed, 0);
+  const [aip] = await sql(
+    db,
+    `SELECT model_id, count(*) AS n FROM usage WHERE model_id LIKE '%application-inference-profile%' GROUP BY ALL`,
+  );
+  assert.ok(aip, 'the demo uses an application inference profile');
+  assert.deepEqual(result.held, [{ modelId: aip.model_id, records: Number(aip.n) }]);
+  assert.deepEqual(await dump(db), before);
+});
+
 test('reprice --since leaves older records alone', { timeout: 120_000 }, async () => {
   const db = join(tmp.path, 'since.duckdb');
   await ingestInto(db, configPath, true);

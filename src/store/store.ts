@@ -243,6 +243,11 @@ export interface RepriceResult {
     readonly unpricedBefore: number;
     readonly unpricedAfter: number;
   }[];
+  /**
+   * Model ids that resolved when stored but do not with the current configuration (an application inference
+   * profile missing from it): their records are left as stored, never made unpriced.
+   */
+  readonly held: readonly { readonly modelId: string; readonly records: number }[];
 }
 
 export interface BulkMaps {

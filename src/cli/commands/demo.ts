@@ -6,6 +6,7 @@ import type { IngestSummary } from '../../pipeline/index.ts';
 import { int, parse, str } from '../args.ts';
 import {
   type CliContext,
+  DEMO_DIR,
   dbPath,
   EXIT,
   INGEST_MEMORY,
@@ -33,7 +34,7 @@ export async function runDemo(
   db: string,
   opts: { days: number; seed: number; out?: string },
 ): Promise<DemoRun> {
-  const outDir = resolve(opts.out ?? join(dirname(db), '.tokenledger-demo'));
+  const outDir = resolve(opts.out ?? join(dirname(db), DEMO_DIR));
   if (existsSync(join(outDir, 'AWSLogs'))) {
     // Demo logs already exist: ingest them again (a no-op for what the ledger has) rather than add a second,
     // overlapping organisation.

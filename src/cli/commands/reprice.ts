@@ -59,6 +59,7 @@ function repriceJson(r: RepriceResult, catalogHash: string, dryRun: boolean): st
       unpricedBefore: m.unpricedBefore,
       unpricedAfter: m.unpricedAfter,
     })),
+    held: r.held,
   });
 }
 
@@ -72,8 +73,12 @@ function repriceText(
 ): string {
   const range = sinceMs === undefined ? '' : ` since ${new Date(sinceMs).toISOString()}`;
   const head = `${dryRun ? 'Would re-price' : 'Re-priced'} ${r.records.toLocaleString('en')} records${range} with catalog ${catalogHash}: ${r.changed.toLocaleString('en')} ${dryRun ? 'would change' : 'changed'}.`;
+  const held =
+    r.held.length === 0
+      ? ''
+      : `\n\nKept as stored (their model ids resolved at ingest but not with this configuration — is --config\nmissing, or an inferenceProfiles entry removed?):\n${r.held.map((h) => `  ${h.modelId}: ${h.records.toLocaleString('en')} records`).join('\n')}`;
   if (r.byModel.length === 0)
-    return `${head}\nNothing to do: every record already has its current price.`;
+    return `${head}\nNothing to do: every record already has its current price.${held}`;
   const rows = r.byModel.map((m) => [
     shortModel(m.model),
     m.changed.toLocaleString('en'),
@@ -98,5 +103,5 @@ function repriceText(
     rows,
     [false, true, true, true, true, true],
   );
-  return `${head}\n\n${table}\n\nBefore/after are the stored costs of the models' records in range (USD, list price less your discounts).`;
+  return `${head}\n\n${table}\n\nBefore/after are the stored costs of the models' records in range (USD, list price less your discounts).${held}`;
 }

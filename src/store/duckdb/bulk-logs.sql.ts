@@ -258,19 +258,30 @@ export const REPRICE_KEYS_SQL = {
  */
 export const REPRICED_SQL = `
 CREATE OR REPLACE TEMP TABLE repriced AS
-WITH ${pricedCtes(STORED_AS_STAGED)}
+WITH ${pricedCtes(STORED_AS_STAGED)}, h AS (
+  -- A model id that resolved when it was stored but not now (an application inference profile missing from this
+  -- configuration) is held as stored: re-pricing never throws away what an earlier configuration knew.
+  SELECT *, ${flagsSql('was_tier_unknown')} AS new_flags,
+    unresolved AND NOT contains(old_flags, 'profile_unresolved') AS held
+  FROM c
+)
 SELECT rid, model_id, old_model, model, profile, scope, geo, model_form, old_cost, cost, old_price_id, price_id,
-  old_flags, ${flagsSql('was_tier_unknown')} AS flags,
-  old_cost IS DISTINCT FROM cost OR old_price_id IS DISTINCT FROM price_id OR old_model IS DISTINCT FROM model
-    OR old_scope IS DISTINCT FROM scope OR old_flags IS DISTINCT FROM ${flagsSql('was_tier_unknown')} AS changed
-FROM c`;
+  old_flags, new_flags AS flags, held,
+  NOT held AND (old_cost IS DISTINCT FROM cost OR old_price_id IS DISTINCT FROM price_id
+    OR old_model IS DISTINCT FROM model OR old_scope IS DISTINCT FROM scope OR old_flags IS DISTINCT FROM new_flags)
+    AS changed
+FROM h`;
 
 /** Before/after by model (the new model name; the old one when it changed is in old_model). */
 export const REPRICE_SUMMARY_SQL = `
 SELECT model, count(*) AS records, count(*) FILTER (changed) AS changed,
   coalesce(sum(old_cost), 0)::HUGEINT AS before, coalesce(sum(cost), 0)::HUGEINT AS after,
   count(*) FILTER (old_cost IS NULL) AS unpriced_before, count(*) FILTER (cost IS NULL) AS unpriced_after
-FROM repriced GROUP BY model HAVING count(*) FILTER (changed) > 0 ORDER BY abs(after - before) DESC, model`;
+FROM repriced WHERE NOT held GROUP BY model HAVING count(*) FILTER (changed) > 0
+ORDER BY abs(after - before) DESC, model`;
+
+export const REPRICE_HELD_SQL = `
+SELECT model_id, count(*) AS records FROM repriced WHERE held GROUP BY model_id ORDER BY records DESC, model_id`;
 
 export const REPRICE_UPDATE_SQL = `
 UPDATE usage SET model = r.model, profile = r.profile, scope = r.scope, geo = r.geo, model_form = r.model_form,

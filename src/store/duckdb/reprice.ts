@@ -4,6 +4,7 @@ import { AppError } from '../../core/index.ts';
 import type { RepriceResult, Repricer } from '../store.ts';
 import {
   mapTablesSql,
+  REPRICE_HELD_SQL,
   REPRICE_KEYS_SQL,
   REPRICE_SUMMARY_SQL,
   REPRICE_UPDATE_SQL,
@@ -53,9 +54,18 @@ export function createRepricer(conn: DuckDBConnection, tmp: string): Repricer {
           unpricedBefore: Number(r.unpriced_before),
           unpricedAfter: Number(r.unpriced_after),
         }));
+        const held = (await rows(REPRICE_HELD_SQL)).map((r) => ({
+          modelId: String(r.model_id),
+          records: Number(r.records),
+        }));
         if (!dryRun) await conn.run(REPRICE_UPDATE_SQL, [maps.catalogHash]);
         await conn.run(dryRun ? 'ROLLBACK' : 'COMMIT');
-        return { records: Number(count?.n ?? 0), changed: Number(count?.changed ?? 0), byModel };
+        return {
+          records: Number(count?.n ?? 0),
+          changed: Number(count?.changed ?? 0),
+          byModel,
+          held,
+        };
       } catch (e: unknown) {
         await conn.run('ROLLBACK').catch(() => undefined);
         throw new AppError('store.write_failed', `reprice failed: ${(e as Error).message}`, {
