@@ -3,4 +3,5 @@
  * attribute, store.
  */
 export * from './ingest.ts';
+export * from './ingest-cur.ts';
 export * from './reprice.ts';

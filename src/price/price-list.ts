@@ -13,8 +13,11 @@ import type { PriceEntry } from './catalog-schema.ts';
 import { ENTRY_RATE_ORDER } from './price-list-rates.ts';
 import type { TokenClass } from './price-record.ts';
 
+export type { Outcome } from './price-list-outcome.ts';
 export { parsePriceList } from './price-list-parse.ts';
 export { BILLING_MODEL_MAP, proposeEntries } from './price-list-propose.ts';
+/** The usage-type grammar is shared with the bill (CUR usage types are the Price List's). */
+export { parseUsageType, regionOf, type Usage } from './price-list-usage-type.ts';
 
 /** One SKU × price dimension of the Price List, normalised. */
 export interface PriceListRow {

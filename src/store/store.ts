@@ -105,6 +105,8 @@ export interface Store {
   rejects(limit: number): Promise<readonly StoredReject[]>;
   /** Re-prices stored records with maps the pipeline resolves (see Repricer). */
   readonly reprice: Repricer;
+  /** The bill (CUR): staged by the store, classified by the pipeline (see BillStore). */
+  readonly bill: BillStore;
   close(): Promise<void>;
   /** Present when the store can load invocation-log files natively (see BulkLogLoader). */
   readonly bulkLogs?: BulkLogLoader;
@@ -255,4 +257,55 @@ export interface BulkMaps {
   readonly models: readonly BulkModelRow[];
   readonly prices: readonly BulkPriceRow[];
   readonly attributions: readonly BulkAttributionRow[];
+}
+
+/** One CUR data file, already local (the pipeline downloads S3 objects first). */
+export interface BillFile {
+  readonly path: string;
+  /** Where it came from (file path or s3:// URI): named in rejects and stored on every line. */
+  readonly source: string;
+  readonly format: 'csv' | 'parquet';
+}
+
+/** The facts of a Bedrock bill line that decide its classification (the pipeline reads the usage-type grammar). */
+export interface BillKey {
+  readonly usageType: string;
+  readonly lineItemType: string;
+  readonly servicename: string;
+  readonly productModel: string;
+  readonly regionCode: string;
+  readonly pricingUnit: string;
+}
+
+export interface BillClass extends BillKey {
+  /** `tokens`: a per-token usage line; `unknown`: a usage type no grammar reads (kept, counted, shown); `other`. */
+  readonly classification: 'tokens' | 'unknown' | 'other';
+  readonly reason: string | null;
+  readonly region: string | null;
+  readonly model: string | null;
+  readonly billingModel: string | null;
+  readonly tokenClass: string | null;
+  readonly tier: string | null;
+  readonly scope: string | null;
+  readonly longContext: boolean | null;
+  /** Tokens per unit of usage_amount (1000 for "1K tokens"); null when the unit is unknown. */
+  readonly unitTokens: number | null;
+}
+
+export interface BillStage {
+  readonly rows: number;
+  /** Rows of other services (not Bedrock): read and left out. */
+  readonly otherRows: number;
+  readonly rejects: readonly Reject[];
+  /** Payer accounts' billing periods (YYYY-MM) the files hold: each replaces its stored version on commit. */
+  readonly periods: readonly { readonly payer: string; readonly period: string }[];
+  readonly keys: readonly BillKey[];
+  commit(
+    classes: readonly BillClass[],
+  ): Promise<{ readonly inserted: number; readonly replaced: number }>;
+  discard(): Promise<void>;
+}
+
+export interface BillStore {
+  stage(files: readonly BillFile[]): Promise<BillStage>;
 }

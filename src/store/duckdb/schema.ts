@@ -22,3 +22,29 @@ export const MIGRATIONS: readonly string[] = [
     key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL, updated_at TIMESTAMP NOT NULL
   )`,
 ];
+
+/**
+ * The bill (CUR 2.0 / legacy CUR), Bedrock line items only. A billing period is replaced as a whole when it is
+ * ingested again (AWS re-delivers a month as it finalises). Amounts are pico-USD HUGEINT (a line can exceed the
+ * BIGINT range only above $9.2M, but sums must not overflow).
+ */
+export const BILL_MIGRATIONS: readonly string[] = [
+  `CREATE TABLE IF NOT EXISTS bill_lines (
+    billing_period VARCHAR NOT NULL, source VARCHAR NOT NULL, source_row INTEGER NOT NULL,
+    billing_entity VARCHAR, payer_account VARCHAR, account VARCHAR NOT NULL,
+    usage_start TIMESTAMP NOT NULL, usage_end TIMESTAMP, product_code VARCHAR, usage_type VARCHAR, operation VARCHAR,
+    line_item_type VARCHAR NOT NULL, resource_id VARCHAR, description VARCHAR,
+    usage_amount DECIMAL(38, 12), pricing_unit VARCHAR,
+    unblended_pusd HUGEINT NOT NULL, net_unblended_pusd HUGEINT, public_pusd HUGEINT, currency VARCHAR,
+    classification VARCHAR NOT NULL, reason VARCHAR,
+    region VARCHAR, model VARCHAR, billing_model VARCHAR, token_class VARCHAR, tier VARCHAR, scope VARCHAR,
+    long_context BOOLEAN, tokens BIGINT,
+    iam_principal VARCHAR, tags VARCHAR, product VARCHAR, ingested_at TIMESTAMP NOT NULL
+  )`,
+  `CREATE TABLE IF NOT EXISTS bill_rejects (
+    source VARCHAR NOT NULL, line INTEGER NOT NULL, reason VARCHAR NOT NULL, excerpt VARCHAR NOT NULL,
+    rejected_at TIMESTAMP NOT NULL, PRIMARY KEY (source, line, reason)
+  )`,
+  // The bill's dollars allocated to records (reconcile): null until a reconciliation covers the record.
+  `ALTER TABLE usage ADD COLUMN IF NOT EXISTS billed_pusd BIGINT`,
+];

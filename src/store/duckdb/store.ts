@@ -19,11 +19,12 @@ import type {
   WriteBatch,
   WriteResult,
 } from '../store.ts';
+import { createBillStore } from './bill.ts';
 import { createBulkLogLoader } from './bulk-logs.ts';
 import { usageSql, whereClause } from './query-sql.ts';
 import { createRepricer } from './reprice.ts';
 import { encodeRow, INSERT_COLUMNS, KEY, READ_COLUMNS, SELECT_COLUMNS } from './row-codec.ts';
-import { MIGRATIONS } from './schema.ts';
+import { BILL_MIGRATIONS, MIGRATIONS } from './schema.ts';
 
 export interface DuckDbStoreOptions {
   /** A file path, or ':memory:'. */
@@ -66,6 +67,7 @@ export async function createDuckDbStore(options: DuckDbStoreOptions): Promise<St
   let batchNo = 0;
   const bulkLogs = createBulkLogLoader(instance, tmp);
   const reprice = createRepricer(conn, tmp);
+  const bill = createBillStore(conn, tmp);
   let closed = false;
 
   const rows = async (sql: string, params: unknown[] = []) =>
@@ -74,9 +76,10 @@ export async function createDuckDbStore(options: DuckDbStoreOptions): Promise<St
   return {
     bulkLogs,
     reprice,
+    bill,
 
     async migrate() {
-      for (const sql of MIGRATIONS) await conn.run(sql);
+      for (const sql of [...MIGRATIONS, ...BILL_MIGRATIONS]) await conn.run(sql);
     },
 
     async writeUsage(batch: WriteBatch): Promise<WriteResult> {
