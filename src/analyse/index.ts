@@ -1,5 +1,7 @@
 /**
  * analyse: reports over the stored ledger (queries → view models). Imports core and store.
  */
+
+export * from './reconcile.ts';
 export * from './report.ts';
 export * from './time-range.ts';

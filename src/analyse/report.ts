@@ -16,6 +16,8 @@ export interface ReportRequest {
   readonly until?: string;
   readonly where: readonly string[];
   readonly limit?: number;
+  /** `list` (default) or `billed` (after `reconcile`). */
+  readonly cost?: string;
 }
 
 export interface Report {
@@ -56,9 +58,13 @@ export function buildQuery(req: ReportRequest, now: number): UsageQuery {
       throw new AppError('analyse.bad_filter', `--where ${JSON.stringify(w)}: expected DIM=VALUE`);
     return { key: toGroupKey(w.slice(0, eq)), value: w.slice(eq + 1) };
   });
+  if (req.cost !== undefined && req.cost !== 'list' && req.cost !== 'billed') {
+    throw new AppError('analyse.bad_cost', `--cost must be list or billed, got ${req.cost}`);
+  }
   return {
     groupBy: req.by.map(toGroupKey),
     where,
+    ...(req.cost === 'billed' ? { cost: 'billed' as const } : {}),
     ...(req.since !== undefined ? { since: parseTime(req.since, now, '--since') } : {}),
     ...(req.until !== undefined ? { until: parseTime(req.until, now, '--until') } : {}),
     ...(req.limit !== undefined ? { limit: req.limit } : {}),
@@ -68,8 +74,10 @@ export function buildQuery(req: ReportRequest, now: number): UsageQuery {
 export async function runReport(store: Store, req: ReportRequest, now: number): Promise<Report> {
   const query = buildQuery(req, now);
   const { rows, total } = await store.queryUsage(query);
-  // Unpriced usage is rare: look for its models only when the total says there is some.
-  const unpriced = total.unpricedRequests > 0 ? await store.unpricedModels(query) : [];
+  // Unpriced usage is rare: look for its models only when the total says there is some. (With billed dollars,
+  // "unpriced" records are those no reconciled bill covers; the note says so instead.)
+  const unpriced =
+    total.unpricedRequests > 0 && query.cost !== 'billed' ? await store.unpricedModels(query) : [];
   return { query, rows, total, unpriced };
 }
 

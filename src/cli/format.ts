@@ -109,6 +109,16 @@ export function reportTable(report: Report): string {
   }
   const out = [renderTable(headers, rows, right)];
   if (report.unpriced.length > 0) out.push('', unpricedNote(report));
+  if (report.query.cost === 'billed') {
+    out.push(
+      '',
+      'Billed dollars as `tokenledger reconcile` allocated them (credits and tax excluded).',
+    );
+    if (report.total.unpricedRequests > 0)
+      out.push(
+        `* ${compact(report.total.unpricedRequests)} requests no reconciled bill covers yet (not in the totals).`,
+      );
+  }
   return out.join('\n');
 }
 

@@ -6,7 +6,9 @@ import { isAppError } from '../core/index.ts';
 import { demoCommand } from './commands/demo.ts';
 import { explainCommand } from './commands/explain.ts';
 import { ingestCommand } from './commands/ingest.ts';
+import { ingestCurCommand } from './commands/ingest-cur.ts';
 import { pricesCommand } from './commands/prices.ts';
+import { reconcileCommand } from './commands/reconcile.ts';
 import { reportCommand } from './commands/report.ts';
 import { repriceCommand } from './commands/reprice.ts';
 import { startCommand } from './commands/start.ts';
@@ -14,6 +16,8 @@ import { type CliContext, EXIT } from './context.ts';
 
 const COMMANDS: Readonly<Record<string, (ctx: CliContext) => Promise<number>>> = {
   ingest: ingestCommand,
+  'ingest-cur': ingestCurCommand,
+  reconcile: reconcileCommand,
   report: reportCommand,
   explain: explainCommand,
   prices: pricesCommand,
@@ -27,7 +31,9 @@ export const HELP = `tokenledger — where every Bedrock token-dollar goes
 Usage: tokenledger <command> [options]      (every command takes --db FILE and --config FILE)
 
   ingest PATH…     read invocation logs (files, folders, s3://bucket/prefix) into the ledger
-  report           spend by team, user, model, day… (--by, --since, --where, --format)
+  ingest-cur PATH… read the bill: CUR 2.0 / legacy CUR exports (folders or s3://)
+  reconcile        the bill against the ledger, causes, billed dollars allocated to records
+  report           spend by team, user, model, day… (--by, --since, --where, --cost, --format)
   explain ID       how one request was normalised, attributed and priced
   prices …         the price catalog: list, show MODEL, check, missing, import FILE…
   reprice          recompute stored costs after a price, override or profile change

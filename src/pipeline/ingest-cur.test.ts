@@ -4,6 +4,7 @@
  * re-ingesting a billing period replaces it.
  */
 import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -71,4 +72,36 @@ test('legacy CUR: slash-camel headers, tag columns and product/ columns; only th
   const summary = await ingestInto(db, join(testdata, 'legacy'));
   assert.equal(summary.files, 1);
   assertGolden(join(testdata, 'legacy.lines.golden.json'), toGoldenJson(await lines(db)));
+});
+
+test('CUR 2.0 as Parquet, with MAP columns, gives the same bill lines as the CSV', async () => {
+  const dir = join(tmp.path, 'parquet', 'data', 'BILLING_PERIOD=2026-03');
+  mkdirSync(dir, { recursive: true });
+  const csv = join(
+    testdata,
+    'cur2',
+    'tokenledger',
+    'data',
+    'BILLING_PERIOD=2026-03',
+    'tokenledger-00001.csv.gz',
+  );
+  const instance = await DuckDBInstance.create(':memory:');
+  const conn = await instance.connect();
+  const asMap = (c: string) => `CAST(json(${c}) AS MAP(VARCHAR, VARCHAR)) AS ${c}`;
+  await conn.run(`COPY (
+      SELECT * REPLACE (${asMap('product')}, ${asMap('resource_tags')}, ${asMap('tags')})
+      FROM read_csv('${csv}', all_varchar = true, header = true, ignore_errors = true)
+      WHERE line_item_unblended_cost <> 'n/a'
+    ) TO '${join(dir, 'part-0.snappy.parquet')}' (FORMAT parquet)`);
+  conn.closeSync();
+  instance.closeSync();
+
+  const a = join(tmp.path, 'from-csv.duckdb');
+  const b = join(tmp.path, 'from-parquet.duckdb');
+  await ingestInto(a, join(testdata, 'cur2'));
+  const summary = await ingestInto(b, join(tmp.path, 'parquet'));
+  assert.deepEqual(summary.rejects, []);
+  const strip = (rows: Record<string, unknown>[]) =>
+    rows.map(({ source: _s, source_row: _r, ...rest }) => rest);
+  assert.deepEqual(strip(await lines(b)), strip(await lines(a)));
 });

@@ -232,10 +232,14 @@ function enrich(deps: IngestDeps, raw: RawUsage): AttributedRecord {
 }
 
 function writeRejects(file: string, rejects: readonly Reject[], summary: IngestSummary): void {
-  if (summary.rejectsFile === null) {
-    mkdirSync(dirname(file), { recursive: true });
-    summary.rejectsFile = file;
-  }
+  summary.rejectsFile = file;
+  appendRejects(file, rejects);
+}
+
+/** Appends rejects to an NDJSON file (created with its folder on first use): file, line, reason, excerpt. */
+export function appendRejects(file: string, rejects: readonly Reject[]): void {
+  if (rejects.length === 0) return;
+  mkdirSync(dirname(file), { recursive: true });
   const lines = rejects.map((r) =>
     JSON.stringify({
       file: r.source.uri,

@@ -51,6 +51,11 @@ export interface UsageQuery {
   readonly until?: number;
   readonly where: readonly { readonly key: GroupKey; readonly value: string }[];
   readonly limit?: number;
+  /**
+   * `list` (default): the ledger's estimates. `billed`: the bill's dollars as `reconcile` allocated them, plus the
+   * billed usage no record carries (attributed from the bill); records no reconciled bill covers count as unpriced.
+   */
+  readonly cost?: 'list' | 'billed';
 }
 
 export interface UsageRow {
@@ -107,6 +112,7 @@ export interface Store {
   readonly reprice: Repricer;
   /** The bill (CUR): staged by the store, classified by the pipeline (see BillStore). */
   readonly bill: BillStore;
+  readonly reconciler: Reconciler;
   close(): Promise<void>;
   /** Present when the store can load invocation-log files natively (see BulkLogLoader). */
   readonly bulkLogs?: BulkLogLoader;
@@ -308,4 +314,66 @@ export interface BillStage {
 
 export interface BillStore {
   stage(files: readonly BillFile[]): Promise<BillStage>;
+}
+
+export interface ReconcileGroup {
+  readonly account: string;
+  readonly region: string;
+  readonly model: string;
+  readonly scope: string;
+  readonly tier: string;
+  /** Usage lines (unblended) and the discount lines of the same usage types (negative). */
+  readonly billedUsage: Picos;
+  readonly discount: Picos;
+  readonly estimated: Picos;
+  readonly records: number;
+  /** null when the bill's pricing unit does not say how many tokens a unit is. */
+  readonly billedTokens: bigint | null;
+  readonly loggedTokens: bigint;
+  readonly daysBilledNotLogged: number;
+  readonly daysLoggedNotBilled: number;
+  /** Days with records whose billed tokens exceed the logged ones. */
+  readonly shortDays: readonly string[];
+}
+
+export interface ReconcileData {
+  readonly period: string;
+  readonly payer: string | null;
+  readonly totals: {
+    readonly usage: Picos;
+    readonly discount: Picos;
+    readonly credit: Picos;
+    readonly tax: Picos;
+    readonly total: Picos;
+  };
+  readonly groups: readonly ReconcileGroup[];
+  /** Lines that belong to no model group: credits, tax, refunds, unknown usage types, unmapped models. */
+  readonly other: readonly {
+    readonly lineItemType: string;
+    readonly classification: string;
+    readonly usageType: string;
+    readonly reason: string;
+    readonly description: string;
+    readonly firstDay: number;
+    readonly lines: number;
+    readonly amount: Picos;
+  }[];
+  /** Hours with no records for an account and Region while the hours around them have many. */
+  readonly quietHours: readonly {
+    readonly account: string;
+    readonly region: string;
+    readonly hour: number;
+  }[];
+  readonly allocation: {
+    readonly toRecords: Picos;
+    readonly records: number;
+    readonly periodRecords: number;
+    readonly billedOnly: Picos;
+  } | null;
+}
+
+/** Ledger and bill side by side, and the allocation of billed dollars to records (see reconcile.sql.ts). */
+export interface Reconciler {
+  periods(): Promise<readonly string[]>;
+  reconcile(period: string, options: { readonly allocate: boolean }): Promise<ReconcileData>;
 }

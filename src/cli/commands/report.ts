@@ -6,13 +6,15 @@ import { type CliContext, EXIT, print, withRuntime } from '../context.ts';
 import { reportCsv, reportJson, reportTable } from '../format.ts';
 
 export const REPORT_HELP = `Usage: tokenledger report [--by DIM,…] [--since 7d|DATE] [--until DATE] [--where DIM=VALUE]…
-                          [--format table|csv|json] [--limit N] [--db FILE]
+                          [--cost list|billed] [--format table|csv|json] [--limit N] [--db FILE]
 
 DIM: team user feature project environment cost_center application session (or any other
 request-metadata key), model model_id profile scope tier region inference_region account
 operation identity error_code status, hour day week month.
 --since/--until take 24h, 7d, 2w, 3m or a date (2026-01-31) / ISO time; --until is exclusive.
-Costs are list-price estimates in USD; requests of unpriced models are counted and listed.`;
+--cost list (default): list-price estimates in USD (less your prices.overrides discounts); requests of
+unpriced models are counted and listed. --cost billed: invoice dollars as \`tokenledger reconcile\`
+allocated them, with billed usage that has no logs under the bill's own attribution.`;
 
 export async function reportCommand(ctx: CliContext): Promise<number> {
   const { flags, positionals } = parse(ctx.argv, {
@@ -22,6 +24,7 @@ export async function reportCommand(ctx: CliContext): Promise<number> {
     where: { type: 'string', multiple: true },
     format: { type: 'string' },
     limit: { type: 'string' },
+    cost: { type: 'string' },
   });
   if (flags.help) {
     print(ctx, REPORT_HELP);
@@ -44,6 +47,7 @@ export async function reportCommand(ctx: CliContext): Promise<number> {
       {
         by,
         where: list(flags, 'where'),
+        ...(str(flags, 'cost') !== undefined ? { cost: str(flags, 'cost') as string } : {}),
         ...(since !== undefined ? { since } : {}),
         ...(until !== undefined ? { until } : {}),
         ...(limitFlag !== undefined ? { limit: limitFlag } : {}),

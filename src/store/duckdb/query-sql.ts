@@ -81,17 +81,23 @@ export function usageSql(q: UsageQuery, params: unknown[]): string {
   const grouping = q.groupBy.length === 0 ? '' : `GROUP BY GROUPING SETS ((${groups}), ())`;
   const limit = q.limit === undefined ? '' : `LIMIT ${Math.max(1, Math.trunc(q.limit))}`;
   const outKeys = q.groupBy.map((k, i) => `${FORMAT[k]?.(`g${i}`) ?? `g${i}`} AS k${i}`);
+  const billed = q.cost === 'billed';
+  const source = billed
+    ? `(SELECT *, billed_pusd AS amount, false AS billed_only FROM usage
+        UNION ALL BY NAME SELECT *, billed_pusd AS amount, true AS billed_only FROM billed_extra)`
+    : 'usage';
+  const amount = billed ? 'amount' : 'cost_pusd';
   const inner = `SELECT ${[...keys, ''].join(', ')}
       ${q.groupBy.length === 0 ? 'true' : `grouping(${groups}) <> 0`} AS is_total,
-      count(*) AS requests,
+      ${billed ? 'count(*) FILTER (WHERE NOT billed_only)' : 'count(*)'} AS requests,
       count(error_code) AS errors,
       coalesce(sum(input_tokens), 0)::HUGEINT AS input_tokens,
       coalesce(sum(output_tokens), 0)::HUGEINT AS output_tokens,
       coalesce(sum(cache_read_tokens), 0)::HUGEINT AS cache_read_tokens,
       coalesce(sum(cache_write_5m_tokens + cache_write_1h_tokens), 0)::HUGEINT AS cache_write_tokens,
-      coalesce(sum(cost_pusd), 0)::HUGEINT AS cost_pusd,
-      count(*) - count(cost_pusd) AS unpriced
-    FROM usage ${where} ${grouping}`;
+      coalesce(sum(${amount}), 0)::HUGEINT AS cost_pusd,
+      count(*) - count(${amount}) AS unpriced
+    FROM ${source} ${where} ${grouping}`;
   return `SELECT ${[...outKeys, ''].join(', ')} * EXCLUDE (${[...q.groupBy.map((_, i) => `g${i}`), ''].join(', ')} is_total), is_total
     FROM (${inner})
     ORDER BY is_total DESC, cost_pusd DESC, requests DESC ${q.groupBy.map((_, i) => `, k${i}`).join('')}

@@ -47,4 +47,15 @@ export const BILL_MIGRATIONS: readonly string[] = [
   )`,
   // The bill's dollars allocated to records (reconcile): null until a reconciliation covers the record.
   `ALTER TABLE usage ADD COLUMN IF NOT EXISTS billed_pusd BIGINT`,
+  // Billed usage no logged record can carry (no logs for that Region or those hours, batch, unmapped usage types),
+  // attributed from the bill's IAM principal and tags: the billing lens, never added to the log lens.
+  `CREATE TABLE IF NOT EXISTS billed_extra (
+    billing_period VARCHAR NOT NULL, ts TIMESTAMP NOT NULL, account VARCHAR NOT NULL, region VARCHAR NOT NULL,
+    model VARCHAR NOT NULL, scope VARCHAR NOT NULL, tier VARCHAR NOT NULL, identity_arn VARCHAR,
+    team VARCHAR NOT NULL, "user" VARCHAR NOT NULL, feature VARCHAR NOT NULL, project VARCHAR NOT NULL,
+    environment VARCHAR NOT NULL, cost_center VARCHAR NOT NULL, application VARCHAR NOT NULL, session VARCHAR NOT NULL,
+    cause VARCHAR NOT NULL, input_tokens BIGINT NOT NULL, output_tokens BIGINT NOT NULL,
+    cache_read_tokens BIGINT NOT NULL, cache_write_5m_tokens BIGINT NOT NULL, cache_write_1h_tokens BIGINT NOT NULL,
+    billed_pusd BIGINT NOT NULL
+  )`,
 ];

@@ -22,6 +22,7 @@ import type {
 import { createBillStore } from './bill.ts';
 import { createBulkLogLoader } from './bulk-logs.ts';
 import { usageSql, whereClause } from './query-sql.ts';
+import { createReconciler } from './reconcile.ts';
 import { createRepricer } from './reprice.ts';
 import { encodeRow, INSERT_COLUMNS, KEY, READ_COLUMNS, SELECT_COLUMNS } from './row-codec.ts';
 import { BILL_MIGRATIONS, MIGRATIONS } from './schema.ts';
@@ -68,6 +69,7 @@ export async function createDuckDbStore(options: DuckDbStoreOptions): Promise<St
   const bulkLogs = createBulkLogLoader(instance, tmp);
   const reprice = createRepricer(conn, tmp);
   const bill = createBillStore(conn, tmp);
+  const reconciler = createReconciler(conn);
   let closed = false;
 
   const rows = async (sql: string, params: unknown[] = []) =>
@@ -77,6 +79,7 @@ export async function createDuckDbStore(options: DuckDbStoreOptions): Promise<St
     bulkLogs,
     reprice,
     bill,
+    reconciler,
 
     async migrate() {
       for (const sql of [...MIGRATIONS, ...BILL_MIGRATIONS]) await conn.run(sql);

@@ -35,7 +35,7 @@ test(`${N.toLocaleString('en')} stored costs: groups sum to the total, and the t
     SELECT 'r', TIMESTAMP '2026-03-01' + INTERVAL (i % 2592000) SECOND, '111122223333', 'us-east-1', NULL,
       'Converse', 'm', 'm', NULL, 'in-region', NULL, 'bare', 'standard', 1, 1, 0, 0, 0, NULL, NULL, NULL, NULL,
       'team-' || (i % ${TEAMS}), 'u', 'f', 'p', 'e', 'c', 'a', 's', NULL, '{}',
-      (i * 104729) % 100000000000, 'p1', 'h', '', 'x', 0, TIMESTAMP '2026-03-01'
+      (i * 104729) % 100000000000, 'p1', 'h', '', 'x', 0, TIMESTAMP '2026-03-01', NULL
     FROM range(${N}) t(i)`);
   conn.closeSync();
   instance.closeSync();

@@ -1,0 +1,204 @@
+/**
+ * Reconciliation, explained: each (account, Region, model, scope, tier) of a billing period with billed and
+ * estimated dollars, the variance, and its likely cause; and the month's findings a FinOps reader acts on —
+ * negotiated discounts, credits, tax, Regions without invocation logging, hours of missing logs, batch usage with no
+ * logs by design, prices that differ from the catalog, usage types nobody can read.
+ */
+import { AppError, formatUsd, type Picos } from '../core/index.ts';
+import type { ReconcileData, ReconcileGroup, Store } from '../store/index.ts';
+
+export type FindingKind =
+  | 'discount'
+  | 'credit'
+  | 'tax'
+  | 'no_logging'
+  | 'missing_logs'
+  | 'batch'
+  | 'price'
+  | 'not_billed'
+  | 'unreadable';
+
+export interface Finding {
+  readonly kind: FindingKind;
+  readonly message: string;
+  readonly amount: Picos | null;
+}
+
+export interface ReconcileRow extends ReconcileGroup {
+  /** billed usage + discounts − estimated. */
+  readonly variance: Picos;
+  readonly cause: string;
+}
+
+export interface Reconciliation {
+  readonly data: ReconcileData;
+  readonly rows: readonly ReconcileRow[];
+  readonly findings: readonly Finding[];
+}
+
+const HOUR = 3_600_000;
+const usd = (p: Picos) => `$${formatUsd(p < 0n ? -p : p)}`;
+const signed = (p: Picos) => `${p < 0n ? '−' : ''}${usd(p)}`;
+/** `part / whole` as a percentage with two decimals, exactly rounded half up. */
+function percent(part: Picos, whole: Picos): string {
+  if (whole === 0n) return '0.00';
+  const bp = (part * 20000n + whole) / (2n * whole); // hundredths of a percent, rounded half up
+  return `${bp / 100n}.${(bp % 100n).toString().padStart(2, '0')}`;
+}
+
+function causeOf(
+  g: ReconcileGroup,
+  loggedPlaces: ReadonlySet<string>,
+  discountNote: string,
+): string {
+  if (g.records === 0) {
+    if (g.tier === 'batch') return 'batch usage: batch jobs write no invocation logs';
+    if (!loggedPlaces.has(`${g.account}|${g.region}`))
+      return `no invocation logs from ${g.account} in ${g.region}: logging off there?`;
+    return 'billed but never logged: a logging gap, or calls from outside the logged accounts';
+  }
+  if (g.billedUsage === 0n && g.discount === 0n)
+    return 'logged but not billed yet (the bill lags about a day)';
+  const causes: string[] = [];
+  if (g.daysBilledNotLogged > 0 || g.shortDays.length > 0) {
+    const days =
+      g.shortDays.length > 0
+        ? ` (${g.shortDays.slice(0, 3).join(', ')}${g.shortDays.length > 3 ? ', …' : ''})`
+        : '';
+    causes.push(`missing logs${days}: billed tokens exceed logged tokens`);
+  }
+  if (g.daysLoggedNotBilled > 0)
+    causes.push(`${g.daysLoggedNotBilled} logged day(s) not billed yet`);
+  const tokensMatch = g.billedTokens !== null && g.billedTokens === g.loggedTokens;
+  if (tokensMatch && g.billedUsage !== g.estimated)
+    causes.push(
+      `billed ${signed(g.billedUsage)} at list vs estimate ${usd(g.estimated)} for the same tokens: the catalog price differs (stale price or private pricing)`,
+    );
+  if (g.discount !== 0n) causes.push(discountNote);
+  return causes.length > 0 ? causes.join('; ') : 'matches';
+}
+
+/** Consecutive quiet hours as ranges, per account and Region. */
+function hourRanges(hours: ReconcileData['quietHours']) {
+  const out: { account: string; region: string; from: number; to: number }[] = [];
+  for (const h of hours) {
+    const last = out.at(-1);
+    if (last && last.account === h.account && last.region === h.region && last.to === h.hour)
+      last.to = h.hour + HOUR;
+    else out.push({ account: h.account, region: h.region, from: h.hour, to: h.hour + HOUR });
+  }
+  return out;
+}
+
+export function explainReconciliation(data: ReconcileData): Reconciliation {
+  const findings: Finding[] = [];
+  const { totals } = data;
+  const discountPct = percent(-totals.discount, totals.usage);
+  if (totals.discount !== 0n) {
+    findings.push({
+      kind: 'discount',
+      amount: totals.discount,
+      message: `negotiated discount: ${signed(totals.discount)} on usage of ${usd(totals.usage)} (${discountPct} %), billed as discount line items`,
+    });
+  }
+  for (const o of data.other) {
+    const day = new Date(o.firstDay).toISOString().slice(0, 10);
+    if (o.lineItemType === 'Credit' || o.lineItemType === 'Refund') {
+      findings.push({
+        kind: 'credit',
+        amount: o.amount,
+        message: `${o.lineItemType.toLowerCase()} ${signed(o.amount)} from ${day}${o.description ? ` (${o.description})` : ''}: not allocated to usage`,
+      });
+    } else if (o.lineItemType === 'Tax') {
+      findings.push({
+        kind: 'tax',
+        amount: o.amount,
+        message: `tax ${signed(o.amount)}: not allocated to usage`,
+      });
+    } else if (o.classification === 'unknown' || o.reason !== '') {
+      findings.push({
+        kind: 'unreadable',
+        amount: o.amount,
+        message: `${o.lines} ${o.lineItemType} line(s) of ${o.usageType || '(no usage type)'}: ${o.reason || 'not a token usage line'} (${signed(o.amount)}, reported as billed-only)`,
+      });
+    }
+  }
+  const loggedPlaces = new Set(
+    data.groups.filter((g) => g.records > 0).map((g) => `${g.account}|${g.region}`),
+  );
+  const unlogged = new Map<string, Picos>();
+  for (const g of data.groups) {
+    const place = `${g.account}|${g.region}`;
+    if (g.records === 0 && g.tier !== 'batch' && !loggedPlaces.has(place))
+      unlogged.set(place, (unlogged.get(place) ?? 0n) + g.billedUsage + g.discount);
+  }
+  for (const [place, amount] of unlogged) {
+    const [account, region] = place.split('|');
+    findings.push({
+      kind: 'no_logging',
+      amount,
+      message: `no invocation logs from account ${account} in ${region}: ${usd(amount)} billed, nothing logged — turn on model invocation logging there`,
+    });
+  }
+  const batch = data.groups.filter((g) => g.records === 0 && g.tier === 'batch');
+  if (batch.length > 0) {
+    const amount = batch.reduce((a, g) => a + g.billedUsage + g.discount, 0n);
+    findings.push({
+      kind: 'batch',
+      amount,
+      message: `batch inference ${usd(amount)} (${batch.map((g) => g.model).join(', ')}): batch jobs write no invocation logs; billed-only`,
+    });
+  }
+  const shortPlaces = new Set(
+    data.groups
+      .filter((g) => g.records > 0 && g.shortDays.length > 0)
+      .map((g) => `${g.account}|${g.region}`),
+  );
+  for (const r of hourRanges(data.quietHours)) {
+    if (!shortPlaces.has(`${r.account}|${r.region}`)) continue;
+    const from = new Date(r.from).toISOString();
+    findings.push({
+      kind: 'missing_logs',
+      amount: null,
+      message: `missing logs: account ${r.account}, ${r.region}, ${from.slice(0, 10)} ${from.slice(11, 16)}–${new Date(r.to).toISOString().slice(11, 16)} UTC — no records in hours that are billed; check the S3 delivery failures metric`,
+    });
+  }
+  const priced = data.groups.filter(
+    (g) =>
+      g.records > 0 &&
+      g.billedTokens !== null &&
+      g.billedTokens === g.loggedTokens &&
+      g.billedUsage !== g.estimated &&
+      g.estimated > 0n,
+  );
+  for (const g of priced) {
+    findings.push({
+      kind: 'price',
+      amount: g.billedUsage - g.estimated,
+      message: `${g.model} (${g.tier}, ${g.scope}) in ${g.region}: the same tokens bill at ${usd(g.billedUsage)} list vs ${usd(g.estimated)} estimated — check the catalog entry (stale price?)`,
+    });
+  }
+  const discountNote = `negotiated discount ${discountPct} %`;
+  const rows = data.groups.map((g) => ({
+    ...g,
+    variance: g.billedUsage + g.discount - g.estimated,
+    cause: causeOf(g, loggedPlaces, discountNote),
+  }));
+  return { data, rows, findings };
+}
+
+export async function runReconciliation(
+  store: Store,
+  month: string | undefined,
+  options: { readonly allocate: boolean },
+): Promise<Reconciliation> {
+  const periods = await store.reconciler.periods();
+  const period = month ?? periods.at(-1);
+  if (period === undefined) {
+    throw new AppError(
+      'analyse.no_bill',
+      'the ledger has no bill yet: run `tokenledger ingest-cur PATH` first',
+    );
+  }
+  return explainReconciliation(await store.reconciler.reconcile(period, options));
+}
