@@ -5,7 +5,10 @@
  * logs by design, prices that differ from the catalog, usage types nobody can read.
  */
 import { AppError, formatUsd, type Picos } from '../core/index.ts';
-import type { ReconcileData, ReconcileGroup, Store } from '../store/index.ts';
+import type { MetricsStore, ReconcileData, ReconcileGroup, Store } from '../store/index.ts';
+
+/** What CloudWatch says about the same period (absent when no metrics were ingested). */
+export type Coverage = Awaited<ReturnType<MetricsStore['coverage']>>;
 
 export type FindingKind =
   | 'discount'
@@ -16,6 +19,7 @@ export type FindingKind =
   | 'batch'
   | 'price'
   | 'not_billed'
+  | 'log_delivery'
   | 'unreadable';
 
 export interface Finding {
@@ -78,19 +82,43 @@ function causeOf(
   return causes.length > 0 ? causes.join('; ') : 'matches';
 }
 
-/** Consecutive quiet hours as ranges, per account and Region. */
-function hourRanges(hours: ReconcileData['quietHours']) {
-  const out: { account: string; region: string; from: number; to: number }[] = [];
-  for (const h of hours) {
+/** Consecutive hours as ranges, per account and Region, with what each range adds up (tokens, failures). */
+function hourRanges(
+  hours: readonly { account: string; region: string; hour: number; n?: bigint }[],
+) {
+  const order = (x: { account: string; region: string; hour: number }) =>
+    `${x.account}|${x.region}`;
+  const sorted = [...hours].sort((a, b) =>
+    order(a) === order(b) ? a.hour - b.hour : order(a) < order(b) ? -1 : 1,
+  );
+  const out: { account: string; region: string; from: number; to: number; n: bigint }[] = [];
+  for (const h of sorted) {
     const last = out.at(-1);
-    if (last && last.account === h.account && last.region === h.region && last.to === h.hour)
-      last.to = h.hour + HOUR;
-    else out.push({ account: h.account, region: h.region, from: h.hour, to: h.hour + HOUR });
+    if (last && last.account === h.account && last.region === h.region && last.to >= h.hour) {
+      last.to = Math.max(last.to, h.hour + HOUR);
+      last.n += h.n ?? 0n;
+    } else {
+      out.push({
+        account: h.account,
+        region: h.region,
+        from: h.hour,
+        to: h.hour + HOUR,
+        n: h.n ?? 0n,
+      });
+    }
   }
   return out;
 }
 
-export function explainReconciliation(data: ReconcileData): Reconciliation {
+/** `2026-11-12 03:00–06:00 UTC`. */
+function span(r: { from: number; to: number }): string {
+  const from = new Date(r.from).toISOString();
+  const to = new Date(r.to).toISOString();
+  const sameDay = to.slice(0, 10) === from.slice(0, 10);
+  return `${from.slice(0, 10)} ${from.slice(11, 16)}–${sameDay ? '' : `${to.slice(0, 10)} `}${to.slice(11, 16)} UTC`;
+}
+
+export function explainReconciliation(data: ReconcileData, coverage?: Coverage): Reconciliation {
   const findings: Finding[] = [];
   const { totals } = data;
   const discountPct = percent(-totals.discount, totals.usage);
@@ -149,18 +177,39 @@ export function explainReconciliation(data: ReconcileData): Reconciliation {
       message: `batch inference ${usd(amount)} (${batch.map((g) => g.model).join(', ')}): batch jobs write no invocation logs; billed-only`,
     });
   }
-  const shortPlaces = new Set(
-    data.groups
-      .filter((g) => g.records > 0 && g.shortDays.length > 0)
-      .map((g) => `${g.account}|${g.region}`),
+  if (coverage?.covered) {
+    // CloudWatch counted the tokens hour by hour: the hours it saw more than the ledger holds are logging gaps.
+    const gaps = coverage.gaps.map((g) => ({ ...g, n: g.metricTokens - g.loggedTokens }));
+    for (const r of hourRanges(gaps)) {
+      findings.push({
+        kind: 'missing_logs',
+        amount: null,
+        message: `missing logs: account ${r.account}, ${r.region}, ${span(r)}: CloudWatch counted ${r.n.toLocaleString('en')} tokens the ledger does not have`,
+      });
+    }
+  } else {
+    const shortPlaces = new Set(
+      data.groups
+        .filter((g) => g.records > 0 && g.shortDays.length > 0)
+        .map((g) => `${g.account}|${g.region}`),
+    );
+    for (const r of hourRanges(data.quietHours)) {
+      if (!shortPlaces.has(`${r.account}|${r.region}`)) continue;
+      findings.push({
+        kind: 'missing_logs',
+        amount: null,
+        message: `missing logs: account ${r.account}, ${r.region}, ${span(r)} — no records in hours that are billed (ingest CloudWatch metrics to confirm)`,
+      });
+    }
+  }
+  const failures = hourRanges(
+    (coverage?.deliveryFailures ?? []).map((f) => ({ ...f, n: BigInt(f.failures) })),
   );
-  for (const r of hourRanges(data.quietHours)) {
-    if (!shortPlaces.has(`${r.account}|${r.region}`)) continue;
-    const from = new Date(r.from).toISOString();
+  for (const r of failures) {
     findings.push({
-      kind: 'missing_logs',
+      kind: 'log_delivery',
       amount: null,
-      message: `missing logs: account ${r.account}, ${r.region}, ${from.slice(0, 10)} ${from.slice(11, 16)}–${new Date(r.to).toISOString().slice(11, 16)} UTC — no records in hours that are billed; check the S3 delivery failures metric`,
+      message: `CloudWatch reports ${r.n} failed invocation-log deliveries for account ${r.account || '?'} in ${r.region}, ${span(r)}: the ledger has a gap there`,
     });
   }
   const priced = data.groups.filter(
@@ -200,5 +249,8 @@ export async function runReconciliation(
       'the ledger has no bill yet: run `tokenledger ingest-cur PATH` first',
     );
   }
-  return explainReconciliation(await store.reconciler.reconcile(period, options));
+  const data = await store.reconciler.reconcile(period, options);
+  const [y, m] = period.split('-').map(Number) as [number, number];
+  const coverage = await store.metrics.coverage(Date.UTC(y, m - 1, 1), Date.UTC(y, m, 1));
+  return explainReconciliation(data, coverage);
 }

@@ -7,6 +7,7 @@ import { demoCommand } from './commands/demo.ts';
 import { explainCommand } from './commands/explain.ts';
 import { ingestCommand } from './commands/ingest.ts';
 import { ingestCurCommand } from './commands/ingest-cur.ts';
+import { ingestMetricsCommand } from './commands/ingest-metrics.ts';
 import { pricesCommand } from './commands/prices.ts';
 import { reconcileCommand } from './commands/reconcile.ts';
 import { reportCommand } from './commands/report.ts';
@@ -17,6 +18,7 @@ import { type CliContext, EXIT } from './context.ts';
 const COMMANDS: Readonly<Record<string, (ctx: CliContext) => Promise<number>>> = {
   ingest: ingestCommand,
   'ingest-cur': ingestCurCommand,
+  'ingest-metrics': ingestMetricsCommand,
   reconcile: reconcileCommand,
   report: reportCommand,
   explain: explainCommand,
@@ -32,6 +34,7 @@ Usage: tokenledger <command> [options]      (every command takes --db FILE and -
 
   ingest PATH…     read invocation logs (files, folders, s3://bucket/prefix) into the ledger
   ingest-cur PATH… read the bill: CUR 2.0 / legacy CUR exports (folders or s3://)
+  ingest-metrics … CloudWatch AWS/Bedrock metrics (saved files, or --fetch --region R)
   reconcile        the bill against the ledger, causes, billed dollars allocated to records
   report           spend by team, user, model, day… (--by, --since, --where, --cost, --format)
   explain ID       how one request was normalised, attributed and priced

@@ -4,4 +4,5 @@
  */
 export * from './ingest.ts';
 export * from './ingest-cur.ts';
+export * from './ingest-metrics.ts';
 export * from './reprice.ts';

@@ -9,10 +9,11 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { makeRecord } from '../../test/support/records.ts';
 import { tempDir } from '../../test/support/temp-dir.ts';
-import { explainReconciliation, runReport } from '../analyse/index.ts';
+import { explainReconciliation, runReconciliation, runReport } from '../analyse/index.ts';
 import { createLocalObjectStore } from '../sources/index.ts';
 import { createDuckDbStore, type Store } from '../store/index.ts';
 import { ingestCur } from './ingest-cur.ts';
+import { ingestMetricFiles } from './ingest-metrics.ts';
 
 const tmp = tempDir();
 let store: Store;
@@ -175,4 +176,61 @@ test('each discrepancy is found and named', async () => {
   // Billed 7M + 5M at list, discounts −0.7M − 0.5M, estimated 11M.
   assert.equal(use1?.variance, 12_000_000n - 1_200_000n - 11_000_000n);
   assert.match(use1?.cause ?? '', /catalog price differs.*negotiated discount/);
+});
+
+test('with CloudWatch metrics, missing hours are exact and log-delivery failures are named', async () => {
+  const dir = join(tmp.path, 'cw');
+  mkdirSync(dir, { recursive: true });
+  const query = (id: string, metric: string, dims: { Name: string; Value: string }[]) => ({
+    Id: id,
+    MetricStat: {
+      Metric: { Namespace: 'AWS/Bedrock', MetricName: metric, Dimensions: dims },
+      Period: 3600,
+      Stat: 'Sum',
+    },
+    ReturnData: true,
+  });
+  const model = [{ Name: 'ModelId', Value: `us.${SONNET}` }];
+  writeFileSync(
+    join(dir, '2026-03-02.json'),
+    JSON.stringify({
+      Region: 'us-east-1',
+      AccountId: '111122223333',
+      MetricDataQueries: [
+        query('m0', 'InputTokenCount', model),
+        query('m1', 'ModelInvocationLogsS3DeliveryFailure', []),
+      ],
+      MetricDataResults: [
+        {
+          Id: 'm0',
+          Label: 'InputTokenCount',
+          Timestamps: ['2026-03-02T10:00:00Z', '2026-03-02T14:00:00Z', '2026-03-02T15:00:00Z'],
+          Values: [100, 250, 300],
+          StatusCode: 'Complete',
+        },
+        {
+          Id: 'm1',
+          Label: 'failures',
+          Timestamps: ['2026-03-02T14:00:00Z'],
+          Values: [2],
+          StatusCode: 'Complete',
+        },
+      ],
+      Messages: [],
+    }),
+  );
+  const summary = await ingestMetricFiles({ store, objects: createLocalObjectStore() }, [dir], {});
+  assert.deepEqual([summary.points, summary.rejects.length], [4, 0]);
+  const again = await ingestMetricFiles({ store, objects: createLocalObjectStore() }, [dir], {});
+  assert.equal(again.points, 4, 'read again, stored once');
+
+  const r = await runReconciliation(store, '2026-03', { allocate: false });
+  const missing = r.findings.filter((f) => f.kind === 'missing_logs').map((f) => f.message);
+  assert.deepEqual(missing, [
+    'missing logs: account 111122223333, us-east-1, 2026-03-02 14:00–16:00 UTC: CloudWatch counted 550 tokens the ledger does not have',
+  ]);
+  assert.match(
+    r.findings.find((f) => f.kind === 'log_delivery')?.message ?? '',
+    /2 failed invocation-log deliveries for account 111122223333 in us-east-1, 2026-03-02 14:00–15:00 UTC/,
+  );
 });

@@ -113,6 +113,7 @@ export interface Store {
   /** The bill (CUR): staged by the store, classified by the pipeline (see BillStore). */
   readonly bill: BillStore;
   readonly reconciler: Reconciler;
+  readonly metrics: MetricsStore;
   close(): Promise<void>;
   /** Present when the store can load invocation-log files natively (see BulkLogLoader). */
   readonly bulkLogs?: BulkLogLoader;
@@ -376,4 +377,51 @@ export interface ReconcileData {
 export interface Reconciler {
   periods(): Promise<readonly string[]>;
   reconcile(period: string, options: { readonly allocate: boolean }): Promise<ReconcileData>;
+}
+
+/** A CloudWatch datapoint as stored (the store imports nothing from sources). */
+export interface MetricRow {
+  readonly region: string;
+  /** '' when the source did not say which account. */
+  readonly account: string;
+  readonly namespace: string;
+  readonly metric: string;
+  /** '' for account-level metrics (log delivery). */
+  readonly modelId: string;
+  readonly tier: string;
+  readonly stat: string;
+  readonly periodSeconds: number;
+  readonly at: number;
+  readonly value: number;
+  readonly source: string;
+}
+
+/** An hour in which CloudWatch counted more tokens for an account, Region and model id than the ledger logged. */
+export interface CoverageGap {
+  readonly account: string;
+  readonly region: string;
+  readonly modelId: string;
+  readonly hour: number;
+  readonly metricTokens: bigint;
+  readonly loggedTokens: bigint;
+}
+
+export interface MetricsStore {
+  /** Idempotent: a datapoint seen again replaces itself. */
+  write(rows: readonly MetricRow[]): Promise<{ readonly written: number }>;
+  /** Hourly CloudWatch token sums against the ledger's, and log-delivery failures, in [from, to). */
+  coverage(
+    from: number,
+    to: number,
+  ): Promise<{
+    readonly gaps: readonly CoverageGap[];
+    readonly deliveryFailures: readonly {
+      readonly account: string;
+      readonly region: string;
+      readonly hour: number;
+      readonly failures: number;
+    }[];
+    /** Whether any token metric covers the range at all (no metrics: no coverage check). */
+    readonly covered: boolean;
+  }>;
 }

@@ -59,3 +59,13 @@ export const BILL_MIGRATIONS: readonly string[] = [
     billed_pusd BIGINT NOT NULL
   )`,
 ];
+
+/** CloudWatch `AWS/Bedrock` datapoints (counts, not money), one row per series and period start. */
+export const METRICS_MIGRATIONS: readonly string[] = [
+  `CREATE TABLE IF NOT EXISTS metrics (
+    region VARCHAR NOT NULL, account VARCHAR NOT NULL, namespace VARCHAR NOT NULL, metric VARCHAR NOT NULL,
+    model_id VARCHAR NOT NULL, tier VARCHAR NOT NULL, stat VARCHAR NOT NULL, period_s INTEGER NOT NULL,
+    period_start TIMESTAMP NOT NULL, value DOUBLE NOT NULL, source VARCHAR NOT NULL,
+    PRIMARY KEY (region, account, namespace, metric, model_id, tier, stat, period_s, period_start)
+  )`,
+];

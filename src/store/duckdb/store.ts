@@ -21,11 +21,12 @@ import type {
 } from '../store.ts';
 import { createBillStore } from './bill.ts';
 import { createBulkLogLoader } from './bulk-logs.ts';
+import { createMetricsStore } from './metrics.ts';
 import { usageSql, whereClause } from './query-sql.ts';
 import { createReconciler } from './reconcile.ts';
 import { createRepricer } from './reprice.ts';
 import { encodeRow, INSERT_COLUMNS, KEY, READ_COLUMNS, SELECT_COLUMNS } from './row-codec.ts';
-import { BILL_MIGRATIONS, MIGRATIONS } from './schema.ts';
+import { BILL_MIGRATIONS, METRICS_MIGRATIONS, MIGRATIONS } from './schema.ts';
 
 export interface DuckDbStoreOptions {
   /** A file path, or ':memory:'. */
@@ -70,6 +71,7 @@ export async function createDuckDbStore(options: DuckDbStoreOptions): Promise<St
   const reprice = createRepricer(conn, tmp);
   const bill = createBillStore(conn, tmp);
   const reconciler = createReconciler(conn);
+  const metrics = createMetricsStore(conn, tmp);
   let closed = false;
 
   const rows = async (sql: string, params: unknown[] = []) =>
@@ -80,9 +82,11 @@ export async function createDuckDbStore(options: DuckDbStoreOptions): Promise<St
     reprice,
     bill,
     reconciler,
+    metrics,
 
     async migrate() {
-      for (const sql of [...MIGRATIONS, ...BILL_MIGRATIONS]) await conn.run(sql);
+      for (const sql of [...MIGRATIONS, ...BILL_MIGRATIONS, ...METRICS_MIGRATIONS])
+        await conn.run(sql);
     },
 
     async writeUsage(batch: WriteBatch): Promise<WriteResult> {
