@@ -20,7 +20,7 @@ const MATRIX: Readonly<Record<string, readonly string[]>> = {
   price: ['core'],
   attribute: ['core'],
   store: ['core'],
-  demo: ['core'],
+  demo: ['core', 'normalise', 'price'],
   pipeline: ['core', 'normalise', 'price', 'attribute', 'store', 'sources'],
   analyse: ['core', 'store'],
   cli: [ANYTHING],

@@ -20,6 +20,8 @@ export type FindingKind =
   | 'price'
   | 'not_billed'
   | 'log_delivery'
+  | 'cache_ttl'
+  | 'unpriced'
   | 'unreadable';
 
 export interface Finding {
@@ -49,6 +51,10 @@ function percent(part: Picos, whole: Picos): string {
   const bp = (part * 20000n + whole) / (2n * whole); // hundredths of a percent, rounded half up
   return `${bp / 100n}.${(bp % 100n).toString().padStart(2, '0')}`;
 }
+
+/** Billed 1-hour cache writes the ledger priced as 5-minute ones (logs without bodies carry no TTL split). */
+const hiddenOneHour = (g: ReconcileGroup) =>
+  g.ttlUnknown > 0 && g.billed1hTokens > g.logged1hTokens;
 
 function causeOf(
   g: ReconcileGroup,
@@ -179,7 +185,10 @@ export function explainReconciliation(data: ReconcileData, coverage?: Coverage):
   }
   if (coverage?.covered) {
     // CloudWatch counted the tokens hour by hour: the hours it saw more than the ledger holds are logging gaps.
-    const gaps = coverage.gaps.map((g) => ({ ...g, n: g.metricTokens - g.loggedTokens }));
+    // A place with no logs at all is one finding (no_logging), not one per hour.
+    const gaps = coverage.gaps
+      .filter((g) => !unlogged.has(`${g.account}|${g.region}`))
+      .map((g) => ({ ...g, n: g.metricTokens - g.loggedTokens }));
     for (const r of hourRanges(gaps)) {
       findings.push({
         kind: 'missing_logs',
@@ -212,9 +221,29 @@ export function explainReconciliation(data: ReconcileData, coverage?: Coverage):
       message: `CloudWatch reports ${r.n} failed invocation-log deliveries for account ${r.account || '?'} in ${r.region}, ${span(r)}: the ledger has a gap there`,
     });
   }
+  const hidden = data.groups.filter(hiddenOneHour);
+  if (hidden.length > 0) {
+    const tokens = hidden.reduce((a, g) => a + g.billed1hTokens - g.logged1hTokens, 0n);
+    findings.push({
+      kind: 'cache_ttl',
+      amount: null,
+      message: `${tokens.toLocaleString('en')} cache-write tokens are billed as 1-hour writes that the logs did not split out (records without a response body; flagged cache_ttl_unknown and estimated at the 5-minute rate) in ${hidden.length} model group(s): enable full logging of response bodies, or read the allocated billed dollars`,
+    });
+  }
+  for (const g of data.groups.filter(
+    (x) => x.records > 0 && x.unpriced === x.records && x.billedUsage > 0n,
+  )) {
+    findings.push({
+      kind: 'unpriced',
+      amount: g.billedUsage,
+      message: `${g.model} in ${g.region} has no catalog price, so the ledger estimates nothing; the bill charges ${usd(g.billedUsage)} — add a price (tokenledger prices missing), or use --cost billed`,
+    });
+  }
   const priced = data.groups.filter(
     (g) =>
       g.records > 0 &&
+      g.unpriced < g.records &&
+      !hiddenOneHour(g) &&
       g.billedTokens !== null &&
       g.billedTokens === g.loggedTokens &&
       g.billedUsage !== g.estimated &&

@@ -1,20 +1,37 @@
 /**
  * Generates a demo organisation's Bedrock invocation logs, hour by hour, straight to disk in the S3 layout, plus
- * the tokenledger.yaml to ingest them with. Deterministic: same options, byte-identical output. Memory is bounded
- * by the few hours of records in flight.
+ * the tokenledger.yaml to ingest them with, the organisation's bill (a CUR 2.0 export), its CloudWatch metrics and
+ * `demo-truth.json`, the known differences between them. Every call is metered as it is planned, so the bill and
+ * the metrics agree with the logs except where a discrepancy says otherwise (discrepancies.ts). Deterministic: same
+ * options, byte-identical output. Memory is bounded by the few hours of records in flight and the metered keys.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { AppError, errorMessage } from '../core/index.ts';
+import { dirname, join, resolve } from 'node:path';
+import { AppError, errorMessage, type Tokens } from '../core/index.ts';
+import { createNormaliser } from '../normalise/index.ts';
+import { defaultCatalogDir, loadCatalogDir } from '../price/index.ts';
 import { APP_WORKLOADS } from './apps.ts';
+import { cloudwatchFiles } from './cloudwatch.ts';
 import { demoConfig, renderConfig } from './config-file.ts';
+import { buildBill, CUR_EXPORT, curCsv, curKeys, curManifest } from './cur.ts';
+import {
+  BATCH_JOB,
+  batchDays,
+  type MissingWindow,
+  missingWindow,
+  NO_LOGGING_REGION,
+  PRIORITY_MODEL,
+  UNLOGGED_WORKLOADS,
+} from './discrepancies.ts';
+import { Meter, tokenArray } from './meter.ts';
 import { ACCOUNTS } from './organisation.ts';
 import { type Developer, developers } from './people.ts';
-import { createPlanContext, type Invocation, planInvocation } from './plan.ts';
+import { createPlanContext, type Invocation, type PlanContext, planInvocation } from './plan.ts';
 import { createRandom, type Random } from './random.ts';
 import { buildRecord } from './record.ts';
 import { DAY_MS, expectedRequests, HOUR_MS, planCalendar } from './rhythm.ts';
+import { type BatchRun, buildTruth } from './truth.ts';
 import { claudeCodeWorkloads } from './workloads.ts';
 import { GzipWriter, hourKey, objectName, writePermissionCheck } from './writer.ts';
 
@@ -37,10 +54,23 @@ export interface DemoResult {
   readonly records: number;
   /** Bytes written under `AWSLogs/`: record files, offloaded bodies and permission-check markers. */
   readonly bytes: number;
-  /** Absolute path of the bucket root (the folder that holds `AWSLogs/`). */
+  /** Absolute path of the folder that stands for the bucket: it holds `AWSLogs/`, `cur/`, `cloudwatch/`. */
+  readonly root: string;
+  /**
+   * What to ingest the invocation logs from: `<root>/AWSLogs`. Not `root` itself, whose bill and metric files are
+   * not invocation logs.
+   */
   readonly logsRoot: string;
   readonly configPath: string;
   readonly accounts: string[];
+  /** The CUR 2.0 export: `<root>/cur/tokenledger-demo` (`data/BILLING_PERIOD=YYYY-MM/…csv.gz`, `metadata/…`). */
+  readonly curRoot: string;
+  /** Its data files, one per billing period, oldest first. */
+  readonly curFiles: string[];
+  /** CloudWatch metrics: `<root>/cloudwatch/<account>/<region>/<YYYY-MM-DD>.json`. */
+  readonly cloudwatchRoot: string;
+  /** `<root>/demo-truth.json`: the bill's totals and the known discrepancies between bill, metrics and logs. */
+  readonly truthPath: string;
 }
 
 const DEFAULT_REQUESTS_PER_DAY = 3000;
@@ -50,28 +80,128 @@ const MAX_FILES_PER_HOUR = 6;
 /** Bounds memory: at most this many hours of records are waiting to be compressed and written. */
 const HOURS_IN_FLIGHT = 4;
 
+/** What `prepare` refuses to write over, or removes with `overwrite`. */
+const OUTPUTS = ['AWSLogs', 'cur', 'cloudwatch', 'demo-truth.json'] as const;
+const CLOUDWATCH = 'cloudwatch';
+const TRUTH = 'demo-truth.json';
+
 interface Totals {
   files: number;
   records: number;
   bytes: number;
 }
 
+interface LogsRun {
+  readonly totals: Totals;
+  readonly startMs: number;
+  readonly endMs: number;
+  readonly missing: MissingWindow;
+  readonly batch: BatchRun[];
+}
+
 export async function generateDemo(options: DemoOptions): Promise<DemoResult> {
   const requestsPerDay = options.requestsPerDay ?? DEFAULT_REQUESTS_PER_DAY;
   validate(options, requestsPerDay);
   const root = resolve(options.outDir);
-  await prepare(root, options.overwrite ?? false);
   const people = developers();
+  const config = demoConfig(people);
+  const catalog = loadCatalogDir(defaultCatalogDir());
+  await prepare(root, options.overwrite ?? false);
   const accounts = Object.values(ACCOUNTS);
   const configPath = join(root, 'tokenledger.yaml');
+  const curRoot = join(root, 'cur', CUR_EXPORT);
   try {
-    const totals = await writeLogs(root, options, requestsPerDay, people);
-    await writeFile(configPath, renderConfig(demoConfig(people)));
-    return { ...totals, logsRoot: root, configPath, accounts };
+    const normaliser = createNormaliser((arn) => config.inferenceProfiles[arn]);
+    const meter = new Meter(catalog, normaliser, principalTeams(people));
+    const run = await writeLogs(root, options, requestsPerDay, people, meter);
+    await writeFile(configPath, renderConfig(config));
+
+    const bill = buildBill(meter, run.startMs, run.endMs);
+    const writer = new GzipWriter(root);
+    const writeText = textWriter();
+    // The CUR files are compressed off the JS thread while the metrics are built and written.
+    const curWrites: Promise<unknown>[] = [];
+    const curFiles: string[] = [];
+    for (const [period, lines] of bill.periods) {
+      const keys = curKeys(period);
+      const csv = curCsv(period, lines);
+      curWrites.push(
+        writer.write(keys.data, csv),
+        writeText(join(root, keys.manifest), curManifest(period, csv, lines.length)),
+      );
+      curFiles.push(join(root, keys.data));
+    }
+    const cloudwatchRoot = join(root, CLOUDWATCH);
+    const metricWrites = [...cloudwatchFiles(meter)].map(([path, text]) =>
+      writeText(join(cloudwatchRoot, path), text),
+    );
+    await Promise.all([...curWrites, ...metricWrites]);
+    const truthPath = join(root, TRUTH);
+    const truth = buildTruth({
+      seed: options.seed,
+      days: options.days,
+      startMs: run.startMs,
+      endMs: run.endMs,
+      logs: { files: run.totals.files, records: run.totals.records },
+      meter,
+      bill,
+      missing: run.missing,
+      noLoggingRegion: NO_LOGGING_REGION,
+      batch: run.batch,
+    });
+    await writeFile(truthPath, `${JSON.stringify(truth, null, 2)}\n`);
+    return {
+      ...run.totals,
+      root,
+      logsRoot: join(root, 'AWSLogs'),
+      configPath,
+      accounts,
+      curRoot,
+      curFiles,
+      cloudwatchRoot,
+      truthPath,
+    };
   } catch (e: unknown) {
     const message = `demo: cannot write under ${root}: ${errorMessage(e)}`;
     throw new AppError('demo.write_failed', message, { cause: e });
   }
+}
+
+/** Writes text files, creating each folder once (concurrent writes share the folder's mkdir). */
+function textWriter(): (path: string, text: string) => Promise<void> {
+  const folders = new Map<string, Promise<unknown>>();
+  return async (path, text) => {
+    const folder = dirname(path);
+    let made = folders.get(folder);
+    if (made === undefined) {
+      made = mkdir(folder, { recursive: true });
+      folders.set(folder, made);
+    }
+    await made;
+    await writeFile(path, text);
+  };
+}
+
+/** `iamPrincipal/team` of the principals that carry a team tag: developers by session, roles and users by workload. */
+function principalTeams(people: readonly Developer[]): (principal: string) => string | null {
+  const byEmail = new Map(people.map((d) => [d.email, d.team]));
+  const byName = new Map<string, string>();
+  for (const w of [...APP_WORKLOADS, ...UNLOGGED_WORKLOADS]) {
+    const team = w.tagging?.tags.team;
+    if (team === undefined) continue;
+    const c = w.caller;
+    if (c.kind === 'iam-users') for (const n of c.names) byName.set(`user/${n}`, team);
+    else if (c.kind !== 'developers') byName.set(`role/${c.role}`, team);
+  }
+  return (principal) => {
+    const role = /:assumed-role\/([^/]+)\/(.+)$/.exec(principal);
+    if (role) {
+      if (role[1] === 'ClaudeCodeDevelopers') return byEmail.get(role[2] ?? '') ?? null;
+      return byName.get(`role/${role[1]}`) ?? null;
+    }
+    const user = /:user\/(.+)$/.exec(principal);
+    return user ? (byName.get(`user/${user[1]}`) ?? null) : null;
+  };
 }
 
 async function writeLogs(
@@ -79,13 +209,19 @@ async function writeLogs(
   options: DemoOptions,
   requestsPerDay: number,
   people: readonly Developer[],
-): Promise<Totals> {
+  meter: Meter,
+): Promise<LogsRun> {
   const rng = createRandom(options.seed);
   const workloads = [...APP_WORKLOADS, ...claudeCodeWorkloads(people)];
   const totalShare = workloads.reduce((sum, w) => sum + w.share, 0);
   const endMs = Math.floor(options.end.getTime() / HOUR_MS) * HOUR_MS;
   const startMs = endMs - options.days * DAY_MS;
   const ctx = createPlanContext(planCalendar(startMs, options.days, rng), workloads, rng);
+  // Traffic that is billed but never logged draws from its own stream: the logs stay as they were without it.
+  const extraRng = createRandom((options.seed ^ 0x2f6b9a3d) >>> 0);
+  const extraCtx = createPlanContext(ctx.calendar, UNLOGGED_WORKLOADS, extraRng);
+  const missing = missingWindow(startMs, endMs);
+  const missingKey = `${missing.account}/${missing.region}`;
 
   const totals: Totals = { files: 0, records: 0, bytes: 0 };
   for (const account of Object.values(ACCOUNTS)) {
@@ -104,14 +240,73 @@ async function writeLogs(
         hour.push(planInvocation(w, hourMs + rng.int(0, 3599) * 1000, ctx, rng));
       }
     }
-    const written = writeHour(writer, hourMs, hour, rng, totals);
+    const dropped = hourMs >= missing.fromMs && hourMs < missing.toMs ? missingKey : null;
+    for (const inv of hour) {
+      const lost = `${inv.accountId}/${inv.region}` === dropped;
+      meter.observe(inv, lost ? 'missing' : 'logged', 'standard');
+    }
+    const written = writeHour(writer, hourMs, hour, rng, totals, dropped);
     // Awaited below; this only keeps a failure from surfacing as an unhandled rejection meanwhile.
     written.catch(() => {});
     inflight.push(written);
+    meterUnlogged(meter, hourMs, totalShare, requestsPerDay, extraCtx, extraRng);
     if (inflight.length >= HOURS_IN_FLIGHT) await inflight.shift();
   }
   await Promise.all(inflight);
-  return totals;
+  const batch = meterBatch(meter, startMs, endMs, options.seed);
+  return { totals, startMs, endMs, missing, batch };
+}
+
+/** One hour of the Region without logging: planned like the rest, metered, never written. */
+function meterUnlogged(
+  meter: Meter,
+  hourMs: number,
+  totalShare: number,
+  requestsPerDay: number,
+  ctx: PlanContext,
+  rng: Random,
+): void {
+  for (const w of UNLOGGED_WORKLOADS) {
+    const expected = expectedRequests(
+      w,
+      w.share / totalShare,
+      requestsPerDay,
+      hourMs,
+      ctx.calendar,
+    );
+    const count = Math.floor(expected + rng.next());
+    for (let i = 0; i < count; i++) {
+      const inv = planInvocation(w, hourMs + rng.int(0, 3599) * 1000, ctx, rng);
+      meter.observe(inv, 'unlogged', inv.model.id === PRIORITY_MODEL ? 'priority' : 'standard');
+    }
+  }
+}
+
+/** The weekly batch job: bill rows only (batch inference is neither logged nor in the runtime metrics). */
+function meterBatch(meter: Meter, startMs: number, endMs: number, seed: number): BatchRun[] {
+  const rng = createRandom((seed ^ 0x6c8e9cf5) >>> 0);
+  const job = BATCH_JOB;
+  return batchDays(startMs, endMs).map((dayMs) => {
+    const tokens: Tokens = {
+      input: rng.int(job.inputTokens[0], job.inputTokens[1]),
+      output: rng.int(job.outputTokens[0], job.outputTokens[1]),
+      cacheRead: 0,
+      cacheWrite5m: 0,
+      cacheWrite1h: 0,
+    };
+    const day = new Date(dayMs).toISOString().slice(0, 10).replaceAll('-', '');
+    const principal = `arn:aws:sts::${job.account}:assumed-role/${job.role}/batch-job-${day}`;
+    const key = meter.addBilledOnly(
+      dayMs,
+      job.account,
+      job.region,
+      job.modelId,
+      'batch',
+      principal,
+      tokens,
+    );
+    return { key, tokens: tokenArray(tokens) };
+  });
 }
 
 function validate(options: DemoOptions, requestsPerDay: number): void {
@@ -127,26 +322,31 @@ function validate(options: DemoOptions, requestsPerDay: number): void {
 }
 
 async function prepare(root: string, overwrite: boolean): Promise<void> {
-  const logs = join(root, 'AWSLogs');
-  if (existsSync(logs)) {
+  for (const name of OUTPUTS) {
+    const path = join(root, name);
+    if (!existsSync(path)) continue;
     if (!overwrite) {
       throw new AppError(
         'demo.out_dir_not_empty',
-        `${logs} already exists; choose an empty directory or overwrite it`,
+        `${path} already exists; choose an empty directory or overwrite it`,
       );
     }
-    await rm(logs, { recursive: true, force: true });
+    await rm(path, { recursive: true, force: true });
   }
   await mkdir(root, { recursive: true });
 }
 
-/** Writes one hour: per account/Region, records sorted by time, split into a few delivery files. */
+/**
+ * Writes one hour: per account/Region, records sorted by time, split into a few delivery files. The `dropped`
+ * account/Region's files are built (the PRNG stream moves on exactly as if they were written) but never delivered.
+ */
 function writeHour(
   writer: GzipWriter,
   hourMs: number,
   hour: readonly Invocation[],
   rng: Random,
   totals: Totals,
+  dropped: string | null,
 ): Promise<void> {
   const groups = new Map<string, Invocation[]>();
   for (const inv of hour) {
@@ -162,6 +362,7 @@ function writeHour(
     );
     const first = group[0];
     if (!first) continue;
+    const deliver = key !== dropped;
     const folder = hourKey(first.accountId, first.region, hourMs);
     const fileCount = Math.min(MAX_FILES_PER_HOUR, Math.ceil(group.length / RECORDS_PER_FILE));
     const size = Math.ceil(group.length / fileCount);
@@ -171,12 +372,15 @@ function writeHour(
       for (const inv of chunk) {
         const built = buildRecord(inv, folder, rng);
         lines.push(built.line);
-        if (built.offload) writes.push(writer.write(built.offload.key, built.offload.body));
+        if (built.offload && deliver) {
+          writes.push(writer.write(built.offload.key, built.offload.body));
+        }
       }
       const last = chunk[chunk.length - 1]?.timestamp ?? hourMs;
       // Delivered a little after the last record, but still inside the hour's folder.
       const delivered = Math.min(last + rng.int(20, 90) * 1000, hourMs + HOUR_MS - 1000);
       const name = objectName(delivered, rng.hex(16));
+      if (!deliver) continue;
       writes.push(writer.write(`${folder}/${name}`, `${lines.join('\n')}\n`));
       totals.files++;
       totals.records += chunk.length;

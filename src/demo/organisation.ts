@@ -12,8 +12,10 @@ export const ACCOUNTS = {
   sandbox: '777788889999',
 } as const;
 export type AccountKey = keyof typeof ACCOUNTS;
+/** The organisation's management account: it pays the bill (`bill_payer_account_id`) and uses no Bedrock itself. */
+export const PAYER_ACCOUNT = '210987654321';
 
-/** One S3 bucket stands in for every account's log bucket; it only appears in offloaded-body paths. */
+/** One S3 bucket stands in for every account's log bucket and the CUR export's; it appears only in paths. */
 export const DEMO_BUCKET = 'acme-bedrock-invocation-logs';
 export const EMAIL_DOMAIN = 'example.com';
 
@@ -28,6 +30,8 @@ export const REGIONS = {
   'us-west-2': { utcOffset: -8, geo: 'us' },
   'eu-west-1': { utcOffset: 0, geo: 'eu' },
   'ap-northeast-1': { utcOffset: 9, geo: 'apac' },
+  /** Billed and in CloudWatch, but invocation logging was never turned on here (discrepancies.ts). */
+  'eu-central-1': { utcOffset: 1, geo: 'eu' },
 } as const satisfies Record<string, RegionInfo>;
 export type RegionName = keyof typeof REGIONS;
 

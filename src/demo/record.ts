@@ -2,6 +2,7 @@
  * Turns a planned invocation into one `ModelInvocationLog` record (one NDJSON line), and, for large requests,
  * the offloaded input body that the record then points at with `input.inputBodyS3Path`.
  */
+import type { Tokens } from '../core/index.ts';
 import { buildBodies, type JsonObject } from './bodies.ts';
 import { DEMO_BUCKET } from './organisation.ts';
 import type { Invocation } from './plan.ts';
@@ -14,6 +15,15 @@ export interface BuiltRecord {
   readonly line: string;
   /** An input body written as its own object under `<hour>/data/`, or null. */
   readonly offload: { readonly key: string; readonly body: string } | null;
+}
+
+/**
+ * The token counts a record reports, which is what AWS meters and bills: Cohere embeddings report no output count
+ * (`buildRecord` leaves `outputTokenCount` out), so their drawn output tokens are not usage.
+ */
+export function reportedTokens(inv: Invocation): Tokens {
+  const t = inv.tokens;
+  return inv.model.family === 'cohere-embed' && t.output !== 0 ? { ...t, output: 0 } : t;
 }
 
 /** `2026-04-14T08:57:15Z`: ISO-8601 UTC without milliseconds, as Bedrock writes it. */

@@ -47,6 +47,11 @@ export const BILLING_MODEL_MAP: Readonly<Record<string, readonly string[]>> = {
   'Llama4-Maverick-17B': ['meta.llama4-maverick-17b-instruct-v1:0'],
   'Llama4-Scout-17B': ['meta.llama4-scout-17b-instruct-v1:0'],
   'Qwen3-32B': ['qwen.qwen3-32b-v1:0'],
+  // Native usage-type tokens quoted from public Price List and bill rows (`USE1-MistralLarge-input-tokens` is Mistral
+  // Large 2402, `USE1-gpt-oss-120b-input-tokens`, `USE1-DeepSeek-R1-input-tokens`); the demo bill uses them too.
+  MistralLarge: ['mistral.mistral-large-2402-v1:0'],
+  'gpt-oss-120b': ['openai.gpt-oss-120b-1:0'],
+  'DeepSeek-R1': ['deepseek.r1-v1:0'],
   // Native token and mantle name at once.
   'deepseek.v3.2': ['deepseek.v3.2'],
   // Mantle `provider.model` names.
@@ -81,6 +86,8 @@ export const BILLING_MODEL_MAP: Readonly<Record<string, readonly string[]>> = {
   'Cohere Embed 3 Model - English': ['cohere.embed-english-v3'],
   'Cohere Embed Model 3 - Multilingual': ['cohere.embed-multilingual-v3'],
   'Cohere Embed 4 Model': ['cohere.embed-v4:0'],
+  // Writer on Bedrock, as the demo bill names it; the catalog does not price it (its records stay unpriced).
+  'Palmyra X5': ['writer.palmyra-x5-v1:0'],
 };
 
 /**

@@ -331,6 +331,12 @@ export interface ReconcileGroup {
   /** null when the bill's pricing unit does not say how many tokens a unit is. */
   readonly billedTokens: bigint | null;
   readonly loggedTokens: bigint;
+  /** 1-hour cache writes on each side: logs without bodies show no split (priced as 5-minute writes). */
+  readonly billed1hTokens: bigint;
+  readonly logged1hTokens: bigint;
+  /** Records whose cache TTL the log did not show, and records with no price. */
+  readonly ttlUnknown: number;
+  readonly unpriced: number;
   readonly daysBilledNotLogged: number;
   readonly daysLoggedNotBilled: number;
   /** Days with records whose billed tokens exceed the logged ones. */

@@ -7,7 +7,7 @@ import { formatUsdHuman } from '../../core/index.ts';
 import { parse } from '../args.ts';
 import { type CliContext, dbPath, EXIT, print, withRuntime } from '../context.ts';
 import { reportTable } from '../format.ts';
-import { runDemo } from './demo.ts';
+import { formatBillSummary, runDemo } from './demo.ts';
 import { formatSummary } from './ingest.ts';
 
 export async function startCommand(ctx: CliContext): Promise<number> {
@@ -21,6 +21,8 @@ export async function startCommand(ctx: CliContext): Promise<number> {
     print(ctx, `The ledger ${db} is empty: building the demo organisation (tokenledger demo).`);
     const run = await runDemo(ctx, db, { days: 30, seed: 42 });
     print(ctx, `${formatSummary(run.summary)}\n`);
+    const bill = formatBillSummary(run.bill);
+    if (bill) print(ctx, `${bill}\n`);
   }
   await withRuntime(ctx, flags, async (rt) => {
     const now = ctx.now();
@@ -43,6 +45,8 @@ export async function startCommand(ctx: CliContext): Promise<number> {
     [
       `Ledger: ${db}`,
       'Try:  npm run tokenledger -- report --by team,user --since 7d --limit 20',
+      '      npm run tokenledger -- reconcile            (the bill against the ledger, with causes)',
+      '      npm run tokenledger -- report --cost billed --by team --since 30d',
       '      npm run tokenledger -- report --by day --where team=search --format csv',
       '      npm run tokenledger -- ingest s3://your-bucket/AWSLogs/   (or a local folder of logs)',
     ].join('\n'),

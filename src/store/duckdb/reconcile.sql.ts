@@ -21,7 +21,8 @@ export const GROUPS_SQL = [
      sum(tokens) FILTER (WHERE token_class = 'input' AND line_item_type IN ${USAGE_LINE_TYPES}) AS input_tokens,
      sum(tokens) FILTER (WHERE token_class = 'output' AND line_item_type IN ${USAGE_LINE_TYPES}) AS output_tokens,
      sum(tokens) FILTER (WHERE token_class = 'cacheRead' AND line_item_type IN ${USAGE_LINE_TYPES}) AS cache_read_tokens,
-     sum(tokens) FILTER (WHERE token_class IN ('cacheWrite5m', 'cacheWrite1h') AND line_item_type IN ${USAGE_LINE_TYPES}) AS cache_write_tokens
+     sum(tokens) FILTER (WHERE token_class IN ('cacheWrite5m', 'cacheWrite1h') AND line_item_type IN ${USAGE_LINE_TYPES}) AS cache_write_tokens,
+     sum(tokens) FILTER (WHERE token_class = 'cacheWrite1h' AND line_item_type IN ${USAGE_LINE_TYPES}) AS cache_write_1h_tokens
    FROM bill_lines
    WHERE billing_period = $1 AND model IS NOT NULL AND token_class IS NOT NULL
    GROUP BY ALL`,
@@ -31,7 +32,10 @@ export const GROUPS_SQL = [
      sum(input_tokens + output_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens)::HUGEINT AS tokens,
      sum(input_tokens)::HUGEINT AS input_tokens, sum(output_tokens)::HUGEINT AS output_tokens,
      sum(cache_read_tokens)::HUGEINT AS cache_read_tokens,
-     sum(cache_write_5m_tokens + cache_write_1h_tokens)::HUGEINT AS cache_write_tokens
+     sum(cache_write_5m_tokens + cache_write_1h_tokens)::HUGEINT AS cache_write_tokens,
+     sum(cache_write_1h_tokens)::HUGEINT AS cache_write_1h_tokens,
+     count(*) FILTER (WHERE contains(flags, 'cache_ttl_unknown')) AS ttl_unknown,
+     count(*) FILTER (WHERE cost_pusd IS NULL) AS unpriced
    FROM usage WHERE ts >= $2 AND ts < $3 GROUP BY ALL`,
 ];
 
@@ -42,6 +46,9 @@ SELECT coalesce(b.account, l.account) AS account, coalesce(b.region, l.region) A
   coalesce(sum(b.usage_pusd), 0)::HUGEINT AS billed_usage_pusd, coalesce(sum(b.discount_pusd), 0)::HUGEINT AS discount_pusd,
   coalesce(sum(l.est_pusd), 0)::HUGEINT AS est_pusd, coalesce(sum(l.records), 0) AS records,
   sum(b.tokens)::HUGEINT AS billed_tokens, coalesce(sum(l.tokens), 0)::HUGEINT AS logged_tokens,
+  coalesce(sum(b.cache_write_1h_tokens), 0)::HUGEINT AS billed_1h_tokens,
+  coalesce(sum(l.cache_write_1h_tokens), 0)::HUGEINT AS logged_1h_tokens,
+  coalesce(sum(l.ttl_unknown), 0) AS ttl_unknown, coalesce(sum(l.unpriced), 0) AS unpriced,
   count(*) FILTER (WHERE b.day IS NOT NULL AND l.day IS NULL) AS days_billed_not_logged,
   count(*) FILTER (WHERE b.day IS NULL AND l.day IS NOT NULL) AS days_logged_not_billed,
   list(strftime(b.day, '%Y-%m-%d') ORDER BY b.day) FILTER (WHERE b.tokens > coalesce(l.tokens, 0) AND l.day IS NOT NULL) AS short_days
