@@ -74,3 +74,57 @@ test('ingest s3://bucket/prefix with the standard AWS environment', async () => 
     await fake.close();
   }
 });
+
+test('ingest-cur s3://bucket/export/ with the standard AWS environment: the same bill as from a folder', async () => {
+  const curFixture = join(root, 'src', 'pipeline', 'testdata', 'cur', 'cur2');
+  const period = join(
+    tmp.path,
+    's3-cur',
+    'billing',
+    'exports',
+    'tokenledger',
+    'data',
+    'BILLING_PERIOD=2026-03',
+  );
+  mkdirSync(period, { recursive: true });
+  copyFileSync(
+    join(curFixture, 'tokenledger', 'data', 'BILLING_PERIOD=2026-03', 'tokenledger-00001.csv.gz'),
+    join(period, 'tokenledger-00001.csv.gz'),
+  );
+  const fake = await startFakeS3({ root: join(tmp.path, 's3-cur') });
+  try {
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      HOME: tmp.path,
+      AWS_ENDPOINT_URL_S3: fake.endpoint,
+      AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+      AWS_SECRET_ACCESS_KEY: 'secret',
+      AWS_REGION: 'us-east-1',
+      AWS_EC2_METADATA_DISABLED: 'true',
+    };
+    const fromS3 = await run(
+      ['ingest-cur', 's3://billing/exports/', '--db', join(tmp.path, 'cur-s3.duckdb'), '--json'],
+      env,
+    );
+    const fromDir = await run(
+      ['ingest-cur', curFixture, '--db', join(tmp.path, 'cur-dir.duckdb'), '--json'],
+      env,
+    );
+    assert.equal(fromS3.code, 3, fromS3.err); // the fixture has two malformed rows
+    const a = JSON.parse(fromS3.out) as Record<string, unknown>;
+    const b = JSON.parse(fromDir.out) as Record<string, unknown>;
+    for (const k of [
+      'files',
+      'rows',
+      'otherRows',
+      'inserted',
+      'rejects',
+      'unknownUsageTypes',
+      'periods',
+    ])
+      assert.deepEqual(a[k], b[k], k);
+    assert.equal(a.inserted, 9);
+  } finally {
+    await fake.close();
+  }
+});

@@ -11,6 +11,7 @@ import { parseUsd } from '../../src/core/index.ts';
 import { generateDemo } from '../../src/demo/index.ts';
 import { ingest, ingestCur, ingestMetricFiles } from '../../src/pipeline/index.ts';
 import { openRuntime, type Runtime } from '../../src/runtime.ts';
+import { FIXED_GROUP_KEYS } from '../../src/store/index.ts';
 import { tempDir } from '../support/temp-dir.ts';
 
 const tmp = tempDir();
@@ -107,4 +108,17 @@ test('allocated billed dollars add up to the bill’s net Bedrock usage, to the 
     billed.rows.reduce((s, row) => s + row.costPicos, 0n),
     net,
   );
+});
+
+test('report --cost billed and --cost list work for every grouping', async () => {
+  const net = parseUsd(truth.bill.bedrockUsage.net);
+  const now = Date.parse('2026-11-09T00:00:00Z');
+  const list = await runReport(rt.store, { by: [], where: [] }, now);
+  const keys = [...FIXED_GROUP_KEYS, 'hour', 'day', 'week', 'month', 'ticket'];
+  for (const key of keys) {
+    const billed = await runReport(rt.store, { by: [key], where: [], cost: 'billed' }, now);
+    assert.equal(billed.total.costPicos, net, `billed by ${key}`);
+    const listed = await runReport(rt.store, { by: [key], where: [], cost: 'list' }, now);
+    assert.equal(listed.total.costPicos, list.total.costPicos, `list by ${key}`);
+  }
 });
