@@ -8,6 +8,7 @@ import { explainCommand } from './commands/explain.ts';
 import { ingestCommand } from './commands/ingest.ts';
 import { ingestCurCommand } from './commands/ingest-cur.ts';
 import { ingestMetricsCommand } from './commands/ingest-metrics.ts';
+import { metricsCommand } from './commands/metrics.ts';
 import { pricesCommand } from './commands/prices.ts';
 import { reconcileCommand } from './commands/reconcile.ts';
 import { reportCommand } from './commands/report.ts';
@@ -20,6 +21,7 @@ const COMMANDS: Readonly<Record<string, (ctx: CliContext) => Promise<number>>> =
   'ingest-cur': ingestCurCommand,
   'ingest-metrics': ingestMetricsCommand,
   reconcile: reconcileCommand,
+  metrics: metricsCommand,
   report: reportCommand,
   explain: explainCommand,
   prices: pricesCommand,
@@ -35,6 +37,7 @@ Usage: tokenledger <command> [options]      (every command takes --db FILE and -
   ingest PATH…     read invocation logs (files, folders, s3://bucket/prefix) into the ledger
   ingest-cur PATH… read the bill: CUR 2.0 / legacy CUR exports (folders or s3://)
   ingest-metrics … CloudWatch AWS/Bedrock metrics (saved files, or --fetch --region R)
+  metrics          CloudWatch's view: tokens per invocation, cache hit, error and throttle rates
   reconcile        the bill against the ledger, causes, billed dollars allocated to records
   report           spend by team, user, model, day… (--by, --since, --where, --cost, --format)
   explain ID       how one request was normalised, attributed and priced

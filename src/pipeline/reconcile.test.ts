@@ -224,6 +224,23 @@ test('with CloudWatch metrics, missing hours are exact and log-delivery failures
   const again = await ingestMetricFiles({ store, objects: createLocalObjectStore() }, [dir], {});
   assert.equal(again.points, 4, 'read again, stored once');
 
+  const stored = await store.metrics.points(
+    Date.parse('2026-03-02T00:00:00Z'),
+    Date.parse('2026-03-03T00:00:00Z'),
+  );
+  assert.deepEqual(
+    stored.map(
+      (p) =>
+        `${p.metric} ${p.modelId || '(account)'} ${new Date(p.at).toISOString().slice(11, 13)} ${p.value}`,
+    ),
+    [
+      `InputTokenCount us.${SONNET} 10 100`,
+      `InputTokenCount us.${SONNET} 14 250`,
+      'ModelInvocationLogsS3DeliveryFailure (account) 14 2',
+      `InputTokenCount us.${SONNET} 15 300`,
+    ],
+  );
+
   const r = await runReconciliation(store, '2026-03', { allocate: false });
   const missing = r.findings.filter((f) => f.kind === 'missing_logs').map((f) => f.message);
   assert.deepEqual(missing, [

@@ -415,6 +415,8 @@ export interface CoverageGap {
 export interface MetricsStore {
   /** Idempotent: a datapoint seen again replaces itself. */
   write(rows: readonly MetricRow[]): Promise<{ readonly written: number }>;
+  /** The stored datapoints with a period start in [from, to). */
+  points(from: number, to: number): Promise<readonly MetricRow[]>;
   /** Hourly CloudWatch token sums against the ledger's, and log-delivery failures, in [from, to). */
   coverage(
     from: number,

@@ -68,6 +68,28 @@ export function createMetricsStore(conn: DuckDBConnection, tmp: string): Metrics
       return { written: Number(result.rowsChanged) };
     },
 
+    async points(from, to) {
+      const reader = await conn.runAndReadAll(
+        `SELECT region, account, namespace, metric, model_id, tier, stat, period_s, epoch_ms(period_start) AS at, value, source
+         FROM metrics WHERE period_start >= epoch_ms($1::BIGINT) AND period_start < epoch_ms($2::BIGINT)
+         ORDER BY period_start`,
+        [from, to],
+      );
+      return reader.getRowObjectsJS().map((r) => ({
+        region: String(r.region),
+        account: String(r.account),
+        namespace: String(r.namespace),
+        metric: String(r.metric),
+        modelId: String(r.model_id),
+        tier: String(r.tier),
+        stat: String(r.stat),
+        periodSeconds: Number(r.period_s),
+        at: Number(r.at),
+        value: Number(r.value),
+        source: String(r.source),
+      }));
+    },
+
     async coverage(from, to) {
       const rows = async (sql: string) =>
         (await conn.runAndReadAll(sql, [from, to])).getRowObjectsJS();
