@@ -163,10 +163,16 @@ export function explainText(row: StoredRecord, catalog: Catalog): string {
     'stored cost',
     `${stored === null ? 'unpriced' : `${formatUsd(stored)} USD`} (entry ${s(row.price_id) || '-'}, catalog ${s(row.catalog_hash)})`,
   );
-  if (stored !== q.picos || s(row.catalog_hash) !== catalog.hash) {
+  if (stored !== q.picos) {
     kv(
       'note',
-      `the current catalog (${catalog.hash}) prices it at ${q.picos === null ? 'nothing' : formatUsd(q.picos)}; stored cost is from catalog ${s(row.catalog_hash)}`,
+      `the current catalog (${catalog.hash}) prices it at ${q.picos === null ? 'nothing' : formatUsd(q.picos)}; stored cost is from catalog ${s(row.catalog_hash)} (tokenledger reprice updates it)`,
+    );
+  }
+  if (row.billed_pusd !== null && row.billed_pusd !== undefined) {
+    kv(
+      'billed',
+      `${formatUsd(BigInt(row.billed_pusd as bigint))} USD: its share of the bill, allocated by tokenledger reconcile`,
     );
   }
   const flags = [...new Set([...storedFlags, ...q.flags])];
