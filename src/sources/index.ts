@@ -9,3 +9,4 @@ export * from './lazy-s3-object-store.ts';
 export * from './local-object-store.ts';
 export * from './object-store.ts';
 export * from './object-store-router.ts';
+export * from './otlp/index.ts';
