@@ -3,6 +3,7 @@
  * The tokenledger command line. The only place that reads argv and process.env and maps errors to exit codes.
  */
 import { isAppError } from '../core/index.ts';
+import { collectCommand } from './commands/collect.ts';
 import { demoCommand } from './commands/demo.ts';
 import { explainCommand } from './commands/explain.ts';
 import { ingestCommand } from './commands/ingest.ts';
@@ -13,6 +14,7 @@ import { pricesCommand } from './commands/prices.ts';
 import { reconcileCommand } from './commands/reconcile.ts';
 import { reportCommand } from './commands/report.ts';
 import { repriceCommand } from './commands/reprice.ts';
+import { sessionsCommand } from './commands/sessions.ts';
 import { startCommand } from './commands/start.ts';
 import { type CliContext, EXIT } from './context.ts';
 
@@ -22,6 +24,8 @@ const COMMANDS: Readonly<Record<string, (ctx: CliContext) => Promise<number>>> =
   'ingest-metrics': ingestMetricsCommand,
   reconcile: reconcileCommand,
   metrics: metricsCommand,
+  collect: collectCommand,
+  sessions: sessionsCommand,
   report: reportCommand,
   explain: explainCommand,
   prices: pricesCommand,
@@ -41,6 +45,8 @@ Usage: tokenledger <command> [options]      (every command takes --db FILE and -
   reconcile        the bill against the ledger, causes, billed dollars allocated to records
   report           spend by team, user, model, day… (--by, --since, --where, --cost, --format)
   explain ID       how one request was normalised, attributed and priced
+  collect          OTLP/HTTP receiver for Claude Code and OpenTelemetry GenAI apps (port 4318)
+  sessions         the costliest Claude Code / GenAI sessions, from that telemetry
   prices …         the price catalog: list, show MODEL, check, missing, import FILE…
   reprice          recompute stored costs after a price, override or profile change
   demo             generate and ingest a realistic demo organisation

@@ -5,4 +5,5 @@
 export * from './ingest.ts';
 export * from './ingest-cur.ts';
 export * from './ingest-metrics.ts';
+export * from './otlp-sink.ts';
 export * from './reprice.ts';

@@ -114,6 +114,7 @@ export interface Store {
   readonly bill: BillStore;
   readonly reconciler: Reconciler;
   readonly metrics: MetricsStore;
+  readonly telemetry: TelemetryStore;
   close(): Promise<void>;
   /** Present when the store can load invocation-log files natively (see BulkLogLoader). */
   readonly bulkLogs?: BulkLogLoader;
@@ -432,4 +433,91 @@ export interface MetricsStore {
     /** Whether any token metric covers the range at all (no metrics: no coverage check). */
     readonly covered: boolean;
   }>;
+}
+
+/** One application-telemetry event as stored (Claude Code event or GenAI usage). */
+export interface TelemetryEventRow {
+  readonly eventKey: string;
+  readonly at: number;
+  /** `claude_code` | `genai`. */
+  readonly source: string;
+  readonly kind: string;
+  readonly event: string;
+  readonly sessionId: string | null;
+  readonly promptId: string | null;
+  readonly userId: string | null;
+  readonly userEmail: string | null;
+  /** JSON: each identity attribute with where it came from (record, resource, header). */
+  readonly identity: string;
+  /** JSON: attribution dimensions (team, department, cost_center …). */
+  readonly dimensions: string;
+  readonly model: string | null;
+  /** The canonical model the catalog priced, when any. */
+  readonly modelBase: string | null;
+  readonly inputTokens: number | null;
+  readonly outputTokens: number | null;
+  readonly cacheReadTokens: number | null;
+  readonly cacheWrite5mTokens: number | null;
+  readonly cacheWrite1hTokens: number | null;
+  /** Recomputed from the tokens with the catalog (null: no price). */
+  readonly costPicos: bigint | null;
+  /** What the client reported, for comparison only. */
+  readonly costReportedUsd: string | null;
+  readonly durationMs: number | null;
+  readonly requestId: string | null;
+  readonly toolName: string | null;
+  readonly decision: string | null;
+  readonly success: boolean | null;
+  readonly terminal: string | null;
+  readonly version: string | null;
+  readonly querySource: string | null;
+  /** JSON of the other attributes. */
+  readonly attributes: string;
+  readonly receivedAt: number;
+}
+
+export interface TelemetryMetricRow {
+  readonly pointKey: string;
+  readonly at: number;
+  readonly from: number;
+  readonly metric: string;
+  readonly type: string | null;
+  readonly model: string | null;
+  /** Exact decimal string (counts, tokens, USD, seconds). */
+  readonly value: string;
+  readonly sessionId: string | null;
+  readonly userId: string | null;
+  readonly userEmail: string | null;
+  readonly dimensions: string;
+  readonly terminal: string | null;
+  readonly version: string | null;
+  readonly receivedAt: number;
+}
+
+export interface SessionSummary {
+  readonly sessionId: string;
+  readonly user: string | null;
+  readonly first: number;
+  readonly last: number;
+  readonly requests: number;
+  readonly tokens: bigint;
+  readonly costPicos: bigint;
+  readonly unpricedRequests: number;
+  readonly costReportedUsd: string | null;
+  readonly toolCalls: number;
+  readonly commits: bigint;
+  readonly pullRequests: bigint;
+}
+
+export interface TelemetryStore {
+  /** Idempotent on the event and point keys: returns how many were new. */
+  write(
+    events: readonly TelemetryEventRow[],
+    metrics: readonly TelemetryMetricRow[],
+  ): Promise<{
+    readonly events: number;
+    readonly metrics: number;
+  }>;
+  /** Top sessions by recomputed cost in [from, to). */
+  sessions(from: number, to: number, limit: number): Promise<readonly SessionSummary[]>;
 }

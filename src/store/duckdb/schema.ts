@@ -69,3 +69,24 @@ export const METRICS_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (region, account, namespace, metric, model_id, tier, stat, period_s, period_start)
   )`,
 ];
+
+/**
+ * Application telemetry (OTLP): Claude Code events and GenAI usage, and Claude Code metric increases. Keys are the
+ * sources' idempotency keys, so an exporter's retry is stored once.
+ */
+export const TELEMETRY_MIGRATIONS: readonly string[] = [
+  `CREATE TABLE IF NOT EXISTS telemetry_events (
+    event_key VARCHAR PRIMARY KEY, ts TIMESTAMP NOT NULL, source VARCHAR NOT NULL, kind VARCHAR NOT NULL,
+    event VARCHAR NOT NULL, session_id VARCHAR, prompt_id VARCHAR, user_id VARCHAR, user_email VARCHAR,
+    identity VARCHAR NOT NULL, dimensions VARCHAR NOT NULL, model VARCHAR, model_base VARCHAR,
+    input_tokens BIGINT, output_tokens BIGINT, cache_read_tokens BIGINT, cache_write_5m_tokens BIGINT,
+    cache_write_1h_tokens BIGINT, cost_pusd BIGINT, cost_reported_usd VARCHAR, duration_ms DOUBLE, request_id VARCHAR,
+    tool_name VARCHAR, decision VARCHAR, success BOOLEAN, terminal VARCHAR, version VARCHAR, query_source VARCHAR,
+    attributes VARCHAR NOT NULL, received_at TIMESTAMP NOT NULL
+  )`,
+  `CREATE TABLE IF NOT EXISTS telemetry_metrics (
+    point_key VARCHAR PRIMARY KEY, ts TIMESTAMP NOT NULL, from_ts TIMESTAMP NOT NULL, metric VARCHAR NOT NULL,
+    type VARCHAR, model VARCHAR, value VARCHAR NOT NULL, session_id VARCHAR, user_id VARCHAR, user_email VARCHAR,
+    dimensions VARCHAR NOT NULL, terminal VARCHAR, version VARCHAR, received_at TIMESTAMP NOT NULL
+  )`,
+];

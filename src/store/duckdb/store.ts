@@ -26,7 +26,8 @@ import { usageSql, whereClause } from './query-sql.ts';
 import { createReconciler } from './reconcile.ts';
 import { createRepricer } from './reprice.ts';
 import { encodeRow, INSERT_COLUMNS, KEY, READ_COLUMNS, SELECT_COLUMNS } from './row-codec.ts';
-import { BILL_MIGRATIONS, METRICS_MIGRATIONS, MIGRATIONS } from './schema.ts';
+import { BILL_MIGRATIONS, METRICS_MIGRATIONS, MIGRATIONS, TELEMETRY_MIGRATIONS } from './schema.ts';
+import { createTelemetryStore } from './telemetry.ts';
 
 export interface DuckDbStoreOptions {
   /** A file path, or ':memory:'. */
@@ -72,6 +73,7 @@ export async function createDuckDbStore(options: DuckDbStoreOptions): Promise<St
   const bill = createBillStore(conn, tmp);
   const reconciler = createReconciler(conn);
   const metrics = createMetricsStore(conn, tmp);
+  const telemetry = createTelemetryStore(conn, tmp);
   let closed = false;
 
   const rows = async (sql: string, params: unknown[] = []) =>
@@ -83,9 +85,15 @@ export async function createDuckDbStore(options: DuckDbStoreOptions): Promise<St
     bill,
     reconciler,
     metrics,
+    telemetry,
 
     async migrate() {
-      for (const sql of [...MIGRATIONS, ...BILL_MIGRATIONS, ...METRICS_MIGRATIONS])
+      for (const sql of [
+        ...MIGRATIONS,
+        ...BILL_MIGRATIONS,
+        ...METRICS_MIGRATIONS,
+        ...TELEMETRY_MIGRATIONS,
+      ])
         await conn.run(sql);
     },
 
