@@ -206,6 +206,8 @@ export async function ingest(deps: IngestDeps, opts: IngestOptions): Promise<Ing
   }
   await flush();
   await inFlight;
+  // Calls whose Claude Code api_request events arrived first take their session and user now.
+  await deps.store.telemetry.enrich();
   return summary;
 }
 

@@ -265,6 +265,7 @@ export function createOtlpSink(deps: OtlpSinkDeps): OtlpSink {
       }
       try {
         await deps.store.telemetry.write(events, metrics);
+        if (events.some((e) => e.requestId !== null)) await deps.store.telemetry.enrich();
       } catch (e: unknown) {
         throw new AppError(
           'store.write_failed',

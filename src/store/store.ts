@@ -520,4 +520,11 @@ export interface TelemetryStore {
   }>;
   /** Top sessions by recomputed cost in [from, to). */
   sessions(from: number, to: number, limit: number): Promise<readonly SessionSummary[]>;
+  /**
+   * Enriches ledger records from the API-request events of the same calls (joined exactly on the request id, which
+   * Claude Code sends as Bedrock's x-amzn-RequestId): dimensions the record left `unallocated` take the event's
+   * session, user and attribution attributes. The record is not duplicated: the call counts once. Returns the
+   * number of records enriched.
+   */
+  enrich(): Promise<number>;
 }

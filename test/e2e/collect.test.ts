@@ -16,7 +16,9 @@ import {
   MeterProvider,
   PeriodicExportingMetricReader,
 } from '@opentelemetry/sdk-metrics';
+import { runReport } from '../../src/analyse/index.ts';
 import { type Collector, startCollector } from '../../src/cli/commands/collect.ts';
+import { ingest } from '../../src/pipeline/index.ts';
 import { openRuntime, type Runtime } from '../../src/runtime.ts';
 import { tempDir } from '../support/temp-dir.ts';
 
@@ -140,4 +142,44 @@ test('a malformed body gets 400 and does not disturb the next request', async ()
     body: JSON.stringify({ resourceLogs: [] }),
   });
   assert.equal(good.status, 200);
+});
+
+test('the same calls as invocation logs and api_request events count once, the ledger record enriched', async () => {
+  const logs = join(
+    import.meta.dirname,
+    '..',
+    '..',
+    'src',
+    'sources',
+    'invocation-logs',
+    'testdata',
+    'operations.jsonl',
+  );
+  const withId = (session: string, sequence: number, requestId: string) => {
+    const r = request(session, sequence, 50, 400);
+    return { ...r, attributes: { ...r.attributes, request_id: requestId } };
+  };
+  // The event arrives before its invocation log: the ingest enriches the record it inserts.
+  await sendLogs(false, 'cy@example.com', [
+    withId('S-early', 1, '0b7c2a1e-0001-4000-8000-000000000003'),
+  ]);
+  await ingest(rt, { paths: [logs], format: 'auto', rejectsFile: join(tmp.path, 'rejects.jsonl') });
+  // The event arrives after: the receiver enriches the stored record.
+  await sendLogs(true, 'cy@example.com', [
+    withId('S-late', 1, '0b7c2a1e-0001-4000-8000-000000000002'),
+  ]);
+
+  const bySession = await runReport(
+    rt.store,
+    { by: ['session'], where: [] },
+    Date.parse('2026-03-05T00:00:00Z'),
+  );
+  const sessions = Object.fromEntries(bySession.rows.map((r) => [r.keys.session, r.requests]));
+  assert.equal(sessions['S-early'], 1);
+  assert.equal(sessions['S-late'], 1);
+  // Counted once: the ledger still holds exactly the invocation logs' records.
+  assert.equal(bySession.total.requests, 11);
+  const late = await rt.store.getRecord('0b7c2a1e-0001-4000-8000-000000000002');
+  assert.equal(late?.session, 'S-late');
+  assert.match(String(late?.attribution), /telemetry\.session\.id/);
 });

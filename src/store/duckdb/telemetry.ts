@@ -90,6 +90,29 @@ SELECT e.*, coalesce(m.commits, 0) AS commits, coalesce(m.prs, 0) AS prs
 FROM e LEFT JOIN m USING (session_id)
 ORDER BY cost DESC, requests DESC, session_id LIMIT $3`;
 
+/** A dimension the record left unallocated takes the event's value. */
+const fill = (column: string, value: string) =>
+  `${column} = CASE WHEN usage.${column} = 'unallocated' AND ${value} IS NOT NULL THEN ${value} ELSE usage.${column} END`;
+const dim = (key: string) => `json_extract_string(e.dimensions, '$."${key}".value')`;
+
+const ENRICH_SQL = `
+UPDATE usage SET ${[
+  fill('session', 'e.session_id'),
+  fill('"user"', 'e.who'),
+  fill('team', dim('team')),
+  fill('cost_center', dim('cost_center')),
+  fill('project', dim('project')),
+  fill('application', dim('application')),
+  fill('environment', dim('environment')),
+].join(',\n  ')},
+  attribution = json_merge_patch(usage.attribution, json_object('session', 'telemetry.session.id'))::VARCHAR
+FROM (
+  SELECT request_id, any_value(session_id) AS session_id, any_value(coalesce(user_email, user_id)) AS who,
+    any_value(dimensions) AS dimensions
+  FROM telemetry_events WHERE kind = 'api_request' AND request_id IS NOT NULL GROUP BY request_id
+) e
+WHERE usage.request_id = e.request_id AND usage.session = 'unallocated' AND e.session_id IS NOT NULL`;
+
 export function createTelemetryStore(conn: DuckDBConnection, tmp: string): TelemetryStore {
   let n = 0;
   // The receiver takes concurrent requests; their transactions on this one connection must not interleave.
@@ -179,6 +202,8 @@ export function createTelemetryStore(conn: DuckDBConnection, tmp: string): Telem
         }
         return { events: newEvents, metrics: newMetrics };
       }),
+
+    enrich: () => serial(async () => Number((await conn.run(ENRICH_SQL)).rowsChanged)),
 
     async sessions(from, to, limit) {
       const rows = (await conn.runAndReadAll(SESSIONS_SQL, [from, to, limit])).getRowObjectsJS();
