@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { type IngestArgs, STEPS, type StepResult } from './steps-ingest.ts';
 import { LEDGER_STEPS, type LedgerArgs } from './steps-ledger.ts';
+import { OTLP_STEPS, type OtlpArgs } from './steps-otlp.ts';
 
 export const RESULT_PREFIX = 'BENCH_RESULT ';
 
@@ -35,7 +36,7 @@ function machineCpu(): { busy: number; steal: number } {
 
 async function main(): Promise<void> {
   const [step = '', json = '{}'] = process.argv.slice(2);
-  const args = JSON.parse(json) as IngestArgs & LedgerArgs;
+  const args = JSON.parse(json) as IngestArgs & LedgerArgs & OtlpArgs;
   // Where the memory is: the JS heap vs everything else (DuckDB's buffer pool, zlib), sampled every 20 ms.
   const peak = { heapMb: 0, externalMb: 0, rssMb: 0 };
   const sample = () => {
@@ -51,6 +52,7 @@ async function main(): Promise<void> {
   if (step in STEPS) result = await STEPS[step as keyof typeof STEPS](args);
   else if (step in LEDGER_STEPS)
     result = await LEDGER_STEPS[step as keyof typeof LEDGER_STEPS](args);
+  else if (step in OTLP_STEPS) result = await OTLP_STEPS[step as keyof typeof OTLP_STEPS](args);
   else throw new Error(`unknown step ${step}`);
   const cpu = process.cpuUsage(cpu0);
   const machine1 = machineCpu();

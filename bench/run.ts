@@ -31,6 +31,7 @@ const { values: flags } = parseArgs({
     quick: { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
     'skip-ledger': { type: 'boolean', default: false },
+    'skip-otlp': { type: 'boolean', default: false },
   },
 });
 const num = (v: string | undefined, fallback: number) =>
@@ -140,6 +141,14 @@ async function main(): Promise<void> {
       const ledger = await ensureLedger(LEDGER);
       if (ledger.built) results.ledger = ledger.built;
       results.reports = await runChild('reports', { db: ledger.db, rows: LEDGER, now: ledger.now });
+    }
+    if (!flags['skip-otlp']) {
+      // Claude Code api_request events in exporter-sized batches: decode alone, then over HTTP into the ledger.
+      const otlp = { events: flags.quick ? 20_480 : 102_400, work };
+      for (const enc of ['json', 'protobuf'] as const) {
+        results[`otlpFloor_${enc}`] = await runChild(`otlp-floor-${enc}`, otlp);
+        results[`otlpE2e_${enc}`] = await runChild(`otlp-e2e-${enc}`, otlp);
+      }
     }
     if (flags.profile) printProfile(profDir);
   } finally {

@@ -113,6 +113,29 @@ export function printResults(
       });
     }
   }
+  for (const enc of ['json', 'protobuf'] as const) {
+    const floor = results[`otlpFloor_${enc}`];
+    const e2e = results[`otlpE2e_${enc}`];
+    if (!floor || !e2e) continue;
+    const eps = (r: Result) => `${(r.records / r.seconds / 1000).toFixed(1)}k events/s`;
+    rows.push({
+      step: `OTLP ${enc}: decode only (floor)`,
+      value: eps(floor),
+      ratio: '1.00',
+      rss: mb(floor),
+      target: 'reference',
+      status: 'info',
+    });
+    const ratio = e2e.records / e2e.seconds / (floor.records / floor.seconds);
+    rows.push({
+      step: `OTLP ${enc}: HTTP → receiver → ledger (${e2e.records} stored)`,
+      value: eps(e2e),
+      ratio: ratio.toFixed(2),
+      rss: mb(e2e),
+      target: 'stored = sent; ratio to the floor',
+      status: e2e.records === e2e.sent ? 'info' : 'FAIL',
+    });
+  }
   printTable(rows);
   console.log(
     `\nend to end: ${e.seconds.toFixed(1)} s (open ${(e.openSeconds as number).toFixed(2)}, ingest ${(e.ingestSeconds as number).toFixed(1)}, close ${(e.closeSeconds as number).toFixed(2)}), ` +
