@@ -60,7 +60,7 @@ export async function createDuckDbStore(options: DuckDbStoreOptions): Promise<St
     throw new AppError(
       locked ? 'store.locked' : 'store.open_failed',
       locked
-        ? `${options.path} is in use by another tokenledger process (DuckDB allows one writer). Stop it or use another --db.`
+        ? `${options.path} is in use by another tokenledger process (DuckDB allows one writer, e.g. a running \`tokenledger collect\` or ingest). Stop it, or use another --db (a copy of the file for reports).`
         : `cannot open ${options.path}: ${message}`,
       { cause: e },
     );
