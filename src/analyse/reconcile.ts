@@ -5,7 +5,13 @@
  * logs by design, prices that differ from the catalog, usage types nobody can read.
  */
 import { AppError, formatUsd, type Picos } from '../core/index.ts';
-import type { MetricsStore, ReconcileData, ReconcileGroup, Store } from '../store/index.ts';
+import {
+  type MetricsStore,
+  periodBounds,
+  type ReconcileData,
+  type ReconcileGroup,
+  type Store,
+} from '../store/index.ts';
 
 /** What CloudWatch says about the same period (absent when no metrics were ingested). */
 export type Coverage = Awaited<ReturnType<MetricsStore['coverage']>>;
@@ -279,7 +285,7 @@ export async function runReconciliation(
     );
   }
   const data = await store.reconciler.reconcile(period, options);
-  const [y, m] = period.split('-').map(Number) as [number, number];
-  const coverage = await store.metrics.coverage(Date.UTC(y, m - 1, 1), Date.UTC(y, m, 1));
+  const { fromMs, toMs } = periodBounds(period) ?? { fromMs: 0, toMs: 0 };
+  const coverage = await store.metrics.coverage(fromMs, toMs);
   return explainReconciliation(data, coverage);
 }

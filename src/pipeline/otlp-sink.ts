@@ -265,7 +265,15 @@ export function createOtlpSink(deps: OtlpSinkDeps): OtlpSink {
       }
       try {
         await deps.store.telemetry.write(events, metrics);
-        if (events.some((e) => e.requestId !== null)) await deps.store.telemetry.enrich();
+        // Only this request's calls, and ledger records near them in time: not a scan of the whole ledger.
+        const matched = events.filter((e) => e.requestId !== null);
+        if (matched.length > 0) {
+          await deps.store.telemetry.enrich({
+            requestIds: matched.map((e) => e.requestId as string),
+            fromMs: matched.reduce((m, e) => Math.min(m, e.at), Number.POSITIVE_INFINITY),
+            toMs: matched.reduce((m, e) => Math.max(m, e.at), Number.NEGATIVE_INFINITY),
+          });
+        }
       } catch (e: unknown) {
         throw new AppError(
           'store.write_failed',

@@ -380,6 +380,16 @@ export interface ReconcileData {
   } | null;
 }
 
+/** A billing period 'YYYY-MM' as its UTC bounds [fromMs, toMs); null when the text is not a month. */
+export function periodBounds(
+  period: string,
+): { readonly fromMs: number; readonly toMs: number } | null {
+  const m = /^(\d{4})-(0[1-9]|1[0-2])$/.exec(period);
+  if (m === null) return null;
+  const [y, mo] = [Number(m[1]), Number(m[2])];
+  return { fromMs: Date.UTC(y, mo - 1, 1), toMs: Date.UTC(y, mo, 1) };
+}
+
 /** Ledger and bill side by side, and the allocation of billed dollars to records (see reconcile.sql.ts). */
 export interface Reconciler {
   periods(): Promise<readonly string[]>;
@@ -524,7 +534,12 @@ export interface TelemetryStore {
    * Enriches ledger records from the API-request events of the same calls (joined exactly on the request id, which
    * Claude Code sends as Bedrock's x-amzn-RequestId): dimensions the record left `unallocated` take the event's
    * session, user and attribution attributes. The record is not duplicated: the call counts once. Returns the
-   * number of records enriched.
+   * number of records enriched. With a scope (the receiver, per request) only those request ids, and ledger records
+   * within a day of [fromMs, toMs], are looked at.
    */
-  enrich(): Promise<number>;
+  enrich(scope?: {
+    readonly requestIds: readonly string[];
+    readonly fromMs: number;
+    readonly toMs: number;
+  }): Promise<number>;
 }

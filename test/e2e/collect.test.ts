@@ -155,18 +155,19 @@ test('the same calls as invocation logs and api_request events count once, the l
     'testdata',
     'operations.jsonl',
   );
-  const withId = (session: string, sequence: number, requestId: string) => {
+  // The client sees the call at the time Bedrock logs it.
+  const withId = (session: string, sequence: number, requestId: string, at: string) => {
     const r = request(session, sequence, 50, 400);
-    return { ...r, attributes: { ...r.attributes, request_id: requestId } };
+    return { ...r, attributes: { ...r.attributes, request_id: requestId, 'event.timestamp': at } };
   };
   // The event arrives before its invocation log: the ingest enriches the record it inserts.
   await sendLogs(false, 'cy@example.com', [
-    withId('S-early', 1, '0b7c2a1e-0001-4000-8000-000000000003'),
+    withId('S-early', 1, '0b7c2a1e-0001-4000-8000-000000000003', '2026-03-02T10:17:01Z'),
   ]);
   await ingest(rt, { paths: [logs], format: 'auto', rejectsFile: join(tmp.path, 'rejects.jsonl') });
   // The event arrives after: the receiver enriches the stored record.
   await sendLogs(true, 'cy@example.com', [
-    withId('S-late', 1, '0b7c2a1e-0001-4000-8000-000000000002'),
+    withId('S-late', 1, '0b7c2a1e-0001-4000-8000-000000000002', '2026-03-02T10:16:01Z'),
   ]);
 
   const bySession = await runReport(

@@ -23,8 +23,7 @@ import {
   type Metric,
   type MetricsRequest,
   type NumberDataPoint,
-  TEMPORALITY_CUMULATIVE,
-  TEMPORALITY_DELTA,
+  temporalityOf,
 } from './shape.ts';
 import { Attrs, nanosToMs } from './values.ts';
 
@@ -120,12 +119,7 @@ export function interpretClaudeCodeMetrics(
           problems.push(`${metric.name}: ${data?.type ?? 'no'} data, expected a sum`);
           continue;
         }
-        const temporality =
-          data.aggregationTemporality === TEMPORALITY_DELTA
-            ? 'delta'
-            : data.aggregationTemporality === TEMPORALITY_CUMULATIVE
-              ? 'cumulative'
-              : null;
+        const temporality = temporalityOf(data.aggregationTemporality);
         for (const point of data.dataPoints) {
           n.points++;
           const where = `${metric.name} point at ${point.timeUnixNano}`;

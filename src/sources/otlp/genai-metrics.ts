@@ -14,7 +14,7 @@ import {
   type GenAiMetricUsage,
   genAiCommon,
 } from './genai.ts';
-import { type MetricsRequest, TEMPORALITY_CUMULATIVE, TEMPORALITY_DELTA } from './shape.ts';
+import { type MetricsRequest, temporalityOf } from './shape.ts';
 import { Attrs, nanosToMs } from './values.ts';
 
 function decimalOf(v: number | bigint | null): string | null {
@@ -48,12 +48,7 @@ export function interpretGenAiMetrics(
           problems.push(`${metric.name}: ${data?.type ?? 'no'} data, expected a histogram`);
           continue;
         }
-        const temporality =
-          data.aggregationTemporality === TEMPORALITY_DELTA
-            ? 'delta'
-            : data.aggregationTemporality === TEMPORALITY_CUMULATIVE
-              ? 'cumulative'
-              : null;
+        const temporality = temporalityOf(data.aggregationTemporality);
         for (const point of data.dataPoints) {
           counts.points++;
           const where = `${metric.name} point at ${point.timeUnixNano}`;

@@ -272,3 +272,12 @@ export interface OtlpRequestOf {
   readonly metrics: MetricsRequest;
   readonly traces: TracesRequest;
 }
+
+/** A sum's or histogram's aggregation temporality by name; null for an unspecified or unknown value. */
+export function temporalityOf(value: number): 'delta' | 'cumulative' | null {
+  return value === TEMPORALITY_DELTA
+    ? 'delta'
+    : value === TEMPORALITY_CUMULATIVE
+      ? 'cumulative'
+      : null;
+}

@@ -1,7 +1,7 @@
 /** The DuckDB Reconciler. */
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import { AppError } from '../../core/index.ts';
-import type { ReconcileData, Reconciler } from '../store.ts';
+import { periodBounds, type ReconcileData, type Reconciler } from '../store.ts';
 import {
   ALLOCATE_SQL,
   ALLOCATED_SQL,
@@ -40,11 +40,11 @@ export function createReconciler(conn: DuckDBConnection): Reconciler {
     },
 
     async reconcile(period, { allocate }): Promise<ReconcileData> {
-      if (!/^\d{4}-\d{2}$/.test(period))
+      const bounds = periodBounds(period);
+      if (bounds === null)
         throw new AppError('cli.usage', `--month expects YYYY-MM, got ${period}`);
-      const [y, m] = period.split('-').map(Number) as [number, number];
-      const start = new Date(Date.UTC(y, m - 1, 1)).toISOString().replace('T', ' ').slice(0, 19);
-      const end = new Date(Date.UTC(y, m, 1)).toISOString().replace('T', ' ').slice(0, 19);
+      const sql = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 19);
+      const [start, end] = [sql(bounds.fromMs), sql(bounds.toMs)];
       const all: DuckDBValue[] = [period, start, end];
       const run = (sql: string) => {
         const b = bind(sql, all);

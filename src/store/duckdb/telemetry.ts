@@ -1,5 +1,5 @@
 /** The DuckDB TelemetryStore: Claude Code / GenAI events and metric increases, and the sessions report. */
-import type { DuckDBConnection } from '@duckdb/node-api';
+import { type DuckDBConnection, listValue } from '@duckdb/node-api';
 import type { TelemetryStore } from '../store.ts';
 import { writeMapFile } from './bulk-logs.ts';
 
@@ -95,7 +95,12 @@ const fill = (column: string, value: string) =>
   `${column} = CASE WHEN usage.${column} = 'unallocated' AND ${value} IS NOT NULL THEN ${value} ELSE usage.${column} END`;
 const dim = (key: string) => `json_extract_string(e.dimensions, '$."${key}".value')`;
 
-const ENRICH_SQL = `
+/**
+ * The enrichment UPDATE. Scoped (the receiver, per request) it joins only the request's events and the ledger rows
+ * within a day of them, so zone maps skip the rest of a large ledger; unscoped (after an ingest) it joins every
+ * api_request event with a request id.
+ */
+const enrichSql = (scoped: boolean) => `
 UPDATE usage SET ${[
   fill('session', 'e.session_id'),
   fill('"user"', 'e.who'),
@@ -109,9 +114,12 @@ UPDATE usage SET ${[
 FROM (
   SELECT request_id, any_value(session_id) AS session_id, any_value(coalesce(user_email, user_id)) AS who,
     any_value(dimensions) AS dimensions
-  FROM telemetry_events WHERE kind = 'api_request' AND request_id IS NOT NULL GROUP BY request_id
+  FROM telemetry_events
+  WHERE kind = 'api_request' AND request_id IS NOT NULL ${scoped ? 'AND request_id IN (SELECT unnest($1::VARCHAR[]))' : ''}
+  GROUP BY request_id
 ) e
-WHERE usage.request_id = e.request_id AND usage.session = 'unallocated' AND e.session_id IS NOT NULL`;
+WHERE usage.request_id = e.request_id AND usage.session = 'unallocated' AND e.session_id IS NOT NULL
+  ${scoped ? 'AND usage.ts BETWEEN epoch_ms($2::BIGINT - 86400000) AND epoch_ms($3::BIGINT + 86400000)' : ''}`;
 
 export function createTelemetryStore(conn: DuckDBConnection, tmp: string): TelemetryStore {
   let n = 0;
@@ -203,7 +211,15 @@ export function createTelemetryStore(conn: DuckDBConnection, tmp: string): Telem
         return { events: newEvents, metrics: newMetrics };
       }),
 
-    enrich: () => serial(async () => Number((await conn.run(ENRICH_SQL)).rowsChanged)),
+    enrich: (scope) =>
+      serial(async () => {
+        if (scope === undefined) return Number((await conn.run(enrichSql(false))).rowsChanged);
+        if (scope.requestIds.length === 0) return 0;
+        const ids = listValue(scope.requestIds.map((id) => id));
+        return Number(
+          (await conn.run(enrichSql(true), [ids, scope.fromMs, scope.toMs])).rowsChanged,
+        );
+      }),
 
     async sessions(from, to, limit) {
       const rows = (await conn.runAndReadAll(SESSIONS_SQL, [from, to, limit])).getRowObjectsJS();
