@@ -4,4 +4,5 @@
 
 export * from './reconcile.ts';
 export * from './report.ts';
+export * from './telemetry-report.ts';
 export * from './time-range.ts';

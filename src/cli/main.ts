@@ -16,6 +16,7 @@ import { reportCommand } from './commands/report.ts';
 import { repriceCommand } from './commands/reprice.ts';
 import { sessionsCommand } from './commands/sessions.ts';
 import { startCommand } from './commands/start.ts';
+import { toolsCommand } from './commands/tools.ts';
 import { type CliContext, EXIT } from './context.ts';
 
 const COMMANDS: Readonly<Record<string, (ctx: CliContext) => Promise<number>>> = {
@@ -26,6 +27,7 @@ const COMMANDS: Readonly<Record<string, (ctx: CliContext) => Promise<number>>> =
   metrics: metricsCommand,
   collect: collectCommand,
   sessions: sessionsCommand,
+  tools: toolsCommand,
   report: reportCommand,
   explain: explainCommand,
   prices: pricesCommand,
@@ -47,6 +49,7 @@ Usage: tokenledger <command> [options]      (every command takes --db FILE and -
   explain ID       how one request was normalised, attributed and priced
   collect          OTLP/HTTP receiver for Claude Code and OpenTelemetry GenAI apps (port 4318)
   sessions         the costliest Claude Code / GenAI sessions, from that telemetry
+  tools            Claude Code's tools: calls, success, durations, accept rates, apportioned cost
   prices …         the price catalog: list, show MODEL, check, missing, import FILE…
   reprice          recompute stored costs after a price, override or profile change
   demo             generate and ingest a realistic demo organisation

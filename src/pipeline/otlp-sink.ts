@@ -32,10 +32,76 @@ export interface OtlpSinkDeps {
 
 const json = (v: unknown) =>
   JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x));
-const sourced = (identity: TelemetryIdentity) =>
-  Object.fromEntries(Object.entries(identity).filter(([, v]) => v !== null));
+const present = (o: Record<string, unknown>) =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== null));
+const sourced = (identity: TelemetryIdentity) => present({ ...identity });
 
-/** Prices tokens the way an invocation-log record of the same call is priced. */
+/** A Bedrock Anthropic model id's version suffix (`-v1:0`, `-v1`, `-v2:0`). */
+const VERSION_SUFFIX = /-v\d+(?::\d+)?$/;
+/** A release date at the end of a model name (`-20250929`). */
+const RELEASE_DATE = /-\d{8}$/;
+/** Anthropic's own model names, as the Messages API response body has them: no vendor prefix, no version. */
+const RESPONSE_BODY_NAME = /^claude-[a-z0-9-]+$/;
+
+interface ModelIndex {
+  /** `claude-sonnet-4-5-20250929` → the catalog ids it names (one: unambiguous). */
+  readonly exact: ReadonlyMap<string, readonly string[]>;
+  /** The same without a release date, for catalog ids that have none (`claude-opus-4-7`). */
+  readonly undated: ReadonlyMap<string, readonly string[]>;
+}
+
+const indexes = new WeakMap<Catalog, ModelIndex>();
+
+function modelIndex(catalog: Catalog): ModelIndex {
+  const cached = indexes.get(catalog);
+  if (cached !== undefined) return cached;
+  const exact = new Map<string, string[]>();
+  const undated = new Map<string, string[]>();
+  const add = (m: Map<string, string[]>, key: string, id: string) => {
+    const list = m.get(key) ?? [];
+    if (!list.includes(id)) list.push(id);
+    m.set(key, list);
+  };
+  for (const { entry } of catalog.entries) {
+    for (const id of entry.models) {
+      if (!id.startsWith('anthropic.')) continue;
+      const name = id.slice('anthropic.'.length).replace(VERSION_SUFFIX, '');
+      add(exact, name, id);
+      add(undated, name.replace(RELEASE_DATE, ''), id);
+    }
+  }
+  const index = { exact, undated };
+  indexes.set(catalog, index);
+  return index;
+}
+
+/**
+ * The Bedrock foundation-model id of a response-body Anthropic model name (what Claude Code's `api_request` `model`
+ * is for newer versions: `claude-sonnet-4-5-20250929` → `anthropic.claude-sonnet-4-5-20250929-v1:0`), when the
+ * catalog's ids name exactly one model for it; null otherwise (a Bedrock id, a profile, an ARN, an unknown or
+ * ambiguous name). A dated name also finds an undated catalog id of the same model (`claude-opus-4-7-20260416` →
+ * `anthropic.claude-opus-4-7`), never a catalog id with another date: that is another release.
+ */
+export function bedrockModelIdOf(name: string, catalog: Catalog): string | null {
+  if (!RESPONSE_BODY_NAME.test(name)) return null;
+  const index = modelIndex(catalog);
+  const exact = index.exact.get(name);
+  if (exact !== undefined) return exact.length === 1 ? (exact[0] ?? null) : null;
+  const stripped = name.replace(RELEASE_DATE, '');
+  if (stripped === name) return null;
+  const candidates = index.undated.get(stripped) ?? [];
+  const [only] = candidates;
+  return candidates.length === 1 &&
+    only !== undefined &&
+    !RELEASE_DATE.test(only.slice('anthropic.'.length).replace(VERSION_SUFFIX, ''))
+    ? only
+    : null;
+}
+
+/**
+ * Prices tokens the way an invocation-log record of the same call is priced. A response-body model name is priced
+ * as the Bedrock model it names, in-Region at the standard tier (the event does not say which profile was called).
+ */
 function recompute(
   deps: OtlpSinkDeps,
   at: number,
@@ -57,7 +123,7 @@ function recompute(
     region: deps.defaultRegion ?? 'us-east-1',
     inferenceRegion: null,
     operation: 'Converse',
-    modelId: model,
+    modelId: bedrockModelIdOf(model, deps.catalog) ?? model,
     identityArn: null,
     requestMetadata: {},
     tokens: {
@@ -134,7 +200,22 @@ function eventRow(deps: OtlpSinkDeps, e: ClaudeCodeEvent, receivedAt: number): T
         durationMs: e.durationMs,
       };
     case 'tool_decision':
-      return { ...base, ...none, toolName: e.toolName, decision: e.decision };
+      // The decision's source (config, hook, user_permanent …) and the tool's origin have no column: kept with the
+      // other attributes, where the tools report reads `$.source`.
+      return {
+        ...base,
+        ...none,
+        toolName: e.toolName,
+        decision: e.decision,
+        attributes: json({
+          ...e.extra,
+          ...present({
+            source: e.source,
+            tool_source: e.toolSource,
+            tool_use_id: e.toolUseId,
+          }),
+        }),
+      };
     default:
       return { ...base, ...none };
   }
@@ -185,6 +266,8 @@ function metricRow(m: ClaudeCodeMetricDelta, receivedAt: number): TelemetryMetri
     dimensions: json(m.dimensions),
     terminal: m.terminal,
     version: m.version,
+    // The point's own attributes (code_edit_tool.decision: tool_name, decision, source, language).
+    attributes: json(m.extra),
     receivedAt,
   };
 }
@@ -265,13 +348,13 @@ export function createOtlpSink(deps: OtlpSinkDeps): OtlpSink {
       }
       try {
         await deps.store.telemetry.write(events, metrics);
-        // Only this request's calls, and ledger records near them in time: not a scan of the whole ledger.
-        const matched = events.filter((e) => e.requestId !== null);
-        if (matched.length > 0) {
+        // Match this request's calls to server-side records (request id, else token fingerprint), or count them
+        // client-only: only events and ledger records near them in time, not a scan of the whole ledger.
+        const calls = events.filter((e) => e.kind === 'api_request');
+        if (calls.length > 0) {
           await deps.store.telemetry.enrich({
-            requestIds: matched.map((e) => e.requestId as string),
-            fromMs: matched.reduce((m, e) => Math.min(m, e.at), Number.POSITIVE_INFINITY),
-            toMs: matched.reduce((m, e) => Math.max(m, e.at), Number.NEGATIVE_INFINITY),
+            fromMs: calls.reduce((m, e) => Math.min(m, e.at), Number.POSITIVE_INFINITY),
+            toMs: calls.reduce((m, e) => Math.max(m, e.at), Number.NEGATIVE_INFINITY),
           });
         }
       } catch (e: unknown) {

@@ -502,6 +502,8 @@ export interface TelemetryMetricRow {
   readonly terminal: string | null;
   readonly version: string | null;
   readonly receivedAt: number;
+  /** JSON of the point's own attributes (code_edit_tool.decision: tool_name, decision, source, language). */
+  readonly attributes: string;
 }
 
 export interface SessionSummary {
@@ -517,6 +519,164 @@ export interface SessionSummary {
   readonly toolCalls: number;
   readonly commits: bigint;
   readonly pullRequests: bigint;
+  /** tool_decision events: accepted and rejected. */
+  readonly toolAccepts: number;
+  readonly toolRejects: number;
+  /** `claude_code.active_time.total` (user + cli) in whole ms; null when the session sent none. */
+  readonly activeMs: number | null;
+  readonly activeUserMs: number | null;
+  readonly activeCliMs: number | null;
+  /** Wall duration (first to last event) less active time, never below 0; null without active time. */
+  readonly idleMs: number | null;
+  /** Cost ÷ commits, ÷ pull requests, × 3,600,000 ÷ active ms; rounded half up to a pico-USD; null when ÷ 0. */
+  readonly costPerCommitPicos: bigint | null;
+  readonly costPerPullRequestPicos: bigint | null;
+  readonly costPerActiveHourPicos: bigint | null;
+}
+
+/** Per developer (`user.email`, else `user.id`; null: no identity): the sessions report rolled up. */
+export interface UserSummary {
+  readonly user: string | null;
+  readonly sessions: number;
+  readonly requests: number;
+  readonly tokens: bigint;
+  readonly costPicos: bigint;
+  readonly unpricedRequests: number;
+  readonly toolCalls: number;
+  readonly toolAccepts: number;
+  readonly toolRejects: number;
+  /** accepts ÷ (accepts + rejects); null without decisions. */
+  readonly toolAcceptRate: number | null;
+  readonly commits: bigint;
+  readonly pullRequests: bigint;
+  readonly activeMs: number | null;
+  readonly costPerCommitPicos: bigint | null;
+  readonly costPerPullRequestPicos: bigint | null;
+  readonly costPerActiveHourPicos: bigint | null;
+}
+
+/** Accept and reject counts of tool_decision events from one `source` (config, hook, user_permanent, …). */
+export interface DecisionCounts {
+  readonly accept: number;
+  readonly reject: number;
+}
+
+/**
+ * One tool (and user, with `byUser`). Calls, success and durations from tool_result events, decisions from
+ * tool_decision events, both in the range; requests and cost are those of the API requests in the range
+ * apportioned to the tool calls of their prompt (see `TelemetryReportQuery`). `(no tool)`: prompts without tools.
+ */
+export interface ToolSummary {
+  readonly tool: string;
+  readonly user: string | null;
+  readonly calls: number;
+  readonly successes: number;
+  readonly failures: number;
+  /** successes ÷ (calls whose outcome is known); null when none is. */
+  readonly successRate: number | null;
+  readonly meanDurationMs: number | null;
+  /** Interpolated 95th percentile. */
+  readonly p95DurationMs: number | null;
+  readonly accepts: number;
+  readonly rejects: number;
+  readonly acceptRate: number | null;
+  /** By decision source; `(unknown)` when the event did not say. */
+  readonly bySource: Readonly<Record<string, DecisionCounts>>;
+  readonly requests: number;
+  readonly costPicos: bigint;
+  readonly unpricedRequests: number;
+}
+
+/** Dimensions a report over application telemetry can group by. `meta:<key>`: an attribution attribute. */
+export const TELEMETRY_GROUP_KEYS = [
+  'tool',
+  'language',
+  'query_source',
+  'terminal',
+  'version',
+  'prompt',
+  'session',
+  'user',
+  'model',
+  'team',
+  'feature',
+  'project',
+  'environment',
+  'cost_center',
+  'application',
+  'hour',
+  'day',
+  'week',
+  'month',
+] as const;
+export type TelemetryGroupKey = (typeof TELEMETRY_GROUP_KEYS)[number] | `meta:${string}`;
+
+export interface TelemetryUsageQuery {
+  readonly groupBy: readonly TelemetryGroupKey[];
+  /** Inclusive lower bound, epoch ms. */
+  readonly since?: number;
+  /** Exclusive upper bound, epoch ms. */
+  readonly until?: number;
+  readonly where: readonly { readonly key: TelemetryGroupKey; readonly value: string }[];
+  readonly limit?: number;
+}
+
+/** Code-edit permission decisions (`claude_code.code_edit_tool.decision` points) of one group. */
+export interface EditDecisionRow {
+  readonly keys: Readonly<Record<string, string | null>>;
+  readonly decisions: bigint;
+  readonly accepts: bigint;
+  readonly rejects: bigint;
+}
+
+/**
+ * `requests`: API request and error events (by tool: apportioned). `edit_decisions` (grouped by language): the
+ * code-edit decision metric, which carries a session but no prompt, so no tokens or cost can be tied to it.
+ */
+export type TelemetryUsageResult =
+  | {
+      readonly measure: 'requests';
+      readonly rows: readonly UsageRow[];
+      readonly total: UsageRow;
+      readonly unpriced: readonly {
+        readonly model: string;
+        readonly requests: number;
+        readonly tokens: bigint;
+      }[];
+    }
+  | {
+      readonly measure: 'edit_decisions';
+      readonly rows: readonly EditDecisionRow[];
+      readonly total: EditDecisionRow;
+    };
+
+interface TelemetryScope {
+  /** [from, to), epoch ms. */
+  readonly from: number;
+  readonly to: number;
+  /** Only this developer (`user.email`, else `user.id`). */
+  readonly user?: string;
+}
+
+/**
+ * The reports over application telemetry; everything is aggregated in the store. Cost apportioning (tools and
+ * `groupBy` tool): each prompt's (`prompt.id`) API-request cost — and its requests, errors and tokens — is split
+ * evenly over that prompt's tool_result events in whole units (pico-USD): every call gets the quotient and the
+ * first `remainder` calls in time order get one more, so a prompt's shares add up to its cost exactly (the largest
+ * remainder method; all remainders tie, time breaks the tie). Prompts without tool calls, and requests without a
+ * prompt id, go to `(no tool)`.
+ */
+export type TelemetryReportQuery =
+  | ({ readonly kind: 'sessions'; readonly limit: number } & TelemetryScope)
+  | ({ readonly kind: 'users' } & TelemetryScope)
+  | ({ readonly kind: 'tools'; readonly byUser: boolean } & TelemetryScope)
+  | ({ readonly kind: 'usage' } & TelemetryUsageQuery);
+
+export interface TelemetryReportResults {
+  readonly sessions: readonly SessionSummary[];
+  readonly users: readonly UserSummary[];
+  readonly tools: readonly ToolSummary[];
+  readonly usage: TelemetryUsageResult;
 }
 
 export interface TelemetryStore {
@@ -528,18 +688,41 @@ export interface TelemetryStore {
     readonly events: number;
     readonly metrics: number;
   }>;
-  /** Top sessions by recomputed cost in [from, to). */
+  /** Top sessions by recomputed cost in [from, to) (= `telemetryReport({ kind: 'sessions', … })`). */
   sessions(from: number, to: number, limit: number): Promise<readonly SessionSummary[]>;
+  /** Sessions, developers, tools, or usage grouped by telemetry dimensions (see `TelemetryReportQuery`). */
+  telemetryReport<Q extends TelemetryReportQuery>(
+    query: Q,
+  ): Promise<TelemetryReportResults[Q['kind']]>;
   /**
-   * Enriches ledger records from the API-request events of the same calls (joined exactly on the request id, which
-   * Claude Code sends as Bedrock's x-amzn-RequestId): dimensions the record left `unallocated` take the event's
-   * session, user and attribution attributes. The record is not duplicated: the call counts once. Returns the
-   * number of records enriched. With a scope (the receiver, per request) only those request ids, and ledger records
-   * within a day of [fromMs, toMs], are looked at.
+   * One ledger for calls seen by the client and the server (architecture §2; rules in duckdb/telemetry-match.ts).
+   * Each API-request event is matched to the server-side record of the same call — exactly on the request id
+   * (Claude Code sends Bedrock's x-amzn-RequestId), else by fingerprint (canonical model, the four token counts,
+   * time within a window; one to one, nearest first) — and the record's `unallocated` dimensions take the event's
+   * session, user and attribution attributes (rule `telemetry.<attribute>@<match>`); the call counts once. An
+   * unmatched event counts as its own ledger row (source `telemetry`, request id `otel:<event key>`) only where no
+   * server-side record of that model covers the hour; the row goes when a record arrives. Idempotent and
+   * independent of arrival order: a run writes only the differences from the state the stored data implies. Call it
+   * after every ingest with no scope (re-matches the events near whatever server-side records or events arrived since
+   * the last such run, whoever wrote them; every event the first time) and after every receive with the batch's event
+   * times (events within about an hour of them are re-matched; a range covering everything re-matches everything).
+   * Counts are over the events looked at.
    */
-  enrich(scope?: {
-    readonly requestIds: readonly string[];
-    readonly fromMs: number;
-    readonly toMs: number;
-  }): Promise<number>;
+  enrich(scope?: { readonly fromMs: number; readonly toMs: number }): Promise<{
+    /** API-request events looked at. */
+    readonly events: number;
+    readonly requestId: number;
+    readonly fingerprint: number;
+    /** Fingerprint matches where the event or the record had another candidate (the nearest won). */
+    readonly ambiguous: number;
+    /** Unmatched, in an hour server-side records cover: not counted again. */
+    readonly covered: number;
+    /** Counted as client-only ledger rows. */
+    readonly clientOnly: number;
+    readonly noModel: number;
+    /** Server-side records whose dimensions or rules changed in this run. */
+    readonly enriched: number;
+    readonly clientRowsAdded: number;
+    readonly clientRowsRemoved: number;
+  }>;
 }

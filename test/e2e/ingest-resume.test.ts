@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { generateDemo } from '../../src/demo/index.ts';
@@ -34,16 +35,26 @@ async function rows(db: string): Promise<number> {
   }
 }
 
-/** Starts an ingest, kills it after `ms`, returns how it ended. */
-function killAfter(args: string[], ms: number): Promise<NodeJS.Signals | null> {
+/**
+ * Starts an ingest and kills it once its write-ahead log has grown past `walBytes` (some batches committed, however
+ * slowly the machine starts the process), returns how it ended.
+ */
+function killAfterCommits(
+  args: string[],
+  db: string,
+  walBytes: number,
+): Promise<NodeJS.Signals | null> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', main, ...args], {
       cwd: root,
       stdio: 'ignore',
     });
-    const timer = setTimeout(() => child.kill('SIGKILL'), ms);
+    const poll = setInterval(() => {
+      const wal = `${db}.wal`;
+      if (existsSync(wal) && statSync(wal).size > walBytes) child.kill('SIGKILL');
+    }, 20);
     child.on('exit', (_code, signal) => {
-      clearTimeout(timer);
+      clearInterval(poll);
       resolve(signal);
     });
   });
@@ -86,11 +97,15 @@ for (const [name, extra] of PATHS) {
     const expected = report(clean).stdout;
     assert.equal(await rows(clean), demo.records);
 
-    // Kill part-way; retry with another delay if the kill came before the first commit or after the last.
+    // Kill part-way (once some batches are in the WAL); retry further in if the kill missed every commit.
     let killedDb = '';
-    for (const ms of [1500, 2500, 1000, 4000, 700]) {
-      const db = join(tmp.path, `killed-${extra.length}-${ms}.duckdb`);
-      const signal = await killAfter(['ingest', demo.logsRoot, '--db', db, ...common], ms);
+    for (const walBytes of [200_000, 600_000, 60_000, 1_500_000]) {
+      const db = join(tmp.path, `killed-${extra.length}-${walBytes}.duckdb`);
+      const signal = await killAfterCommits(
+        ['ingest', demo.logsRoot, '--db', db, ...common],
+        db,
+        walBytes,
+      );
       if (signal !== 'SIGKILL') continue;
       const partial = await rows(db);
       if (partial > 0 && partial < demo.records) {

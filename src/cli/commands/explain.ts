@@ -37,6 +37,12 @@ const ASSUMPTIONS: Readonly<Partial<Record<Flag, string>>> = {
   discounted: 'your negotiated discounts (prices.overrides) were applied to the list cost',
 };
 
+/**
+ * The `source` of a client-only ledger row: a call only the client's telemetry saw (the store's CLIENT_ONLY_SOURCE,
+ * telemetry-match.ts; the store's index does not export it).
+ */
+const CLIENT_ONLY_SOURCE = 'telemetry';
+
 const s = (v: unknown): string => (v === null || v === undefined ? '' : String(v));
 const n = (v: unknown): number => Number(v ?? 0);
 
@@ -100,9 +106,11 @@ export function explainText(row: StoredRecord, catalog: Catalog): string {
   kv('identity', rec.identityArn ?? '(none)');
   kv(
     'source',
-    rec.source.line > 0
-      ? `${rec.source.uri}:${rec.source.line}`
-      : `${rec.source.uri} (read by DuckDB; search it for the request id)`,
+    rec.source.uri === CLIENT_ONLY_SOURCE
+      ? 'client-only telemetry event (no invocation log or gateway record of this call)'
+      : rec.source.line > 0
+        ? `${rec.source.uri}:${rec.source.line}`
+        : `${rec.source.uri} (read by DuckDB; search it for the request id)`,
   );
   out.push('', 'Normalised');
   kv('model id', rec.modelId);

@@ -1,9 +1,18 @@
 /** `tokenledger report`: spend grouped by any dimension, as a table, CSV or JSON. */
-import { runReport } from '../../analyse/index.ts';
+import {
+  isTelemetryReport,
+  type Report,
+  type ReportRequest,
+  runReport,
+  runTelemetryReport,
+  type TelemetryReport,
+  telemetryReportNotes,
+} from '../../analyse/index.ts';
 import { AppError } from '../../core/index.ts';
+import type { EditDecisionRow, GroupKey } from '../../store/index.ts';
 import { int, list, parse, str } from '../args.ts';
 import { type CliContext, EXIT, print, withRuntime } from '../context.ts';
-import { reportCsv, reportJson, reportTable } from '../format.ts';
+import { compact, renderTable, reportCsv, reportJson, reportTable } from '../format.ts';
 
 export const REPORT_HELP = `Usage: tokenledger report [--by DIM,…] [--since 7d|DATE] [--until DATE] [--where DIM=VALUE]…
                           [--cost list|billed] [--format table|csv|json] [--limit N] [--db FILE]
@@ -11,6 +20,16 @@ export const REPORT_HELP = `Usage: tokenledger report [--by DIM,…] [--since 7d
 DIM: team user feature project environment cost_center application session (or any other
 request-metadata key), model model_id profile scope tier region inference_region account
 operation identity error_code status, hour day week month.
+Telemetry DIM (what \`tokenledger collect\` received): tool language query_source terminal version
+prompt. Asking for one runs the report over telemetry: Claude Code / GenAI API request events,
+priced from their tokens with the catalog. They combine with session user model team feature
+project environment cost_center application hour day week month and OTEL_RESOURCE_ATTRIBUTES keys,
+not with ledger-only dimensions (account, region, …) or --cost billed. A request-metadata key of
+the same name: --by meta:tool. --by tool apportions: each prompt's (prompt.id) requests, tokens
+and cost are split evenly over that prompt's tool calls in whole units (pico-USD), the remainder
+one each to the earliest calls, so the shares add up exactly; prompts without tool calls are
+"(no tool)". --by language counts code-edit decisions (accept/reject) per language, without cost:
+that metric carries no prompt id.
 --since/--until take 24h, 7d, 2w, 3m or a date (2026-01-31) / ISO time; --until is exclusive.
 --cost list (default): list-price estimates in USD (less your prices.overrides discounts); requests of
 unpriced models are counted and listed. --cost billed: invoice dollars as \`tokenledger reconcile\`
@@ -41,20 +60,22 @@ export async function reportCommand(ctx: CliContext): Promise<number> {
   const since = str(flags, 'since');
   const until = str(flags, 'until');
   const limitFlag = str(flags, 'limit') === undefined ? undefined : int(flags, 'limit', 0);
-  const report = await withRuntime(ctx, flags, (rt) =>
-    runReport(
-      rt.store,
-      {
-        by,
-        where: list(flags, 'where'),
-        ...(str(flags, 'cost') !== undefined ? { cost: str(flags, 'cost') as string } : {}),
-        ...(since !== undefined ? { since } : {}),
-        ...(until !== undefined ? { until } : {}),
-        ...(limitFlag !== undefined ? { limit: limitFlag } : {}),
-      },
-      ctx.now(),
-    ),
-  );
+  const request: ReportRequest = {
+    by,
+    where: list(flags, 'where'),
+    ...(str(flags, 'cost') !== undefined ? { cost: str(flags, 'cost') as string } : {}),
+    ...(since !== undefined ? { since } : {}),
+    ...(until !== undefined ? { until } : {}),
+    ...(limitFlag !== undefined ? { limit: limitFlag } : {}),
+  };
+  if (isTelemetryReport(request)) {
+    const report = await withRuntime(ctx, flags, (rt) =>
+      runTelemetryReport(rt.store, request, ctx.now()),
+    );
+    print(ctx, renderTelemetryReport(report, format));
+    return EXIT.ok;
+  }
+  const report = await withRuntime(ctx, flags, (rt) => runReport(rt.store, request, ctx.now()));
   print(
     ctx,
     format === 'json'
@@ -64,4 +85,90 @@ export async function reportCommand(ctx: CliContext): Promise<number> {
         : reportTable(report),
   );
   return EXIT.ok;
+}
+
+const DECISION_KEYS = ['decisions', 'accepts', 'rejects', 'accept_rate'] as const;
+const NULL_COUNTERS = {
+  requests: null,
+  errors: null,
+  input_tokens: null,
+  output_tokens: null,
+  cache_read_tokens: null,
+  cache_write_tokens: null,
+  cost_usd: null,
+  unpriced_requests: null,
+};
+
+function decisionJson(row: EditDecisionRow): Record<string, string | number | null> {
+  const decided = row.accepts + row.rejects;
+  return {
+    ...row.keys,
+    ...NULL_COUNTERS,
+    decisions: Number(row.decisions),
+    accepts: Number(row.accepts),
+    rejects: Number(row.rejects),
+    accept_rate: decided === 0n ? null : Number(row.accepts) / Number(decided),
+  };
+}
+
+const csvCell = (v: string | number | null | undefined): string => {
+  if (v === null || v === undefined) return '';
+  const s = String(v);
+  return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+};
+
+/** The same formats as the ledger report: group keys plus the same counters (null where telemetry has none). */
+export function renderTelemetryReport(report: TelemetryReport, format: string): string {
+  const keys = report.query.groupBy;
+  const r = report.result;
+  if (r.measure === 'requests') {
+    // The ledger report's renderers read the keys as column names only.
+    const asReport: Report = {
+      query: { groupBy: keys as readonly string[] as readonly GroupKey[], where: [] },
+      rows: r.rows,
+      total: r.total,
+      unpriced: [],
+    };
+    if (format === 'json') return reportJson(asReport);
+    if (format === 'csv') return reportCsv(asReport);
+    return [reportTable(asReport), '', ...telemetryReportNotes(report)].join('\n');
+  }
+  if (format === 'json') return JSON.stringify(r.rows.map(decisionJson), null, 2);
+  if (format === 'csv') {
+    const headers = [...keys, ...Object.keys(NULL_COUNTERS), ...DECISION_KEYS];
+    const rows = r.rows.map(decisionJson);
+    return [
+      headers.join(','),
+      ...rows.map((row) => headers.map((h) => csvCell(row[h])).join(',')),
+    ].join('\n');
+  }
+  const rate = (row: EditDecisionRow) => {
+    const decided = row.accepts + row.rejects;
+    return decided === 0n ? '-' : `${((Number(row.accepts) / Number(decided)) * 100).toFixed(1)}%`;
+  };
+  const cells = (row: EditDecisionRow) => [
+    compact(row.decisions),
+    compact(row.accepts),
+    compact(row.rejects),
+    rate(row),
+  ];
+  const headers = [
+    ...keys.map((k) => k.replace(/^meta:/, '').toUpperCase()),
+    'DECISIONS',
+    'ACCEPTED',
+    'REJECTED',
+    'ACCEPT RATE',
+  ];
+  const rows = r.rows.map((row) => [...keys.map((k) => row.keys[k] ?? '(none)'), ...cells(row)]);
+  rows.push(headers.map(() => ''));
+  rows.push([...keys.map((_, i) => (i === 0 ? 'TOTAL' : '')), ...cells(r.total)]);
+  return [
+    renderTable(
+      headers,
+      rows,
+      headers.map((_, i) => i >= keys.length),
+    ),
+    '',
+    ...telemetryReportNotes(report),
+  ].join('\n');
 }

@@ -2,12 +2,14 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { MetricsStore } from '../store.ts';
 import { writeMapFile } from './bulk-logs.ts';
+import { CLIENT_ONLY_SOURCE } from './telemetry-match.ts';
 
 const TOKEN_METRICS = `('InputTokenCount', 'OutputTokenCount', 'CacheReadInputTokenCount', 'CacheWriteInputTokenCount')`;
 
 /**
  * Hourly tokens by account, Region and model id as called (CloudWatch's ModelId is the id or profile id of the call,
- * as the log's modelId is); an hour where CloudWatch counted more than the ledger holds is a logging gap.
+ * as the log's modelId is); an hour where CloudWatch counted more than the ledger holds is a logging gap. Only
+ * server-side records count: a client-only telemetry row stands in for a missing log, it does not fill the gap.
  */
 const COVERAGE_SQL = `
 WITH cw AS (
@@ -19,7 +21,7 @@ WITH cw AS (
 ), led AS (
   SELECT account, region, model_id, date_trunc('hour', ts) AS hour,
     sum(input_tokens + output_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens)::HUGEINT AS tokens
-  FROM usage WHERE ts >= epoch_ms($1::BIGINT) AND ts < epoch_ms($2::BIGINT)
+  FROM usage WHERE ts >= epoch_ms($1::BIGINT) AND ts < epoch_ms($2::BIGINT) AND source <> '${CLIENT_ONLY_SOURCE}'
   GROUP BY ALL
 )
 SELECT cw.account, cw.region, cw.model_id, cw.hour, cw.tokens AS metric_tokens, coalesce(led.tokens, 0) AS logged_tokens

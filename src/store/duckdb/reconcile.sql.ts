@@ -3,7 +3,14 @@
  * allocation of the bill's net usage dollars to records in proportion to their estimated cost (largest remainder,
  * exact to the pico-USD). Billed usage with no logged record becomes `billed_extra` rows, attributed from the bill's
  * own tags (billing-level attribution), so the billed lens adds up to the bill without counting anything twice.
+ * Client-only telemetry rows (source `telemetry`: calls only the client saw, account unknown) take no part: the bill
+ * is compared with, and allocated to, what Bedrock logged, so such rows neither hide a logging gap nor show up as an
+ * `unknown` account.
  */
+import { CLIENT_ONLY_SOURCE } from './telemetry-match.ts';
+
+/** The ledger rows reconciliation reads: server-side records only. */
+const LOGGED = `source <> '${CLIENT_ONLY_SOURCE}'`;
 
 /** Line item types that bill usage; the discounts that reduce it carry the same usage types. */
 export const USAGE_LINE_TYPES = `('Usage', 'DiscountedUsage', 'SavingsPlanCoveredUsage')`;
@@ -36,7 +43,7 @@ export const GROUPS_SQL = [
      sum(cache_write_1h_tokens)::HUGEINT AS cache_write_1h_tokens,
      count(*) FILTER (WHERE contains(flags, 'cache_ttl_unknown')) AS ttl_unknown,
      count(*) FILTER (WHERE cost_pusd IS NULL) AS unpriced
-   FROM usage WHERE ts >= $2 AND ts < $3 GROUP BY ALL`,
+   FROM usage WHERE ts >= $2 AND ts < $3 AND ${LOGGED} GROUP BY ALL`,
 ];
 
 /** Month rows per (account, Region, model, scope, tier): billed, estimated, tokens on both sides, days present. */
@@ -59,7 +66,7 @@ GROUP BY ALL ORDER BY abs(coalesce(sum(b.usage_pusd), 0) + coalesce(sum(b.discou
 export const QUIET_HOURS_SQL = `
 WITH h AS (
   SELECT account, region, date_trunc('hour', ts) AS hour, count(*) AS n
-  FROM usage WHERE ts >= $2 AND ts < $3 GROUP BY ALL
+  FROM usage WHERE ts >= $2 AND ts < $3 AND ${LOGGED} GROUP BY ALL
 ), grid AS (
   SELECT a.account, a.region, t.hour
   FROM (SELECT DISTINCT account, region FROM h) a,
@@ -123,7 +130,7 @@ FROM (
            ELSE 1::HUGEINT END AS wt
     FROM usage u JOIN amounts a ON CAST(u.ts AS DATE) = a.day AND u.account = a.account AND u.region = a.region
       AND u.model = a.model AND u.scope = a.scope AND u.tier = a.tier
-    WHERE u.ts >= $2 AND u.ts < $3
+    WHERE u.ts >= $2 AND u.ts < $3 AND u.${LOGGED}
   ), s AS (
     SELECT *, sum(wt) OVER k AS total_wt FROM w WINDOW k AS (PARTITION BY ${KEY.join(', ')})
   ), p AS (
@@ -172,7 +179,7 @@ HAVING sum(b.unblended_pusd) <> 0`;
 export const ALLOCATED_SQL = `
 SELECT (SELECT coalesce(sum(billed_pusd), 0) FROM usage WHERE ts >= $2 AND ts < $3)::HUGEINT AS records_pusd,
   (SELECT count(*) FROM usage WHERE ts >= $2 AND ts < $3 AND billed_pusd IS NOT NULL) AS records,
-  (SELECT count(*) FROM usage WHERE ts >= $2 AND ts < $3) AS period_records,
+  (SELECT count(*) FROM usage WHERE ts >= $2 AND ts < $3 AND ${LOGGED}) AS period_records,
   (SELECT coalesce(sum(billed_pusd), 0) FROM billed_extra WHERE billing_period = $1)::HUGEINT AS extra_pusd`;
 
 export const PERIODS_SQL = `SELECT DISTINCT billing_period FROM bill_lines ORDER BY billing_period`;

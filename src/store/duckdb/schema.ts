@@ -21,6 +21,15 @@ export const MIGRATIONS: readonly string[] = [
   `CREATE TABLE IF NOT EXISTS checkpoints (
     key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL, updated_at TIMESTAMP NOT NULL
   )`,
+  // How each API-request telemetry event counts (telemetry-match.ts): `request_id` / `fingerprint` (in that
+  // server-side record, request_id), `client_only` (in its own ledger row `otel:<event_key>`), `covered` (an hour
+  // the server-side records cover: not counted again), `no_model`. Derived state, recomputed by every match run;
+  // kept beside telemetry_events (whose insert is positional) rather than as columns on it. No key: the matcher
+  // writes only differences.
+  `CREATE TABLE IF NOT EXISTS telemetry_matches (
+    event_key VARCHAR NOT NULL, ts TIMESTAMP NOT NULL, match VARCHAR NOT NULL, request_id VARCHAR,
+    delta_ms BIGINT, ambiguous BOOLEAN NOT NULL
+  )`,
 ];
 
 /**
@@ -89,4 +98,8 @@ export const TELEMETRY_MIGRATIONS: readonly string[] = [
     type VARCHAR, model VARCHAR, value VARCHAR NOT NULL, session_id VARCHAR, user_id VARCHAR, user_email VARCHAR,
     dimensions VARCHAR NOT NULL, terminal VARCHAR, version VARCHAR, received_at TIMESTAMP NOT NULL
   )`,
+  // The point's own attributes as JSON (code_edit_tool.decision's tool_name, decision, source, language), for
+  // `report --by language`. Appended, so it is the last column (telemetry.ts inserts by position); NULL on points
+  // stored before it existed.
+  `ALTER TABLE telemetry_metrics ADD COLUMN IF NOT EXISTS attributes VARCHAR`,
 ];

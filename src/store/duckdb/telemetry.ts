@@ -1,7 +1,9 @@
 /** The DuckDB TelemetryStore: Claude Code / GenAI events and metric increases, and the sessions report. */
-import { type DuckDBConnection, listValue } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import type { TelemetryStore } from '../store.ts';
 import { writeMapFile } from './bulk-logs.ts';
+import { matchTelemetry } from './telemetry-match.ts';
+import { telemetryReport } from './telemetry-report.ts';
 
 const EVENT_COLUMNS = {
   event_key: 'VARCHAR',
@@ -50,6 +52,8 @@ const METRIC_COLUMNS = {
   terminal: 'VARCHAR',
   version: 'VARCHAR',
   received_ms: 'BIGINT',
+  // Added by a later migration (ALTER TABLE … ADD COLUMN appends it): the insert is positional, so it stays last.
+  attributes: 'VARCHAR',
 } as const;
 /** Times travel as epoch ms (`*_ms`) and land in TIMESTAMP columns. */
 const TIMES = new Set(['ts_ms', 'from_ms', 'received_ms']);
@@ -64,62 +68,6 @@ function insertSql(table: string, columns: Record<string, string>, file: string)
   return `INSERT OR IGNORE INTO ${table} SELECT ${select}
     FROM read_json('${file.replaceAll("'", "''")}', format = 'newline_delimited', columns = {${spec}})`;
 }
-
-const SESSIONS_SQL = `
-WITH e AS (
-  SELECT session_id, any_value(coalesce(user_email, user_id)) AS "user", min(ts) AS first, max(ts) AS last,
-    count(*) FILTER (WHERE kind = 'api_request') AS requests,
-    coalesce(sum(input_tokens + output_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens)
-      FILTER (WHERE kind = 'api_request'), 0)::HUGEINT AS tokens,
-    coalesce(sum(cost_pusd) FILTER (WHERE kind = 'api_request'), 0)::HUGEINT AS cost,
-    count(*) FILTER (WHERE kind = 'api_request' AND cost_pusd IS NULL) AS unpriced,
-    sum(TRY_CAST(cost_reported_usd AS DECIMAL(38, 12))) FILTER (WHERE kind = 'api_request') AS reported,
-    count(*) FILTER (WHERE kind = 'tool_result') AS tools
-  FROM telemetry_events
-  WHERE session_id IS NOT NULL AND ts >= epoch_ms($1::BIGINT) AND ts < epoch_ms($2::BIGINT)
-  GROUP BY session_id
-), m AS (
-  SELECT session_id,
-    coalesce(sum(TRY_CAST(value AS HUGEINT)) FILTER (WHERE metric = 'claude_code.commit.count'), 0) AS commits,
-    coalesce(sum(TRY_CAST(value AS HUGEINT)) FILTER (WHERE metric = 'claude_code.pull_request.count'), 0) AS prs
-  FROM telemetry_metrics
-  WHERE session_id IS NOT NULL AND ts >= epoch_ms($1::BIGINT) AND ts < epoch_ms($2::BIGINT)
-  GROUP BY session_id
-)
-SELECT e.*, coalesce(m.commits, 0) AS commits, coalesce(m.prs, 0) AS prs
-FROM e LEFT JOIN m USING (session_id)
-ORDER BY cost DESC, requests DESC, session_id LIMIT $3`;
-
-/** A dimension the record left unallocated takes the event's value. */
-const fill = (column: string, value: string) =>
-  `${column} = CASE WHEN usage.${column} = 'unallocated' AND ${value} IS NOT NULL THEN ${value} ELSE usage.${column} END`;
-const dim = (key: string) => `json_extract_string(e.dimensions, '$."${key}".value')`;
-
-/**
- * The enrichment UPDATE. Scoped (the receiver, per request) it joins only the request's events and the ledger rows
- * within a day of them, so zone maps skip the rest of a large ledger; unscoped (after an ingest) it joins every
- * api_request event with a request id.
- */
-const enrichSql = (scoped: boolean) => `
-UPDATE usage SET ${[
-  fill('session', 'e.session_id'),
-  fill('"user"', 'e.who'),
-  fill('team', dim('team')),
-  fill('cost_center', dim('cost_center')),
-  fill('project', dim('project')),
-  fill('application', dim('application')),
-  fill('environment', dim('environment')),
-].join(',\n  ')},
-  attribution = json_merge_patch(usage.attribution, json_object('session', 'telemetry.session.id'))::VARCHAR
-FROM (
-  SELECT request_id, any_value(session_id) AS session_id, any_value(coalesce(user_email, user_id)) AS who,
-    any_value(dimensions) AS dimensions
-  FROM telemetry_events
-  WHERE kind = 'api_request' AND request_id IS NOT NULL ${scoped ? 'AND request_id IN (SELECT unnest($1::VARCHAR[]))' : ''}
-  GROUP BY request_id
-) e
-WHERE usage.request_id = e.request_id AND usage.session = 'unallocated' AND e.session_id IS NOT NULL
-  ${scoped ? 'AND usage.ts BETWEEN epoch_ms($2::BIGINT - 86400000) AND epoch_ms($3::BIGINT + 86400000)' : ''}`;
 
 export function createTelemetryStore(conn: DuckDBConnection, tmp: string): TelemetryStore {
   let n = 0;
@@ -197,6 +145,7 @@ export function createTelemetryStore(conn: DuckDBConnection, tmp: string): Telem
                 terminal: m.terminal,
                 version: m.version,
                 received_ms: m.receivedAt,
+                attributes: m.attributes,
               })),
             );
             newMetrics = Number(
@@ -211,32 +160,11 @@ export function createTelemetryStore(conn: DuckDBConnection, tmp: string): Telem
         return { events: newEvents, metrics: newMetrics };
       }),
 
-    enrich: (scope) =>
-      serial(async () => {
-        if (scope === undefined) return Number((await conn.run(enrichSql(false))).rowsChanged);
-        if (scope.requestIds.length === 0) return 0;
-        const ids = listValue(scope.requestIds.map((id) => id));
-        return Number(
-          (await conn.run(enrichSql(true), [ids, scope.fromMs, scope.toMs])).rowsChanged,
-        );
-      }),
+    // The matching (request id, fingerprint, client-only rows) lives in telemetry-match.ts.
+    enrich: (scope) => serial(() => matchTelemetry(conn, scope)),
 
-    async sessions(from, to, limit) {
-      const rows = (await conn.runAndReadAll(SESSIONS_SQL, [from, to, limit])).getRowObjectsJS();
-      return rows.map((r) => ({
-        sessionId: String(r.session_id),
-        user: r.user === null ? null : String(r.user),
-        first: (r.first as Date).getTime(),
-        last: (r.last as Date).getTime(),
-        requests: Number(r.requests),
-        tokens: BigInt(r.tokens as bigint),
-        costPicos: BigInt(r.cost as bigint),
-        unpricedRequests: Number(r.unpriced),
-        costReportedUsd: r.reported === null ? null : String(r.reported),
-        toolCalls: Number(r.tools),
-        commits: BigInt(r.commits as bigint),
-        pullRequests: BigInt(r.prs as bigint),
-      }));
-    },
+    sessions: (from, to, limit) => telemetryReport(conn, { kind: 'sessions', from, to, limit }),
+
+    telemetryReport: (query) => telemetryReport(conn, query),
   };
 }
