@@ -14,7 +14,7 @@ const ANYTHING = '*';
 /** Module → the other modules it may import. A module may always import itself, node: builtins and packages. */
 const MATRIX: Readonly<Record<string, readonly string[]>> = {
   core: [],
-  config: ['core', 'attribute'],
+  config: ['core', 'attribute', 'gateway'],
   sources: ['core'],
   normalise: ['core'],
   price: ['core'],
@@ -23,6 +23,7 @@ const MATRIX: Readonly<Record<string, readonly string[]>> = {
   demo: ['core', 'normalise', 'price'],
   pipeline: ['core', 'normalise', 'price', 'attribute', 'store', 'sources'],
   analyse: ['core', 'store'],
+  gateway: ['core'],
   cli: [ANYTHING],
   runtime: [ANYTHING],
 };

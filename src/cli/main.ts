@@ -6,14 +6,17 @@ import { isAppError } from '../core/index.ts';
 import { collectCommand } from './commands/collect.ts';
 import { demoCommand } from './commands/demo.ts';
 import { explainCommand } from './commands/explain.ts';
+import { gatewayCommand } from './commands/gateway.ts';
 import { ingestCommand } from './commands/ingest.ts';
 import { ingestCurCommand } from './commands/ingest-cur.ts';
 import { ingestMetricsCommand } from './commands/ingest-metrics.ts';
+import { keysCommand } from './commands/keys.ts';
 import { metricsCommand } from './commands/metrics.ts';
 import { pricesCommand } from './commands/prices.ts';
 import { reconcileCommand } from './commands/reconcile.ts';
 import { reportCommand } from './commands/report.ts';
 import { repriceCommand } from './commands/reprice.ts';
+import { serveCommand } from './commands/serve.ts';
 import { sessionsCommand } from './commands/sessions.ts';
 import { startCommand } from './commands/start.ts';
 import { toolsCommand } from './commands/tools.ts';
@@ -27,6 +30,9 @@ const COMMANDS: Readonly<Record<string, (ctx: CliContext) => Promise<number>>> =
   metrics: metricsCommand,
   collect: collectCommand,
   sessions: sessionsCommand,
+  gateway: gatewayCommand,
+  serve: serveCommand,
+  keys: keysCommand,
   tools: toolsCommand,
   report: reportCommand,
   explain: explainCommand,
@@ -50,6 +56,9 @@ Usage: tokenledger <command> [options]      (every command takes --db FILE and -
   collect          OTLP/HTTP receiver for Claude Code and OpenTelemetry GenAI apps (port 4318)
   sessions         the costliest Claude Code / GenAI sessions, from that telemetry
   tools            Claude Code's tools: calls, success, durations, accept rates, apportioned cost
+  gateway          the Bedrock gateway: virtual keys, budgets, rate limits, recording (port 8790)
+  keys …           the gateway's virtual keys: create, list, rotate, revoke
+  serve            the gateway and the OTLP receiver together, on one ledger
   prices …         the price catalog: list, show MODEL, check, missing, import FILE…
   reprice          recompute stored costs after a price, override or profile change
   demo             generate and ingest a realistic demo organisation

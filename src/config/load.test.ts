@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { AppError } from '../core/index.ts';
+import { gatewayConfigSchema } from '../gateway/index.ts';
 import { loadConfig, parseConfig } from './load.ts';
 
 const testdata = (name: string): string => join(import.meta.dirname, 'testdata', name);
@@ -13,6 +14,8 @@ const DEFAULTS = {
   inferenceProfiles: {},
   attribution: { metadataKeys: {}, rules: [], userFromIdentity: true },
   prices: {},
+  /** The gateway section's own defaults (tested in src/gateway/config.test.ts). */
+  gateway: gatewayConfigSchema.parse({}),
 };
 
 /** Asserts that loading fails with `config.invalid` and a message containing every fragment. */
@@ -57,6 +60,7 @@ describe('loadConfig', () => {
         userFromIdentity: false,
       },
       prices: { catalogDir: '/opt/tokenledger/catalog' },
+      gateway: DEFAULTS.gateway,
     });
   });
 

@@ -1,6 +1,7 @@
 /** The root configuration schema, composed from each module's own schema. Strict: a misspelt key is an error. */
 import { z } from 'zod';
 import { AttributionConfig } from '../attribute/index.ts';
+import { gatewayConfigSchema } from '../gateway/index.ts';
 
 export const InferenceProfileConfig = z
   .object({
@@ -43,6 +44,8 @@ export const Config = z
       })
       .strict()
       .default({}),
+    /** The gateway (`tokenledger gateway`): budgets, rate limits, model policy, downgrades, spool, upstream. */
+    gateway: gatewayConfigSchema.default(gatewayConfigSchema.parse({})),
   })
   .strict();
 export type Config = z.infer<typeof Config>;

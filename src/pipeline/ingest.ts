@@ -190,7 +190,7 @@ export async function ingest(deps: IngestDeps, opts: IngestOptions): Promise<Ing
           summary.rejected++;
           continue;
         }
-        const record = enrich(deps, item.usage);
+        const record = ledgerRecord(deps, item.usage);
         if (record.cost.picos === null) summary.unpriced++;
         pending.records.push(record);
         summary.read++;
@@ -224,7 +224,10 @@ interface Pending {
  * normalise → price → attribute for one record, building the final record once (the stage functions each return a
  * copy; on the ingest path those copies were most of the garbage).
  */
-function enrich(deps: IngestDeps, raw: RawUsage): AttributedRecord {
+export function ledgerRecord(
+  deps: Pick<IngestDeps, 'normaliser' | 'catalog' | 'attributor'>,
+  raw: RawUsage,
+): AttributedRecord {
   const record = deps.normaliser.normalise(raw);
   return {
     ...record,

@@ -115,6 +115,8 @@ export interface Store {
   readonly reconciler: Reconciler;
   readonly metrics: MetricsStore;
   readonly telemetry: TelemetryStore;
+  /** The gateway's virtual keys (hashed). */
+  readonly gatewayKeys: GatewayKeyStore;
   close(): Promise<void>;
   /** Present when the store can load invocation-log files natively (see BulkLogLoader). */
   readonly bulkLogs?: BulkLogLoader;
@@ -725,4 +727,26 @@ export interface TelemetryStore {
     readonly clientRowsAdded: number;
     readonly clientRowsRemoved: number;
   }>;
+}
+
+/** A gateway virtual key as stored: the SHA-256 of the key, never the key. Times are epoch ms. */
+export interface GatewayKeyRow {
+  readonly id: string;
+  readonly hash: string;
+  readonly name: string;
+  readonly team: string | null;
+  readonly user: string | null;
+  readonly feature: string | null;
+  readonly project: string | null;
+  readonly environment: string | null;
+  readonly createdAt: number;
+  readonly expiresAt: number | null;
+  readonly revokedAt: number | null;
+  readonly replacedBy: string | null;
+}
+
+export interface GatewayKeyStore {
+  /** Inserts or replaces (by id) the keys, in one transaction. */
+  put(keys: readonly GatewayKeyRow[]): Promise<void>;
+  list(): Promise<readonly GatewayKeyRow[]>;
 }

@@ -21,6 +21,7 @@ import type {
 } from '../store.ts';
 import { createBillStore } from './bill.ts';
 import { createBulkLogLoader } from './bulk-logs.ts';
+import { createGatewayKeyStore, GATEWAY_MIGRATIONS } from './gateway.ts';
 import { createMetricsStore } from './metrics.ts';
 import { usageSql, whereClause } from './query-sql.ts';
 import { createReconciler } from './reconcile.ts';
@@ -60,7 +61,7 @@ export async function createDuckDbStore(options: DuckDbStoreOptions): Promise<St
     throw new AppError(
       locked ? 'store.locked' : 'store.open_failed',
       locked
-        ? `${options.path} is in use by another tokenledger process (DuckDB allows one writer, e.g. a running \`tokenledger collect\` or ingest). Stop it, or use another --db (a copy of the file for reports).`
+        ? `${options.path} is in use by another tokenledger process (DuckDB allows one writer: a running \`tokenledger serve\`, gateway, collect or ingest). Stop it (Ctrl-C: a server writes what it holds first) and run this again, or report on a copy of the file (--db COPY); manage gateway keys while it runs with \`tokenledger keys … --gateway URL\`.`
         : `cannot open ${options.path}: ${message}`,
       { cause: e },
     );
@@ -74,6 +75,7 @@ export async function createDuckDbStore(options: DuckDbStoreOptions): Promise<St
   const reconciler = createReconciler(conn);
   const metrics = createMetricsStore(conn, tmp);
   const telemetry = createTelemetryStore(conn, tmp);
+  const gatewayKeys = createGatewayKeyStore(conn);
   let closed = false;
 
   const rows = async (sql: string, params: unknown[] = []) =>
@@ -86,6 +88,7 @@ export async function createDuckDbStore(options: DuckDbStoreOptions): Promise<St
     reconciler,
     metrics,
     telemetry,
+    gatewayKeys,
 
     async migrate() {
       for (const sql of [
@@ -93,6 +96,7 @@ export async function createDuckDbStore(options: DuckDbStoreOptions): Promise<St
         ...BILL_MIGRATIONS,
         ...METRICS_MIGRATIONS,
         ...TELEMETRY_MIGRATIONS,
+        ...GATEWAY_MIGRATIONS,
       ])
         await conn.run(sql);
     },

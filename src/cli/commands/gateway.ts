@@ -1,0 +1,203 @@
+/**
+ * `tokenledger gateway`: the Bedrock gateway on a runtime — keys from the ledger, budgets seeded with the ledger's
+ * spend, calls priced with the catalog and written to the ledger through the local spool.
+ */
+import type { AddressInfo } from 'node:net';
+import { isAbsolute, join, resolve } from 'node:path';
+import type { Logger, RawUsage } from '../../core/index.ts';
+import {
+  type BedrockUpstream,
+  createAwsCredentialSource,
+  createDualServer,
+  createGateway,
+  createGovernor,
+  createHttpUpstream,
+  createSpool,
+  type Gateway,
+  type Governor,
+  KeyRing,
+  type SpendEntry,
+  upstreamEndpoint,
+} from '../../gateway/index.ts';
+import { ledgerRecord } from '../../pipeline/index.ts';
+import { priceOf } from '../../price/index.ts';
+import type { Runtime } from '../../runtime.ts';
+import { int, parse, str } from '../args.ts';
+import { type CliContext, dbPath, EXIT, print, withRuntime } from '../context.ts';
+
+export const GATEWAY_HELP = `Usage: tokenledger gateway [--port 8790] [--host 127.0.0.1] [--db FILE] [--config FILE]
+
+A drop-in Bedrock runtime endpoint (Converse, ConverseStream, InvokeModel,
+InvokeModelWithResponseStream; HTTP/1.1 and h2c on one port) plus OpenAI chat completions
+(POST /v1/chat/completions), in front of Bedrock. Callers authenticate with virtual keys
+(tokenledger keys create); every call is attributed, checked against budgets, rate limits and
+model policy (the gateway: section of tokenledger.yaml), forwarded with SigV4 (standard AWS
+credential chain), and recorded in the ledger through a local spool.
+  AWS SDK:     AWS_ENDPOINT_URL_BEDROCK_RUNTIME=http://HOST:8790 AWS_BEARER_TOKEN_BEDROCK=<key>
+  Claude Code: CLAUDE_CODE_USE_BEDROCK=1 ANTHROPIC_BEDROCK_BASE_URL=http://HOST:8790
+               AWS_BEARER_TOKEN_BEDROCK=<key>
+  OpenAI SDK:  new OpenAI({ baseURL: 'http://HOST:8790/v1', apiKey: '<key>' })
+Upstream: Bedrock in AWS_REGION, or gateway.upstream.endpoint / AWS_ENDPOINT_URL_BEDROCK_RUNTIME.
+Admin API (keys, budgets) under /admin/ with TOKENLEDGER_ADMIN_TOKEN. Stop with Ctrl-C.`;
+
+export interface RunningGateway {
+  readonly url: string;
+  readonly port: number;
+  readonly gateway: Gateway;
+  readonly governor: Governor;
+  /** Writes what the spool holds to the ledger now (one attempt). */
+  flush(): Promise<void>;
+  /** Stops accepting calls, lets calls in flight finish, writes the spool to the ledger. */
+  close(): Promise<void>;
+}
+
+const DAY_MS = 86_400_000;
+
+/** Ledger spend of the last 32 days by hour and attribution: what the budgets start from. */
+async function ledgerSpend(rt: Runtime, now: number): Promise<SpendEntry[]> {
+  const { rows } = await rt.store.queryUsage({
+    groupBy: ['hour', 'team', 'user', 'feature', 'project', 'model_id', 'meta:gateway_key'],
+    since: now - 32 * DAY_MS,
+    where: [],
+  });
+  return rows.map((r) => ({
+    at: Date.parse(String(r.keys.hour)),
+    costPicos: r.costPicos,
+    key: r.keys['meta:gateway_key'] ?? null,
+    team: r.keys.team ?? null,
+    user: r.keys.user ?? null,
+    feature: r.keys.feature ?? null,
+    project: r.keys.project ?? null,
+    model: r.keys.model_id ?? null,
+  }));
+}
+
+export async function startGateway(
+  rt: Runtime,
+  opts: {
+    port: number;
+    host: string;
+    env: NodeJS.ProcessEnv;
+    /** Where relative spool paths live (beside the ledger). */
+    baseDir: string;
+    log: Logger;
+    now?: () => number;
+    timeoutMs?: number;
+    upstream?: BedrockUpstream;
+  },
+): Promise<RunningGateway> {
+  const now = opts.now ?? Date.now;
+  const cfg = rt.config.gateway;
+  const region =
+    cfg.upstream.region ?? opts.env.AWS_REGION ?? opts.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  const upstream =
+    opts.upstream ??
+    createHttpUpstream({
+      endpoint: upstreamEndpoint(cfg.upstream.endpoint, region, opts.env),
+      region,
+      auth: 'sigv4',
+      credentials: createAwsCredentialSource({ region }),
+    });
+  const governor = createGovernor(cfg, { clock: now, log: opts.log });
+  await governor.load(await ledgerSpend(rt, now()));
+  const keys = new KeyRing(await rt.store.gatewayKeys.list());
+  const spoolDir = isAbsolute(cfg.spool.dir) ? cfg.spool.dir : join(opts.baseDir, cfg.spool.dir);
+  const spool = createSpool<RawUsage>({
+    dir: spoolDir,
+    batchSize: cfg.spool.batchSize,
+    flushMs: cfg.spool.flushMs,
+    onStoreDown: cfg.spool.onStoreDown,
+    log: opts.log,
+    write: async (raws) => {
+      await rt.store.writeUsage({
+        records: raws.map((r) => ledgerRecord(rt, r)),
+        rejects: [],
+        checkpoints: [],
+      });
+      // Claude Code telemetry of the same calls (collected beside the gateway by `serve`) joins them now.
+      let from = Number.POSITIVE_INFINITY;
+      let to = Number.NEGATIVE_INFINITY;
+      for (const r of raws) {
+        if (r.occurredAt < from) from = r.occurredAt;
+        if (r.occurredAt > to) to = r.occurredAt;
+      }
+      if (raws.length > 0) await rt.store.telemetry.enrich({ fromMs: from, toMs: to });
+    },
+  });
+  const gateway = createGateway({
+    options: {
+      accountId: opts.env.TOKENLEDGER_GATEWAY_ACCOUNT ?? 'gateway',
+      maxBodyBytes: 20 * 1024 * 1024,
+      timeoutMs: opts.timeoutMs ?? 300_000,
+      reservation: cfg.reservation,
+      adminToken: opts.env.TOKENLEDGER_ADMIN_TOKEN ?? null,
+      roles: cfg.upstream.roles,
+    },
+    keys,
+    saveKeys: (k) => rt.store.gatewayKeys.put(k),
+    governor,
+    upstream,
+    record: (raw) => spool.append(raw),
+    canServe: () => spool.canServe(),
+    costOf: (raw) => priceOf(rt.normaliser.normalise(raw), rt.catalog).cost.picos,
+    now,
+    health: () => ({ spool: spool.stats() }),
+  });
+  const server = createDualServer(gateway.handle);
+  await new Promise<void>((res, rej) => {
+    server.once('error', rej);
+    server.listen(opts.port, opts.host, () => res());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${opts.host}:${port}`,
+    port,
+    gateway,
+    governor,
+    flush: () => spool.flush(),
+    async close() {
+      await new Promise<void>((res) => {
+        server.close(() => res());
+        server.closeIdleConnections();
+      });
+      await spool.close();
+      upstream.close();
+    },
+  };
+}
+
+export async function gatewayCommand(ctx: CliContext): Promise<number> {
+  const { flags, positionals } = parse(ctx.argv, {
+    port: { type: 'string' },
+    host: { type: 'string' },
+  });
+  if (flags.help || positionals.length > 0) {
+    print(ctx, GATEWAY_HELP);
+    return flags.help ? EXIT.ok : EXIT.usage;
+  }
+  await withRuntime(ctx, flags, async (rt) => {
+    const running = await startGateway(rt, {
+      port: int(flags, 'port', rt.config.gateway.port),
+      host: str(flags, 'host') ?? '127.0.0.1',
+      env: ctx.env,
+      baseDir: resolve(dbPath(ctx, flags), '..'),
+      log: stderrLogger(ctx),
+    });
+    print(ctx, `Bedrock gateway on ${running.url} (OpenAI: ${running.url}/v1). Ctrl-C stops it.`);
+    await new Promise<void>((res) => {
+      process.once('SIGINT', res);
+      process.once('SIGTERM', res);
+    });
+    await running.close();
+  });
+  return EXIT.ok;
+}
+
+/** One line per event on stderr: `level message {fields}`. Fields never carry keys or bodies. */
+export function stderrLogger(ctx: CliContext): Logger {
+  const line = (level: string) => (message: string, fields?: Readonly<Record<string, unknown>>) =>
+    ctx.stderr.write(
+      `${new Date(ctx.now()).toISOString()} ${level} ${message}${fields === undefined ? '' : ` ${JSON.stringify(fields)}`}\n`,
+    );
+  return { info: line('info'), warn: line('warn'), error: line('error') };
+}

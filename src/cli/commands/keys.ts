@@ -1,0 +1,199 @@
+/**
+ * `tokenledger keys create|list|rotate|revoke`: the gateway's virtual keys. Against the ledger file, or — while a
+ * gateway holds the file — through its admin API (`--gateway URL`, $TOKENLEDGER_GATEWAY_URL, with
+ * $TOKENLEDGER_ADMIN_TOKEN).
+ */
+
+import { AppError } from '../../core/index.ts';
+import { expiryOf, keyAttributes, newKey, publicKey, rotate } from '../../gateway/index.ts';
+import { parse, str } from '../args.ts';
+import { type CliContext, EXIT, print, withRuntime } from '../context.ts';
+import { renderTable } from '../format.ts';
+
+export const KEYS_HELP = `Usage:
+  tokenledger keys create --name NAME [--team T] [--user U] [--feature F] [--project P]
+                          [--environment E] [--expires-days N]
+  tokenledger keys list [--json]
+  tokenledger keys rotate ID [--grace-seconds N]
+  tokenledger keys revoke ID
+  (each also takes --db FILE, or --gateway URL to go through a running gateway's admin API)
+
+Virtual keys for the gateway. Callers send one as Bedrock API keys are sent
+(AWS_BEARER_TOKEN_BEDROCK / Authorization: Bearer), or as x-api-key, or as the OpenAI SDK's apiKey.
+The gateway injects the key's team, user, feature, project and environment into each call as Bedrock
+request metadata. Only the key's SHA-256 is stored: the key itself is printed once, by create and rotate.
+A rotated key keeps working for --grace-seconds (default 0) so callers can switch over.`;
+
+interface Shown {
+  id: string;
+  name: string;
+  team: string | null;
+  user: string | null;
+  status: string;
+  expires_at: string | null;
+  key?: string;
+}
+
+export async function keysCommand(ctx: CliContext): Promise<number> {
+  const { flags, positionals } = parse(ctx.argv, {
+    name: { type: 'string' },
+    team: { type: 'string' },
+    user: { type: 'string' },
+    feature: { type: 'string' },
+    project: { type: 'string' },
+    environment: { type: 'string' },
+    'expires-days': { type: 'string' },
+    'grace-seconds': { type: 'string' },
+    gateway: { type: 'string' },
+    json: { type: 'boolean' },
+  });
+  const [action, id] = positionals;
+  if (flags.help || action === undefined) {
+    print(ctx, KEYS_HELP);
+    return flags.help ? EXIT.ok : EXIT.usage;
+  }
+  const input: Record<string, unknown> = {};
+  for (const f of ['name', 'team', 'user', 'feature', 'project', 'environment'])
+    if (str(flags, f) !== undefined) input[f] = str(flags, f);
+  const days = str(flags, 'expires-days');
+  if (days !== undefined) input.expires_days = Number(days);
+  const grace = Number(str(flags, 'grace-seconds') ?? '0');
+  if ((action === 'rotate' || action === 'revoke') && id === undefined)
+    throw new AppError('cli.usage', `keys ${action} needs the key id (see keys list)`);
+  if (!['create', 'list', 'rotate', 'revoke'].includes(action))
+    throw new AppError(
+      'cli.usage',
+      `unknown keys action ${action}: create, list, rotate or revoke`,
+    );
+
+  const gateway = str(flags, 'gateway') ?? ctx.env.TOKENLEDGER_GATEWAY_URL;
+  const result =
+    gateway !== undefined
+      ? await viaApi(ctx, gateway, action, id, input, grace)
+      : await withRuntime(ctx, flags, async (rt) => {
+          const now = ctx.now();
+          const store = rt.store.gatewayKeys;
+          const find = async () => {
+            const k = (await store.list()).find((k) => k.id === id);
+            if (k === undefined) throw new AppError('cli.usage', `no key ${id}`);
+            return k;
+          };
+          const valid = <T>(fn: () => T): T => {
+            try {
+              return fn();
+            } catch (e) {
+              throw new AppError('cli.usage', (e as Error).message);
+            }
+          };
+          switch (action) {
+            case 'create': {
+              const attrs = valid(() => keyAttributes(input));
+              const { key, plaintext } = newKey(
+                attrs,
+                now,
+                valid(() => expiryOf(input.expires_days, now)),
+              );
+              await store.put([key]);
+              return [{ ...publicKey(key, now), key: plaintext }];
+            }
+            case 'rotate': {
+              const old = await find();
+              const { key, plaintext } = rotate(old, now);
+              await store.put([key, { ...old, revokedAt: now + grace * 1000, replacedBy: key.id }]);
+              return [{ ...publicKey(key, now), key: plaintext }];
+            }
+            case 'revoke': {
+              const old = await find();
+              const revoked = { ...old, revokedAt: now };
+              await store.put([revoked]);
+              return [publicKey(revoked, now)];
+            }
+            default:
+              return (await store.list()).map((k) => publicKey(k, now));
+          }
+        });
+  if (flags.json === true) {
+    print(ctx, JSON.stringify(action === 'list' ? result : result[0]));
+    return EXIT.ok;
+  }
+  const shown = result as Shown[];
+  if (action === 'create' || action === 'rotate') {
+    const k = shown[0] as Shown;
+    print(
+      ctx,
+      `Created key ${k.id} (${k.name}${k.team === null ? '' : `, team ${k.team}`}${k.user === null ? '' : `, user ${k.user}`}).\n` +
+        `Key (shown once, store it now):\n  ${k.key}\n` +
+        'Callers: export AWS_BEARER_TOKEN_BEDROCK=<key> (AWS SDK, Claude Code) or pass it as the OpenAI apiKey.',
+    );
+    return EXIT.ok;
+  }
+  if (action === 'revoke') {
+    print(ctx, `Revoked key ${(shown[0] as Shown).id}.`);
+    return EXIT.ok;
+  }
+  if (shown.length === 0) {
+    print(ctx, 'No keys yet: tokenledger keys create --name NAME --team TEAM');
+    return EXIT.ok;
+  }
+  print(
+    ctx,
+    renderTable(
+      ['ID', 'NAME', 'TEAM', 'USER', 'STATUS', 'EXPIRES'],
+      shown.map((k) => [
+        k.id,
+        k.name,
+        k.team ?? '',
+        k.user ?? '',
+        k.status,
+        k.expires_at?.slice(0, 10) ?? 'never',
+      ]),
+      [false, false, false, false, false, false],
+    ),
+  );
+  return EXIT.ok;
+}
+
+async function viaApi(
+  ctx: CliContext,
+  base: string,
+  action: string,
+  id: string | undefined,
+  input: Record<string, unknown>,
+  grace: number,
+): Promise<Shown[]> {
+  const token = ctx.env.TOKENLEDGER_ADMIN_TOKEN;
+  if (token === undefined)
+    throw new AppError('cli.usage', 'set TOKENLEDGER_ADMIN_TOKEN to use the admin API');
+  const url = base.replace(/\/+$/, '');
+  const [method, path, body] =
+    action === 'create'
+      ? ['POST', '/admin/keys', input]
+      : action === 'rotate'
+        ? ['POST', `/admin/keys/${encodeURIComponent(id ?? '')}/rotate`, { grace_seconds: grace }]
+        : action === 'revoke'
+          ? ['DELETE', `/admin/keys/${encodeURIComponent(id ?? '')}`, undefined]
+          : ['GET', '/admin/keys', undefined];
+  let res: Response;
+  try {
+    res = await fetch(url + path, {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  } catch (e) {
+    throw new AppError(
+      'gateway.unreachable',
+      `cannot reach the gateway at ${url}: ${(e as Error).message}`,
+    );
+  }
+  const text = await res.text();
+  if (!res.ok) {
+    let message = text;
+    try {
+      message = String((JSON.parse(text) as { message?: unknown }).message ?? text);
+    } catch {}
+    throw new AppError('gateway.admin', `the gateway answered ${res.status}: ${message}`);
+  }
+  const parsed = JSON.parse(text) as Shown | Shown[];
+  return Array.isArray(parsed) ? parsed : [parsed];
+}

@@ -1,0 +1,702 @@
+/**
+ * The gateway's request path: authenticate the virtual key, check model policy, rate limits and budgets (reserving
+ * the call's worst-case cost), inject the caller's attribution as Bedrock request metadata, sign and forward, pass
+ * the answer through unchanged while reading its usage, then settle the reservation and spool one usage record.
+ * Written on bare node:http/http2 handlers: the hot path avoids framework layers (performance.md), buffers small
+ * JSON answers and writes stream chunks as they arrive, never before.
+ */
+import { randomUUID } from 'node:crypto';
+import type { RawUsage, Tier, Tokens } from '../core/index.ts';
+import { handleAdmin } from './admin.ts';
+import { StreamUsageReader } from './eventstream.ts';
+import type { Governor, Ticket } from './governance/index.ts';
+import {
+  BodyTooLarge,
+  bedrockError,
+  type GatewayRequest,
+  type GatewayResponse,
+  readBody,
+  safeHeaderValue,
+  sendJson,
+} from './http.ts';
+import { type KeyRing, keyFromHeaders, type VirtualKey } from './keys.ts';
+import { buildMetadata, METADATA_HEADER, parseMetadataHeader } from './metadata.ts';
+import {
+  ConverseStreamToSse,
+  chatToConverse,
+  converseToChat,
+  openAiError,
+  TranslationError,
+} from './openai.ts';
+import {
+  converseMaxOutput,
+  isConverse,
+  isStreaming,
+  modelPath,
+  type Operation,
+  parseModelPath,
+  scanMaxOutput,
+  tierOf,
+} from './request-info.ts';
+import type { BedrockUpstream, UpstreamResponse } from './upstream.ts';
+import { type GatewayUsage, usageFromConverseJson, usageFromInvoke } from './usage.ts';
+
+export interface GatewayOptions {
+  /** The AWS account the upstream bills, stored on each record (reconcile compares by account). */
+  readonly accountId: string;
+  readonly maxBodyBytes: number;
+  /** Abort an upstream call with no answer (or, streaming, no new bytes) for this long. */
+  readonly timeoutMs: number;
+  /**
+   * The worst case reserved before forwarding (governance/worst-case.ts): a Converse call without an output limit is
+   * sent with `defaultMaxOutputTokens`, so the bound holds.
+   */
+  readonly reservation: {
+    readonly defaultMaxOutputTokens: number;
+    readonly overheadTokens: number;
+  };
+  /** Bearer token of the admin API; null disables it. */
+  readonly adminToken: string | null;
+  /** Per-team IAM roles to assume, the session named after the caller's user. */
+  readonly roles: Readonly<Record<string, string>>;
+}
+
+export interface GatewayDeps {
+  readonly options: GatewayOptions;
+  readonly keys: KeyRing;
+  /** Persists keys the admin API creates, rotates or revokes. */
+  readonly saveKeys: (keys: readonly VirtualKey[]) => Promise<void>;
+  readonly governor: Governor;
+  readonly upstream: BedrockUpstream;
+  /** Takes one finished call (the spool: batched, durable). */
+  readonly record: (raw: RawUsage) => void;
+  /** The list price of a call in pico-USD, null when unpriced. */
+  readonly costOf: (raw: RawUsage) => bigint | null;
+  readonly now?: () => number;
+  /** False while the store is down and the spool is configured to fail closed: calls get 503. */
+  readonly canServe?: () => boolean;
+  /** Health details (spool, store) for /healthz. */
+  readonly health?: () => Record<string, unknown>;
+}
+
+export interface GatewayStats {
+  requests: number;
+  recorded: number;
+  rejected: Record<string, number>;
+  upstreamErrors: number;
+}
+
+export interface Gateway {
+  handle(req: GatewayRequest, res: GatewayResponse): void;
+  stats(): GatewayStats;
+}
+
+const ZERO: Tokens = { input: 0, output: 0, cacheRead: 0, cacheWrite5m: 0, cacheWrite1h: 0 };
+const NO_USAGE: GatewayUsage = {
+  ...ZERO,
+  cacheTtlKnown: true,
+  latencyMs: null,
+  firstByteMs: null,
+};
+/** Response headers that describe the connection, not the answer (and are illegal over HTTP/2). */
+const HOP = new Set([
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'content-length',
+  'date',
+  'server',
+  'proxy-connection',
+  'upgrade',
+]);
+
+interface Call {
+  readonly key: VirtualKey;
+  readonly op: Operation;
+  modelId: string;
+  readonly requestedModel: string;
+  readonly started: number;
+  readonly metadata: Record<string, string>;
+  readonly tier: Tier;
+  readonly ticket: Ticket;
+  readonly openai: { stream: boolean; includeUsage: boolean } | null;
+}
+
+export function createGateway(deps: GatewayDeps): Gateway {
+  const now = deps.now ?? Date.now;
+  const { options } = deps;
+  const stats: GatewayStats = { requests: 0, recorded: 0, rejected: {}, upstreamErrors: 0 };
+  const reject = (
+    res: GatewayResponse,
+    openai: boolean,
+    status: number,
+    type: string,
+    message: string,
+    headers: Record<string, string> = {},
+    extra: Record<string, unknown> = {},
+  ) => {
+    stats.rejected[type] = (stats.rejected[type] ?? 0) + 1;
+    if (openai) sendJson(res, status, openAiError(status, message, type), headers);
+    else bedrockError(res, status, type, message, headers, extra);
+  };
+
+  const authenticate = (
+    req: GatewayRequest,
+    res: GatewayResponse,
+    openai: boolean,
+  ): VirtualKey | null => {
+    const check = deps.keys.check(
+      keyFromHeaders(req.headers.authorization, req.headers['x-api-key']),
+      now(),
+    );
+    if (check.ok) return check.key;
+    const why = {
+      missing:
+        'no virtual key: send it as Authorization: Bearer <key> (AWS_BEARER_TOKEN_BEDROCK) or x-api-key',
+      malformed: 'the virtual key is not a tokenledger key (tlk_…)',
+      unknown: 'unknown virtual key',
+      expired: 'the virtual key has expired',
+      revoked: 'the virtual key was revoked',
+    }[check.reason];
+    const status = check.reason === 'expired' || check.reason === 'revoked' ? 403 : 401;
+    reject(
+      res,
+      openai,
+      status,
+      status === 401 ? 'UnrecognizedClientException' : 'AccessDeniedException',
+      why,
+    );
+    return null;
+  };
+
+  /**
+   * Finishes a call: prices the tokens Bedrock billed, settles the reservation, spools the record. A 200 answer whose
+   * usage could not be read is recorded as `UsageUnreadable`, never silently as a free call.
+   */
+  const finish = async (
+    call: Call,
+    requestId: string | null,
+    read: GatewayUsage | null,
+    errorCode: string | null,
+  ): Promise<void> => {
+    const usage = read ?? NO_USAGE;
+    if (read === null && errorCode === null) errorCode = 'UsageUnreadable';
+    const tokens: Tokens = {
+      input: usage.input,
+      output: usage.output,
+      cacheRead: usage.cacheRead,
+      cacheWrite5m: usage.cacheWrite5m,
+      cacheWrite1h: usage.cacheWrite1h,
+    };
+    const raw: RawUsage = {
+      requestId: requestId ?? `gw-${randomUUID()}`,
+      occurredAt: call.started,
+      accountId: options.accountId,
+      region: deps.upstream.region,
+      inferenceRegion: null,
+      operation: call.op,
+      modelId: call.modelId,
+      identityArn: sessionArnOf(call.key, options.roles),
+      requestMetadata: call.metadata,
+      tokens,
+      cacheTtlKnown: usage.cacheTtlKnown,
+      tier: call.tier,
+      latencyMs: usage.latencyMs ?? now() - call.started,
+      firstByteMs: usage.firstByteMs,
+      errorCode,
+      source: { uri: 'gateway', line: 0 },
+    };
+    const billed =
+      tokens.input + tokens.output + tokens.cacheRead + tokens.cacheWrite5m + tokens.cacheWrite1h;
+    if (billed === 0) await deps.governor.release(call.ticket);
+    else await deps.governor.settle(call.ticket, deps.costOf(raw) ?? 0n, billed);
+    // A call refused before any token was billed (e.g. a 400) is still a call: it is recorded as an error.
+    deps.record(raw);
+    stats.recorded++;
+  };
+
+  const forwardHeaders = (req: GatewayRequest, call: Call): Record<string, string> => {
+    const h: Record<string, string> = {
+      'content-type': 'application/json',
+      accept: isStreaming(call.op) ? 'application/vnd.amazon.eventstream' : 'application/json',
+    };
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (
+        (name.startsWith('x-amzn-bedrock-') && name !== METADATA_HEADER) ||
+        name.startsWith('anthropic-')
+      ) {
+        const v = safeHeaderValue(Array.isArray(value) ? value.join(',') : value);
+        if (v !== null) h[name] = v;
+      }
+    }
+    if (!isConverse(call.op)) h[METADATA_HEADER] = JSON.stringify(call.metadata);
+    return h;
+  };
+
+  const responseHeaders = (up: UpstreamResponse): Record<string, string> => {
+    const h: Record<string, string> = {};
+    for (const [name, value] of Object.entries(up.headers)) {
+      if (value === undefined || HOP.has(name)) continue;
+      h[name] = Array.isArray(value) ? value.join(', ') : value;
+    }
+    return h;
+  };
+
+  /** Forwards one admitted call and answers the client; resolves when the call is recorded. */
+  const forward = async (
+    req: GatewayRequest,
+    res: GatewayResponse,
+    call: Call,
+    body: Buffer,
+    extraHeaders: Record<string, string>,
+  ): Promise<void> => {
+    const controller = new AbortController();
+    /** Why the upstream call was aborted, if it was. */
+    let aborted: 'GatewayTimeout' | 'ClientClosedRequest' | null = null;
+    const abort = (why: 'GatewayTimeout' | 'ClientClosedRequest') => {
+      aborted ??= why;
+      controller.abort();
+    };
+    const onTimeout = () => abort('GatewayTimeout');
+    let timer = setTimeout(onTimeout, options.timeoutMs);
+    res.on('close', () => {
+      if (!res.writableEnded) abort('ClientClosedRequest');
+    });
+    let up: UpstreamResponse;
+    try {
+      const key = call.key;
+      const roleArn = key.team === null ? undefined : options.roles[key.team];
+      up = await deps.upstream.send({
+        method: 'POST',
+        path: modelPath(call.modelId, call.op),
+        headers: forwardHeaders(req, call),
+        body,
+        signal: controller.signal,
+        ...(roleArn === undefined
+          ? {}
+          : { role: { arn: roleArn, sessionName: roleSessionNameOf(key) } }),
+      });
+    } catch (e) {
+      clearTimeout(timer);
+      stats.upstreamErrors++;
+      const timedOut = aborted === 'GatewayTimeout';
+      const code = aborted ?? 'UpstreamUnavailable';
+      await finish(call, null, NO_USAGE, code);
+      if (call.openai !== null)
+        sendJson(
+          res,
+          timedOut ? 504 : 502,
+          openAiError(timedOut ? 504 : 502, `upstream: ${(e as Error).message}`, code),
+        );
+      else bedrockError(res, timedOut ? 504 : 502, code, `upstream: ${(e as Error).message}`);
+      return;
+    }
+    const requestId = (up.headers['x-amzn-requestid'] as string | undefined) ?? null;
+    const errorType = up.status >= 400 ? errorTypeOf(up) : null;
+    if (errorType !== null) stats.upstreamErrors++;
+    try {
+      if (!isStreaming(call.op) || up.status !== 200) {
+        const chunks: Buffer[] = [];
+        try {
+          for await (const c of up.body) chunks.push(c as Buffer);
+        } catch (e) {
+          // Aborted (client gone or timeout) or reset before the whole answer came: Bedrock's usage is unknown.
+          await finish(call, requestId, NO_USAGE, aborted ?? 'UpstreamReadError');
+          if (!res.headersSent)
+            bedrockError(
+              res,
+              aborted === 'GatewayTimeout' ? 504 : 502,
+              aborted ?? 'UpstreamReadError',
+              `upstream: ${(e as Error).message}`,
+            );
+          return;
+        }
+        clearTimeout(timer);
+        const answer = Buffer.concat(chunks);
+        const usage =
+          up.status !== 200
+            ? NO_USAGE
+            : isConverse(call.op)
+              ? usageFromConverseJson(answer)
+              : usageFromInvoke(answer, up.headers);
+        await finish(call, requestId, usage, errorType);
+        if (call.openai !== null) {
+          if (up.status === 200)
+            sendJson(
+              res,
+              200,
+              converseToChat(
+                answer,
+                call.modelId,
+                requestId ?? '',
+                Math.floor(call.started / 1000),
+              ),
+              {
+                ...extraHeaders,
+                'x-request-id': requestId ?? '',
+              },
+            );
+          else sendJson(res, up.status, openAiError(up.status, messageOf(answer), errorType));
+          return;
+        }
+        res.writeHead(up.status, {
+          ...responseHeaders(up),
+          ...extraHeaders,
+          'content-length': String(answer.length),
+        });
+        res.end(answer);
+        return;
+      }
+      // Streaming: bytes go to the client as they come; usage is read on the way.
+      const reader = new StreamUsageReader();
+      const sse =
+        call.openai === null
+          ? null
+          : new ConverseStreamToSse(
+              call.modelId,
+              requestId ?? '',
+              Math.floor(call.started / 1000),
+              call.openai.includeUsage,
+            );
+      res.writeHead(
+        200,
+        sse === null
+          ? { ...responseHeaders(up), ...extraHeaders }
+          : {
+              'content-type': 'text/event-stream',
+              'cache-control': 'no-cache',
+              'x-request-id': requestId ?? '',
+              ...extraHeaders,
+            },
+      );
+      let firstByte: number | null = null;
+      let broken = false;
+      try {
+        for await (const c of up.body) {
+          const chunk = c as Buffer;
+          clearTimeout(timer);
+          timer = setTimeout(onTimeout, options.timeoutMs);
+          firstByte ??= now() - call.started;
+          reader.push(chunk);
+          const ok = sse === null ? res.write(chunk) : res.write(sse.push(chunk));
+          if (!ok && !res.writableEnded)
+            await new Promise<void>((r) => {
+              res.once('drain', r);
+              res.once('close', r);
+            });
+        }
+      } catch {
+        // The upstream stream broke or was aborted (client gone, idle timeout): what was billed is recorded below,
+        // and the client sees a broken stream too, never a clean end of a truncated answer.
+        broken = true;
+      }
+      clearTimeout(timer);
+      const outcome = reader.finish();
+      const code =
+        outcome.error?.name ?? (outcome.complete ? null : (aborted ?? 'StreamInterrupted'));
+      const usage =
+        outcome.usage === null
+          ? null
+          : { ...outcome.usage, firstByteMs: outcome.usage.firstByteMs ?? firstByte };
+      await finish(call, requestId, usage, code);
+      if (res.writableEnded) return;
+      // A stream that ended without its final event and without an exception event was cut upstream.
+      if (!outcome.complete && outcome.error === null) broken = true;
+      if (broken && sse === null) res.destroy(new Error(`upstream stream interrupted (${code})`));
+      else if (broken && sse !== null)
+        res.end(`data: ${openAiError(502, `upstream stream interrupted (${code})`, code)}\n\n`);
+      else res.end(sse === null ? undefined : sse.end());
+    } finally {
+      clearTimeout(timer);
+      controller.abort();
+    }
+  };
+
+  const modelCall = async (
+    req: GatewayRequest,
+    res: GatewayResponse,
+    op: Operation,
+    requestedModel: string,
+    openaiBody: ReturnType<typeof chatToConverse> | null,
+    rawBody: Buffer | null,
+  ): Promise<void> => {
+    const openai = openaiBody !== null;
+    const started = now();
+    const key = authenticate(req, res, openai);
+    if (key === null) return;
+    if (deps.canServe !== undefined && !deps.canServe())
+      return reject(
+        res,
+        openai,
+        503,
+        'ServiceUnavailableException',
+        'the ledger is unavailable and the gateway is configured to fail closed',
+        { 'retry-after': '5' },
+      );
+    let body: Buffer;
+    try {
+      body = rawBody ?? (await readBody(req, options.maxBodyBytes));
+    } catch (e) {
+      if (e instanceof BodyTooLarge)
+        return reject(
+          res,
+          openai,
+          413,
+          'ValidationException',
+          `the request body exceeds ${options.maxBodyBytes} bytes`,
+        );
+      throw e;
+    }
+    let converse: Record<string, unknown> | null = openaiBody?.body ?? null;
+    if (converse === null && isConverse(op)) {
+      try {
+        const parsed: unknown = JSON.parse(body.toString('utf8'));
+        if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+          throw new Error('not an object');
+        converse = parsed as Record<string, unknown>;
+      } catch (e) {
+        return reject(
+          res,
+          openai,
+          400,
+          'ValidationException',
+          `malformed JSON body: ${(e as Error).message}`,
+        );
+      }
+    }
+    const callerMetadata =
+      converse !== null
+        ? ((converse.requestMetadata as Record<string, unknown> | undefined) ?? null)
+        : parseMetadataHeader(req.headers[METADATA_HEADER] as string | undefined);
+    const session = safeHeaderValue(req.headers['x-claude-code-session-id'], 256);
+    const metadata = buildMetadata(
+      key,
+      openaiBody?.user === null || openaiBody === null
+        ? callerMetadata
+        : { ...callerMetadata, openai_user: openaiBody.user },
+      session,
+    );
+    const ownMax = converse !== null ? converseMaxOutput(converse) : scanMaxOutput(body);
+    const maxOut = ownMax ?? options.reservation.defaultMaxOutputTokens;
+    if (ownMax === null && converse !== null)
+      converse.inferenceConfig = {
+        ...(converse.inferenceConfig as object | undefined),
+        maxTokens: maxOut,
+      };
+    const tier =
+      converse !== null
+        ? tierOf(
+            (converse.serviceTier as { type?: unknown } | undefined)?.type,
+            (converse.performanceConfig as { latency?: unknown } | undefined)?.latency,
+          )
+        : tierOf(
+            req.headers['x-amzn-bedrock-service-tier'],
+            req.headers['x-amzn-bedrock-performanceconfig-latency'],
+          );
+    const admission = await deps.governor.admit({
+      key: key.id,
+      team: key.team,
+      user: key.user,
+      feature: key.feature,
+      project: key.project,
+      model: requestedModel,
+      worstCase: (model: string) =>
+        worstCase(
+          deps,
+          options,
+          model,
+          body.length + options.reservation.overheadTokens,
+          maxOut,
+          tier,
+        ),
+      tokensEstimate: body.length + options.reservation.overheadTokens + maxOut,
+      now: started,
+    });
+    if (!admission.ok) {
+      const headers: Record<string, string> =
+        admission.retryAfterSec === undefined
+          ? {}
+          : { 'retry-after': String(admission.retryAfterSec) };
+      // The AWS SDK names the exception after x-amzn-ErrorType; our own code travels in the body.
+      const type = admission.status === 429 ? 'ThrottlingException' : 'AccessDeniedException';
+      return reject(
+        res,
+        openai,
+        admission.status,
+        openai ? admission.code : type,
+        admission.message,
+        headers,
+        {
+          code: admission.code,
+          ...admission.details,
+        },
+      );
+    }
+    const modelId = admission.downgradeTo ?? requestedModel;
+    const call: Call = {
+      key,
+      op,
+      modelId,
+      requestedModel,
+      started,
+      metadata,
+      tier,
+      ticket: admission.ticket,
+      openai:
+        openaiBody === null
+          ? null
+          : { stream: openaiBody.stream, includeUsage: openaiBody.includeUsage },
+    };
+    if (converse !== null) {
+      converse.requestMetadata = metadata;
+      body = Buffer.from(JSON.stringify(converse));
+    }
+    await forward(req, res, call, body, admission.headers);
+  };
+
+  const route = async (req: GatewayRequest, res: GatewayResponse): Promise<void> => {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    if (req.method === 'POST') {
+      const model = parseModelPath(path);
+      if (model !== null) {
+        if ('bad' in model) return reject(res, false, 400, 'ValidationException', model.bad);
+        return await modelCall(req, res, model.op, model.modelId, null, null);
+      }
+      if (path === '/v1/chat/completions' || path === '/chat/completions') {
+        let body: Buffer;
+        try {
+          body = await readBody(req, options.maxBodyBytes);
+        } catch (e) {
+          if (e instanceof BodyTooLarge)
+            return reject(
+              res,
+              true,
+              413,
+              'request_too_large',
+              `the request body exceeds ${options.maxBodyBytes} bytes`,
+            );
+          throw e;
+        }
+        let chat: ReturnType<typeof chatToConverse>;
+        try {
+          chat = chatToConverse(JSON.parse(body.toString('utf8')));
+        } catch (e) {
+          const msg =
+            e instanceof TranslationError
+              ? e.message
+              : `malformed JSON body: ${(e as Error).message}`;
+          return reject(res, true, 400, 'invalid_request_error', msg);
+        }
+        const op: Operation = chat.stream ? 'ConverseStream' : 'Converse';
+        return await modelCall(req, res, op, chat.modelId, chat, body);
+      }
+    }
+    if (path.startsWith('/admin/')) return await handleAdmin(req, res, path, deps, now);
+    if (req.method === 'GET' && path === '/healthz')
+      return sendJson(
+        res,
+        200,
+        JSON.stringify({ status: 'ok', ...stats, ...(deps.health?.() ?? {}) }),
+      );
+    // Claude Code lists inference profiles (control plane) first and tolerates an empty answer.
+    if (req.method === 'GET' && path === '/inference-profiles')
+      return sendJson(res, 200, '{"inferenceProfileSummaries":[]}');
+    reject(
+      res,
+      false,
+      404,
+      'UnknownOperationException',
+      `no route for ${req.method ?? ''} ${path.slice(0, 200)}`,
+    );
+  };
+
+  return {
+    handle(req, res) {
+      stats.requests++;
+      route(req, res).catch((e: unknown) => {
+        // Never crash the server on one request.
+        if (!res.headersSent) bedrockError(res, 500, 'InternalServerException', 'gateway error');
+        else res.destroy();
+        void e;
+      });
+    },
+    stats: () => stats,
+  };
+}
+
+/** The assumed-role session ARN CloudTrail and the bill show for a team's calls, or null without a team role. */
+function sessionArnOf(key: VirtualKey, roles: Readonly<Record<string, string>>): string | null {
+  const role = key.team === null ? undefined : roles[key.team];
+  const m =
+    role === undefined
+      ? null
+      : /^arn:(aws[a-z-]*):iam::(\d{12}):role\/(?:.*\/)?([^/]+)$/.exec(role);
+  return m === null
+    ? null
+    : `arn:${m[1]}:sts::${m[2]}:assumed-role/${m[3]}/${roleSessionNameOf(key)}`;
+}
+
+function roleSessionNameOf(key: VirtualKey): string {
+  const s = (key.user ?? key.id).replace(/[^\w+=,.@-]/g, '-').slice(0, 64);
+  return s.length >= 2 ? s : `${s}--`.slice(0, 2);
+}
+
+function errorTypeOf(up: UpstreamResponse): string {
+  const h = up.headers['x-amzn-errortype'];
+  const v = Array.isArray(h) ? h[0] : h;
+  if (typeof v === 'string' && v !== '') return v.split(':')[0] as string;
+  return up.status === 429
+    ? 'ThrottlingException'
+    : up.status >= 500
+      ? 'InternalServerException'
+      : `Http${up.status}`;
+}
+
+function messageOf(body: Buffer): string {
+  try {
+    const m = (JSON.parse(body.toString('utf8')) as { message?: unknown; Message?: unknown }) ?? {};
+    return String(m.message ?? m.Message ?? 'upstream error');
+  } catch {
+    return 'upstream error';
+  }
+}
+
+/**
+ * The most a call can cost: every input byte as a token at the dearest input rate (a 1-hour cache write), plus the
+ * output limit. Tokenizers emit at most one token per byte of text, so for text this is a sound upper bound.
+ */
+function worstCase(
+  deps: GatewayDeps,
+  options: GatewayOptions,
+  modelId: string,
+  inputTokens: number,
+  maxOut: number,
+  tier: Tier,
+): bigint | null {
+  const base = {
+    requestId: '',
+    occurredAt: Date.now(),
+    accountId: options.accountId,
+    region: deps.upstream.region,
+    inferenceRegion: null,
+    operation: 'InvokeModel',
+    modelId,
+    identityArn: null,
+    requestMetadata: {},
+    cacheTtlKnown: true,
+    tier,
+    latencyMs: null,
+    firstByteMs: null,
+    errorCode: null,
+    source: { uri: 'gateway', line: 0 },
+  };
+  const asInput = deps.costOf({ ...base, tokens: { ...ZERO, input: inputTokens, output: maxOut } });
+  const asWrite = deps.costOf({
+    ...base,
+    tokens: { ...ZERO, cacheWrite1h: inputTokens, output: maxOut },
+  });
+  if (asInput === null) return null;
+  return asWrite !== null && asWrite > asInput ? asWrite : asInput;
+}

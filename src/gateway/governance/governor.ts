@@ -1,0 +1,412 @@
+/**
+ * The governor: admits a call (model policy, RPM/TPM, budgets, downgrade) by reserving its worst case, and settles
+ * it with what Bedrock billed.
+ *
+ * Overshoot bound. For every blocking budget, `reserve` admits a call only if spent + reserved + worst case ≤ limit,
+ * atomically over all the counters the call touches; settlement replaces a reservation by the actual cost; period
+ * rollover and rolling-window expiry only lower spend. So spent + reserved ≤ limit holds at every instant as long
+ * as no call costs more than it reserved. In words (README-ready):
+ *
+ *   "A hard budget is never exceeded when every reservation is sound (the call's billed cost ≤ its reserved worst
+ *   case, see worst-case.ts). Otherwise a period's spend can pass the limit by at most the sum of the
+ *   underestimates (billed − reserved) of the calls that were in flight at the last admission into that period:
+ *   at most one call's underestimate per concurrent call. Spend loaded from the ledger and calls admitted by other
+ *   processes sharing no counter store are outside this bound."
+ *
+ * Where spend lands: a call is charged to the period (or rolling bucket) in which it settles, and while in flight
+ * its reservation counts against whatever period is current, so a call that straddles midnight is safe on both
+ * sides. A refused call consumes nothing (no RPM either: the reservation is all or nothing).
+ *
+ * Idempotency: `settle` and `release` act once per ticket; later calls for the same ticket return false and change
+ * nothing. A ticket that is never settled or released keeps its reservation: the gateway settles or releases every
+ * admitted call in a `finally`, and `status().openTickets` shows leaks.
+ */
+import type { Logger } from '../../core/index.ts';
+import type { GatewayConfig } from '../config.ts';
+import {
+  type CounterLevel,
+  type CounterOp,
+  type CounterStore,
+  createMemoryCounterStore,
+} from './counter-store.ts';
+import { compileDowngrades, compileModelPolicy, type ScopeValues, scopeValues } from './policy.ts';
+import {
+  budgetHeaders,
+  budgetRefusal,
+  modelRefusal,
+  type Refusal,
+  rateHeaders,
+  rateRefusal,
+} from './report.ts';
+import {
+  type BudgetRule,
+  compileBudgets,
+  compileLimits,
+  LIMIT_WINDOW,
+  type LimitRule,
+  labelOf,
+  type Matched,
+} from './rules.ts';
+import { type GovernorStatus, statusOf } from './status.ts';
+
+/** One call asking to be forwarded. Absent (or null) attribution counts as `unallocated`. */
+export interface AdmitRequest {
+  /** The virtual key's id. */
+  readonly key: string;
+  readonly team?: string | null | undefined;
+  readonly user?: string | null | undefined;
+  readonly feature?: string | null | undefined;
+  readonly project?: string | null | undefined;
+  /** The model id the client asked for. */
+  readonly model: string;
+  /**
+   * The call's worst-case cost in pico-USD if served by `model` (worst-case.ts), null when the model has no price.
+   * Called for the requested model, and for the downgrade target only when downgrading.
+   */
+  readonly worstCase: (model: string) => bigint | null;
+  /** Worst-case tokens (input bound + output limit), reserved against TPM limits. */
+  readonly tokensEstimate: number;
+  /** Epoch ms; defaults to the governor's clock. */
+  readonly now?: number | undefined;
+}
+
+/** Proof of admission; pass it to `settle` or `release` exactly once (more is harmless). */
+export interface Ticket {
+  readonly id: string;
+}
+
+/** An admitted call. */
+export interface Admission {
+  readonly ok: true;
+  readonly ticket: Ticket;
+  /** Call this model instead of the requested one (a budget is past its soft limit). */
+  readonly downgradeTo?: string;
+  /** Add these to the response: budget warnings and remaining, rate-limit state, the downgrade. */
+  readonly headers: Record<string, string>;
+}
+
+/** Spend already in the ledger (e.g. per hour and attribution), to seed the counters at start. */
+export interface SpendEntry {
+  /** Epoch ms the spend happened. */
+  readonly at: number;
+  readonly costPicos: bigint;
+  readonly key?: string | null | undefined;
+  readonly team?: string | null | undefined;
+  readonly user?: string | null | undefined;
+  readonly feature?: string | null | undefined;
+  readonly project?: string | null | undefined;
+  readonly model?: string | null | undefined;
+}
+
+/** Budgets, limits and model policy for the gateway (see this file's header for the guarantees). */
+export interface Governor {
+  /** Checks and reserves in one atomic store call; resolves to an admission or a refusal, never rejects on policy. */
+  admit(req: AdmitRequest): Promise<Admission | Refusal>;
+  /** Replaces the ticket's reservation by what was billed. False when the ticket was already settled or released. */
+  settle(ticket: Ticket, actualCostPicos: bigint, actualTokens: number): Promise<boolean>;
+  /** Drops the reservation of a call that billed nothing (refused upstream, failed before any token). */
+  release(ticket: Ticket): Promise<boolean>;
+  /** Adds ledger spend to the budgets it matches (spend outside a budget's current window is ignored); returns how many entries matched a budget. Call before serving. */
+  load(entries: readonly SpendEntry[]): Promise<number>;
+  /** Every budget and limit counter: limit, spent, reserved, remaining, period; plus open tickets. */
+  status(now?: number): Promise<GovernorStatus>;
+}
+
+/** What the governor needs besides configuration. */
+export interface GovernorDeps {
+  readonly clock: () => number;
+  /** Defaults to the in-memory store (one process only). */
+  readonly store?: CounterStore;
+  /** Soft-limit crossings are logged once per counter and period. */
+  readonly log?: Logger;
+}
+
+interface OpenTicket {
+  readonly budgets: readonly Matched<BudgetRule>[];
+  readonly tpm: readonly Matched<LimitRule>[];
+  readonly cost: bigint;
+  readonly tokens: bigint;
+  readonly admittedAt: number;
+}
+
+/** One call being admitted: what it matched and what it holds; `model` and `cost` change on downgrade. */
+interface Call {
+  readonly requested: string;
+  model: string;
+  /** The downgrade target, when a rule matches and the team may call it. */
+  readonly target: string | null;
+  readonly worstCase: (model: string) => bigint | null;
+  readonly bs: readonly Matched<BudgetRule>[];
+  readonly ls: readonly Matched<LimitRule>[];
+  cost: bigint;
+  readonly tokens: bigint;
+  readonly now: number;
+}
+
+/** Builds a governor from the validated `gateway:` configuration. */
+export function createGovernor(config: GatewayConfig, deps: GovernorDeps): Governor {
+  const store = deps.store ?? createMemoryCounterStore();
+  const budgets = compileBudgets(config);
+  const limits = compileLimits(config);
+  const modelRefused = compileModelPolicy(config.models);
+  const downgradeOf = compileDowngrades(config.downgrade);
+  const open = new Map<string, OpenTicket>();
+  const alerted = new Map<string, number>();
+  let seq = 0;
+
+  const matchAll = <R extends { prefix: string; scope: { match(v: ScopeValues): string | null } }>(
+    rules: readonly R[],
+    values: ScopeValues,
+  ): Matched<R>[] => {
+    const out: Matched<R>[] = [];
+    for (const rule of rules) {
+      const suffix = rule.scope.match(values);
+      if (suffix !== null) out.push({ rule, key: rule.prefix + suffix });
+    }
+    return out;
+  };
+
+  const opsOf = (
+    bs: readonly Matched<BudgetRule>[],
+    ls: readonly Matched<LimitRule>[],
+    cost: bigint,
+    tokens: bigint,
+    now: number,
+  ): CounterOp[] => {
+    const ops: CounterOp[] = [];
+    for (const { rule, key } of bs) {
+      const limit = rule.block ? rule.limit : null;
+      ops.push({ key, window: rule.windowAt(now), limit, reserve: cost, spend: 0n });
+    }
+    for (const { rule, key } of ls) {
+      const rpm = rule.kind === 'rpm';
+      ops.push({
+        key,
+        window: LIMIT_WINDOW,
+        limit: rule.max,
+        reserve: rpm ? 0n : tokens,
+        spend: rpm ? 1n : 0n,
+      });
+    }
+    return ops;
+  };
+
+  const pastSoft = (rule: BudgetRule, level: CounterLevel) =>
+    rule.soft !== null && level.spent + level.reserved >= rule.soft;
+
+  /** Logs a soft-limit crossing once per counter and window. */
+  const alert = (m: Matched<BudgetRule>, now: number): void => {
+    if (deps.log === undefined) return;
+    const w = m.rule.windowAt(now);
+    const mark = w.kind === 'period' ? w.start : Math.floor(now / 86_400_000);
+    if (alerted.get(m.key) === mark) return;
+    alerted.set(m.key, mark);
+    deps.log.warn('budget past its soft limit', { budget: labelOf(m.rule, m.key) });
+  };
+
+  const finish = (ticket: Ticket, spendPicos: bigint, spendTokens: bigint): Promise<boolean> => {
+    const t = open.get(ticket.id);
+    if (t === undefined) return Promise.resolve(false);
+    open.delete(ticket.id);
+    const now = deps.clock();
+    const ops = [
+      ...t.budgets.map(({ rule, key }) => ({
+        key,
+        window: rule.windowAt(now),
+        release: t.cost,
+        spend: spendPicos,
+        at: now,
+      })),
+      ...t.tpm.map(({ key }) => ({
+        key,
+        window: LIMIT_WINDOW,
+        release: t.tokens,
+        spend: spendTokens,
+        at: now,
+      })),
+    ];
+    return ops.length === 0 ? Promise.resolve(true) : store.commit(ops, now).then(() => true);
+  };
+
+  /** The level before the call of the op at `i`. */
+  const levelAt = (levels: readonly CounterLevel[], i: number) => levels[i] as CounterLevel;
+
+  /** The refusal for the op that did not fit. */
+  const refusalOf = (call: Call, failed: number, level: CounterLevel, freesAt: number): Refusal => {
+    const { bs, ls, now } = call;
+    if (failed < bs.length) {
+      const m = bs[failed] as Matched<BudgetRule>;
+      return budgetRefusal(m, level, call.cost, m.rule.windowAt(now), freesAt, now);
+    }
+    const m = ls[failed - bs.length] as Matched<LimitRule>;
+    return rateRefusal(m, level, m.rule.kind === 'rpm' ? 1n : call.tokens, freesAt, now);
+  };
+
+  /**
+   * Reserves the call's worst case on every counter at once. Refused by a budget that is past its soft limit, the
+   * call is tried once more at the downgrade target's (lower) worst case. Returns the levels before the call.
+   */
+  const reserve = async (call: Call): Promise<readonly CounterLevel[] | Refusal> => {
+    const { bs, ls, tokens, now } = call;
+    const outcome = await store.reserve(opsOf(bs, ls, call.cost, tokens, now), now);
+    if (outcome.ok) return outcome.levels;
+    const { failed } = outcome;
+    const budget = failed < bs.length ? (bs[failed] as Matched<BudgetRule>) : null;
+    if (
+      call.target !== null &&
+      budget !== null &&
+      pastSoft(budget.rule, levelAt(outcome.levels, failed))
+    ) {
+      const cheaper = call.worstCase(call.target);
+      if (cheaper !== null && cheaper < call.cost) {
+        const retry = await store.reserve(opsOf(bs, ls, cheaper, tokens, now), now);
+        if (retry.ok) {
+          call.model = call.target;
+          call.cost = cheaper;
+          return retry.levels;
+        }
+        return refusalOf(call, retry.failed, levelAt(retry.levels, retry.failed), retry.freesAt);
+      }
+    }
+    return refusalOf(call, failed, levelAt(outcome.levels, failed), outcome.freesAt);
+  };
+
+  /**
+   * Past a soft limit, switches an admitted call to the downgrade target when its worst case fits in what is
+   * already reserved (a larger one would need a new check), and lowers the reservation to it (no check needed).
+   */
+  const downgradeAdmitted = async (call: Call, soft: Matched<BudgetRule> | null) => {
+    if (soft === null || call.target === null || call.model !== call.requested) return;
+    const cheaper = call.worstCase(call.target);
+    if (cheaper === null || cheaper > call.cost) return;
+    call.model = call.target;
+    if (cheaper === call.cost) return;
+    const release = call.cost - cheaper;
+    const { now } = call;
+    await store.commit(
+      call.bs.map(({ rule, key }) => ({
+        key,
+        window: rule.windowAt(now),
+        release,
+        spend: 0n,
+        at: now,
+      })),
+      now,
+    );
+    call.cost = cheaper;
+  };
+
+  /** Opens the ticket and writes the response headers. */
+  const admission = (
+    call: Call,
+    levels: readonly CounterLevel[],
+    soft: Matched<BudgetRule> | null,
+  ): Admission => {
+    const { bs, ls } = call;
+    const id = `t${(++seq).toString(36)}`;
+    const tpm = ls.filter((m) => m.rule.kind === 'tpm');
+    open.set(id, { budgets: bs, tpm, cost: call.cost, tokens: call.tokens, admittedAt: call.now });
+    const headers: Record<string, string> = {};
+    if (bs.length > 0) budgetHeaders(headers, bs, levels, call.cost);
+    if (ls.length > 0) rateHeaders(headers, ls, levels.slice(bs.length), call.tokens);
+    if (call.model === call.requested) return { ok: true, ticket: { id }, headers };
+    headers['x-tokenledger-downgraded'] = `${call.requested} -> ${call.model}`;
+    if (soft !== null) {
+      headers['x-tokenledger-downgrade-reason'] =
+        `budget ${labelOf(soft.rule, soft.key)} past its soft limit`;
+    }
+    return { ok: true, ticket: { id }, downgradeTo: call.model, headers };
+  };
+
+  return {
+    async admit(req) {
+      const now = req.now ?? deps.clock();
+      const values = scopeValues(req);
+      const refused = modelRefused(values.team, req.model);
+      if (refused !== null) {
+        const code =
+          refused.reason === 'denied' ? 'gateway.model_denied' : 'gateway.model_not_allowed';
+        const who = refused.entry === '*' ? 'every team' : `team ${refused.entry}`;
+        return modelRefusal(code, req.model, who);
+      }
+      const bs = matchAll(budgets, values);
+      const cost = req.worstCase(req.model);
+      if (cost === null) {
+        const blocking = bs.find((m) => m.rule.block);
+        if (blocking !== undefined) {
+          return modelRefusal(
+            'gateway.unpriced_model',
+            req.model,
+            labelOf(blocking.rule, blocking.key),
+          );
+        }
+      }
+      const downgrade = downgradeOf(req.model);
+      const call: Call = {
+        requested: req.model,
+        model: req.model,
+        target:
+          downgrade !== null && modelRefused(values.team, downgrade.to) === null
+            ? downgrade.to
+            : null,
+        worstCase: req.worstCase,
+        bs,
+        ls: matchAll(limits, values),
+        cost: cost ?? 0n,
+        tokens: BigInt(Math.max(0, Math.ceil(req.tokensEstimate))),
+        now,
+      };
+      const levels = await reserve(call);
+      if (!Array.isArray(levels)) return levels as Refusal;
+      let soft: Matched<BudgetRule> | null = null;
+      bs.forEach((m, i) => {
+        if (pastSoft(m.rule, levelAt(levels, i))) {
+          soft ??= m;
+          alert(m, now);
+        }
+      });
+      await downgradeAdmitted(call, soft);
+      return admission(call, levels, soft);
+    },
+
+    settle(ticket, actualCostPicos, actualTokens) {
+      // Checked before the ticket is consumed, so a bad call leaves the reservation in place.
+      if (actualCostPicos < 0n)
+        return Promise.reject(new RangeError(`negative cost ${actualCostPicos}`));
+      if (!Number.isFinite(actualTokens) || actualTokens < 0) {
+        return Promise.reject(new RangeError(`not a token count: ${actualTokens}`));
+      }
+      return finish(ticket, actualCostPicos, BigInt(Math.ceil(actualTokens)));
+    },
+
+    release(ticket) {
+      return finish(ticket, 0n, 0n);
+    },
+
+    async load(entries) {
+      const now = deps.clock();
+      const ops = [];
+      let matched = 0;
+      for (const e of entries) {
+        const ms = matchAll(budgets, scopeValues(e));
+        if (ms.length > 0) matched++;
+        for (const { rule, key } of ms) {
+          ops.push({ key, window: rule.windowAt(now), release: 0n, spend: e.costPicos, at: e.at });
+        }
+      }
+      if (ops.length > 0) await store.commit(ops, now);
+      return matched;
+    },
+
+    status(now) {
+      const at = now ?? deps.clock();
+      let oldest: number | null = null;
+      for (const t of open.values())
+        if (oldest === null || t.admittedAt < oldest) oldest = t.admittedAt;
+      return statusOf(store, budgets, limits, at, {
+        openTickets: open.size,
+        oldestTicketAgeMs: oldest === null ? null : at - oldest,
+      });
+    },
+  };
+}

@@ -1,0 +1,87 @@
+/**
+ * Plumbing shared by the gateway's routes, for both node:http and node:http2's compatibility API: reading a bounded
+ * body, and answering errors the way Bedrock does (`x-amzn-ErrorType` + `{"message"}`, which the AWS SDK turns into
+ * the named exception class) or the way OpenAI does.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+
+/** What the gateway needs of a request: node:http's IncomingMessage and http2's Http2ServerRequest both fit. */
+export interface GatewayRequest extends AsyncIterable<Buffer> {
+  readonly method?: string | undefined;
+  readonly url?: string | undefined;
+  readonly headers: IncomingHttpHeaders;
+  readonly socket?: { readonly remoteAddress?: string | undefined } | null;
+  destroy(error?: Error): unknown;
+}
+
+/** node:http's ServerResponse and http2's Http2ServerResponse both fit. */
+export interface GatewayResponse {
+  statusCode: number;
+  readonly headersSent: boolean;
+  readonly writableEnded: boolean;
+  writeHead(status: number, headers?: Record<string, string | string[]>): unknown;
+  write(chunk: Uint8Array | string): boolean;
+  end(chunk?: Uint8Array | string): unknown;
+  once(event: 'drain' | 'close', listener: () => void): unknown;
+  on(event: 'close', listener: () => void): unknown;
+  destroy(error?: Error): unknown;
+}
+
+export class BodyTooLarge extends Error {}
+
+/** The whole body, refusing (before reading it) a declared length over the limit and stopping at the limit. */
+export async function readBody(req: GatewayRequest, limit: number): Promise<Buffer> {
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) > limit) throw new BodyTooLarge();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += chunk.length;
+    if (size > limit) throw new BodyTooLarge();
+    chunks.push(chunk);
+  }
+  return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
+}
+
+export function sendJson(
+  res: GatewayResponse,
+  status: number,
+  body: string,
+  headers: Record<string, string> = {},
+): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': String(Buffer.byteLength(body)),
+    ...headers,
+  });
+  res.end(body);
+}
+
+/** A Bedrock-style error: the AWS SDK reads the exception name from `x-amzn-ErrorType`. */
+export function bedrockError(
+  res: GatewayResponse,
+  status: number,
+  type: string,
+  message: string,
+  headers: Record<string, string> = {},
+  extra: Record<string, unknown> = {},
+): void {
+  sendJson(res, status, JSON.stringify({ message, ...extra }), {
+    'x-amzn-errortype': type,
+    ...headers,
+  });
+}
+
+/** Header values we echo or forward: one line, printable, bounded (no header injection). */
+export function safeHeaderValue(v: unknown, max = 1024): string | null {
+  if (typeof v !== 'string' || v.length > max) return null;
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return null;
+  }
+  return v;
+}

@@ -1,0 +1,25 @@
+/**
+ * gateway: a drop-in Bedrock runtime endpoint (and OpenAI chat completions) that authenticates virtual keys,
+ * enforces budgets, rate limits and model policy, injects attribution as Bedrock request metadata, forwards with
+ * SigV4 and records every call through a local spool. Imports core only; the CLI composes it with the store and
+ * the pricing pipeline.
+ */
+export { expiryOf, keyAttributes, publicKey, rotate } from './admin.ts';
+export { type GatewayConfig, gatewayConfigSchema } from './config.ts';
+export { createAwsCredentialSource, roleSessionName } from './credentials.ts';
+export { createGateway, type Gateway, type GatewayDeps, type GatewayOptions } from './gateway.ts';
+export {
+  createGovernor,
+  createMemoryCounterStore,
+  type Governor,
+  type SpendEntry,
+} from './governance/index.ts';
+export { hashKey, KeyRing, newKey, type VirtualKey } from './keys.ts';
+export { createDualServer, type DualServer } from './listen.ts';
+export { createSpool, type Spool, type SpoolStats } from './spool.ts';
+export {
+  type BedrockUpstream,
+  type CredentialSource,
+  createHttpUpstream,
+  upstreamEndpoint,
+} from './upstream.ts';

@@ -1,0 +1,62 @@
+/**
+ * Bedrock request metadata the gateway injects (bedrock.md §4.1): Converse/ConverseStream take it as the body field
+ * `requestMetadata`, InvokeModel/InvokeModelWithResponseStream as the signed header `X-Amzn-Bedrock-Request-Metadata`
+ * (a JSON object). Limits: ≤ 16 entries, key 1–256 and value 0–256 characters of `[a-zA-Z0-9\s:_@$#=/+,-.]`.
+ * The virtual key's attribution wins over what the caller sent for the same dimension (a caller cannot charge another
+ * team); the caller's other keys are kept while there is room. Characters Bedrock would refuse are replaced with `_`
+ * rather than failing the call.
+ */
+import type { VirtualKey } from './keys.ts';
+
+export const METADATA_HEADER = 'x-amzn-bedrock-request-metadata';
+const MAX_ENTRIES = 16;
+const MAX_LEN = 256;
+const BAD_CHARS = /[^a-zA-Z0-9\s:_@$#=/+,.-]/g;
+
+const clean = (s: string): string => s.replace(BAD_CHARS, '_').slice(0, MAX_LEN);
+
+/**
+ * The metadata to send: the key's dimensions and id first, then the Claude Code session (from its
+ * `x-claude-code-session-id` header) unless the caller set one, then the caller's own entries, at most 16 in all.
+ */
+export function buildMetadata(
+  key: VirtualKey,
+  caller: Readonly<Record<string, unknown>> | null,
+  session: string | null,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  let n = 0;
+  const put = (k: string, v: string, force: boolean) => {
+    const ck = clean(k);
+    if (ck === '' || (!force && ck in out)) return;
+    if (!(ck in out)) {
+      if (n >= MAX_ENTRIES) return;
+      n++;
+    }
+    out[ck] = clean(v);
+  };
+  if (key.team !== null) put('team', key.team, true);
+  if (key.user !== null) put('user', key.user, true);
+  if (key.feature !== null) put('feature', key.feature, true);
+  if (key.project !== null) put('project', key.project, true);
+  if (key.environment !== null) put('environment', key.environment, true);
+  put('gateway_key', key.id, true);
+  if (session !== null && session !== '' && !(caller !== null && 'session' in caller))
+    put('session', session, false);
+  if (caller !== null)
+    for (const [k, v] of Object.entries(caller)) if (typeof v === 'string') put(k, v, false);
+  return out;
+}
+
+/** The caller's `X-Amzn-Bedrock-Request-Metadata` header as an object, or null when absent or not a JSON object. */
+export function parseMetadataHeader(value: string | undefined): Record<string, unknown> | null {
+  if (value === undefined || value === '') return null;
+  try {
+    const v: unknown = JSON.parse(value);
+    return v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? (v as Record<string, unknown>)
+      : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,374 @@
+/**
+ * OpenAI chat completions ⇄ Bedrock Converse. A request becomes a Converse (or ConverseStream) body; the answer
+ * becomes a `chat.completion` object or `chat.completion.chunk` server-sent events, with usage (always on the last
+ * chunk when `stream_options.include_usage` is set). Text, system/developer messages, tool definitions, tool calls and
+ * tool results are translated; image parts and other content types are refused with a clear 400, not dropped.
+ */
+import { EventStreamCodec } from '@smithy/eventstream-codec';
+import { fromUtf8, toUtf8 } from '@smithy/util-utf8';
+
+export class TranslationError extends Error {}
+
+interface ChatMessage {
+  role?: unknown;
+  content?: unknown;
+  tool_calls?: unknown;
+  tool_call_id?: unknown;
+}
+
+type Block = Record<string, unknown>;
+interface ConverseMessage {
+  role: 'user' | 'assistant';
+  content: Block[];
+}
+
+export interface ConverseRequest {
+  readonly modelId: string;
+  readonly stream: boolean;
+  readonly includeUsage: boolean;
+  readonly body: Record<string, unknown>;
+  /** The caller's `user` field, kept as request metadata. */
+  readonly user: string | null;
+}
+
+function textOf(content: unknown, where: string): string {
+  if (typeof content === 'string') return content;
+  if (content === null || content === undefined) return '';
+  if (Array.isArray(content)) {
+    return content
+      .map((p: unknown, i) => {
+        const part = p as { type?: unknown; text?: unknown };
+        if (part?.type === 'text' && typeof part.text === 'string') return part.text;
+        throw new TranslationError(
+          `${where}.content[${i}]: only text parts are supported (got ${JSON.stringify(part?.type)})`,
+        );
+      })
+      .join('');
+  }
+  throw new TranslationError(`${where}.content must be a string or an array of text parts`);
+}
+
+function parseArgs(args: unknown, where: string): unknown {
+  if (typeof args !== 'string') return args ?? {};
+  try {
+    return JSON.parse(args === '' ? '{}' : args);
+  } catch {
+    throw new TranslationError(`${where}.function.arguments is not valid JSON`);
+  }
+}
+
+/** Validates an OpenAI chat completions body and builds the Converse body. */
+export function chatToConverse(input: unknown): ConverseRequest {
+  if (input === null || typeof input !== 'object' || Array.isArray(input))
+    throw new TranslationError('the body must be a JSON object');
+  const req = input as Record<string, unknown>;
+  if (typeof req.model !== 'string' || req.model === '')
+    throw new TranslationError('model is required (a Bedrock model or inference profile id)');
+  if (!Array.isArray(req.messages) || req.messages.length === 0)
+    throw new TranslationError('messages must be a non-empty array');
+  const system: Block[] = [];
+  const messages: ConverseMessage[] = [];
+  const push = (role: 'user' | 'assistant', blocks: Block[]) => {
+    const last = messages.at(-1);
+    if (last !== undefined && last.role === role) last.content.push(...blocks);
+    else messages.push({ role, content: blocks });
+  };
+  req.messages.forEach((m: ChatMessage, i) => {
+    const where = `messages[${i}]`;
+    if (m === null || typeof m !== 'object')
+      throw new TranslationError(`${where} must be an object`);
+    switch (m.role) {
+      case 'system':
+      case 'developer':
+        system.push({ text: textOf(m.content, where) });
+        break;
+      case 'user':
+        push('user', [{ text: textOf(m.content, where) }]);
+        break;
+      case 'assistant': {
+        const blocks: Block[] = [];
+        const text = textOf(m.content, where);
+        if (text !== '') blocks.push({ text });
+        if (Array.isArray(m.tool_calls))
+          m.tool_calls.forEach(
+            (c: { id?: unknown; function?: { name?: unknown; arguments?: unknown } }, j) => {
+              if (typeof c?.id !== 'string' || typeof c.function?.name !== 'string')
+                throw new TranslationError(`${where}.tool_calls[${j}] needs id and function.name`);
+              blocks.push({
+                toolUse: {
+                  toolUseId: c.id,
+                  name: c.function.name,
+                  input: parseArgs(c.function.arguments, `${where}.tool_calls[${j}]`),
+                },
+              });
+            },
+          );
+        if (blocks.length === 0) blocks.push({ text: '' });
+        push('assistant', blocks);
+        break;
+      }
+      case 'tool':
+        if (typeof m.tool_call_id !== 'string')
+          throw new TranslationError(`${where}.tool_call_id is required`);
+        push('user', [
+          {
+            toolResult: {
+              toolUseId: m.tool_call_id,
+              content: [{ text: textOf(m.content, where) }],
+            },
+          },
+        ]);
+        break;
+      default:
+        throw new TranslationError(`${where}.role ${JSON.stringify(m.role)} is not supported`);
+    }
+  });
+  const inference: Record<string, unknown> = {};
+  const maxTokens = req.max_completion_tokens ?? req.max_tokens;
+  if (maxTokens !== undefined && maxTokens !== null) {
+    if (!Number.isInteger(maxTokens) || (maxTokens as number) < 1)
+      throw new TranslationError('max_tokens must be a positive integer');
+    inference.maxTokens = maxTokens;
+  }
+  if (typeof req.temperature === 'number') inference.temperature = req.temperature;
+  if (typeof req.top_p === 'number') inference.topP = req.top_p;
+  if (typeof req.stop === 'string') inference.stopSequences = [req.stop];
+  else if (Array.isArray(req.stop)) inference.stopSequences = req.stop;
+  const body: Record<string, unknown> = { messages };
+  if (system.length > 0) body.system = system;
+  if (Object.keys(inference).length > 0) body.inferenceConfig = inference;
+  if (Array.isArray(req.tools) && req.tools.length > 0) {
+    const tools = req.tools.map(
+      (
+        t: {
+          type?: unknown;
+          function?: { name?: unknown; description?: unknown; parameters?: unknown };
+        },
+        i,
+      ) => {
+        if (t?.type !== 'function' || typeof t.function?.name !== 'string')
+          throw new TranslationError(`tools[${i}] must be a function with a name`);
+        return {
+          toolSpec: {
+            name: t.function.name,
+            ...(typeof t.function.description === 'string'
+              ? { description: t.function.description }
+              : {}),
+            inputSchema: { json: t.function.parameters ?? { type: 'object', properties: {} } },
+          },
+        };
+      },
+    );
+    const choice = req.tool_choice;
+    const toolChoice =
+      choice === 'required'
+        ? { any: {} }
+        : typeof choice === 'object' && choice !== null
+          ? { tool: { name: (choice as { function?: { name?: string } }).function?.name } }
+          : undefined;
+    if (choice !== 'none')
+      body.toolConfig = toolChoice === undefined ? { tools } : { tools, toolChoice };
+  }
+  const opts = req.stream_options as { include_usage?: unknown } | undefined;
+  return {
+    modelId: req.model,
+    stream: req.stream === true,
+    includeUsage: opts?.include_usage === true,
+    body,
+    user: typeof req.user === 'string' ? req.user : null,
+  };
+}
+
+const FINISH: Record<string, string> = {
+  end_turn: 'stop',
+  stop_sequence: 'stop',
+  max_tokens: 'length',
+  tool_use: 'tool_calls',
+  content_filtered: 'content_filter',
+  guardrail_intervened: 'content_filter',
+};
+
+interface ConverseUsage {
+  inputTokens?: number;
+  outputTokens?: number;
+  cacheReadInputTokens?: number;
+  cacheWriteInputTokens?: number;
+}
+
+/** OpenAI's prompt_tokens count every input token, cached or not; Bedrock splits them. */
+function openAiUsage(u: ConverseUsage | undefined) {
+  const input = u?.inputTokens ?? 0;
+  const cacheRead = u?.cacheReadInputTokens ?? 0;
+  const prompt = input + cacheRead + (u?.cacheWriteInputTokens ?? 0);
+  const completion = u?.outputTokens ?? 0;
+  return {
+    prompt_tokens: prompt,
+    completion_tokens: completion,
+    total_tokens: prompt + completion,
+    prompt_tokens_details: { cached_tokens: cacheRead },
+  };
+}
+
+/** A Converse response body → a `chat.completion`. */
+export function converseToChat(
+  body: Buffer,
+  model: string,
+  requestId: string,
+  created: number,
+): string {
+  const r = JSON.parse(body.toString('utf8')) as {
+    output?: { message?: { content?: Block[] } };
+    stopReason?: string;
+    usage?: ConverseUsage;
+  };
+  let text = '';
+  const calls: unknown[] = [];
+  for (const b of r.output?.message?.content ?? []) {
+    if (typeof b.text === 'string') text += b.text;
+    const use = b.toolUse as { toolUseId?: string; name?: string; input?: unknown } | undefined;
+    if (use !== undefined)
+      calls.push({
+        id: use.toolUseId,
+        type: 'function',
+        function: { name: use.name, arguments: JSON.stringify(use.input ?? {}) },
+      });
+  }
+  return JSON.stringify({
+    id: `chatcmpl-${requestId}`,
+    object: 'chat.completion',
+    created,
+    model,
+    choices: [
+      {
+        index: 0,
+        message: {
+          role: 'assistant',
+          content: calls.length > 0 && text === '' ? null : text,
+          ...(calls.length > 0 ? { tool_calls: calls } : {}),
+        },
+        finish_reason: FINISH[r.stopReason ?? ''] ?? 'stop',
+        logprobs: null,
+      },
+    ],
+    usage: openAiUsage(r.usage),
+  });
+}
+
+/** OpenAI's error body for a status and message. */
+export function openAiError(status: number, message: string, code: string | null = null): string {
+  const type =
+    status === 401
+      ? 'authentication_error'
+      : status === 403
+        ? 'permission_error'
+        : status === 429
+          ? 'rate_limit_error'
+          : status >= 500
+            ? 'api_error'
+            : 'invalid_request_error';
+  return JSON.stringify({ error: { message, type, param: null, code } });
+}
+
+const codec = new EventStreamCodec(toUtf8, fromUtf8);
+
+/**
+ * Translates a ConverseStream event stream into chat completion chunks as bytes arrive: `push(chunk)` returns the
+ * SSE text to send now (possibly empty). Frames may span chunks.
+ */
+export class ConverseStreamToSse {
+  #buf: Buffer = Buffer.alloc(0);
+  #tools = new Map<number, number>();
+  #usage: ConverseUsage | undefined;
+  #finish: string | null = null;
+  #started = false;
+  readonly #head: string;
+
+  constructor(
+    readonly model: string,
+    readonly requestId: string,
+    readonly created: number,
+    readonly includeUsage: boolean,
+  ) {
+    this.#head = `{"id":${JSON.stringify(`chatcmpl-${requestId}`)},"object":"chat.completion.chunk","created":${created},"model":${JSON.stringify(model)}`;
+  }
+
+  #chunk(delta: unknown, finish: string | null): string {
+    return `data: ${this.#head},"choices":[{"index":0,"delta":${JSON.stringify(delta)},"finish_reason":${JSON.stringify(finish)},"logprobs":null}]}\n\n`;
+  }
+
+  push(chunk: Buffer): string {
+    this.#buf = this.#buf.length === 0 ? chunk : Buffer.concat([this.#buf, chunk]);
+    let out = '';
+    while (this.#buf.length >= 4) {
+      const len = this.#buf.readUInt32BE(0);
+      if (len < 16 || this.#buf.length < len) break;
+      const frame = this.#buf.subarray(0, len);
+      this.#buf = this.#buf.subarray(len);
+      out += this.#event(codec.decode(frame));
+    }
+    return out;
+  }
+
+  #event(msg: ReturnType<typeof codec.decode>): string {
+    const type = msg.headers[':event-type']?.value;
+    const kind = msg.headers[':message-type']?.value;
+    const payload = JSON.parse(toUtf8(msg.body) || '{}') as Record<string, unknown>;
+    if (kind !== 'event') {
+      const name = msg.headers[':exception-type']?.value ?? msg.headers[':error-code']?.value;
+      return `data: ${openAiError(500, `${String(name)}: ${String(payload.message ?? '')}`, String(name))}\n\n`;
+    }
+    switch (type) {
+      case 'messageStart':
+        this.#started = true;
+        return this.#chunk({ role: 'assistant', content: '' }, null);
+      case 'contentBlockStart': {
+        const use = (payload.start as { toolUse?: { toolUseId?: string; name?: string } })?.toolUse;
+        if (use === undefined) return '';
+        const index = this.#tools.size;
+        this.#tools.set(payload.contentBlockIndex as number, index);
+        return this.#chunk(
+          {
+            tool_calls: [
+              {
+                index,
+                id: use.toolUseId,
+                type: 'function',
+                function: { name: use.name, arguments: '' },
+              },
+            ],
+          },
+          null,
+        );
+      }
+      case 'contentBlockDelta': {
+        const d = payload.delta as { text?: string; toolUse?: { input?: string } };
+        if (typeof d?.text === 'string') return this.#chunk({ content: d.text }, null);
+        if (d?.toolUse !== undefined) {
+          const index = this.#tools.get(payload.contentBlockIndex as number) ?? 0;
+          return this.#chunk(
+            { tool_calls: [{ index, function: { arguments: d.toolUse.input ?? '' } }] },
+            null,
+          );
+        }
+        return '';
+      }
+      case 'messageStop':
+        this.#finish = FINISH[String(payload.stopReason)] ?? 'stop';
+        return this.#chunk({}, this.#finish);
+      case 'metadata':
+        this.#usage = payload.usage as ConverseUsage;
+        return '';
+      default:
+        return '';
+    }
+  }
+
+  /** The last events: the usage chunk (when asked for) and `[DONE]`. */
+  end(): string {
+    let out = '';
+    if (!this.#started) out += this.#chunk({ role: 'assistant', content: '' }, null);
+    if (this.includeUsage)
+      out += `data: ${this.#head},"choices":[],"usage":${JSON.stringify(openAiUsage(this.#usage))}}\n\n`;
+    return `${out}data: [DONE]\n\n`;
+  }
+}

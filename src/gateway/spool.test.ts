@@ -1,0 +1,247 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterEach, describe, test } from 'node:test';
+import { AppError, type Logger } from '../core/index.ts';
+import { createSpool, decodeLine, encodeLine, type Spool, type SpoolOptions } from './spool.ts';
+
+interface Rec {
+  readonly id: string;
+  readonly costPicos: bigint;
+}
+
+const dirs: string[] = [];
+const spools: Spool<Rec>[] = [];
+afterEach(async () => {
+  for (const s of spools.splice(0)) await s.close();
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'tl-spool-'));
+  dirs.push(d);
+  return d;
+}
+
+/** A store that can be taken down; it keeps what it accepted. */
+function fakeStore() {
+  const store = {
+    down: false,
+    /** Fail every n-th call even when up (0: never). */
+    flakyEvery: 0,
+    calls: 0,
+    written: [] as Rec[],
+    async write(records: Rec[]) {
+      store.calls++;
+      if (store.down || (store.flakyEvery > 0 && store.calls % store.flakyEvery === 0)) {
+        throw new Error('store unavailable');
+      }
+      store.written.push(...records);
+    },
+  };
+  return store;
+}
+
+const quiet: Logger & { warnings: string[] } = {
+  warnings: [],
+  info() {},
+  warn(message) {
+    quiet.warnings.push(message);
+  },
+  error() {},
+};
+
+function open(
+  dir: string,
+  store: ReturnType<typeof fakeStore>,
+  more: Partial<SpoolOptions<Rec>> = {},
+) {
+  const spool = createSpool<Rec>({
+    dir,
+    write: store.write,
+    batchSize: 64,
+    flushMs: 3_600_000, // no timed flushes during a test: the test flushes
+    onStoreDown: 'serve',
+    log: quiet,
+    ...more,
+  });
+  spools.push(spool);
+  return spool;
+}
+
+const rec = (i: number): Rec => ({ id: `req-${i}`, costPicos: 1_000_000_000n * BigInt(i) });
+const ids = (rs: readonly Rec[]) => rs.map((r) => r.id);
+const range = (n: number, from = 0) => Array.from({ length: n }, (_, i) => `req-${from + i}`);
+const segmentFiles = (dir: string) => readdirSync(dir).filter((f) => f !== 'LOCK');
+
+describe('spool: store down', () => {
+  test('1,000 appends while the store is down: all 1,000 written once after recovery, in order', async () => {
+    const dir = tempDir();
+    const store = fakeStore();
+    const spool = open(dir, store, { maxSegmentBytes: 8 * 1024 });
+    store.down = true;
+    for (let i = 0; i < 1000; i++) {
+      spool.append(rec(i));
+      if (i % 100 === 99) await spool.flush(); // retries during the outage fail and keep everything
+    }
+    let s = spool.stats();
+    assert.equal(s.storeDown, true);
+    assert.equal(s.pendingRecords, 1000);
+    assert.ok(s.segments > 1, 'segments rotated while the store was down');
+    assert.equal(spool.canServe(), true, 'onStoreDown: serve keeps serving');
+    assert.equal(store.written.length, 0);
+    store.down = false;
+    await spool.flush();
+    assert.deepEqual(ids(store.written), range(1000));
+    s = spool.stats();
+    assert.deepEqual(
+      [s.written, s.pendingRecords, s.pendingBytes, s.storeDown],
+      [1000, 0, 0, false],
+    );
+    assert.deepEqual(segmentFiles(dir), [], 'delivered segments are deleted');
+    assert.equal(store.written[999]?.costPicos, 999_000_000_000n, 'bigint values round-trip');
+  });
+
+  test('a flaky store (every third batch fails): still exactly once each', async () => {
+    const dir = tempDir();
+    const store = fakeStore();
+    store.flakyEvery = 3;
+    const spool = open(dir, store, { batchSize: 50 });
+    for (let i = 0; i < 1000; i++) spool.append(rec(i));
+    for (let i = 0; i < 40 && spool.stats().pendingRecords > 0; i++) await spool.flush();
+    assert.deepEqual(ids(store.written), range(1000));
+  });
+
+  test('fail_closed: the gateway may not serve while the store is down', async () => {
+    const store = fakeStore();
+    const spool = open(tempDir(), store, { onStoreDown: 'fail_closed' });
+    spool.append(rec(1));
+    assert.equal(spool.canServe(), true);
+    store.down = true;
+    await spool.flush();
+    assert.equal(spool.canServe(), false);
+    store.down = false;
+    await spool.flush();
+    assert.equal(spool.canServe(), true);
+    assert.deepEqual(ids(store.written), ['req-1']);
+  });
+});
+
+describe('spool: restart', () => {
+  test('a new instance on the same directory replays what an abandoned one left, resuming at its offset', async () => {
+    const dir = tempDir();
+    const first = fakeStore();
+    const a = open(dir, first, { batchSize: 100 });
+    for (let i = 0; i < 300; i++) a.append(rec(i));
+    first.flakyEvery = 2; // the first batch is stored, the second fails: 100 delivered, 200 left
+    await a.flush();
+    assert.equal(first.written.length, 100);
+    // "Crash": a is never closed or used again, and its store stays down so a queued retry cannot deliver.
+    first.down = true;
+    spools.pop();
+    const second = fakeStore();
+    const b = open(dir, second, { batchSize: 100 });
+    assert.equal(b.stats().replayedSegments, 1);
+    assert.equal(b.stats().pendingRecords, 200);
+    b.append(rec(300));
+    await b.flush();
+    assert.deepEqual(ids(second.written), range(201, 100), 'replayed first, nothing twice');
+  });
+
+  test('a torn last line and a corrupt line are skipped and counted, not fatal', async () => {
+    const dir = tempDir();
+    const lines = [encodeLine(rec(1)), '{"r":{"id":', encodeLine(rec(2)), encodeLine(rec(3))];
+    writeFileSync(
+      join(dir, '0000000000000007.jsonl'),
+      `${lines.join('\n')}\n{"r":{"id":"req-4","cos`,
+    );
+    const store = fakeStore();
+    const spool = open(dir, store);
+    await spool.flush();
+    assert.deepEqual(ids(store.written), ['req-1', 'req-2', 'req-3']);
+    assert.equal(spool.stats().corruptLines, 2);
+    assert.equal(spool.stats().pendingRecords, 0);
+    spool.append(rec(5));
+    await spool.flush();
+    assert.equal(store.written.at(-1)?.id, 'req-5');
+    assert.ok(
+      readdirSync(dir).every((f) => !f.startsWith('0000000000000007')),
+      'new segments follow',
+    );
+  });
+
+  test('a process killed with SIGKILL right after appending loses nothing', async () => {
+    const dir = tempDir();
+    const spoolModule = resolve(import.meta.dirname, 'spool.ts');
+    const child = `
+      const { createSpool } = await import(${JSON.stringify(spoolModule)});
+      const log = { info() {}, warn() {}, error() {} };
+      const spool = createSpool({ dir: ${JSON.stringify(dir)}, write: async () => { throw new Error('down'); },
+        batchSize: 100, flushMs: 3600000, onStoreDown: 'serve', log, maxSegmentBytes: 4096 });
+      for (let i = 0; i < 500; i++) spool.append({ id: 'req-' + i, costPicos: BigInt(i) });
+      process.kill(process.pid, 'SIGKILL');`;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', child], {
+      cwd: resolve(import.meta.dirname, '../..'),
+      encoding: 'utf8',
+    });
+    assert.equal(r.signal, 'SIGKILL', r.stderr);
+    const store = fakeStore();
+    const spool = open(dir, store); // the dead process's lock is stale: taken over
+    await spool.flush();
+    assert.deepEqual(ids(store.written), range(500));
+    assert.equal(store.written[499]?.costPicos, 499n);
+  });
+
+  test('close leaves undelivered records for the next start; append after close throws', async () => {
+    const dir = tempDir();
+    const store = fakeStore();
+    store.down = true;
+    const a = open(dir, store);
+    a.append(rec(1));
+    await a.close();
+    assert.throws(
+      () => a.append(rec(2)),
+      (e: unknown) => e instanceof AppError && e.code === 'gateway.spool_closed',
+    );
+    store.down = false;
+    const b = open(dir, store);
+    await b.flush();
+    assert.deepEqual(ids(store.written), ['req-1']);
+  });
+
+  test('a directory locked by another live process is refused', () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'LOCK'), String(process.ppid));
+    assert.throws(
+      () => open(dir, fakeStore()),
+      (e: unknown) => e instanceof AppError && e.code === 'gateway.spool_locked',
+    );
+  });
+});
+
+describe('spool line format', () => {
+  test('bigint values round-trip exactly; look-alike strings stay strings', () => {
+    const record = {
+      id: 'r',
+      cost: { picos: 123_456_789_012_345_678_901_234_567_890n, text: '42' },
+      list: [1n, -2n, 'x', null],
+      plain: 7,
+    };
+    assert.deepEqual(decodeLine(encodeLine(record)), record);
+    assert.equal(decodeLine(encodeLine(5n)), 5n);
+    assert.deepEqual(decodeLine(encodeLine({ a: 1 })), { a: 1 });
+  });
+
+  test('a line that is not ours is refused', () => {
+    for (const bad of [
+      '{}',
+      '[]',
+      '{"r":{"a":"x"},"b":[["a"]]}',
+      '{"r":{},"b":[["__proto__","x"]]}',
+    ]) {
+      assert.throws(() => decodeLine(bad), Error, bad);
+    }
+  });
+});

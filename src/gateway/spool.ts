@@ -1,0 +1,540 @@
+/**
+ * The no-loss spool between the gateway and the store. Every record is appended to a local segment file before
+ * `append` returns; a flusher delivers segments to the store in batches, in order, and deletes a segment only after
+ * all its records were written. If the store is down the gateway keeps appending (or, with `fail_closed`, stops
+ * admitting calls) and the flusher retries with exponential backoff; a restarted process replays what is left.
+ *
+ * Files in `dir`: `<seq>.jsonl` segments (one record per line, seq increasing across restarts), `<seq>.offset`
+ * (bytes of that segment already written to the store), `LOCK` (the owning process id: one process per directory).
+ *
+ * Durability (fsync policy): `append` writes the line with one write(2) before returning, so a record survives a
+ * crash of the process (kill -9) as soon as `append` returns. With `fsync: 'interval'` (default) segments are
+ * fdatasync'ed at every flush, so a power loss can lose at most the last `flushMs` of records; `'always'` syncs
+ * every append (durable against power loss, ~ms per call on most disks).
+ *
+ * Delivery: at least once. Within a process a record is passed to `write` once: flushes are serialized and a
+ * segment's committed offset moves after each successful batch. A process that dies after `write` succeeded but
+ * before the offset was saved writes that one batch again on restart, and a `write` that failed after partly
+ * storing is retried whole; the store dedupes on request id, so the ledger counts each call once.
+ *
+ * A line that cannot be read (the torn last line of a segment a crash cut short, or a corrupt one) is skipped,
+ * counted in `stats().corruptLines` and logged with its segment and offset; it never stops the spool.
+ */
+import {
+  closeSync,
+  fdatasyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
+import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { AppError, errorMessage, type Logger } from '../core/index.ts';
+
+/** How to build a spool. */
+export interface SpoolOptions<T> {
+  readonly dir: string;
+  /** Stores one batch; resolves once it is durable, throws when the store is unavailable. */
+  readonly write: (records: T[]) => Promise<void>;
+  readonly batchSize: number;
+  readonly flushMs: number;
+  readonly onStoreDown: 'serve' | 'fail_closed';
+  readonly log: Logger;
+  /** One line of text per record (no newline). Default: JSON with bigint values kept exact. */
+  readonly serialize?: (record: T) => string;
+  readonly deserialize?: (line: string) => T;
+  /** Seal the active segment at this size (default 16 MiB). */
+  readonly maxSegmentBytes?: number;
+  /** Longest wait between retries while the store is down (default 30 s). */
+  readonly maxBackoffMs?: number;
+  readonly fsync?: 'interval' | 'always';
+}
+
+/** What the spool holds and how delivery goes. */
+export interface SpoolStats {
+  /** Records appended by this process. */
+  readonly appended: number;
+  /** Records `write` accepted (this process, replays included). */
+  readonly written: number;
+  /** Records on disk not yet written. */
+  readonly pendingRecords: number;
+  readonly pendingBytes: number;
+  readonly segments: number;
+  /** The last `write` failed and none has succeeded since. */
+  readonly storeDown: boolean;
+  readonly consecutiveFailures: number;
+  readonly lastError: string | null;
+  /** Lines skipped because they could not be read (torn or corrupt). */
+  readonly corruptLines: number;
+  /** Segments left by an earlier process, found at start. */
+  readonly replayedSegments: number;
+}
+
+/** A running spool. */
+export interface Spool<T> {
+  /** Appends one record durably (see the header); throws only when the local write fails or after `close`. */
+  append(record: T): void;
+  /** False while the store is down and `onStoreDown` is `fail_closed`: the gateway should answer 503. */
+  canServe(): boolean;
+  /** Delivers everything appended so far; resolves after one attempt, even if the store is down (see stats). */
+  flush(): Promise<void>;
+  /** Stops the timer, tries a last flush, closes the files and the lock; what is left is replayed next start. */
+  close(): Promise<void>;
+  stats(): SpoolStats;
+}
+
+interface Segment {
+  readonly seq: number;
+  size: number;
+  /** Bytes already delivered. */
+  committed: number;
+}
+
+interface Active extends Segment {
+  readonly fd: number;
+  records: number;
+}
+
+const SEGMENT = /^(\d{16})\.jsonl$/;
+const segmentName = (seq: number) => `${String(seq).padStart(16, '0')}.jsonl`;
+const offsetName = (seq: number) => `${String(seq).padStart(16, '0')}.offset`;
+
+/** Opens (or creates) the spool in `dir`, takes its lock, and schedules the replay of segments left there. */
+export function createSpool<T>(options: SpoolOptions<T>): Spool<T> {
+  const { dir, log } = options;
+  const serialize = options.serialize ?? encodeLine;
+  const deserialize = options.deserialize ?? (decodeLine as (line: string) => T);
+  const maxSegmentBytes = options.maxSegmentBytes ?? 16 * 1024 * 1024;
+  const maxBackoffMs = options.maxBackoffMs ?? 30_000;
+  const path = (name: string) => join(dir, name);
+
+  mkdirSync(dir, { recursive: true });
+  const lockPath = takeLock(dir);
+  const sealed: Segment[] = [];
+  let pending = 0;
+  const names = readdirSync(dir).sort();
+  for (const name of names) {
+    // An offset whose segment is gone: left by a crash between the two deletions.
+    const offsetOf = /^(\d{16})\.offset(\.tmp)?$/.exec(name);
+    if (offsetOf !== null && !names.includes(`${offsetOf[1]}.jsonl`)) unlinkSync(path(name));
+    const m = SEGMENT.exec(name);
+    if (m === null) continue;
+    const seq = Number(m[1]);
+    const data = readFileSync(path(name));
+    const committed = Math.min(readOffset(path(offsetName(seq))), data.length);
+    pending += countLines(data, committed);
+    sealed.push({ seq, size: data.length, committed });
+  }
+  const replayedSegments = sealed.length;
+  let nextSeq = (sealed.at(-1)?.seq ?? 0) + 1;
+  let active: Active | null = null;
+  let dirty = false;
+  let closed = false;
+  const counts = { appended: 0, written: 0, corrupt: 0, failures: 0 };
+  let lastError: string | null = null;
+  let sinceFlush = 0;
+  let timer: NodeJS.Timeout | null = null;
+  let soon = false;
+
+  const openActive = (): Active => {
+    const seq = nextSeq++;
+    const fd = openSync(path(segmentName(seq)), 'wx');
+    syncDir(dir);
+    return { seq, fd, size: 0, committed: 0, records: 0 };
+  };
+
+  /** Seals the active segment (synced and closed); the next append opens a new one. */
+  const rotate = (): void => {
+    const a = active;
+    if (a === null) return;
+    active = null;
+    dirty = false;
+    // Sealed first: even if the sync fails, its records stay queued for delivery.
+    sealed.push({ seq: a.seq, size: a.size, committed: 0 });
+    try {
+      fdatasyncSync(a.fd);
+    } finally {
+      closeSync(a.fd);
+    }
+  };
+
+  const onFailure = (e: unknown): void => {
+    counts.failures++;
+    lastError = errorMessage(e);
+    if (counts.failures === 1 || counts.failures % 10 === 0) {
+      log.warn('store unavailable; usage records wait in the spool', {
+        failures: counts.failures,
+        pendingRecords: pending,
+        error: lastError,
+      });
+    }
+  };
+
+  /** Writes one batch and moves the segment's committed offset past it. False when the store refused. */
+  const deliver = async (seg: Segment, batch: T[], end: number): Promise<boolean> => {
+    if (batch.length > 0) {
+      try {
+        await options.write(batch);
+      } catch (e: unknown) {
+        onFailure(e);
+        return false;
+      }
+      counts.written += batch.length;
+      pending -= batch.length;
+      if (counts.failures > 0) log.info('store back; spool draining', { after: counts.failures });
+      counts.failures = 0;
+    }
+    seg.committed = end;
+    const tmp = path(`${offsetName(seg.seq)}.tmp`);
+    await writeFile(tmp, String(end));
+    await rename(tmp, path(offsetName(seg.seq)));
+    return true;
+  };
+
+  /** Delivers one sealed segment from its committed offset. False when the store refused a batch. */
+  const drain = async (seg: Segment): Promise<boolean> => {
+    const name = segmentName(seg.seq);
+    const data = await readFile(path(name));
+    let pos = seg.committed;
+    let batch: T[] = [];
+    while (pos < data.length) {
+      const nl = data.indexOf(10, pos);
+      if (nl === -1) {
+        counts.corrupt++;
+        log.warn('spool: skipped a torn last line', { segment: name, offset: pos });
+        pos = data.length;
+        break;
+      }
+      if (nl > pos) {
+        try {
+          batch.push(deserialize(data.toString('utf8', pos, nl)));
+        } catch (e: unknown) {
+          counts.corrupt++;
+          pending--;
+          log.warn('spool: skipped an unreadable line', {
+            segment: name,
+            offset: pos,
+            error: errorMessage(e),
+          });
+        }
+      }
+      pos = nl + 1;
+      if (batch.length >= options.batchSize) {
+        if (!(await deliver(seg, batch, pos))) return false;
+        batch = [];
+      }
+    }
+    return deliver(seg, batch, pos);
+  };
+
+  /** One flush: sync, seal the active segment if nothing older waits, deliver sealed segments in order. */
+  const flushOnce = async (): Promise<void> => {
+    sinceFlush = 0;
+    if (active !== null && dirty && options.fsync !== 'always') {
+      fdatasyncSync(active.fd);
+      dirty = false;
+    }
+    let sealedNow = false;
+    for (;;) {
+      const seg = sealed[0];
+      if (seg === undefined) {
+        if (sealedNow || active === null || active.records === 0) return;
+        rotate();
+        sealedNow = true;
+        continue;
+      }
+      try {
+        if (!(await drain(seg))) return;
+      } catch (e: unknown) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+        log.error('spool: a segment was deleted before delivery', {
+          segment: segmentName(seg.seq),
+        });
+      }
+      sealed.shift();
+      await unlinkIfPresent(path(segmentName(seg.seq)));
+      await unlinkIfPresent(path(offsetName(seg.seq)));
+    }
+  };
+
+  let running: Promise<void> | null = null;
+  let queued: Promise<void> | null = null;
+  const runFlush = async (): Promise<void> => {
+    try {
+      await flushOnce();
+    } catch (e: unknown) {
+      onFailure(e); // local I/O (reading a segment): retried like a store failure
+    }
+  };
+  /** Serialized: a flush asked for while one runs starts after it (and covers what was appended meanwhile). */
+  const requestFlush = (): Promise<void> => {
+    if (queued !== null) return queued;
+    if (running === null) {
+      running = runFlush().finally(() => {
+        running = null;
+        schedule();
+      });
+      return running;
+    }
+    queued = running.then(() => {
+      queued = null;
+      return requestFlush();
+    });
+    return queued;
+  };
+
+  const schedule = (): void => {
+    if (closed) return;
+    if (timer !== null) clearTimeout(timer);
+    const f = counts.failures;
+    const delay =
+      f === 0 ? options.flushMs : Math.min(maxBackoffMs, options.flushMs * 2 ** (f - 1));
+    timer = setTimeout(() => void requestFlush(), delay);
+    timer.unref();
+  };
+
+  if (sealed.length > 0) setImmediate(() => void requestFlush());
+  else schedule();
+
+  return {
+    append(record) {
+      if (closed) throw new AppError('gateway.spool_closed', 'the spool is closed');
+      const line = serialize(record);
+      if (line.includes('\n')) {
+        throw new AppError('gateway.spool_bad_record', 'a serialized record must be one line');
+      }
+      const buf = Buffer.from(`${line}\n`, 'utf8');
+      try {
+        active ??= openActive();
+        writeAll(active.fd, buf);
+        if (options.fsync === 'always') fdatasyncSync(active.fd);
+      } catch (e: unknown) {
+        // A partial line may be in the file: seal it there, so the next record starts a clean segment.
+        if (active !== null) active.size += buf.length;
+        try {
+          rotate();
+        } catch {
+          active = null;
+        }
+        throw new AppError('gateway.spool_write_failed', `cannot append to the spool in ${dir}`, {
+          retryable: true,
+          cause: e,
+        });
+      }
+      active.size += buf.length;
+      active.records++;
+      counts.appended++;
+      pending++;
+      dirty = true;
+      if (active.size >= maxSegmentBytes) rotate();
+      if (++sinceFlush >= options.batchSize && counts.failures === 0 && !soon) {
+        soon = true;
+        setImmediate(() => {
+          soon = false;
+          void requestFlush();
+        });
+      }
+    },
+
+    canServe: () => !(options.onStoreDown === 'fail_closed' && counts.failures > 0),
+
+    flush: () => requestFlush(),
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (timer !== null) clearTimeout(timer);
+      await requestFlush();
+      if (active !== null) {
+        const a = active;
+        active = null;
+        fdatasyncSync(a.fd);
+        closeSync(a.fd);
+      }
+      await unlinkIfPresent(lockPath);
+    },
+
+    stats() {
+      const segs = active === null ? sealed : [...sealed, active];
+      return {
+        appended: counts.appended,
+        written: counts.written,
+        pendingRecords: pending,
+        pendingBytes: segs.reduce((s, g) => s + g.size - g.committed, 0),
+        segments: segs.length,
+        storeDown: counts.failures > 0,
+        consecutiveFailures: counts.failures,
+        lastError,
+        corruptLines: counts.corrupt,
+        replayedSegments,
+      };
+    },
+  };
+}
+
+/**
+ * Takes `dir/LOCK` for this process. A lock held by another live process is an error (two spools on one
+ * directory would deliver each other's segments); a stale one (dead process) is taken over.
+ */
+function takeLock(dir: string): string {
+  const lock = join(dir, 'LOCK');
+  try {
+    const fd = openSync(lock, 'wx');
+    writeSync(fd, String(process.pid));
+    closeSync(fd);
+    return lock;
+  } catch (e: unknown) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  }
+  const holder = Number(readFileSync(lock, 'utf8').trim());
+  if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
+    throw new AppError('gateway.spool_locked', `the spool ${dir} is in use by process ${holder}`);
+  }
+  const fd = openSync(lock, 'w');
+  writeSync(fd, String(process.pid));
+  closeSync(fd);
+  return lock;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e: unknown) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function readOffset(file: string): number {
+  try {
+    const n = Number(readFileSync(file, 'utf8').trim());
+    return Number.isSafeInteger(n) && n >= 0 ? n : 0;
+  } catch {
+    return 0; // none yet (or unreadable): replay the whole segment; the store dedupes
+  }
+}
+
+/** Complete lines (newline-terminated, non-empty) from `from`. */
+function countLines(data: Buffer, from: number): number {
+  let n = 0;
+  for (let pos = from; pos < data.length; ) {
+    const nl = data.indexOf(10, pos);
+    if (nl === -1) break;
+    if (nl > pos) n++;
+    pos = nl + 1;
+  }
+  return n;
+}
+
+function writeAll(fd: number, buf: Buffer): void {
+  let off = 0;
+  while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+}
+
+/** Makes a new file's directory entry durable. */
+function syncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fdatasyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+async function unlinkIfPresent(file: string): Promise<void> {
+  try {
+    await unlink(file);
+  } catch (e: unknown) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+}
+
+/**
+ * The default line format: `{"r":<record>}`, or `{"r":<record>,"b":[<paths>]}` when the record holds bigint values,
+ * which are written as decimal strings and listed by path so they come back as bigint (a string that merely looks
+ * like a number stays a string). Other values follow JSON (a Date becomes its ISO string).
+ */
+export function encodeLine(record: unknown): string {
+  if (!hasBigint(record)) return `{"r":${JSON.stringify(record)}}`;
+  const paths: (string | number)[][] = [];
+  const at: (string | number)[] = [];
+  const plain = (v: unknown): unknown => {
+    if (typeof v === 'bigint') {
+      paths.push([...at]);
+      return v.toString();
+    }
+    if (v === null || typeof v !== 'object') return v;
+    const toJson = (v as { toJSON?: unknown }).toJSON;
+    if (typeof toJson === 'function') return toJson.call(v);
+    if (Array.isArray(v)) {
+      return v.map((x, i) => {
+        at.push(i);
+        const out = plain(x);
+        at.pop();
+        return out;
+      });
+    }
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) {
+      at.push(k);
+      out[k] = plain(x);
+      at.pop();
+    }
+    return out;
+  };
+  const r = plain(record);
+  return JSON.stringify({ r, b: paths });
+}
+
+/** Whether a bigint occurs anywhere in a value (cheaper than letting JSON.stringify throw). */
+function hasBigint(v: unknown): boolean {
+  if (typeof v === 'bigint') return true;
+  if (v === null || typeof v !== 'object') return false;
+  if (Array.isArray(v)) return v.some(hasBigint);
+  for (const k in v) if (hasBigint((v as Record<string, unknown>)[k])) return true;
+  return false;
+}
+
+/** Reads a line written by `encodeLine`; throws on anything else. */
+export function decodeLine(line: string): unknown {
+  const o: unknown = JSON.parse(line);
+  if (o === null || typeof o !== 'object' || !Object.hasOwn(o, 'r')) {
+    throw new Error('not a spool line');
+  }
+  const { r, b } = o as { r: unknown; b?: unknown };
+  if (b === undefined) return r;
+  if (!Array.isArray(b)) throw new Error('bad bigint paths');
+  let root = r;
+  for (const p of b) {
+    if (!Array.isArray(p)) throw new Error('bad bigint path');
+    if (p.length === 0) {
+      root = toBigint(root);
+      continue;
+    }
+    let holder: unknown = root;
+    for (let i = 0; i < p.length - 1; i++) holder = child(holder, p[i]);
+    const last = p[p.length - 1] as string | number;
+    (holder as Record<string | number, unknown>)[last] = toBigint(child(holder, last));
+  }
+  return root;
+}
+
+function child(holder: unknown, key: unknown): unknown {
+  if (
+    holder === null ||
+    typeof holder !== 'object' ||
+    (typeof key !== 'string' && typeof key !== 'number') ||
+    !Object.hasOwn(holder, key)
+  ) {
+    throw new Error('bad bigint path');
+  }
+  return (holder as Record<string | number, unknown>)[key];
+}
+
+function toBigint(v: unknown): bigint {
+  if (typeof v !== 'string' || !/^-?\d+$/.test(v)) throw new Error('bad bigint value');
+  return BigInt(v);
+}

@@ -1,0 +1,72 @@
+/** The DuckDB GatewayKeyStore: virtual keys, hashed (the plaintext is never stored). */
+import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
+import type { GatewayKeyRow, GatewayKeyStore } from '../store.ts';
+
+export const GATEWAY_MIGRATIONS: readonly string[] = [
+  `CREATE TABLE IF NOT EXISTS gateway_keys (
+    id VARCHAR PRIMARY KEY, hash VARCHAR NOT NULL, name VARCHAR NOT NULL, team VARCHAR, "user" VARCHAR,
+    feature VARCHAR, project VARCHAR, environment VARCHAR, created_at TIMESTAMP NOT NULL, expires_at TIMESTAMP,
+    revoked_at TIMESTAMP, replaced_by VARCHAR
+  )`,
+];
+
+const ms = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+
+export function createGatewayKeyStore(conn: DuckDBConnection): GatewayKeyStore {
+  return {
+    async put(keys) {
+      if (keys.length === 0) return;
+      await conn.run('BEGIN TRANSACTION');
+      try {
+        for (const k of keys)
+          await conn.run(
+            `INSERT OR REPLACE INTO gateway_keys VALUES ($1, $2, $3, $4, $5, $6, $7, $8,
+               epoch_ms($9::BIGINT), epoch_ms($10::BIGINT), epoch_ms($11::BIGINT), $12)`,
+            [
+              k.id,
+              k.hash,
+              k.name,
+              k.team,
+              k.user,
+              k.feature,
+              k.project,
+              k.environment,
+              k.createdAt,
+              k.expiresAt,
+              k.revokedAt,
+              k.replacedBy,
+            ] as DuckDBValue[],
+          );
+        await conn.run('COMMIT');
+      } catch (e) {
+        await conn.run('ROLLBACK').catch(() => undefined);
+        throw e;
+      }
+    },
+
+    async list(): Promise<GatewayKeyRow[]> {
+      const rows = (
+        await conn.runAndReadAll(
+          `SELECT id, hash, name, team, "user", feature, project, environment, epoch_ms(created_at) AS created,
+             epoch_ms(expires_at) AS expires, epoch_ms(revoked_at) AS revoked, replaced_by
+           FROM gateway_keys ORDER BY created_at, id`,
+        )
+      ).getRowObjectsJS();
+      return rows.map((r) => ({
+        id: String(r.id),
+        hash: String(r.hash),
+        name: String(r.name),
+        team: str(r.team),
+        user: str(r.user),
+        feature: str(r.feature),
+        project: str(r.project),
+        environment: str(r.environment),
+        createdAt: Number(r.created),
+        expiresAt: ms(r.expires),
+        revokedAt: ms(r.revoked),
+        replacedBy: str(r.replaced_by),
+      }));
+    },
+  };
+}

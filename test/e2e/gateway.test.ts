@@ -1,0 +1,493 @@
+/**
+ * The gateway end to end: the real AWS SDK v3 Bedrock client (h2c, bearer virtual key) and the real OpenAI SDK drive
+ * `startGateway` on a DuckDB ledger, in front of the fake Bedrock (which verifies the gateway's SigV4 signatures and
+ * records what Bedrock would bill). Every call lands in the ledger with Bedrock's exact tokens and the catalog's
+ * dollars; budgets hold under concurrency; faults are recorded; hostile requests get clean 4xx.
+ */
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import {
+  BedrockRuntimeClient,
+  ConverseCommand,
+  ConverseStreamCommand,
+  InvokeModelCommand,
+  InvokeModelWithResponseStreamCommand,
+} from '@aws-sdk/client-bedrock-runtime';
+import OpenAI from 'openai';
+import { type RunningGateway, startGateway } from '../../src/cli/commands/gateway.ts';
+import type { Logger } from '../../src/core/index.ts';
+import { createHttpUpstream, newKey } from '../../src/gateway/index.ts';
+import { ledgerRecord } from '../../src/pipeline/index.ts';
+import { priceOf } from '../../src/price/index.ts';
+import { openRuntime, type Runtime } from '../../src/runtime.ts';
+import { type FakeBedrock, nextRequests, startFakeBedrock } from '../support/fake-bedrock.ts';
+import { tempDir } from '../support/temp-dir.ts';
+
+const CREDS = { accessKeyId: 'AKIDGATEWAYTEST', secretAccessKey: 'gateway-test-secret' };
+const SONNET = 'us.anthropic.claude-sonnet-4-5-20250929-v1:0';
+const HAIKU = 'us.anthropic.claude-haiku-4-5-20251001-v1:0';
+const MESSAGES = [
+  { role: 'user' as const, content: [{ text: 'Summarise the quarterly report.' }] },
+];
+const ANTHROPIC = {
+  anthropic_version: 'bedrock-2023-05-31',
+  max_tokens: 200,
+  messages: [{ role: 'user', content: 'hello there' }],
+};
+const quiet: Logger = { info() {}, warn() {}, error() {} };
+
+interface Env {
+  dir: { path: string; remove(): void };
+  rt: Runtime;
+  fake: FakeBedrock;
+  gw: RunningGateway;
+  key: string;
+  /** Simulates the ledger being down. */
+  storeDown: { value: boolean };
+}
+
+async function setup(
+  gatewayYaml: string,
+  extra: { timeoutMs?: number; outputTokens?: number; seed?: (rt: Runtime) => Promise<void> } = {},
+): Promise<Env> {
+  const dir = tempDir('tl-gw-');
+  const config = join(dir.path, 'tokenledger.yaml');
+  writeFileSync(config, `gateway:\n${gatewayYaml}`);
+  const rt0 = await openRuntime({
+    db: join(dir.path, 'ledger.duckdb'),
+    configPath: config,
+    env: {},
+  });
+  const storeDown = { value: false };
+  // The ledger, with a switch that makes writes fail as a database that went away would.
+  const store = Object.create(rt0.store) as Runtime['store'];
+  Object.defineProperty(store, 'writeUsage', {
+    value: (batch: Parameters<Runtime['store']['writeUsage']>[0]) => {
+      if (storeDown.value) return Promise.reject(new Error('ledger unavailable'));
+      return rt0.store.writeUsage(batch);
+    },
+  });
+  const rt: Runtime = { ...rt0, store, close: () => rt0.close() };
+  await extra.seed?.(rt);
+  const fake = await startFakeBedrock({
+    credentials: [CREDS],
+    ...(extra.outputTokens === undefined ? {} : { outputTokens: extra.outputTokens }),
+  });
+  const { key, plaintext } = newKey(
+    {
+      name: 'ci',
+      team: 'search',
+      user: 'ana@example.com',
+      feature: 'summaries',
+      project: null,
+      environment: 'prod',
+    },
+    Date.now(),
+    null,
+  );
+  await rt.store.gatewayKeys.put([key]);
+  const gw = await startGateway(rt, {
+    port: 0,
+    host: '127.0.0.1',
+    env: { TOKENLEDGER_ADMIN_TOKEN: 'admin-secret' },
+    baseDir: dir.path,
+    log: quiet,
+    ...(extra.timeoutMs === undefined ? {} : { timeoutMs: extra.timeoutMs }),
+    upstream: createHttpUpstream({
+      endpoint: fake.url,
+      region: 'us-east-1',
+      auth: 'sigv4',
+      credentials: { own: async () => CREDS, assumed: async () => CREDS },
+    }),
+  });
+  return { dir, rt, fake, gw, key: plaintext, storeDown };
+}
+
+async function teardown(env: Env): Promise<void> {
+  await env.gw.close();
+  await env.fake.close();
+  await env.rt.close();
+  env.dir.remove();
+}
+
+function sdk(env: Env, key = env.key): BedrockRuntimeClient {
+  return new BedrockRuntimeClient({
+    endpoint: env.gw.url,
+    region: 'us-east-1',
+    maxAttempts: 1,
+    token: { token: key },
+    authSchemePreference: ['httpBearerAuth'],
+  });
+}
+
+describe('gateway: real AWS SDK and OpenAI SDK in front of a fake Bedrock', () => {
+  let env: Env;
+  before(async () => {
+    env = await setup('  spool:\n    flushMs: 50\n');
+  });
+  after(() => teardown(env));
+
+  test('all four Bedrock operations pass through and record exact tokens and dollars', async () => {
+    const client = sdk(env);
+    const c = await client.send(
+      new ConverseCommand({
+        modelId: SONNET,
+        messages: MESSAGES,
+        inferenceConfig: { maxTokens: 64 },
+      }),
+    );
+    assert.ok(c.output?.message);
+    const s = await client.send(new ConverseStreamCommand({ modelId: SONNET, messages: MESSAGES }));
+    let streamed = '';
+    for await (const e of s.stream ?? [])
+      if (e.contentBlockDelta?.delta?.text) streamed += e.contentBlockDelta.delta.text;
+    assert.ok(streamed.length > 0);
+    const i = await client.send(
+      new InvokeModelCommand({
+        modelId: HAIKU,
+        body: JSON.stringify(ANTHROPIC),
+        contentType: 'application/json',
+      }),
+    );
+    assert.equal(JSON.parse(Buffer.from(i.body).toString()).type, 'message');
+    const w = await client.send(
+      new InvokeModelWithResponseStreamCommand({
+        modelId: HAIKU,
+        body: JSON.stringify(ANTHROPIC),
+        contentType: 'application/json',
+      }),
+    );
+    let chunks = 0;
+    for await (const e of w.body ?? []) if (e.chunk) chunks++;
+    assert.ok(chunks > 2);
+    client.destroy();
+
+    await env.gw.flush();
+    const sent = env.fake.requests.slice(-4);
+    assert.deepEqual(
+      sent.map((r) => r.auth),
+      ['sigv4', 'sigv4', 'sigv4', 'sigv4'],
+      'the fake verified the gateway signature',
+    );
+    for (const r of sent) {
+      assert.deepEqual(
+        {
+          team: r.requestMetadata?.team,
+          user: r.requestMetadata?.user,
+          feature: r.requestMetadata?.feature,
+        },
+        { team: 'search', user: 'ana@example.com', feature: 'summaries' },
+        `${r.operation} carried the key's attribution as request metadata`,
+      );
+      const stored = await env.rt.store.getRecord(r.requestId);
+      assert.ok(stored, `${r.operation} ${r.requestId} is in the ledger`);
+      const t = r.tokens;
+      assert.ok(t);
+      assert.deepEqual(
+        [stored.input_tokens, stored.output_tokens, stored.cache_read_tokens].map(Number),
+        [t.input, t.output, t.cacheRead],
+        `${r.operation} tokens`,
+      );
+      assert.equal(stored.team, 'search');
+      const expected = priceOf(
+        env.rt.normaliser.normalise({
+          requestId: r.requestId,
+          occurredAt: Date.now(),
+          accountId: 'gateway',
+          region: 'us-east-1',
+          inferenceRegion: null,
+          operation: r.operation ?? '',
+          modelId: r.modelId,
+          identityArn: null,
+          requestMetadata: {},
+          tokens: t,
+          cacheTtlKnown: true,
+          tier: 'standard',
+          latencyMs: null,
+          firstByteMs: null,
+          errorCode: null,
+          source: { uri: 'x', line: 0 },
+        }),
+        env.rt.catalog,
+      ).cost.picos;
+      assert.ok(expected !== null && expected > 0n);
+      assert.equal(BigInt(String(stored.cost_pusd)), expected, `${r.operation} dollars`);
+    }
+  });
+
+  test('OpenAI chat completions, JSON and SSE streaming with usage, become Converse calls', async () => {
+    const openai = new OpenAI({ baseURL: `${env.gw.url}/v1`, apiKey: env.key, maxRetries: 0 });
+    const r = await openai.chat.completions.create({
+      model: SONNET,
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: 'Hi' },
+      ],
+      max_tokens: 50,
+    });
+    const rec = env.fake.requests.at(-1);
+    assert.equal(rec?.operation, 'Converse');
+    assert.equal(r.usage?.completion_tokens, rec?.tokens?.output);
+    assert.equal(r.usage?.prompt_tokens, rec?.tokens?.input);
+    assert.ok(typeof r.choices[0]?.message.content === 'string');
+
+    const stream = await openai.chat.completions.create({
+      model: SONNET,
+      messages: [{ role: 'user', content: 'Stream please' }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    let text = '';
+    let usage: OpenAI.CompletionUsage | undefined;
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta?.content ?? '';
+      if (chunk.usage) usage = chunk.usage;
+    }
+    const srec = env.fake.requests.at(-1);
+    assert.equal(srec?.operation, 'ConverseStream');
+    assert.ok(text.length > 0);
+    assert.equal(usage?.completion_tokens, srec?.tokens?.output);
+    await env.gw.flush();
+    assert.ok(await env.rt.store.getRecord(srec?.requestId ?? ''));
+  });
+
+  test('hostile and malformed requests get clean 4xx and are not forwarded', async () => {
+    const before = env.fake.requests.length;
+    const post = (path: string, init: RequestInit) =>
+      fetch(`${env.gw.url}${path}`, { method: 'POST', ...init });
+    const body = JSON.stringify({ messages: MESSAGES });
+    const path = `/model/${encodeURIComponent(SONNET)}/converse`;
+    assert.equal((await post(path, { body })).status, 401, 'no key');
+    assert.equal(
+      (await post(path, { body, headers: { authorization: 'Bearer tlk_nope' } })).status,
+      401,
+      'bad key',
+    );
+    const auth = { authorization: `Bearer ${env.key}`, 'content-type': 'application/json' };
+    const bad = await post(path, { body: '{"messages": [', headers: auth });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.headers.get('x-amzn-errortype'), 'ValidationException');
+    const big = await post(path, { body: 'x'.repeat(21 * 1024 * 1024), headers: auth });
+    assert.equal(big.status, 413);
+    assert.equal(
+      (await post('/model/bad%20id%0d%0a/converse', { body, headers: auth })).status,
+      400,
+    );
+    assert.equal((await post('/model/x/unknown-op', { body, headers: auth })).status, 404);
+    // A header injection attempt in the metadata header reaches neither Bedrock nor the response.
+    const valid = JSON.stringify(ANTHROPIC);
+    const raw = await new Promise<string>((resolve) => {
+      const sock = connect(env.gw.port, '127.0.0.1', () => {
+        sock.write(
+          `POST /model/${encodeURIComponent(HAIKU)}/invoke HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${env.key}\r\n` +
+            `x-amzn-bedrock-request-metadata: {"team":"a\\r\\nx-evil: 1"}\r\ncontent-length: ${Buffer.byteLength(valid)}\r\nconnection: close\r\n\r\n${valid}`,
+        );
+      });
+      let out = '';
+      sock.on('data', (d) => (out += d.toString()));
+      sock.on('close', () => resolve(out));
+    });
+    assert.match(raw, /^HTTP\/1\.1 200/);
+    assert.doesNotMatch(raw, /x-evil/i);
+    const last = env.fake.requests.at(-1);
+    assert.equal(last?.requestMetadata?.team, 'search', 'the key wins over a caller-sent team');
+    assert.equal(env.fake.requests.length, before + 1, 'only the valid call was forwarded');
+  });
+
+  test('upstream throttling, server errors and a cut stream are recorded as errors with the tokens billed', async () => {
+    const client = sdk(env);
+    env.fake.behave(nextRequests({ kind: 'error', exception: 'ThrottlingException' }));
+    await assert.rejects(
+      client.send(new ConverseCommand({ modelId: SONNET, messages: MESSAGES })),
+      /Throttling/,
+    );
+    env.fake.behave(
+      nextRequests({ kind: 'error', exception: 'InternalServerException', status: 500 }),
+    );
+    await assert.rejects(client.send(new ConverseCommand({ modelId: SONNET, messages: MESSAGES })));
+    env.fake.behave(nextRequests({ kind: 'abort', afterEvents: 3 }));
+    const w = await client.send(
+      new InvokeModelWithResponseStreamCommand({
+        modelId: HAIKU,
+        body: JSON.stringify(ANTHROPIC),
+        contentType: 'application/json',
+      }),
+    );
+    await assert.rejects(async () => {
+      for await (const _ of w.body ?? []) {
+      }
+    });
+    env.fake.behave(null);
+    client.destroy();
+    await env.gw.flush();
+    const [throttled, failed, cut] = env.fake.requests.slice(-3);
+    const t = await env.rt.store.getRecord(throttled?.requestId ?? '');
+    assert.equal(t?.error_code, 'ThrottlingException');
+    assert.equal(Number(t?.input_tokens), 0);
+    assert.equal(
+      (await env.rt.store.getRecord(failed?.requestId ?? ''))?.error_code,
+      'InternalServerException',
+    );
+    const c = await env.rt.store.getRecord(cut?.requestId ?? '');
+    assert.ok(c, 'the cut stream is recorded');
+    assert.equal(c.error_code, 'StreamInterrupted');
+    assert.equal(
+      Number(c.input_tokens),
+      cut?.tokens?.input,
+      'the input Bedrock billed before the cut',
+    );
+  });
+});
+
+describe('gateway: timeouts and clients that go away', () => {
+  let env: Env;
+  before(async () => {
+    env = await setup('  spool:\n    flushMs: 50\n', { timeoutMs: 300 });
+  });
+  after(() => teardown(env));
+
+  test('an upstream that does not answer: 504 to the client, recorded as GatewayTimeout', async () => {
+    env.fake.behave(nextRequests({ kind: 'hang' }));
+    const r = await fetch(`${env.gw.url}/model/${encodeURIComponent(HAIKU)}/invoke`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${env.key}` },
+      body: JSON.stringify(ANTHROPIC),
+    });
+    assert.equal(r.status, 504);
+    assert.equal(r.headers.get('x-amzn-errortype'), 'GatewayTimeout');
+    await env.gw.flush();
+    const { rows } = await env.rt.store.queryUsage({ groupBy: ['error_code'], where: [] });
+    assert.equal(rows.find((x) => x.keys.error_code === 'GatewayTimeout')?.requests, 1);
+    assert.equal((await env.gw.governor.status()).openTickets, 0, 'the reservation was released');
+  });
+
+  test('a client that disconnects mid-stream: recorded as ClientClosedRequest with the input Bedrock billed', async () => {
+    env.fake.behave(nextRequests({ kind: 'respond', eventDelayMs: 100 }));
+    const controller = new AbortController();
+    const r = await fetch(
+      `${env.gw.url}/model/${encodeURIComponent(HAIKU)}/invoke-with-response-stream`,
+      {
+        method: 'POST',
+        headers: { authorization: `Bearer ${env.key}` },
+        body: JSON.stringify(ANTHROPIC),
+        signal: controller.signal,
+      },
+    );
+    const reader = r.body?.getReader();
+    await reader?.read();
+    controller.abort();
+    await new Promise((res) => setTimeout(res, 400));
+    await env.gw.flush();
+    const sent = env.fake.requests.at(-1);
+    const stored = await env.rt.store.getRecord(sent?.requestId ?? '');
+    assert.ok(stored, 'the interrupted call is in the ledger');
+    assert.equal(stored.error_code, 'ClientClosedRequest');
+    assert.equal(Number(stored.input_tokens), sent?.tokens?.input);
+    assert.equal((await env.gw.governor.status()).openTickets, 0);
+  });
+});
+
+describe('gateway: budgets under concurrency', () => {
+  test('200 parallel calls against a nearly spent hard budget never overshoot, none charged twice or lost', async () => {
+    // $0.50 of today's search spend is already in the ledger; the $0.55 budget has room for a handful of calls at
+    // their worst case (~$0.007 each) and their billed cost (~$0.005 each); the rest must be refused with 429.
+    const seeded = 500_000_000_000n;
+    const env = await setup(
+      [
+        '  budgets:',
+        '    - name: search-daily',
+        '      scope: { team: search }',
+        "      amountUsd: '0.55'",
+        '      period: daily',
+        '  spool:',
+        '    flushMs: 50',
+      ].join('\n'),
+      {
+        outputTokens: 1000,
+        seed: async (rt) => {
+          const record = ledgerRecord(rt, {
+            requestId: 'seed-1',
+            occurredAt: Date.now(),
+            accountId: 'gateway',
+            region: 'us-east-1',
+            inferenceRegion: null,
+            operation: 'InvokeModel',
+            modelId: 'global.anthropic.claude-haiku-4-5-20251001-v1:0',
+            identityArn: null,
+            requestMetadata: { team: 'search' },
+            tokens: { input: 0, output: 100_000, cacheRead: 0, cacheWrite5m: 0, cacheWrite1h: 0 },
+            cacheTtlKnown: true,
+            tier: 'standard',
+            latencyMs: null,
+            firstByteMs: null,
+            errorCode: null,
+            source: { uri: 'seed', line: 1 },
+          });
+          assert.equal(record.cost.picos, seeded);
+          await rt.store.writeUsage({ records: [record], rejects: [], checkpoints: [] });
+        },
+      },
+    );
+    try {
+      const body = JSON.stringify({ ...ANTHROPIC, max_tokens: 1000 });
+      const results = await Promise.all(
+        Array.from({ length: 200 }, () =>
+          fetch(`${env.gw.url}/model/${encodeURIComponent(HAIKU)}/invoke`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${env.key}`, 'content-type': 'application/json' },
+            body,
+          }).then(async (r) => ({ status: r.status, text: await r.text() })),
+        ),
+      );
+      const ok = results.filter((r) => r.status === 200).length;
+      const refused = results.filter((r) => r.status === 429);
+      assert.equal(ok + refused.length, 200);
+      assert.ok(ok > 0, 'some calls fit');
+      assert.ok(refused.length > 0, 'the budget refused the rest');
+      assert.match(refused[0]?.text ?? '', /search-daily/);
+      assert.equal(env.fake.requests.length, ok, 'refused calls never reached Bedrock');
+      await env.gw.flush();
+      const { total } = await env.rt.store.queryUsage({ groupBy: [], where: [] });
+      assert.equal(total.requests, ok + 1, 'every admitted call recorded once (plus the seed)');
+      assert.ok(total.costPicos <= 550_000_000_000n, `spend ${total.costPicos} within the limit`);
+      assert.ok(total.costPicos > seeded, 'the admitted calls were charged');
+      const status = await env.gw.governor.status();
+      assert.equal(status.openTickets, 0, 'every reservation was settled or released');
+    } finally {
+      await teardown(env);
+    }
+  });
+});
+
+describe('gateway: no lost usage', () => {
+  test('the ledger down during 1,000 calls: all 1,000 recorded after it recovers', async () => {
+    const env = await setup('  spool:\n    flushMs: 20\n');
+    try {
+      env.storeDown.value = true;
+      const body = JSON.stringify({ ...ANTHROPIC, max_tokens: 20 });
+      for (let i = 0; i < 10; i++)
+        await Promise.all(
+          Array.from({ length: 100 }, () =>
+            fetch(`${env.gw.url}/model/${encodeURIComponent(HAIKU)}/invoke`, {
+              method: 'POST',
+              headers: { authorization: `Bearer ${env.key}` },
+              body,
+            }).then((r) => assert.equal(r.status, 200)),
+          ),
+        );
+      await env.gw.flush();
+      assert.equal((await env.rt.store.queryUsage({ groupBy: [], where: [] })).total.requests, 0);
+      env.storeDown.value = false;
+      await env.gw.flush();
+      const { total } = await env.rt.store.queryUsage({ groupBy: [], where: [] });
+      assert.equal(total.requests, 1000);
+      const billed = env.fake.requests.reduce((s, r) => s + (r.tokens?.output ?? 0), 0);
+      assert.equal(Number(total.outputTokens), billed);
+    } finally {
+      await teardown(env);
+    }
+  });
+});
