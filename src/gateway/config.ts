@@ -198,11 +198,9 @@ export const gatewayConfigSchema = z
         roles: z
           .record(
             z.string().min(1),
-            z
-              .string()
-              .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, {
-                message: 'not an IAM role ARN',
-              }),
+            z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, {
+              message: 'not an IAM role ARN',
+            }),
           )
           .default({}),
       })
