@@ -1,16 +1,18 @@
 /**
  * Generates a demo organisation's Bedrock invocation logs, hour by hour, straight to disk in the S3 layout, plus
- * the tokenledger.yaml to ingest them with, the organisation's bill (a CUR 2.0 export), its CloudWatch metrics and
- * `demo-truth.json`, the known differences between them. Every call is metered as it is planned, so the bill and
- * the metrics agree with the logs except where a discrepancy says otherwise (discrepancies.ts). Deterministic: same
- * options, byte-identical output. Memory is bounded by the few hours of records in flight and the metered keys.
+ * the tokenledger.yaml to ingest them with, the organisation's bill (a CUR 2.0 export), its CloudWatch metrics,
+ * optionally its Claude Code developers' OTLP telemetry (otlp.ts) and `demo-truth.json`, the known differences
+ * between them. Claude Code calls are planned as developers' sessions (otlp-sessions.ts). Every call is metered as
+ * it is planned, so the bill and the metrics agree with the logs except where a discrepancy says otherwise
+ * (discrepancies.ts). Deterministic: same options, byte-identical output. Memory is bounded by the few hours of
+ * records in flight, the metered keys and the open Claude Code sessions.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { AppError, errorMessage, type Tokens } from '../core/index.ts';
-import { createNormaliser } from '../normalise/index.ts';
-import { defaultCatalogDir, loadCatalogDir } from '../price/index.ts';
+import { createNormaliser, type Normaliser } from '../normalise/index.ts';
+import { type Catalog, defaultCatalogDir, loadCatalogDir } from '../price/index.ts';
 import { APP_WORKLOADS } from './apps.ts';
 import { cloudwatchFiles } from './cloudwatch.ts';
 import { demoConfig, renderConfig } from './config-file.ts';
@@ -26,6 +28,8 @@ import {
 } from './discrepancies.ts';
 import { Meter, tokenArray } from './meter.ts';
 import { ACCOUNTS } from './organisation.ts';
+import { ClaudeCodeTelemetry, OTLP_DIR, type TelemetrySummary } from './otlp.ts';
+import { ClaudeCodePlanner, type DeveloperCall } from './otlp-sessions.ts';
 import { type Developer, developers } from './people.ts';
 import { createPlanContext, type Invocation, type PlanContext, planInvocation } from './plan.ts';
 import { createRandom, type Random } from './random.ts';
@@ -46,6 +50,11 @@ export interface DemoOptions {
   readonly requestsPerDay?: number;
   /** Remove an existing `<outDir>/AWSLogs` first instead of refusing to write over it. */
   readonly overwrite?: boolean;
+  /**
+   * Also write the pilot teams' Claude Code OTLP telemetry (otlp.ts) under `<outDir>/otlp/`; default false. The logs
+   * are the same either way.
+   */
+  readonly telemetry?: boolean;
 }
 
 export interface DemoResult {
@@ -71,6 +80,18 @@ export interface DemoResult {
   readonly cloudwatchRoot: string;
   /** `<root>/demo-truth.json`: the bill's totals and the known discrepancies between bill, metrics and logs. */
   readonly truthPath: string;
+  /**
+   * The Claude Code developers' OTLP telemetry, when asked for: `root` = `<root>/otlp`, holding
+   * `<yyyy-mm-dd>/<nnnn>-logs.json` and `-metrics.json`, OTLP/JSON `ExportLogsServiceRequest` /
+   * `ExportMetricsServiceRequest` bodies to POST to `/v1/logs`, `/v1/metrics` in name order.
+   */
+  readonly telemetry: {
+    readonly root: string;
+    readonly files: number;
+    readonly logRecords: number;
+    readonly points: number;
+    readonly sessions: number;
+  } | null;
 }
 
 const DEFAULT_REQUESTS_PER_DAY = 3000;
@@ -81,7 +102,7 @@ const MAX_FILES_PER_HOUR = 6;
 const HOURS_IN_FLIGHT = 4;
 
 /** What `prepare` refuses to write over, or removes with `overwrite`. */
-const OUTPUTS = ['AWSLogs', 'cur', 'cloudwatch', 'demo-truth.json'] as const;
+const OUTPUTS = ['AWSLogs', 'cur', 'cloudwatch', OTLP_DIR, 'demo-truth.json'] as const;
 const CLOUDWATCH = 'cloudwatch';
 const TRUTH = 'demo-truth.json';
 
@@ -97,6 +118,7 @@ interface LogsRun {
   readonly endMs: number;
   readonly missing: MissingWindow;
   readonly batch: BatchRun[];
+  readonly telemetry: TelemetrySummary | null;
 }
 
 export async function generateDemo(options: DemoOptions): Promise<DemoResult> {
@@ -113,7 +135,12 @@ export async function generateDemo(options: DemoOptions): Promise<DemoResult> {
   try {
     const normaliser = createNormaliser((arn) => config.inferenceProfiles[arn]);
     const meter = new Meter(catalog, normaliser, principalTeams(people));
-    const run = await writeLogs(root, options, requestsPerDay, people, meter);
+    const run = await writeLogs(root, options, requestsPerDay, {
+      people,
+      meter,
+      normaliser,
+      catalog,
+    });
     await writeFile(configPath, renderConfig(config));
 
     const bill = buildBill(meter, run.startMs, run.endMs);
@@ -148,6 +175,7 @@ export async function generateDemo(options: DemoOptions): Promise<DemoResult> {
       missing: run.missing,
       noLoggingRegion: NO_LOGGING_REGION,
       batch: run.batch,
+      ...(run.telemetry ? { telemetry: run.telemetry.truth } : {}),
     });
     await writeFile(truthPath, `${JSON.stringify(truth, null, 2)}\n`);
     return {
@@ -160,6 +188,13 @@ export async function generateDemo(options: DemoOptions): Promise<DemoResult> {
       curFiles,
       cloudwatchRoot,
       truthPath,
+      telemetry: run.telemetry && {
+        root: run.telemetry.root,
+        files: run.telemetry.files,
+        logRecords: run.telemetry.logRecords,
+        points: run.telemetry.points,
+        sessions: run.telemetry.sessions,
+      },
     };
   } catch (e: unknown) {
     const message = `demo: cannot write under ${root}: ${errorMessage(e)}`;
@@ -208,9 +243,14 @@ async function writeLogs(
   root: string,
   options: DemoOptions,
   requestsPerDay: number,
-  people: readonly Developer[],
-  meter: Meter,
+  deps: {
+    people: readonly Developer[];
+    meter: Meter;
+    normaliser: Normaliser;
+    catalog: Catalog;
+  },
 ): Promise<LogsRun> {
+  const { people, meter } = deps;
   const rng = createRandom(options.seed);
   const workloads = [...APP_WORKLOADS, ...claudeCodeWorkloads(people)];
   const totalShare = workloads.reduce((sum, w) => sum + w.share, 0);
@@ -222,6 +262,24 @@ async function writeLogs(
   const extraCtx = createPlanContext(ctx.calendar, UNLOGGED_WORKLOADS, extraRng);
   const missing = missingWindow(startMs, endMs);
   const missingKey = `${missing.account}/${missing.region}`;
+  // Claude Code calls are planned as their developers' sessions, which the telemetry then describes, on a stream of
+  // their own: how sessions are drawn does not move the other workloads' calls. Seeds of mulberry32 streams are
+  // offsets into one sequence; this one starts 2^31 draws away from the main stream whatever the seed, so the two
+  // never replay each other (request ids would repeat).
+  const planner = new ClaudeCodePlanner();
+  const sessionRng = createRandom((options.seed + 0x80000000) >>> 0);
+  const telemetry = options.telemetry
+    ? new ClaudeCodeTelemetry({
+        root,
+        seed: options.seed,
+        startMs,
+        endMs,
+        people,
+        normaliser: deps.normaliser,
+        catalog: deps.catalog,
+        missing,
+      })
+    : null;
 
   const totals: Totals = { files: 0, records: 0, bytes: 0 };
   for (const account of Object.values(ACCOUNTS)) {
@@ -232,14 +290,23 @@ async function writeLogs(
   const inflight: Promise<void>[] = [];
   for (let hourMs = startMs; hourMs < endMs; hourMs += HOUR_MS) {
     const hour: Invocation[] = [];
+    const developerCalls: DeveloperCall[] = [];
     for (const w of workloads) {
       const share = w.share / totalShare;
       const expected = expectedRequests(w, share, requestsPerDay, hourMs, ctx.calendar);
       const count = Math.floor(expected + rng.next());
+      if (w.caller.kind === 'developers') {
+        for (const call of planner.planHour(w, hourMs, count, ctx, sessionRng)) {
+          developerCalls.push(call);
+          hour.push(call.inv);
+        }
+        continue;
+      }
       for (let i = 0; i < count; i++) {
         hour.push(planInvocation(w, hourMs + rng.int(0, 3599) * 1000, ctx, rng));
       }
     }
+    telemetry?.observe(developerCalls);
     const dropped = hourMs >= missing.fromMs && hourMs < missing.toMs ? missingKey : null;
     for (const inv of hour) {
       const lost = `${inv.accountId}/${inv.region}` === dropped;
@@ -254,7 +321,14 @@ async function writeLogs(
   }
   await Promise.all(inflight);
   const batch = meterBatch(meter, startMs, endMs, options.seed);
-  return { totals, startMs, endMs, missing, batch };
+  return {
+    totals,
+    startMs,
+    endMs,
+    missing,
+    batch,
+    telemetry: telemetry === null ? null : await telemetry.finish(),
+  };
 }
 
 /** One hour of the Region without logging: planned like the rest, metered, never written. */

@@ -36,6 +36,8 @@ export interface TruthInput {
   readonly missing: MissingWindow;
   readonly noLoggingRegion: string;
   readonly batch: readonly BatchRun[];
+  /** The Claude Code developers' OTLP telemetry (otlp.ts), as its own section. */
+  readonly telemetry?: Readonly<Record<string, unknown>>;
 }
 
 const iso = (ms: number): string => `${new Date(ms).toISOString().slice(0, 19)}Z`;
@@ -259,6 +261,7 @@ export function buildTruth(input: TruthInput): unknown {
       docSpellingModels: [...DOC_SPELLING_MODELS],
       timestampOrder: 'newest first (GetMetricData default)',
     },
+    ...(input.telemetry === undefined ? {} : { telemetry: input.telemetry }),
   };
 }
 

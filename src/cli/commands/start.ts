@@ -7,7 +7,7 @@ import { formatUsdHuman } from '../../core/index.ts';
 import { parse } from '../args.ts';
 import { type CliContext, dbPath, EXIT, print, withRuntime } from '../context.ts';
 import { reportTable } from '../format.ts';
-import { formatBillSummary, runDemo } from './demo.ts';
+import { formatBillSummary, formatTelemetrySummary, runDemo } from './demo.ts';
 import { formatSummary } from './ingest.ts';
 
 export async function startCommand(ctx: CliContext): Promise<number> {
@@ -21,6 +21,8 @@ export async function startCommand(ctx: CliContext): Promise<number> {
     print(ctx, `The ledger ${db} is empty: building the demo organisation (tokenledger demo).`);
     const run = await runDemo(ctx, db, { days: 30, seed: 42 });
     print(ctx, `${formatSummary(run.summary)}\n`);
+    const telemetry = formatTelemetrySummary(run.telemetry);
+    if (telemetry) print(ctx, `${telemetry}\n`);
     const bill = formatBillSummary(run.bill);
     if (bill) print(ctx, `${bill}\n`);
   }
@@ -48,6 +50,8 @@ export async function startCommand(ctx: CliContext): Promise<number> {
       '      npm run tokenledger -- reconcile            (the bill against the ledger, with causes)',
       '      npm run tokenledger -- report --cost billed --by team --since 30d',
       '      npm run tokenledger -- report --by day --where team=search --format csv',
+      '      npm run tokenledger -- sessions            (Claude Code sessions, from the pilot teams’ OTLP telemetry)',
+      '      npm run tokenledger -- report --by session,user --where team=security --since 7d',
       '      npm run tokenledger -- ingest s3://your-bucket/AWSLogs/   (or a local folder of logs)',
     ].join('\n'),
   );
