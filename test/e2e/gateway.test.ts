@@ -390,6 +390,64 @@ describe('gateway: timeouts and clients that go away', () => {
   });
 });
 
+describe('gateway: policy, rate limits and downgrade', () => {
+  test('a denied model gets 403, the RPM limit 429 with Retry-After, a budget past its soft limit downgrades', async () => {
+    const env = await setup(
+      [
+        '  budgets:',
+        '    - name: search-monthly',
+        '      scope: { team: search }',
+        "      amountUsd: '100.00'",
+        "      softUsd: '0.10'",
+        '      period: monthly',
+        '  limits:',
+        '    - { name: per-key, scope: { key: "*" }, rpm: 4 }',
+        '  models:',
+        "    search: { deny: ['*opus*'] }",
+        '  downgrade:',
+        `    - { from: '*claude-sonnet-4-5*', to: ${HAIKU} }`,
+        '  spool:',
+        '    flushMs: 50',
+      ].join('\n'),
+    );
+    try {
+      const call = (model: string) =>
+        fetch(`${env.gw.url}/model/${encodeURIComponent(model)}/converse`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${env.key}` },
+          body: JSON.stringify({ messages: MESSAGES, inferenceConfig: { maxTokens: 50 } }),
+        });
+      const denied = await call('us.anthropic.claude-opus-4-5-20251101-v1:0');
+      assert.equal(denied.status, 403);
+      assert.equal(denied.headers.get('x-amzn-errortype'), 'AccessDeniedException');
+      assert.match(await denied.text(), /gateway\.model_denied/);
+      // Below the soft limit Sonnet is Sonnet.
+      const first = await call(SONNET);
+      assert.equal(first.status, 200);
+      assert.equal(env.fake.requests.at(-1)?.modelId, SONNET);
+      assert.equal(first.headers.get('x-tokenledger-downgraded'), null);
+      // Spend past $0.10 (a seeded large call), then Sonnet goes to Haiku, and says so.
+      env.fake.behave(nextRequests({ kind: 'respond', tokens: { output: 20_000 } }));
+      assert.equal((await call(SONNET)).status, 200);
+      const down = await call(SONNET);
+      assert.equal(down.status, 200);
+      assert.equal(env.fake.requests.at(-1)?.modelId, HAIKU);
+      assert.match(down.headers.get('x-tokenledger-downgraded') ?? '', /haiku/);
+      // Four calls were admitted this minute (the denied one counted nothing): a fifth is over 4 RPM.
+      assert.equal((await call(HAIKU)).status, 200);
+      const limited = await call(HAIKU);
+      assert.equal(limited.status, 429);
+      assert.ok(Number(limited.headers.get('retry-after')) >= 1);
+      assert.match(await limited.text(), /per-key/);
+      await env.gw.flush();
+      const { total } = await env.rt.store.queryUsage({ groupBy: [], where: [] });
+      assert.equal(total.requests, 4, 'refused calls are not in the ledger');
+    } finally {
+      await teardown(env);
+    }
+  });
+});
+
 describe('gateway: budgets under concurrency', () => {
   test('200 parallel calls against a nearly spent hard budget never overshoot, none charged twice or lost', async () => {
     // $0.50 of today's search spend is already in the ledger; the $0.55 budget has room for a handful of calls at
