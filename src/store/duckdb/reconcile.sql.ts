@@ -147,6 +147,15 @@ FROM (
 WHERE usage.rowid = a.rid`;
 
 /**
+ * A record that billed no token (a throttled or refused call) was billed nothing, whether or not the bill has a line
+ * for its group: it carries $0 rather than no billed amount.
+ */
+export const ZERO_TOKEN_BILLED_SQL = `
+UPDATE usage SET billed_pusd = 0
+WHERE ts >= $2 AND ts < $3 AND billed_pusd IS NULL AND ${LOGGED}
+  AND input_tokens + output_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens = 0`;
+
+/**
  * Net usage the records cannot carry (a group with no logged record, a usage type or billing name nobody can map)
  * as billed-only rows, attributed from the bill's own identity and tags.
  */

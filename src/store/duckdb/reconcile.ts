@@ -13,6 +13,7 @@ import {
   PERIODS_SQL,
   QUIET_HOURS_SQL,
   TOTALS_SQL,
+  ZERO_TOKEN_BILLED_SQL,
 } from './reconcile.sql.ts';
 
 /**
@@ -98,6 +99,7 @@ export function createReconciler(conn: DuckDBConnection): Reconciler {
           try {
             for (const sql of CLEAR_ALLOCATION_SQL) await run(sql);
             await run(ALLOCATE_SQL);
+            await run(ZERO_TOKEN_BILLED_SQL);
             await run(EXTRA_SQL);
             await conn.run('COMMIT');
           } catch (e: unknown) {
