@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import { GATEWAY_STEPS, type GatewayArgs } from './steps-gateway.ts';
 import { type IngestArgs, STEPS, type StepResult } from './steps-ingest.ts';
 import { LEDGER_STEPS, type LedgerArgs } from './steps-ledger.ts';
 import { OTLP_STEPS, type OtlpArgs } from './steps-otlp.ts';
@@ -36,7 +37,7 @@ function machineCpu(): { busy: number; steal: number } {
 
 async function main(): Promise<void> {
   const [step = '', json = '{}'] = process.argv.slice(2);
-  const args = JSON.parse(json) as IngestArgs & LedgerArgs & OtlpArgs;
+  const args = JSON.parse(json) as IngestArgs & LedgerArgs & OtlpArgs & GatewayArgs;
   // Where the memory is: the JS heap vs everything else (DuckDB's buffer pool, zlib), sampled every 20 ms.
   const peak = { heapMb: 0, externalMb: 0, rssMb: 0 };
   const sample = () => {
@@ -53,6 +54,8 @@ async function main(): Promise<void> {
   else if (step in LEDGER_STEPS)
     result = await LEDGER_STEPS[step as keyof typeof LEDGER_STEPS](args);
   else if (step in OTLP_STEPS) result = await OTLP_STEPS[step as keyof typeof OTLP_STEPS](args);
+  else if (step in GATEWAY_STEPS)
+    result = await GATEWAY_STEPS[step as keyof typeof GATEWAY_STEPS](args);
   else throw new Error(`unknown step ${step}`);
   const cpu = process.cpuUsage(cpu0);
   const machine1 = machineCpu();

@@ -1,5 +1,6 @@
 /**
- * `npm run bench [-- --records N --ledger N --quick --profile]` (env BENCH_RECORDS / BENCH_LEDGER also work).
+ * `npm run bench [-- --records N --ledger N --quick --profile]` (env BENCH_RECORDS / BENCH_LEDGER also work);
+ * `--gateway-only` runs just the gateway benchmark (steps-gateway.ts), `--skip-gateway` leaves it out.
  * Every step runs in its own child process (child.ts) so that peak RSS is per step. Performance is read as a ratio
  * against the JS floor measured in this same run (performance.md); nothing here is a test assertion.
  * Results: a table on stdout and `.bench/results.json`.
@@ -15,6 +16,7 @@ import { MIGRATIONS } from '../src/store/duckdb/schema.ts';
 import { RESULT_PREFIX } from './child.ts';
 import { ensureCorpus } from './generate-logs.ts';
 import { formatProfile, summariseProfile } from './profile-summary.ts';
+import { type GatewayArgs, printGatewayResults } from './steps-gateway.ts';
 import { printResults, type Result } from './table.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -32,6 +34,12 @@ const { values: flags } = parseArgs({
     profile: { type: 'boolean', default: false },
     'skip-ledger': { type: 'boolean', default: false },
     'skip-otlp': { type: 'boolean', default: false },
+    'skip-gateway': { type: 'boolean', default: false },
+    'gateway-only': { type: 'boolean', default: false },
+    /** Seconds measured per gateway cell (default 3 with --quick, else 10). */
+    'gateway-seconds': { type: 'string' },
+    /** Comma-separated concurrencies of the gateway cells (default 32,64). */
+    'gateway-concurrency': { type: 'string' },
   },
 });
 const num = (v: string | undefined, fallback: number) =>
@@ -101,10 +109,42 @@ async function ensureLedger(
   return { db, now, built };
 }
 
+/** The gateway benchmark (one child step that runs its own servers and load generators). */
+function gatewayStep(work: string): Promise<Result> {
+  const args: GatewayArgs = {
+    work,
+    quick: flags.quick,
+    ...(flags['gateway-seconds'] === undefined
+      ? {}
+      : { seconds: Number(flags['gateway-seconds']) }),
+    ...(flags['gateway-concurrency'] === undefined
+      ? {}
+      : { concurrency: flags['gateway-concurrency'].split(',').map(Number) }),
+    profileDir: flags.profile ? join(CACHE, 'profile-gateway') : null,
+  };
+  return runChild('gateway', args);
+}
+
+async function gatewayOnly(code: string): Promise<void> {
+  const work = join(CACHE, `work-${process.pid}`);
+  mkdirSync(work, { recursive: true });
+  try {
+    const gateway = await gatewayStep(work);
+    const table = printGatewayResults(gateway);
+    const out = join(CACHE, 'results-gateway.json');
+    const doc = { at: new Date().toISOString(), code, node: process.version, cpus: cpus().length };
+    writeFileSync(out, JSON.stringify({ ...doc, quick: flags.quick, table, gateway }, null, 2));
+    console.log(`results: ${out}`);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   mkdirSync(CACHE, { recursive: true });
   const code = codeVersion();
   log(`code: ${code}, node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? '?'}`);
+  if (flags['gateway-only']) return await gatewayOnly(code);
   const corpus = await ensureCorpus(CACHE, RECORDS, log);
   log(
     `corpus: ${corpus.records.toLocaleString('en-US')} records in ${corpus.files} files, ` +
@@ -116,6 +156,8 @@ async function main(): Promise<void> {
   mkdirSync(work, { recursive: true });
   const args = { corpus: corpus.dir, records: RECORDS, work };
   const results: Record<string, Result> = {};
+  // Kept apart from `results`: its own processes use the CPU, which table.ts would flag as noise.
+  let gateway: Result | null = null;
   try {
     results.floor = await runChild('floor', { ...args, db: '' });
     results.duckdb = await runChild('duckdb', { ...args, db: join(work, 'native.duckdb') });
@@ -150,12 +192,14 @@ async function main(): Promise<void> {
         results[`otlpE2e_${enc}`] = await runChild(`otlp-e2e-${enc}`, otlp);
       }
     }
+    if (!flags['skip-gateway']) gateway = await gatewayStep(work);
     if (flags.profile) printProfile(profDir);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
 
   const { rows, floorRate } = printResults(results, { records: RECORDS, ledger: LEDGER });
+  const gatewayTable = gateway === null ? null : printGatewayResults(gateway);
   const out = join(CACHE, 'results.json');
   const meta = {
     code,
@@ -172,7 +216,10 @@ async function main(): Promise<void> {
     corpus,
     floorRate,
   };
-  writeFileSync(out, JSON.stringify({ ...doc, table: rows, results }, null, 2));
+  writeFileSync(
+    out,
+    JSON.stringify({ ...doc, table: rows, results, gatewayTable, gateway }, null, 2),
+  );
   console.log(`results: ${out}`);
 }
 
