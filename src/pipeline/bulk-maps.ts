@@ -76,12 +76,17 @@ export function resolvePriceMaps(
   return { catalogHash: deps.catalog.hash, models, prices };
 }
 
-export function resolveBulkMaps(
-  stage: BulkStage,
+/**
+ * Resolves the maps of one bulk group's keys — the keys the store has not been given yet — with the same normalise,
+ * price and attribute code as the row-by-row path.
+ */
+export function createBulkResolver(
   deps: PriceDeps & { attributor: Attributor },
-): BulkMaps {
+): (stage: BulkStage) => BulkMaps {
   const keys = deps.attributor.metadataKeys;
-  const attributions = stage.attributionKeys.map((k) => {
+  // The attributor shares one rules object per distinct set of winning rules: serialise each once.
+  const ruleJson = new WeakMap<object, string>();
+  const attribute = (k: BulkStage['attributionKeys'][number]) => {
     const md: Record<string, string> = {};
     if (k.mdKey !== null) {
       (JSON.parse(k.mdKey) as (string | null)[]).forEach((v, i) => {
@@ -94,13 +99,15 @@ export function resolveBulkMaps(
       model: k.aip === null ? { profileTags: {} } : deps.normaliser.modelRef(k.aip),
     } as unknown as UsageRecord;
     const { values, rules } = deps.attributor.resolve(record);
-    return {
-      identity_arn: k.identityArn,
-      md_key: k.mdKey,
-      aip: k.aip,
-      ...values,
-      attribution: JSON.stringify(rules),
-    };
+    let attribution = ruleJson.get(rules);
+    if (attribution === undefined) {
+      attribution = JSON.stringify(rules);
+      ruleJson.set(rules, attribution);
+    }
+    return { identity_arn: k.identityArn, md_key: k.mdKey, aip: k.aip, ...values, attribution };
+  };
+  return (stage) => ({
+    ...resolvePriceMaps(stage.models, stage.priceKeys, deps),
+    attributions: stage.attributionKeys.map(attribute),
   });
-  return { ...resolvePriceMaps(stage.models, stage.priceKeys, deps), attributions };
 }

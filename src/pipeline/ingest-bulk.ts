@@ -5,7 +5,7 @@
  */
 import type { ObjectInfo } from '../sources/index.ts';
 import { type BulkLogLoader, priceKeyId, type StagedBatch } from '../store/index.ts';
-import { resolveBulkMaps } from './bulk-maps.ts';
+import { createBulkResolver } from './bulk-maps.ts';
 import { CHECKPOINT_PREFIX } from './checkpoint.ts';
 import type { IngestDeps, IngestSummary } from './ingest.ts';
 
@@ -41,6 +41,11 @@ export async function ingestBulk(
   }
   if (group.length > 0) groups.push(group);
 
+  const resolveMaps = createBulkResolver(deps);
+  // The store keeps the maps it was given for the run (stage hands out new keys only): one metadata-keys array per
+  // run. Which price keys were unpriced, to count their rows in later groups too.
+  const metadataKeys = [...deps.attributor.metadataKeys];
+  const unpriced = new Set<string>();
   const commitStaged = async (batch: StagedBatch, files: readonly ObjectInfo[]): Promise<void> => {
     const invalid = new Set(batch.invalidFiles);
     fallback.push(...batch.invalidFiles);
@@ -51,23 +56,23 @@ export async function ingestBulk(
         key: `${CHECKPOINT_PREFIX}${f.uri}`,
         value: JSON.stringify({ version: f.version, line: lines.get(f.uri) ?? 0, done: true }),
       }));
-    const maps = resolveBulkMaps(batch, deps);
+    const maps = resolveMaps(batch);
     const result = await batch.commit(maps, checkpoints);
     summary.read += result.read;
     summary.inserted += result.inserted;
     summary.duplicates += result.duplicates;
     for (const p of maps.prices)
       if (p.unpriced)
-        summary.unpriced +=
-          batch.priceKeyRows.get(
-            priceKeyId({
-              modelId: p.model_id,
-              region: p.region,
-              tier: p.tier,
-              account: p.account,
-              day: p.day,
-            }),
-          ) ?? 0;
+        unpriced.add(
+          priceKeyId({
+            modelId: p.model_id,
+            region: p.region,
+            tier: p.tier,
+            account: p.account,
+            day: p.day,
+          }),
+        );
+    for (const [key, rows] of batch.priceKeyRows) if (unpriced.has(key)) summary.unpriced += rows;
     for (const f of files) {
       if (invalid.has(f.uri)) continue;
       summary.bytes += f.size;
@@ -80,7 +85,7 @@ export async function ingestBulk(
     try {
       return await bulk.stage(
         files.map((f) => f.uri),
-        deps.attributor.metadataKeys,
+        metadataKeys,
       );
     } catch {
       return null;
@@ -101,29 +106,24 @@ export async function ingestBulk(
     }
   };
 
-  // Group i+1 stages while group i commits (the store allows two batches at once); commits stay in order.
-  let commits: Promise<void> = Promise.resolve();
-  let failed = false;
+  // Group i+1 stages while group i commits; commits stay in order.
+  let committing: Promise<void> = Promise.resolve();
   for (const files of groups) {
-    if (failed) break;
     const batch = await tryStage(files);
-    if (batch === null) {
-      await commits;
-      await split(files);
-      continue;
+    try {
+      await committing;
+    } catch (e: unknown) {
+      await batch?.discard();
+      throw e;
     }
-    commits = commits.then(
-      () => commitStaged(batch, files),
-      async (e: unknown) => {
-        failed = true;
-        await batch.discard();
-        throw e;
-      },
-    );
-    commits.catch(() => {
-      failed = true;
-    });
+    if (batch === null) {
+      committing = Promise.resolve();
+      await split(files);
+    } else {
+      committing = commitStaged(batch, files);
+      committing.catch(() => undefined); // awaited above or below
+    }
   }
-  await commits;
+  await committing;
   return fallback;
 }

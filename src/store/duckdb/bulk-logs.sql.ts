@@ -2,7 +2,7 @@
  * SQL for the bulk path: DuckDB reads invocation-log NDJSON files itself (bedrock.md §1.4–1.6) and computes what
  * src/sources/invocation-logs/parse.ts computes, for files whose every row is well-formed. Any row that is not
  * (a type the JS parser would reject, an odd timestamp) sends its file to the row-by-row path, which produces
- * exact rejects. `test/e2e/bulk-parity.test.ts` holds the two paths to identical ledgers.
+ * exact rejects. `src/pipeline/bulk-parity.test.ts` holds the two paths to identical ledgers.
  */
 
 /**
@@ -14,28 +14,119 @@
  */
 const lit = (path: string) => `'${path.replaceAll("'", "''")}'`;
 
-const readFiles = (files: readonly string[]) => `
-SELECT filename AS file, * EXCLUDE (filename)
-FROM read_json([${files.map(lit).join(', ')}], format = 'newline_delimited', filename = true, maximum_object_size = 1048576,
-  columns = {schemaType: 'VARCHAR', schemaVersion: 'VARCHAR', "timestamp": 'VARCHAR', accountId: 'VARCHAR',
+const COLUMNS = `{schemaType: 'VARCHAR', schemaVersion: 'VARCHAR', "timestamp": 'VARCHAR', accountId: 'VARCHAR',
     region: 'VARCHAR', requestId: 'VARCHAR', operation: 'VARCHAR', modelId: 'VARCHAR', inferenceRegion: 'VARCHAR',
     errorCode: 'VARCHAR', identity: 'STRUCT(arn VARCHAR)', requestMetadata: 'MAP(VARCHAR, VARCHAR)',
     performanceConfig: 'STRUCT(latency VARCHAR)',
     input: 'STRUCT(inputTokenCount JSON, cacheReadInputTokenCount JSON, cacheWriteInputTokenCount JSON, inputBodyJson STRUCT(serviceTier JSON, service_tier JSON, performanceConfig STRUCT(latency VARCHAR)))',
-    output: 'STRUCT(outputTokenCount JSON, outputBodyJson JSON)'})`;
+    output: 'STRUCT(outputTokenCount JSON, outputBodyJson JSON)'}`;
 
+/** One group's files; `filename` names each row's file (read_json has no line numbers). */
+const readFiles = (files: readonly string[]) =>
+  `read_json([${files.map(lit).join(', ')}], format = 'newline_delimited', filename = true, maximum_object_size = 1048576, columns = ${COLUMNS})`;
+
+/** The maps the pipeline resolves (one row per distinct key): columns, and which of them are the key. */
+const MAPS = {
+  models: {
+    key: ['model_id'],
+    columns: `model_id VARCHAR, model VARCHAR, profile VARCHAR, scope VARCHAR, geo VARCHAR, model_form VARCHAR,
+      unresolved BOOLEAN`,
+  },
+  prices: {
+    key: ['model_id', 'region', 'tier', 'account', 'day'],
+    columns: `model_id VARCHAR, region VARCHAR, tier VARCHAR, account VARCHAR, day VARCHAR, price_id VARCHAR,
+      tier_unknown BOOLEAN, unpriced BOOLEAN, early BOOLEAN, regional BOOLEAN, override BOOLEAN, lc_threshold BIGINT,
+      r_in HUGEINT, r_out HUGEINT, r_read HUGEINT, r_w5 HUGEINT, r_w1 HUGEINT,
+      lc_in HUGEINT, lc_out HUGEINT, lc_read HUGEINT, lc_w5 HUGEINT, lc_w1 HUGEINT, disc_num HUGEINT, disc_den HUGEINT`,
+  },
+  attributions: {
+    key: ['identity_arn', 'md_key', 'aip'],
+    columns: `identity_arn VARCHAR, md_key VARCHAR, aip VARCHAR, team VARCHAR, "user" VARCHAR, feature VARCHAR,
+      project VARCHAR, environment VARCHAR, cost_center VARCHAR, application VARCHAR, session VARCHAR,
+      attribution VARCHAR`,
+  },
+} as const;
+export type MapKind = keyof typeof MAPS;
+export const MAP_KINDS = Object.keys(MAPS) as MapKind[];
+
+/** `name TYPE, …` → read_json's `columns = {name: 'TYPE', …}`. */
+const readColumns = (columns: string) =>
+  `{${columns
+    .split(',')
+    .map((c) => c.trim().split(/\s+/))
+    .map(([name, type]) => `${name}: '${type}'`)
+    .join(', ')}}`;
+const readMap = (kind: MapKind, file: string) =>
+  `read_json(${lit(file)}, format = 'newline_delimited', columns = ${readColumns(MAPS[kind].columns)})`;
+const sameKey = (kind: MapKind, a: string, b: string) =>
+  MAPS[kind].key.map((k) => `${a}.${k} IS NOT DISTINCT FROM ${b}.${k}`).join(' AND ');
+
+/**
+ * The bulk path's maps live in an in-memory database attached for the ingest (`BULK_DB`), shared by its two
+ * connections: stage asks which keys are mapped already, commit adds the new ones (each key once, whichever batches
+ * resolved it) and joins them.
+ */
+export const BULK_DB = 'tokenledger_bulk';
+export const BULK_MAPS = {
+  models: `${BULK_DB}.models`,
+  prices: `${BULK_DB}.prices`,
+  attributions: `${BULK_DB}.attributions`,
+};
+export const createBulkMapsSql = (): string[] => [
+  `ATTACH IF NOT EXISTS ':memory:' AS ${BULK_DB}`,
+  ...MAP_KINDS.map((kind) => `CREATE OR REPLACE TABLE ${BULK_MAPS[kind]} (${MAPS[kind].columns})`),
+];
+export const addBulkMapSql = (kind: MapKind, file: string) => `
+INSERT INTO ${BULK_MAPS[kind]}
+SELECT DISTINCT ON (${MAPS[kind].key.join(', ')}) * FROM ${readMap(kind, file)} n
+WHERE NOT EXISTS (SELECT 1 FROM ${BULK_MAPS[kind]} o WHERE ${sameKey(kind, 'o', 'n')})`;
+
+/**
+ * A token count as parse.ts `count` reads it: absent, null, or a non-negative safe integer. The JSON column holds the
+ * value's JSON text, so an integer is plain digits (a real, "1.0", a string or a negative number is not: its file
+ * goes row by row).
+ */
 const optCount = (e: string) =>
-  `(${e} IS NULL OR json_type(${e}) = 'NULL' OR (json_type(${e}) = 'UBIGINT' AND json_extract_string(${e}, '$')::UBIGINT <= 9007199254740991))`;
-const count = (e: string) =>
-  `CASE WHEN json_type(${e}) = 'UBIGINT' THEN json_extract_string(${e}, '$')::BIGINT END`;
+  `(${e} IS NULL OR ${e}::VARCHAR = 'null' OR (regexp_full_match(${e}::VARCHAR, '[0-9]{1,16}') AND ${e}::VARCHAR::UBIGINT <= 9007199254740991))`;
+/** The count of a valid row (digits or null). */
+const count = (e: string) => `TRY_CAST(${e}::VARCHAR AS BIGINT)`;
 /** A non-negative number from a body (DOUBLE after from_json), truncated like Math.trunc (parse.ts `num`). */
 const num = (e: string) => `CASE WHEN ${e} >= 0 THEN trunc(${e})::BIGINT END`;
 const firstNonNull = (list: string) => `list_first(list_filter(${list}, x -> x IS NOT NULL))`;
 const lastNonNull = (list: string) => `list_last(list_filter(${list}, x -> x IS NOT NULL))`;
 
+/** The record's time: the regex in VALID guarantees the shape, TRY_CAST a real date (else the file goes row by row). */
+const TS = `TRY_CAST("timestamp" AS TIMESTAMP)`;
+
+/** The rows parse.ts accepts as they are; a file with any other row goes row by row (exact rejects). */
+const VALID = `schemaType = 'ModelInvocationLog' AND schemaVersion = '1.0'
+      AND requestId <> '' AND accountId <> '' AND region <> '' AND operation <> '' AND modelId <> ''
+      AND regexp_full_match("timestamp", '\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z')
+      AND ${TS} IS NOT NULL
+      AND ${optCount('input.inputTokenCount')} AND ${optCount('input.cacheReadInputTokenCount')}
+      AND ${optCount('input.cacheWriteInputTokenCount')} AND ${optCount('output.outputTokenCount')}`;
+
+/** parse.ts `tierOf`: serviceTier ?? service_tier, then its .type when it is an object (`st`: the former). */
+const tier = (st: string) => `CASE
+    WHEN performanceConfig.latency = 'optimized' OR input.inputBodyJson.performanceConfig.latency = 'optimized'
+      THEN 'latency-optimized'
+    WHEN (CASE WHEN json_type(${st}) = 'OBJECT' THEN json_extract_string(${st}, '$.type') ELSE json_extract_string(${st}, '$') END)
+      IN ('priority', 'flex')
+      THEN CASE WHEN json_type(${st}) = 'OBJECT' THEN json_extract_string(${st}, '$.type') ELSE json_extract_string(${st}, '$') END
+    WHEN input.inputBodyJson IS NOT NULL THEN 'standard'
+  END`;
+const ST = `coalesce(input.inputBodyJson.serviceTier, input.inputBodyJson.service_tier)`;
+
+/** What attribution reads: the values of the metadata keys it uses (JSON array), and application profiles. */
+const mdKey = (metadataKeys: readonly string[]) => `CASE WHEN requestMetadata IS NOT NULL
+    THEN to_json([${metadataKeys.map((k) => `requestMetadata[${lit(k)}]`).join(', ')}])::VARCHAR END`;
+// Only application inference profiles carry attribution (their tags); other model ids do not split the key.
+const AIP = `CASE WHEN contains(modelId, ':application-inference-profile/') THEN modelId END`;
+
 /**
  * The output body parsed once into the few fields parse.ts reads. (from_json is lenient where parse.ts is strict
- * about body numbers — "5" reads as 5 — but bodies only fill in what the authoritative top-level counts lack.)
+ * about body numbers — "5" reads as 5 — but bodies only fill in what the authoritative top-level counts lack; and it
+ * never fails: a value of another shape reads as null, as parse.ts ignores it.)
  */
 const USAGE = `{"cacheReadInputTokens":"DOUBLE","cache_read_input_tokens":"DOUBLE","cacheWriteInputTokens":"DOUBLE","cache_creation_input_tokens":"DOUBLE","cacheDetails":[{"ttl":"VARCHAR","inputTokens":"DOUBLE"}],"cache_creation":{"ephemeral_1h_input_tokens":"DOUBLE"}}`;
 const METRICS = `{"invocationLatency":"DOUBLE","firstByteLatency":"DOUBLE","cacheReadInputTokenCount":"DOUBLE","cacheWriteInputTokenCount":"DOUBLE"}`;
@@ -44,128 +135,109 @@ const STREAM_BODY = `[{"message":{"usage":${USAGE}},"usage":${USAGE},"amazon-bed
 const usageCount = (u: string, camel: string, snake: string) =>
   `coalesce(${num(`${u}.${camel}`)}, ${num(`${u}.${snake}`)})`;
 const M = '"amazon-bedrock-invocationMetrics"';
+/** parse.ts `readUsage`'s 1h cache writes of one usage object: cache_creation (Anthropic) wins over cacheDetails. */
+const write1h = (
+  u: string,
+) => `CASE WHEN ${u}.cache_creation IS NOT NULL THEN coalesce(${num(`${u}.cache_creation.ephemeral_1h_input_tokens`)}, 0)
+         WHEN ${u}.cacheDetails IS NOT NULL THEN coalesce(list_sum(list_transform(${u}.cacheDetails, dd ->
+                  CASE WHEN dd.ttl = '1h' THEN coalesce(${num('dd.inputTokens')}, 0) ELSE 0 END)), 0)
+    END`;
 
 /**
- * Rows as parse.ts maps them, plus `valid` (false → the file goes row by row). Body facts are visited in parse.ts's
- * order: stream chunks one by one (message.usage, usage, invocation metrics); object bodies usage, then metrics.
+ * Stage: the group's files read once, every row mapped as parse.ts maps it, into a temporary table (DuckDB keeps it
+ * within its memory limit, spilling if it must); `valid` false marks a row parse.ts would treat differently, and
+ * sends its file row by row. Body facts are visited in parse.ts's order: stream chunks one by one (message.usage,
+ * usage, invocation metrics); object bodies usage, then metrics. Object bodies (most records) are read field by
+ * field; lists only for streams.
  */
-export const rowsSql = (files: readonly string[], metadataKeys: readonly string[]) => `
+export const stageSql = (files: readonly string[], metadataKeys: readonly string[]) => `
 CREATE OR REPLACE TEMP TABLE bulk_rows AS
 WITH b AS (
-  SELECT *, input.inputBodyJson AS in_body, json_type(output.outputBodyJson) AS out_type,
-    CASE WHEN json_type(output.outputBodyJson) = 'OBJECT' THEN from_json(output.outputBodyJson, '${OBJECT_BODY}') END AS ob,
-    CASE WHEN json_type(output.outputBodyJson) = 'ARRAY' THEN from_json(output.outputBodyJson, '${STREAM_BODY}') END AS chunks
-  FROM (${readFiles(files)})
-), d AS (
-  SELECT *,
-    CASE WHEN chunks IS NOT NULL THEN flatten(list_transform(chunks, ch -> [ch.message.usage, ch.usage]))
-      WHEN ob IS NOT NULL THEN [ob.usage] ELSE [] END AS usages,
-    CASE WHEN chunks IS NOT NULL THEN list_transform(chunks, ch -> ch.${M})
-      WHEN ob IS NOT NULL THEN [ob.${M}] ELSE [] END AS metrics,
-    coalesce(in_body.serviceTier, in_body.service_tier) AS st
-  FROM b
-), f AS (
-  SELECT *,
-    schemaType = 'ModelInvocationLog' AND schemaVersion = '1.0'
-      AND requestId <> '' AND accountId <> '' AND region <> '' AND operation <> '' AND modelId <> ''
-      AND regexp_full_match("timestamp", '\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z')
-      AND ${optCount('input.inputTokenCount')} AND ${optCount('input.cacheReadInputTokenCount')}
-      AND ${optCount('input.cacheWriteInputTokenCount')} AND ${optCount('output.outputTokenCount')}
-    AS valid,
-    -- parse.ts: serviceTier ?? service_tier, then its .type when it is an object.
-    CASE WHEN json_type(st) = 'OBJECT' THEN json_extract_string(st, '$.type') ELSE json_extract_string(st, '$') END AS tier_type,
-    -- cache counts from the body, in visiting order; used only when the top level lacks them.
-    CASE WHEN chunks IS NOT NULL
-      THEN flatten(list_transform(chunks, ch -> [${usageCount('ch.message.usage', 'cacheReadInputTokens', 'cache_read_input_tokens')},
-        ${usageCount('ch.usage', 'cacheReadInputTokens', 'cache_read_input_tokens')}, ${num(`ch.${M}.cacheReadInputTokenCount`)}]))
-      ELSE list_transform(usages, u -> ${usageCount('u', 'cacheReadInputTokens', 'cache_read_input_tokens')}) END AS body_reads,
-    CASE WHEN chunks IS NOT NULL
-      THEN flatten(list_transform(chunks, ch -> [${usageCount('ch.message.usage', 'cacheWriteInputTokens', 'cache_creation_input_tokens')},
-        ${usageCount('ch.usage', 'cacheWriteInputTokens', 'cache_creation_input_tokens')}, ${num(`ch.${M}.cacheWriteInputTokenCount`)}]))
-      ELSE list_transform(usages, u -> ${usageCount('u', 'cacheWriteInputTokens', 'cache_creation_input_tokens')}) END AS body_writes
-  FROM d
+  SELECT *, ${ST} AS st,
+    -- The body's kind from its first character (the JSON column holds compact JSON text): cheaper than json_type.
+    CASE WHEN starts_with(output.outputBodyJson, '{') THEN from_json(output.outputBodyJson, '${OBJECT_BODY}') END AS ob,
+    CASE WHEN starts_with(output.outputBodyJson, '[') THEN from_json(output.outputBodyJson, '${STREAM_BODY}') END AS chunks
+  FROM ${readFiles(files)}
 )
-SELECT file, valid,
+SELECT filename AS file, ${VALID} AS valid,
   -- read_json gives no line numbers; the record's place is its file (and its requestId within it).
   0 AS line,
   requestId AS request_id,
-  epoch_ms(CAST(rtrim("timestamp", 'Z') AS TIMESTAMP)) AS ts,
+  ${TS} AS ts, strftime(${TS}, '%Y-%m-%d') AS day,
   accountId AS account, region, inferenceRegion AS inference_region, operation, modelId AS model_id,
   identity.arn AS identity_arn,
   -- Stored as the row-by-row path stores it (JSON.stringify of the object, null when empty); attribution only
   -- needs the values of the keys it reads.
   CASE WHEN cardinality(requestMetadata) > 0 THEN to_json(requestMetadata)::VARCHAR END AS metadata,
-  CASE WHEN requestMetadata IS NOT NULL
-    THEN to_json([${metadataKeys.map((k) => `requestMetadata[${lit(k)}]`).join(', ')}])::VARCHAR END AS md_key,
-  -- Only application inference profiles carry attribution (their tags); other model ids do not split the key.
-  CASE WHEN contains(modelId, ':application-inference-profile/') THEN modelId END AS aip,
+  ${mdKey(metadataKeys)} AS md_key,
+  ${AIP} AS aip,
   coalesce(${count('input.inputTokenCount')}, 0) AS input_tokens,
   coalesce(${count('output.outputTokenCount')}, 0) AS output_tokens,
-  coalesce(${count('input.cacheReadInputTokenCount')}, ${firstNonNull('body_reads')}, 0) AS cache_read_tokens,
-  coalesce(${count('input.cacheWriteInputTokenCount')}, ${firstNonNull('body_writes')}, 0) AS cache_write_tokens,
+  -- Cache counts from the body only when the top level lacks them; stream chunks in visiting order.
+  coalesce(${count('input.cacheReadInputTokenCount')},
+    CASE WHEN chunks IS NOT NULL
+      THEN ${firstNonNull(`flatten(list_transform(chunks, ch -> [${usageCount('ch.message.usage', 'cacheReadInputTokens', 'cache_read_input_tokens')},
+        ${usageCount('ch.usage', 'cacheReadInputTokens', 'cache_read_input_tokens')}, ${num(`ch.${M}.cacheReadInputTokenCount`)}]))`)}
+      ELSE ${usageCount('ob.usage', 'cacheReadInputTokens', 'cache_read_input_tokens')} END, 0) AS cache_read_tokens,
+  coalesce(${count('input.cacheWriteInputTokenCount')},
+    CASE WHEN chunks IS NOT NULL
+      THEN ${firstNonNull(`flatten(list_transform(chunks, ch -> [${usageCount('ch.message.usage', 'cacheWriteInputTokens', 'cache_creation_input_tokens')},
+        ${usageCount('ch.usage', 'cacheWriteInputTokens', 'cache_creation_input_tokens')}, ${num(`ch.${M}.cacheWriteInputTokenCount`)}]))`)}
+      ELSE ${usageCount('ob.usage', 'cacheWriteInputTokens', 'cache_creation_input_tokens')} END, 0) AS cache_write_tokens,
   -- The last usage object that shows a TTL split wins (parse.ts overwrites as it goes).
-  ${lastNonNull(`list_transform(usages, u ->
-    CASE WHEN u.cache_creation IS NOT NULL THEN coalesce(${num('u.cache_creation.ephemeral_1h_input_tokens')}, 0)
-         WHEN u.cacheDetails IS NOT NULL THEN coalesce(list_sum(list_transform(u.cacheDetails, dd ->
-                  CASE WHEN dd.ttl = '1h' THEN coalesce(${num('dd.inputTokens')}, 0) ELSE 0 END)), 0)
-    END)`)} AS write_1h,
-  CASE
-    WHEN performanceConfig.latency = 'optimized' OR in_body.performanceConfig.latency = 'optimized'
-      THEN 'latency-optimized'
-    WHEN tier_type = 'priority' THEN 'priority'
-    WHEN tier_type = 'flex' THEN 'flex'
-    WHEN in_body IS NOT NULL THEN 'standard'
-  END AS tier,
   CASE WHEN chunks IS NOT NULL
-    THEN ${firstNonNull(`list_transform(metrics, m -> ${num('m.invocationLatency')})`)}
+    THEN ${lastNonNull(`list_transform(flatten(list_transform(chunks, ch -> [ch.message.usage, ch.usage])), u -> ${write1h('u')})`)}
+    ELSE ${write1h('ob.usage')} END AS write_1h,
+  ${tier('st')} AS tier,
+  CASE WHEN chunks IS NOT NULL
+    THEN ${firstNonNull(`list_transform(chunks, ch -> ${num(`ch.${M}.invocationLatency`)})`)}
     ELSE coalesce(${num('ob.metrics.latencyMs')}, ${num(`ob.${M}.invocationLatency`)})
   END AS latency_ms,
-  ${firstNonNull(`list_transform(metrics, m -> ${num('m.firstByteLatency')})`)} AS first_byte_ms,
+  CASE WHEN chunks IS NOT NULL
+    THEN ${firstNonNull(`list_transform(chunks, ch -> ${num(`ch.${M}.firstByteLatency`)})`)}
+    ELSE ${num(`ob.${M}.firstByteLatency`)}
+  END AS first_byte_ms,
   CASE WHEN errorCode <> '' THEN errorCode END AS error_code
-FROM f`;
+FROM b`;
 
-/** Distinct keys the pipeline resolves in JS (normalise, price, attribute) for the valid files' rows. */
-export const KEYS_SQL = {
-  invalidFiles: `SELECT DISTINCT file FROM bulk_rows WHERE valid IS NOT TRUE ORDER BY file`,
-  models: `SELECT DISTINCT model_id FROM bulk_rows WHERE valid`,
-  prices: `SELECT model_id, region, tier, account, strftime(epoch_ms(ts), '%Y-%m-%d') AS day, count(*) AS rows FROM bulk_ok GROUP BY ALL`,
-  attributions: `SELECT DISTINCT identity_arn, md_key, aip FROM bulk_rows WHERE valid`,
-  files: `SELECT file, count(*) AS rows, max(line) AS lines FROM bulk_ok GROUP BY file`,
-};
-
+/** The staged rows of the files whose every row is valid. */
 export const OK_VIEW_SQL = `
 CREATE OR REPLACE TEMP VIEW bulk_ok AS
 SELECT * FROM bulk_rows WHERE file NOT IN (SELECT file FROM bulk_rows WHERE valid IS NOT TRUE)`;
 
-/** Map tables filled from NDJSON files the pipeline writes (small: one row per distinct key). */
-export const mapTablesSql = (models: string, prices: string, attributions?: string): string[] => [
-  `CREATE OR REPLACE TEMP TABLE bulk_models AS SELECT * FROM read_json(${lit(models)}, format = 'newline_delimited',
-    columns = {model_id: 'VARCHAR', model: 'VARCHAR', profile: 'VARCHAR', scope: 'VARCHAR', geo: 'VARCHAR',
-               model_form: 'VARCHAR', unresolved: 'BOOLEAN'})`,
-  `CREATE OR REPLACE TEMP TABLE bulk_prices AS SELECT * FROM read_json(${lit(prices)}, format = 'newline_delimited',
-    columns = {model_id: 'VARCHAR', region: 'VARCHAR', tier: 'VARCHAR', account: 'VARCHAR', day: 'VARCHAR',
-               price_id: 'VARCHAR', tier_unknown: 'BOOLEAN', unpriced: 'BOOLEAN', early: 'BOOLEAN',
-               regional: 'BOOLEAN', override: 'BOOLEAN', lc_threshold: 'BIGINT',
-               r_in: 'HUGEINT', r_out: 'HUGEINT', r_read: 'HUGEINT', r_w5: 'HUGEINT', r_w1: 'HUGEINT',
-               lc_in: 'HUGEINT', lc_out: 'HUGEINT', lc_read: 'HUGEINT', lc_w5: 'HUGEINT', lc_w1: 'HUGEINT',
-               disc_num: 'HUGEINT', disc_den: 'HUGEINT'})`,
-  ...(attributions === undefined
-    ? []
-    : [
-        `CREATE OR REPLACE TEMP TABLE bulk_attr AS SELECT * FROM read_json(${lit(attributions)}, format = 'newline_delimited',
-    columns = {identity_arn: 'VARCHAR', md_key: 'VARCHAR', aip: 'VARCHAR', team: 'VARCHAR', "user": 'VARCHAR',
-               feature: 'VARCHAR', project: 'VARCHAR', environment: 'VARCHAR', cost_center: 'VARCHAR',
-               application: 'VARCHAR', session: 'VARCHAR', attribution: 'VARCHAR'})`,
-      ]),
+/**
+ * What the pipeline needs before the insert: the files, the time span, whether a request id repeats, and the keys it
+ * resolves in JS (normalise, price, attribute) — only those not mapped yet — plus the rows of every price key.
+ */
+export const KEYS_SQL = {
+  invalidFiles: `SELECT DISTINCT file FROM bulk_rows WHERE valid IS NOT TRUE ORDER BY file`,
+  files: `SELECT file, count(*) AS rows, 0 AS lines FROM bulk_ok GROUP BY file`,
+  summary: `SELECT count(*) > count(DISTINCT request_id) AS repeated, epoch_ms(min(ts)) AS lo, epoch_ms(max(ts)) AS hi
+            FROM bulk_ok`,
+  models: `SELECT DISTINCT model_id FROM bulk_ok k
+    WHERE NOT EXISTS (SELECT 1 FROM ${BULK_MAPS.models} m WHERE m.model_id = k.model_id)`,
+  prices: `SELECT model_id, region, tier, account, day, count(*) AS rows FROM bulk_ok GROUP BY ALL`,
+  newPrices: `SELECT DISTINCT model_id, region, tier, account, day FROM bulk_ok k
+    WHERE NOT EXISTS (SELECT 1 FROM ${BULK_MAPS.prices} m WHERE ${sameKey('prices', 'm', 'k')})`,
+  attributions: `SELECT DISTINCT identity_arn, md_key, aip FROM bulk_ok k
+    WHERE NOT EXISTS (SELECT 1 FROM ${BULK_MAPS.attributions} m WHERE ${sameKey('attributions', 'm', 'k')})`,
+};
+
+export const DROP_STAGED_SQL = ['DROP VIEW IF EXISTS bulk_ok', 'DROP TABLE IF EXISTS bulk_rows'];
+
+/** The map tables reprice reads (temporary, on its connection), created from NDJSON files. */
+export const mapTablesSql = (models: string, prices: string): string[] => [
+  `CREATE OR REPLACE TEMP TABLE bulk_models AS SELECT * FROM ${readMap('models', models)}`,
+  `CREATE OR REPLACE TEMP TABLE bulk_prices AS SELECT * FROM ${readMap('prices', prices)}`,
 ];
 
 /**
  * Rows of `source` joined with their model and price maps and priced exactly as price-record.ts prices (rates in
  * pico-USD per token; discounts compounded into num/den and rounded half up once per record). `source` has the
- * columns of bulk_rows: model_id, region, tier (null: unknown), account, ts (epoch ms), the four token counts
- * (cache writes as one total) and write_1h (null: TTL unknown). Used by the bulk insert and by reprice.
+ * columns model_id, region, tier (null: unknown), account, day (UTC, YYYY-MM-DD), the four token counts (cache
+ * writes as one total) and write_1h (null: TTL unknown). Used by the bulk insert and by reprice.
  */
-const pricedCtes = (source: string) => `
+const pricedCtes = (source: string, maps = { models: 'bulk_models', prices: 'bulk_prices' }) => `
 j AS (
   SELECT r.*, m.model, m.profile, m.scope, m.geo, m.model_form, m.unresolved,
     p.price_id, p.tier_unknown, p.unpriced, p.early, p.regional, p.override, p.disc_num, p.disc_den,
@@ -173,9 +245,9 @@ j AS (
     p.lc_threshold IS NOT NULL AND r.input_tokens + r.cache_read_tokens + r.cache_write_tokens > p.lc_threshold AS lc,
     p.r_in, p.r_out, p.r_read, p.r_w5, p.r_w1, p.lc_in, p.lc_out, p.lc_read, p.lc_w5, p.lc_w1
   FROM ${source} r
-  JOIN bulk_models m ON m.model_id = r.model_id
-  JOIN bulk_prices p ON p.model_id = r.model_id AND p.region = r.region AND p.tier IS NOT DISTINCT FROM r.tier
-    AND p.account = r.account AND p.day = strftime(epoch_ms(r.ts), '%Y-%m-%d')
+  JOIN ${maps.models} m ON m.model_id = r.model_id
+  JOIN ${maps.prices} p ON p.model_id = r.model_id AND p.region = r.region AND p.tier IS NOT DISTINCT FROM r.tier
+    AND p.account = r.account AND p.day = r.day
 ), k AS (
   SELECT *, cache_write_tokens - w1 AS w5,
     CASE WHEN lc THEN lc_in ELSE r_in END AS x_in, CASE WHEN lc THEN lc_out ELSE r_out END AS x_out,
@@ -216,17 +288,22 @@ INSERT INTO usage (request_id, ts, account, region, inference_region, operation,
   latency_ms, first_byte_ms, error_code, identity_arn, team, "user", feature, project, environment, cost_center,
   application, session, metadata, attribution, cost_pusd, price_id, catalog_hash, flags, source, source_line,
   ingested_at)
-WITH ${pricedCtes('bulk_ok')}
-SELECT c.request_id, epoch_ms(c.ts), c.account, c.region, c.inference_region, c.operation, c.model_id, c.model,
+WITH existing AS MATERIALIZED (
+  -- The group's request ids already in the ledger (within a day of its records), so that the anti join below builds
+  -- on these few ids. (A correlated NOT EXISTS would make DuckDB copy every staged row aside first.)
+  SELECT DISTINCT request_id FROM usage
+  WHERE ts BETWEEN epoch_ms($2::BIGINT - 86400000) AND epoch_ms($3::BIGINT + 86400000)
+    AND request_id IN (SELECT request_id FROM bulk_ok)
+), ${pricedCtes('bulk_ok', BULK_MAPS)}
+SELECT c.request_id, c.ts, c.account, c.region, c.inference_region, c.operation, c.model_id, c.model,
   c.profile, c.scope, c.geo, c.model_form, coalesce(c.tier, 'standard'), c.input_tokens, c.output_tokens,
   c.cache_read_tokens, c.w5, c.w1, c.latency_ms, c.first_byte_ms, c.error_code, c.identity_arn, a.team, a."user",
   a.feature, a.project, a.environment, a.cost_center, a.application, a.session, c.metadata, a.attribution, c.cost,
   c.price_id, $1, ${flagsSql('tier_unknown')}, c.file, c.line, now()::TIMESTAMP
 FROM c
-JOIN bulk_attr a ON a.identity_arn IS NOT DISTINCT FROM c.identity_arn
+JOIN ${BULK_MAPS.attributions} a ON a.identity_arn IS NOT DISTINCT FROM c.identity_arn
   AND a.md_key IS NOT DISTINCT FROM c.md_key AND a.aip IS NOT DISTINCT FROM c.aip
-WHERE NOT EXISTS (SELECT 1 FROM usage u WHERE u.request_id = c.request_id
-                  AND u.ts BETWEEN epoch_ms($2::BIGINT - 86400000) AND epoch_ms($3::BIGINT + 86400000))
+ANTI JOIN existing e ON e.request_id = c.request_id
 ${
   // The window costs more than the rest of the insert; most batches have no repeated request id, so it runs only
   // when a cheap count found one.
@@ -237,7 +314,7 @@ ${
 
 /** Stored records (at or after $1 epoch ms) in the shape `pricedCtes` reads. */
 const STORED_AS_STAGED = `(
-  SELECT rowid AS rid, model_id, region, tier, account, epoch_ms(ts) AS ts, input_tokens, output_tokens,
+  SELECT rowid AS rid, model_id, region, tier, account, strftime(ts, '%Y-%m-%d') AS day, input_tokens, output_tokens,
     cache_read_tokens, cache_write_5m_tokens + cache_write_1h_tokens AS cache_write_tokens,
     CASE WHEN NOT contains(flags, 'cache_ttl_unknown') THEN cache_write_1h_tokens END AS write_1h,
     contains(flags, 'tier_unknown') AS was_tier_unknown,
@@ -287,5 +364,3 @@ export const REPRICE_UPDATE_SQL = `
 UPDATE usage SET model = r.model, profile = r.profile, scope = r.scope, geo = r.geo, model_form = r.model_form,
   cost_pusd = r.cost, price_id = r.price_id, flags = r.flags, catalog_hash = $1
 FROM (SELECT * FROM repriced WHERE changed) r WHERE usage.rowid = r.rid`;
-
-export const REPEATED_IDS_SQL = `SELECT count(*) AS n FROM (SELECT request_id FROM bulk_ok GROUP BY request_id HAVING count(*) > 1)`;

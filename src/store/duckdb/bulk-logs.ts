@@ -1,20 +1,28 @@
 /**
- * The DuckDB BulkLogLoader: stage files with read_json on one of two connections, hand back the distinct keys,
- * insert with the resolved maps. With two connections one batch stages while the previous one commits, which keeps
- * both cores busy (each statement alone leaves one mostly idle).
+ * The DuckDB BulkLogLoader. `stage` reads a group of files with read_json into a temporary table on one of two
+ * connections and hands back the keys the pipeline must resolve; `commit` prices, attributes, dedupes and inserts
+ * the group in one transaction with its checkpoints. A batch holds its connection from stage to commit, so the next
+ * group stages on the other connection while this one commits (each statement alone keeps only one core busy).
+ *
+ * The resolved maps are kept for the whole run, in an in-memory database attached for it and shared by both
+ * connections, and stage hands out only the keys not mapped yet: after the first groups the pipeline resolves
+ * almost nothing. A run is the sequence of stages made with the same `metadataKeys` array (the pipeline passes one
+ * per ingest); another array starts afresh.
  */
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { AppError } from '../../core/index.ts';
 import { type BulkLogLoader, type BulkMaps, priceKeyId, type StagedBatch } from '../store.ts';
 import {
+  addBulkMapSql,
+  createBulkMapsSql,
+  DROP_STAGED_SQL,
   insertSql,
   KEYS_SQL,
-  mapTablesSql,
+  MAP_KINDS,
   OK_VIEW_SQL,
-  REPEATED_IDS_SQL,
-  rowsSql,
+  stageSql,
 } from './bulk-logs.sql.ts';
 
 /** Writes map rows as NDJSON for DuckDB's read_json (small files: one row per distinct key). */
@@ -27,20 +35,30 @@ export function writeMapFile(dir: string, name: string, items: readonly object[]
   return file;
 }
 
+/** Runs tasks one at a time, in call order (a failed task does not stop the next). */
+function serial() {
+  let tail: Promise<unknown> = Promise.resolve();
+  return <T>(task: () => Promise<T>): Promise<T> => {
+    const run = tail.then(task, task);
+    tail = run.catch(() => undefined);
+    return run;
+  };
+}
+
 export function createBulkLogLoader(
   instance: DuckDBInstance,
   tmp: string,
 ): BulkLogLoader & { close(): void } {
   const pool: DuckDBConnection[] = [];
+  const all: DuckDBConnection[] = [];
   const waiting: ((c: DuckDBConnection) => void)[] = [];
-  let created = 0;
-  let n = 0;
   const acquire = async (): Promise<DuckDBConnection> => {
     const free = pool.pop();
     if (free) return free;
-    if (created < 2) {
-      created++;
-      return instance.connect();
+    if (all.length < 2) {
+      const c = await instance.connect();
+      all.push(c);
+      return c;
     }
     return new Promise((resolve) => waiting.push(resolve));
   };
@@ -49,46 +67,77 @@ export function createBulkLogLoader(
     if (next) next(c);
     else pool.push(c);
   };
-  const writeNdjson = (name: string, items: readonly object[]) =>
-    writeMapFile(tmp, `bulk-${n++}-${name}`, items);
-  const clear = async (conn: DuckDBConnection) => {
-    await conn.run('DROP VIEW IF EXISTS bulk_ok');
-    await conn.run('DROP TABLE IF EXISTS bulk_rows');
+  const committing = serial();
+  let n = 0;
+
+  // The run (see above), and the catalog that priced its maps.
+  let run: { metadataKeys: readonly string[]; catalogHash: string | null } | null = null;
+  let lastCommit: Promise<unknown> = Promise.resolve();
+  // The latest commit's map update: stage asks for unmapped keys once it is done (fewer keys resolved twice; a key
+  // resolved twice is added once).
+  let mapsAdded: Promise<unknown> = Promise.resolve();
+  const addMaps = async (conn: DuckDBConnection, maps: BulkMaps) => {
+    for (const kind of MAP_KINDS) {
+      if (maps[kind].length === 0) continue;
+      const file = writeMapFile(tmp, `bulk-${n++}-${kind}`, maps[kind]);
+      try {
+        await conn.run(addBulkMapSql(kind, file));
+      } finally {
+        rmSync(file, { force: true });
+      }
+    }
   };
 
   return {
     async stage(files, metadataKeys): Promise<StagedBatch> {
       const conn = await acquire();
-      const rows = async (sql: string) => (await conn.runAndReadAll(sql)).getRowObjectsJS();
+      // Key lists come back as one JSON text: much cheaper than converting DuckDB rows to JS objects one by one.
+      const rows = async (sql: string): Promise<Record<string, unknown>[]> => {
+        const reader = await conn.runAndReadAll(
+          `SELECT coalesce(to_json(list(x)), '[]')::VARCHAR AS j FROM (${sql}) x`,
+        );
+        return JSON.parse(String(reader.getRows()[0]?.[0] ?? '[]')) as Record<string, unknown>[];
+      };
+      const clear = async () => {
+        for (const sql of DROP_STAGED_SQL) await conn.run(sql);
+      };
       try {
-        await conn.run(rowsSql(files, metadataKeys));
+        if (run?.metadataKeys !== metadataKeys) {
+          await lastCommit.catch(() => undefined);
+          for (const sql of createBulkMapsSql()) await conn.run(sql);
+          run = { metadataKeys, catalogHash: null };
+        }
+        const thisRun = run;
+        await conn.run(stageSql(files, metadataKeys));
         await conn.run(OK_VIEW_SQL);
-        const invalid = await rows(KEYS_SQL.invalidFiles);
-        const models = await rows(KEYS_SQL.models);
-        const prices = await rows(KEYS_SQL.prices);
-        const attributions = await rows(KEYS_SQL.attributions);
+        const invalid = (await rows(KEYS_SQL.invalidFiles)).map((r) => String(r.file));
         const perFile = await rows(KEYS_SQL.files);
-        const [bounds] = await rows('SELECT min(ts) AS lo, max(ts) AS hi FROM bulk_ok');
-        const span = [Number(bounds?.lo ?? 0), Number(bounds?.hi ?? 0)];
+        const [summary] = await rows(KEYS_SQL.summary);
+        const prices = await rows(KEYS_SQL.prices);
+        await mapsAdded.catch(() => undefined);
+        const models = await rows(KEYS_SQL.models);
+        const newPrices = await rows(KEYS_SQL.newPrices);
+        const attributions = await rows(KEYS_SQL.attributions);
+        const span = [Number(summary?.lo ?? 0), Number(summary?.hi ?? 0)] as const;
+        const repeated = summary?.repeated === true;
         const str = (v: unknown) => (v === null || v === undefined ? null : String(v));
-        const priceKeys = prices.map((r) => ({
+        const priceKey = (r: Record<string, unknown>) => ({
           modelId: String(r.model_id),
           region: String(r.region),
           tier: str(r.tier),
           account: String(r.account),
           day: String(r.day),
-          rows: Number(r.rows),
-        }));
+        });
         const stage = {
-          invalidFiles: invalid.map((r) => String(r.file)),
+          invalidFiles: invalid,
           files: perFile.map((r) => ({
             file: String(r.file),
             rows: Number(r.rows),
             lines: Number(r.lines),
           })),
           models: models.map((r) => String(r.model_id)),
-          priceKeys,
-          priceKeyRows: new Map(priceKeys.map((k) => [priceKeyId(k), k.rows])),
+          priceKeys: newPrices.map(priceKey),
+          priceKeyRows: new Map(prices.map((r) => [priceKeyId(priceKey(r)), Number(r.rows)])),
           attributionKeys: attributions.map((r) => ({
             identityArn: str(r.identity_arn),
             mdKey: str(r.md_key),
@@ -99,60 +148,68 @@ export function createBulkLogLoader(
         const finish = async () => {
           if (done) return;
           done = true;
-          await clear(conn).finally(() => release(conn));
+          await clear().finally(() => release(conn));
         };
         return {
           ...stage,
-          async commit(maps: BulkMaps, checkpoints) {
-            const mapFiles = [
-              writeNdjson('models', maps.models),
-              writeNdjson('prices', maps.prices),
-              writeNdjson('attr', maps.attributions),
-            ] as const;
-            try {
-              await conn.run('BEGIN TRANSACTION');
-              for (const sql of mapTablesSql(...mapFiles)) await conn.run(sql);
-              const [repeated] = await rows(REPEATED_IDS_SQL);
-              const result = await conn.run(insertSql(Number(repeated?.n ?? 0) > 0), [
-                maps.catalogHash,
-                span[0] as number,
-                span[1] as number,
-              ]);
-              for (const [key, value] of new Map(checkpoints.map((c) => [c.key, c.value]))) {
-                await conn.run(
-                  'INSERT OR REPLACE INTO checkpoints VALUES ($1, $2, now()::TIMESTAMP)',
-                  [key, value],
-                );
+          commit: (maps: BulkMaps, checkpoints) => {
+            const added = committing(async () => {
+              if (run !== thisRun) throw writeFailed(new Error('a batch of an earlier run'));
+              thisRun.catalogHash ??= maps.catalogHash;
+              if (thisRun.catalogHash !== maps.catalogHash)
+                throw writeFailed(new Error('the maps of one run come from two catalogs'));
+              await addMaps(conn, maps).catch((e: unknown) => {
+                throw writeFailed(e);
+              });
+            });
+            mapsAdded = added;
+            const result = committing(async () => {
+              try {
+                await added;
+                const read = stage.files.reduce((a, f) => a + f.rows, 0);
+                try {
+                  await conn.run('BEGIN TRANSACTION');
+                  const inserted = Number(
+                    (await conn.run(insertSql(repeated), [maps.catalogHash, span[0], span[1]]))
+                      .rowsChanged,
+                  );
+                  for (const [key, value] of new Map(checkpoints.map((p) => [p.key, p.value]))) {
+                    await conn.run(
+                      'INSERT OR REPLACE INTO checkpoints VALUES ($1, $2, now()::TIMESTAMP)',
+                      [key, value],
+                    );
+                  }
+                  await conn.run('COMMIT');
+                  return { read, inserted, duplicates: read - inserted, rejects: 0 };
+                } catch (e: unknown) {
+                  await conn.run('ROLLBACK').catch(() => undefined);
+                  throw writeFailed(e);
+                }
+              } finally {
+                await finish();
               }
-              await conn.run('COMMIT');
-              const read = stage.files.reduce((a, f) => a + f.rows, 0);
-              const inserted = Number(result.rowsChanged);
-              return { read, inserted, duplicates: read - inserted, rejects: 0 };
-            } catch (e: unknown) {
-              await conn.run('ROLLBACK').catch(() => undefined);
-              throw new AppError(
-                'store.write_failed',
-                `bulk insert failed: ${(e as Error).message}`,
-                {
-                  cause: e,
-                  retryable: true,
-                },
-              );
-            } finally {
-              await finish();
-            }
+            });
+            lastCommit = result;
+            return result;
           },
           discard: finish,
         };
       } catch (e: unknown) {
-        await clear(conn).catch(() => undefined);
+        await clear().catch(() => undefined);
         release(conn);
         throw e;
       }
     },
     close() {
-      for (const c of pool) c.closeSync();
+      for (const c of all) c.closeSync();
+      all.length = 0;
       pool.length = 0;
     },
   };
 }
+
+const writeFailed = (e: unknown) =>
+  new AppError('store.write_failed', `bulk insert failed: ${(e as Error).message}`, {
+    cause: e,
+    retryable: true,
+  });
