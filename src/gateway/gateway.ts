@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { RawUsage, Tier, Tokens } from '../core/index.ts';
 import { handleAdmin } from './admin.ts';
+import { roleSessionName } from './credentials.ts';
 import { StreamUsageReader } from './eventstream.ts';
 import type { Governor, Ticket } from './governance/index.ts';
 import {
@@ -408,7 +409,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
       else res.end(sse === null ? undefined : sse.end());
     } finally {
       clearTimeout(timer);
-      controller.abort();
+      // Only an answer left unread needs the upstream request torn down; aborting a finished one costs a DOMException.
+      if (!up.body.readableEnded) controller.abort();
     }
   };
 
@@ -638,10 +640,7 @@ function sessionArnOf(key: VirtualKey, roles: Readonly<Record<string, string>>):
     : `arn:${m[1]}:sts::${m[2]}:assumed-role/${m[3]}/${roleSessionNameOf(key)}`;
 }
 
-function roleSessionNameOf(key: VirtualKey): string {
-  const s = (key.user ?? key.id).replace(/[^\w+=,.@-]/g, '-').slice(0, 64);
-  return s.length >= 2 ? s : `${s}--`.slice(0, 2);
-}
+const roleSessionNameOf = (key: VirtualKey): string => roleSessionName(key.user ?? key.id);
 
 function errorTypeOf(up: UpstreamResponse): string {
   const h = up.headers['x-amzn-errortype'];
