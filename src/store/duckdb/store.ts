@@ -51,6 +51,9 @@ export async function createDuckDbStore(options: DuckDbStoreOptions): Promise<St
     const config: Record<string, string> = {
       threads: String(options.threads ?? 2),
       checkpoint_threshold: options.checkpointThreshold ?? '128MB',
+      // Freed memory goes back to the OS soon after a task ends rather than when DuckDB next allocates (allocator.ts).
+      allocator_background_threads: 'true',
+      allocator_flush_threshold: '4MB',
     };
     if (options.memoryLimit) config.memory_limit = options.memoryLimit;
     if (options.readOnly) config.access_mode = 'READ_ONLY';
