@@ -272,8 +272,8 @@ async function main(): Promise<void> {
   parts.push(await measure('spool append (JSON line + write(2))', N, (i) => spool.append(raw(i))));
   await spool.close();
 
-  // Behind the spool: ledgerRecord (normalise, price, attribute) + DuckDB writeUsage, batches of 500.
-  const BATCH = 500;
+  // Behind the spool: ledgerRecord (normalise, price, attribute) + DuckDB writeUsage, in the spool's batches.
+  const BATCH = rt.config.gateway.spool.batchSize;
   let seq = 0;
   const batches = Math.max(2, Math.round(N / BATCH / 5));
   parts.push(

@@ -59,12 +59,30 @@ describe('gateway configuration', () => {
     assert.deepEqual(c.downgrade[0]?.when, 'soft');
     assert.deepEqual(c.spool, {
       dir: '/var/spool/tokenledger',
-      batchSize: 500,
+      batchSize: 5000,
       flushMs: 1000,
       onStoreDown: 'fail_closed',
     });
     assert.equal(c.reservation.defaultMaxOutputTokens, 4096);
     assert.equal(c.storeBodies, false);
+  });
+
+  test('upstream roles with an STS endpoint, and a reservation expiry', () => {
+    const c = gatewayConfigSchema.parse(
+      parse(`
+upstream:
+  stsEndpoint: https://sts.us-east-1.vpce.example.com
+  roles: { search: "arn:aws:iam::123456789012:role/bedrock/search" }
+reservation: { expireAfterMs: 900000 }
+`),
+    );
+    assert.equal(c.upstream.stsEndpoint, 'https://sts.us-east-1.vpce.example.com');
+    assert.equal(c.upstream.roles.search, 'arn:aws:iam::123456789012:role/bedrock/search');
+    assert.equal(c.reservation.expireAfterMs, 900_000);
+    assert.equal(c.reservation.defaultMaxOutputTokens, 4096, 'the other defaults stay');
+    const d = gatewayConfigSchema.parse({});
+    assert.equal(d.upstream.stsEndpoint, undefined);
+    assert.equal(d.reservation.expireAfterMs, undefined, 'derived from the upstream timeout');
   });
 
   test('an empty section is valid', () => {
@@ -151,6 +169,26 @@ describe('gateway configuration', () => {
       'spool.onStoreDown',
     ],
     ['a bad Region', { upstream: { region: 'US East' } }, 'upstream.region: not an AWS Region'],
+    [
+      'an STS endpoint that is not a URL',
+      { upstream: { stsEndpoint: 'sts' } },
+      'upstream.stsEndpoint',
+    ],
+    [
+      'a misspelt STS endpoint key',
+      { upstream: { stsEndpointUrl: 'http://x' } },
+      'upstream: Unrecognized key: "stsEndpointUrl"',
+    ],
+    [
+      'a role that is not a role ARN',
+      { upstream: { roles: { a: 'arn:aws:iam::1:user/x' } } },
+      'upstream.roles.a: not an IAM role ARN',
+    ],
+    [
+      'a zero reservation expiry',
+      { reservation: { expireAfterMs: 0 } },
+      'reservation.expireAfterMs',
+    ],
   ];
   for (const [name, input, expected] of bad) {
     test(`refuses ${name}`, () => {

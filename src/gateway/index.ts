@@ -6,7 +6,7 @@
  */
 export { expiryOf, keyAttributes, publicKey, rotate } from './admin.ts';
 export { type GatewayConfig, gatewayConfigSchema } from './config.ts';
-export { createAwsCredentialSource, roleSessionName } from './credentials.ts';
+export { createAwsCredentialSource, roleSessionName, stsEndpoint } from './credentials.ts';
 export { createGateway, type Gateway, type GatewayDeps, type GatewayOptions } from './gateway.ts';
 export {
   createGovernor,

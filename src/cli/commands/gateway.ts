@@ -17,6 +17,7 @@ import {
   type Governor,
   KeyRing,
   type SpendEntry,
+  stsEndpoint,
   upstreamEndpoint,
 } from '../../gateway/index.ts';
 import { ledgerRecord } from '../../pipeline/index.ts';
@@ -87,6 +88,7 @@ export async function startGateway(
   },
 ): Promise<RunningGateway> {
   const now = opts.now ?? Date.now;
+  const timeoutMs = opts.timeoutMs ?? 300_000;
   const cfg = rt.config.gateway;
   const region =
     cfg.upstream.region ?? opts.env.AWS_REGION ?? opts.env.AWS_DEFAULT_REGION ?? 'us-east-1';
@@ -96,9 +98,17 @@ export async function startGateway(
       endpoint: upstreamEndpoint(cfg.upstream.endpoint, region, opts.env),
       region,
       auth: 'sigv4',
-      credentials: createAwsCredentialSource({ region }),
+      credentials: createAwsCredentialSource({
+        region,
+        stsEndpoint: stsEndpoint(cfg.upstream.stsEndpoint, opts.env),
+        log: opts.log,
+      }),
     });
-  const governor = createGovernor(cfg, { clock: now, log: opts.log });
+  const governor = createGovernor(cfg, {
+    clock: now,
+    log: opts.log,
+    upstreamTimeoutMs: timeoutMs,
+  });
   await governor.load(await ledgerSpend(rt, now()));
   const keys = new KeyRing(await rt.store.gatewayKeys.list());
   const spoolDir = isAbsolute(cfg.spool.dir) ? cfg.spool.dir : join(opts.baseDir, cfg.spool.dir);
@@ -128,7 +138,7 @@ export async function startGateway(
     options: {
       accountId: opts.env.TOKENLEDGER_GATEWAY_ACCOUNT ?? 'gateway',
       maxBodyBytes: 20 * 1024 * 1024,
-      timeoutMs: opts.timeoutMs ?? 300_000,
+      timeoutMs,
       reservation: cfg.reservation,
       adminToken: opts.env.TOKENLEDGER_ADMIN_TOKEN ?? null,
       roles: cfg.upstream.roles,

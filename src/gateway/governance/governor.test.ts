@@ -2,7 +2,14 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parseUsd } from '../../core/index.ts';
 import { gatewayConfigSchema } from '../config.ts';
-import { type Admission, type AdmitRequest, createGovernor, type Governor } from './governor.ts';
+import {
+  type Admission,
+  type AdmitRequest,
+  createGovernor,
+  EXPIRY_MARGIN_MS,
+  type Governor,
+  type GovernorDeps,
+} from './governor.ts';
 import type { Refusal } from './report.ts';
 
 const OPUS = 'us.anthropic.claude-opus-4-5-20251101-v1:0';
@@ -11,9 +18,16 @@ const NOVA = 'us.amazon.nova-pro-v1:0';
 const usd = parseUsd;
 
 /** A governor with a clock the test moves. */
-function setup(gateway: unknown, start = Date.parse('2026-11-23T12:00:00Z')) {
+function setup(
+  gateway: unknown,
+  start = Date.parse('2026-11-23T12:00:00Z'),
+  deps: Partial<GovernorDeps> = {},
+) {
   const clock = { now: start };
-  const governor = createGovernor(gatewayConfigSchema.parse(gateway), { clock: () => clock.now });
+  const governor = createGovernor(gatewayConfigSchema.parse(gateway), {
+    clock: () => clock.now,
+    ...deps,
+  });
   return { governor, clock };
 }
 
@@ -372,5 +386,121 @@ describe('load and status', () => {
     const s = await governor.status();
     assert.equal(s.openTickets, 1);
     assert.equal(s.oldestTicketAgeMs, 5000);
+  });
+});
+
+describe('reservation expiry', () => {
+  const config = (expireAfterMs?: number) => ({
+    budgets: [{ name: 'd', amountUsd: '1', period: 'daily' }],
+    limits: [{ name: 't', tpm: 1000 }],
+    ...(expireAfterMs === undefined ? {} : { reservation: { expireAfterMs } }),
+  });
+  function logger() {
+    const lines: string[] = [];
+    const log = {
+      info() {},
+      warn: (m: string, f?: unknown) => lines.push(`${m} ${JSON.stringify(f)}`),
+      error() {},
+    };
+    return { lines, log };
+  }
+
+  test('a ticket never settled is released after the upstream timeout plus the margin, logged and counted', async () => {
+    const { lines, log } = logger();
+    const { governor, clock } = setup(config(), undefined, { log, upstreamTimeoutMs: 30_000 });
+    admitted(await governor.admit(call({ cost: '0.60', tokensEstimate: 600 })));
+    refused(await governor.admit(call({ cost: '0.60', tokensEstimate: 100 })));
+    clock.now += 30_000 + EXPIRY_MARGIN_MS - 1;
+    refused(await governor.admit(call({ cost: '0.60', tokensEstimate: 100 })));
+    assert.equal((await governor.status()).expiredTickets, 0, 'not a millisecond early');
+    clock.now += 1;
+    admitted(await governor.admit(call({ cost: '0.60', tokensEstimate: 100 })));
+    const s = await governor.status();
+    assert.equal(s.expiredTickets, 1);
+    assert.equal(s.expireAfterMs, 90_000);
+    assert.equal(s.openTickets, 1, 'only the new call holds a reservation');
+    assert.equal((await budget(governor, 'd')).reservedUsd, '0.60');
+    assert.deepEqual(s.limits[0] && [s.limits[0].reserved, s.limits[0].used], [100, 0]);
+    assert.equal(lines.length, 1);
+    assert.match(
+      lines[0] ?? '',
+      /reservations expired unsettled .*"tickets":1.*"oldestAgeMs":90000/,
+    );
+  });
+
+  test('the default bound is 300 s (the gateway default timeout) plus the margin; config overrides it', async () => {
+    assert.equal(
+      (await setup(config()).governor.status()).expireAfterMs,
+      300_000 + EXPIRY_MARGIN_MS,
+    );
+    const { governor, clock } = setup(config(5000), undefined, { upstreamTimeoutMs: 1 });
+    assert.equal((await governor.status()).expireAfterMs, 5000);
+    admitted(await governor.admit(call()));
+    clock.now += 4999;
+    assert.equal((await governor.status()).openTickets, 1);
+    clock.now += 1;
+    const s = await governor.status();
+    assert.deepEqual(
+      [s.openTickets, s.expiredTickets],
+      [0, 1],
+      'status releases expired tickets too',
+    );
+  });
+
+  test('settling an expired ticket charges the billed cost once; the reservation is not released twice', async () => {
+    const { lines, log } = logger();
+    const { governor, clock } = setup(config(1000), undefined, { log });
+    const lost = admitted(await governor.admit(call({ cost: '0.50', tokensEstimate: 500 })));
+    clock.now += 1000;
+    const live = admitted(await governor.admit(call({ cost: '0.40', tokensEstimate: 400 })));
+    assert.equal((await budget(governor, 'd')).reservedUsd, '0.40');
+    assert.equal(await governor.settle(lost.ticket, usd('0.30'), 300), true);
+    let row = await budget(governor, 'd');
+    assert.equal(row.spentUsd, '0.30', 'the late call is charged');
+    assert.equal(row.reservedUsd, '0.40', "the live call's reservation is untouched");
+    assert.equal(await governor.settle(lost.ticket, usd('0.30'), 300), false, 'only once');
+    assert.equal(await governor.release(lost.ticket), false);
+    assert.equal((await budget(governor, 'd')).spentUsd, '0.30');
+    await governor.settle(live.ticket, usd('0.10'), 100);
+    row = await budget(governor, 'd');
+    assert.deepEqual([row.spentUsd, row.reservedUsd], ['0.40', '0.00']);
+    const s = await governor.status();
+    assert.deepEqual(s.limits[0] && [s.limits[0].used, s.limits[0].reserved], [400, 0]);
+    assert.deepEqual([s.expiredTickets, s.lateSettlements, s.openTickets], [1, 1, 0]);
+    assert.match(lines.at(-1) ?? '', /call finished after its reservation expired .*"ageMs":1000/);
+  });
+
+  test('releasing an expired ticket changes nothing and reports true once', async () => {
+    const { governor, clock } = setup(config(1000));
+    const a = admitted(await governor.admit(call({ cost: '0.50' })));
+    clock.now += 1000;
+    await governor.status();
+    assert.equal(await governor.release(a.ticket), true);
+    assert.equal(await governor.release(a.ticket), false);
+    const row = await budget(governor, 'd');
+    assert.deepEqual([row.spentUsd, row.reservedUsd], ['0.00', '0.00']);
+  });
+
+  test('only tickets past the bound expire, oldest first, in one sweep', async () => {
+    const { lines, log } = logger();
+    const { governor, clock } = setup(
+      {
+        budgets: [{ name: 'd', amountUsd: '10', period: 'daily' }],
+        reservation: { expireAfterMs: 1000 },
+      },
+      undefined,
+      { log },
+    );
+    admitted(await governor.admit(call({ cost: '1' })));
+    admitted(await governor.admit(call({ cost: '1' })));
+    clock.now += 500;
+    const young = admitted(await governor.admit(call({ cost: '1' })));
+    clock.now += 500;
+    const s = await governor.status();
+    assert.deepEqual([s.expiredTickets, s.openTickets], [2, 1]);
+    assert.equal((await budget(governor, 'd')).reservedUsd, '1.00');
+    assert.equal(lines.length, 1, 'one log line per sweep');
+    assert.equal(await governor.settle(young.ticket, usd('0.5'), 1), true);
+    assert.equal((await budget(governor, 'd')).reservedUsd, '0.00');
   });
 });

@@ -18,12 +18,19 @@
  * sides. A refused call consumes nothing (no RPM either: the reservation is all or nothing).
  *
  * Idempotency: `settle` and `release` act once per ticket; later calls for the same ticket return false and change
- * nothing. A ticket that is never settled or released keeps its reservation: the gateway settles or releases every
- * admitted call in a `finally`, and `status().openTickets` shows leaks.
+ * nothing.
+ *
+ * Expiry: a ticket neither settled nor released within `reservation.expireAfterMs` (default: the upstream timeout
+ * plus one minute) is released, logged and counted (`status().expiredTickets`), so a lost call cannot hold budget
+ * forever. Expired tickets are released lazily, by the next `admit` or `status`, oldest first. Settling an expired
+ * ticket later still charges what was billed, once (its reservation is already gone), and counts in
+ * `lateSettlements`: a call that outlives the bound is not reserved for the rest of its run, which the overshoot
+ * bound above does not cover — a growing `lateSettlements` means the bound is too short for the calls being made.
  */
 import type { Logger } from '../../core/index.ts';
 import type { GatewayConfig } from '../config.ts';
 import {
+  type CounterCommit,
   type CounterLevel,
   type CounterOp,
   type CounterStore,
@@ -117,9 +124,20 @@ export interface GovernorDeps {
   readonly clock: () => number;
   /** Defaults to the in-memory store (one process only). */
   readonly store?: CounterStore;
-  /** Soft-limit crossings are logged once per counter and period. */
+  /** Soft-limit crossings are logged once per counter and period; so are expired reservations. */
   readonly log?: Logger;
+  /**
+   * The gateway's upstream timeout (default 300 000 ms, `startGateway`'s): reservations expire after it plus
+   * `EXPIRY_MARGIN_MS` unless `reservation.expireAfterMs` is set.
+   */
+  readonly upstreamTimeoutMs?: number;
 }
+
+/** What an open reservation is allowed beyond the upstream timeout before it is presumed lost. */
+export const EXPIRY_MARGIN_MS = 60_000;
+const DEFAULT_UPSTREAM_TIMEOUT_MS = 300_000;
+/** Expired tickets remembered for a late settlement; past this the oldest are forgotten. */
+const MAX_EXPIRED = 10_000;
 
 interface OpenTicket {
   readonly budgets: readonly Matched<BudgetRule>[];
@@ -150,7 +168,15 @@ export function createGovernor(config: GatewayConfig, deps: GovernorDeps): Gover
   const limits = compileLimits(config);
   const modelRefused = compileModelPolicy(config.models);
   const downgradeOf = compileDowngrades(config.downgrade);
+  // Insertion order is admission order: the oldest tickets are first, which is what expiry sweeps.
   const open = new Map<string, OpenTicket>();
+  /** Tickets whose reservation expired, kept so a late settlement still charges the billed cost. */
+  const expired = new Map<string, OpenTicket>();
+  const expireAfterMs =
+    config.reservation.expireAfterMs ??
+    (deps.upstreamTimeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS) + EXPIRY_MARGIN_MS;
+  let expiredTickets = 0;
+  let lateSettlements = 0;
   const alerted = new Map<string, number>();
   let seq = 0;
 
@@ -204,28 +230,87 @@ export function createGovernor(config: GatewayConfig, deps: GovernorDeps): Gover
     deps.log.warn('budget past its soft limit', { budget: labelOf(m.rule, m.key) });
   };
 
+  /** The commits that drop what `t` holds (when `held`) and add what the call spent. */
+  const commitsOf = (
+    t: OpenTicket,
+    held: boolean,
+    spendPicos: bigint,
+    spendTokens: bigint,
+    now: number,
+  ): CounterCommit[] => [
+    ...t.budgets.map(({ rule, key }) => ({
+      key,
+      window: rule.windowAt(now),
+      release: held ? t.cost : 0n,
+      spend: spendPicos,
+      at: now,
+    })),
+    ...t.tpm.map(({ key }) => ({
+      key,
+      window: LIMIT_WINDOW,
+      release: held ? t.tokens : 0n,
+      spend: spendTokens,
+      at: now,
+    })),
+  ];
+
   const finish = (ticket: Ticket, spendPicos: bigint, spendTokens: bigint): Promise<boolean> => {
-    const t = open.get(ticket.id);
-    if (t === undefined) return Promise.resolve(false);
-    open.delete(ticket.id);
     const now = deps.clock();
-    const ops = [
-      ...t.budgets.map(({ rule, key }) => ({
-        key,
-        window: rule.windowAt(now),
-        release: t.cost,
-        spend: spendPicos,
-        at: now,
-      })),
-      ...t.tpm.map(({ key }) => ({
-        key,
-        window: LIMIT_WINDOW,
-        release: t.tokens,
-        spend: spendTokens,
-        at: now,
-      })),
-    ];
+    const t = open.get(ticket.id);
+    let ops: CounterCommit[];
+    if (t !== undefined) {
+      open.delete(ticket.id);
+      ops = commitsOf(t, true, spendPicos, spendTokens, now);
+    } else {
+      // A late settlement: the reservation was already released by expiry; the billed cost is still charged.
+      const x = expired.get(ticket.id);
+      if (x === undefined) return Promise.resolve(false);
+      expired.delete(ticket.id);
+      lateSettlements++;
+      deps.log?.warn('call finished after its reservation expired', {
+        ticket: ticket.id,
+        ageMs: now - x.admittedAt,
+        expireAfterMs,
+      });
+      if (spendPicos === 0n && spendTokens === 0n) return Promise.resolve(true);
+      ops = commitsOf(x, false, spendPicos, spendTokens, now);
+    }
     return ops.length === 0 ? Promise.resolve(true) : store.commit(ops, now).then(() => true);
+  };
+
+  /** Whether the oldest open ticket has expired (checked on every admission, so it stays O(1)). */
+  const expiryDue = (now: number): boolean => {
+    const first = open.values().next();
+    return first.done !== true && now - first.value.admittedAt >= expireAfterMs;
+  };
+
+  /** Releases the reservations of tickets older than `expireAfterMs`, oldest first. */
+  const expire = async (now: number): Promise<void> => {
+    let ops: CounterCommit[] | null = null;
+    const ids: string[] = [];
+    let oldest = now;
+    for (const [id, t] of open) {
+      if (now - t.admittedAt < expireAfterMs) break;
+      open.delete(id);
+      if (expired.size >= MAX_EXPIRED) {
+        const first = expired.keys().next().value;
+        if (first !== undefined) expired.delete(first);
+      }
+      expired.set(id, t);
+      ids.push(id);
+      if (t.admittedAt < oldest) oldest = t.admittedAt;
+      ops ??= [];
+      ops.push(...commitsOf(t, true, 0n, 0n, now));
+    }
+    if (ops === null) return;
+    expiredTickets += ids.length;
+    deps.log?.warn('reservations expired unsettled and were released', {
+      tickets: ids.length,
+      ids: ids.slice(0, 10),
+      oldestAgeMs: now - oldest,
+      expireAfterMs,
+    });
+    if (ops.length > 0) await store.commit(ops, now);
   };
 
   /** The level before the call of the op at `i`. */
@@ -321,6 +406,7 @@ export function createGovernor(config: GatewayConfig, deps: GovernorDeps): Gover
   return {
     async admit(req) {
       const now = req.now ?? deps.clock();
+      if (expiryDue(now)) await expire(now);
       const values = scopeValues(req);
       const refused = modelRefused(values.team, req.model);
       if (refused !== null) {
@@ -398,14 +484,18 @@ export function createGovernor(config: GatewayConfig, deps: GovernorDeps): Gover
       return matched;
     },
 
-    status(now) {
+    async status(now) {
       const at = now ?? deps.clock();
+      await expire(at);
       let oldest: number | null = null;
       for (const t of open.values())
         if (oldest === null || t.admittedAt < oldest) oldest = t.admittedAt;
       return statusOf(store, budgets, limits, at, {
         openTickets: open.size,
         oldestTicketAgeMs: oldest === null ? null : at - oldest,
+        expiredTickets,
+        lateSettlements,
+        expireAfterMs,
       });
     },
   };

@@ -49,6 +49,11 @@ export interface GovernorStatus {
   /** Admitted calls not yet settled or released; a count that only grows means a leak. */
   readonly openTickets: number;
   readonly oldestTicketAgeMs: number | null;
+  /** Reservations released because their call neither settled nor released within `expireAfterMs` (since start). */
+  readonly expiredTickets: number;
+  /** Expired tickets whose call finished after all (charged then): calls that outlive `expireAfterMs`. */
+  readonly lateSettlements: number;
+  readonly expireAfterMs: number;
 }
 
 const iso = (t: number): string => new Date(t).toISOString();
@@ -72,7 +77,10 @@ export async function statusOf(
   budgets: readonly BudgetRule[],
   limits: readonly LimitRule[],
   at: number,
-  tickets: { openTickets: number; oldestTicketAgeMs: number | null },
+  tickets: Pick<
+    GovernorStatus,
+    'openTickets' | 'oldestTicketAgeMs' | 'expiredTickets' | 'lateSettlements' | 'expireAfterMs'
+  >,
 ): Promise<GovernorStatus> {
   const budgetRows: BudgetStatus[] = [];
   for (const rule of budgets) {
