@@ -4,7 +4,7 @@
  * row-by-row path even when bulk is on.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -92,4 +92,50 @@ test('bulk and row-by-row build the same ledger from two days of the demo organi
   });
   const { bulk } = await compare(demo.logsRoot, demo.configPath);
   assert.equal(bulk.bulkFiles, demo.files);
+});
+
+test('the resolved maps live for one ingest: a later ingest with another configuration resolves afresh', {
+  timeout: 120_000,
+}, async () => {
+  // Two days of the same organisation (same identities, model ids and metadata), different request ids.
+  const gen = (seed: number) =>
+    generateDemo({
+      outDir: join(tmp.path, `run-${seed}`),
+      days: 1,
+      seed,
+      end: new Date('2026-06-03T00:00:00Z'),
+    });
+  const [first, second] = [await gen(21), await gen(22)];
+  const reassign = join(tmp.path, 'reassign.yaml');
+  writeFileSync(
+    reassign,
+    'attribution:\n  rules:\n    - name: everyone\n      match: { sessionName: ".+" }\n      set: { team: reassigned }\n',
+  );
+  // One store, one process: the first ingest with the demo's configuration, the second with another one.
+  const shared = join(tmp.path, 'shared.duckdb');
+  const a = await openRuntime({ db: shared, configPath: first.configPath, env: {} });
+  const b = await openRuntime({ db: ':memory:', configPath: reassign, env: {} });
+  try {
+    const opts = (root: string) => ({
+      paths: [root],
+      format: 'auto' as const,
+      rejectsFile: `${shared}.rejects.jsonl`,
+      bulk: true,
+      bulkMinBytes: 0,
+    });
+    await ingest(a, opts(first.logsRoot));
+    await ingest({ ...b, store: a.store }, opts(second.logsRoot));
+  } finally {
+    await a.close();
+    await b.close();
+  }
+  // The second day, alone in a fresh ledger with the second configuration: what the shared store must hold.
+  const alone = join(tmp.path, 'alone.duckdb');
+  await ingestInto(alone, second.logsRoot, reassign, true);
+  const secondDay = (rows: unknown[]) =>
+    rows.filter((r) => String((r as { source: string }).source).startsWith(second.logsRoot));
+  const [got, want] = [secondDay(await dump(shared)), await dump(alone)];
+  assert.ok(want.some((r) => (r as { team: string }).team === 'reassigned'));
+  assert.equal(got.length, want.length);
+  for (let i = 0; i < want.length; i++) assert.deepEqual(got[i], want[i], `record ${i} differs`);
 });
