@@ -464,3 +464,292 @@ describe('bedrockModelIdOf', () => {
     assert.equal(bedrockModelIdOf('claude-opus-4-6', catalog), 'anthropic.claude-opus-4-6-v1');
   });
 });
+
+describe('gen_ai.client.token.usage: an app that exports only the histogram', () => {
+  const S = Date.parse('2026-11-20T10:00:00Z');
+  const nanos = (ms: number) => `${BigInt(ms) * 1_000_000n}`;
+  const kv = (key: string, value: string) => ({ key, value: { stringValue: value } });
+  const HAIKU_US = 'us.anthropic.claude-haiku-4-5-20251001-v1:0';
+  const SONNET_US = 'us.anthropic.claude-sonnet-4-5-20250929-v1:0';
+  interface Point {
+    readonly type: 'input' | 'output';
+    readonly sum: number;
+    readonly count: number;
+  }
+  /** One export of the histogram: `temporality` 1 = DELTA, 2 = CUMULATIVE; times in seconds after S. */
+  function histogram(
+    app: { service: string; team: string; model: string },
+    temporality: 1 | 2,
+    [from, to]: [number, number],
+    points: Point[],
+  ) {
+    return {
+      resourceMetrics: [
+        {
+          resource: { attributes: [kv('service.name', app.service), kv('team', app.team)] },
+          scopeMetrics: [
+            {
+              scope: { name: `${app.service}.genai`, version: '1.0.0' },
+              metrics: [
+                {
+                  name: 'gen_ai.client.token.usage',
+                  unit: '{token}',
+                  histogram: {
+                    aggregationTemporality: temporality,
+                    dataPoints: points.map((p) => ({
+                      attributes: [
+                        kv('gen_ai.operation.name', 'chat'),
+                        kv('gen_ai.provider.name', 'aws.bedrock'),
+                        kv('gen_ai.request.model', app.model),
+                        kv('gen_ai.token.type', p.type),
+                      ],
+                      // The SDKs start each series at its first measurement: output a moment after input.
+                      startTimeUnixNano: nanos(S + from * 1000 + (p.type === 'output' ? 3 : 0)),
+                      timeUnixNano: nanos(S + to * 1000),
+                      count: String(p.count),
+                      sum: p.sum,
+                    })),
+                  },
+                },
+                // Another GenAI metric in the same export: not token usage, ignored.
+                {
+                  name: 'gen_ai.client.operation.duration',
+                  unit: 's',
+                  histogram: {
+                    aggregationTemporality: temporality,
+                    dataPoints: [
+                      {
+                        attributes: [kv('gen_ai.request.model', app.model)],
+                        startTimeUnixNano: nanos(S + from * 1000),
+                        timeUnixNano: nanos(S + to * 1000),
+                        count: '1',
+                        sum: 1.5,
+                      },
+                    ],
+                  },
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    };
+  }
+  /** A GenAI span of the app (`at` seconds after S, lasting 2 s). */
+  function spans(app: { service: string; model: string }, calls: [number, number, number][]) {
+    return {
+      resourceSpans: [
+        {
+          resource: { attributes: [kv('service.name', app.service), kv('team', 'support')] },
+          scopeSpans: [
+            {
+              scope: { name: `${app.service}.genai` },
+              spans: calls.map(([at, input, output], i) => ({
+                traceId: `${'ab'.repeat(15)}${String(app.service.length).padStart(2, '0')}`,
+                spanId: `${'cd'.repeat(7)}${String(i).padStart(2, '0')}`,
+                name: `chat ${app.model}`,
+                kind: 3,
+                startTimeUnixNano: nanos(S + at * 1000),
+                endTimeUnixNano: nanos(S + at * 1000 + 2000),
+                attributes: [
+                  kv('gen_ai.operation.name', 'chat'),
+                  kv('gen_ai.provider.name', 'aws.bedrock'),
+                  kv('gen_ai.request.model', app.model),
+                  { key: 'gen_ai.usage.input_tokens', value: { intValue: input } },
+                  { key: 'gen_ai.usage.output_tokens', value: { intValue: output } },
+                ],
+              })),
+            },
+          ],
+        },
+      ],
+    };
+  }
+  const TRIAGE = { service: 'ticket-triage', team: 'support', model: HAIKU_US };
+  const SUMMARISER = { service: 'batch-summariser', team: 'docs', model: SONNET_US };
+  // Haiku 4.5 and Sonnet 4.5 through a us. profile: list price + 10 %, in pico-USD per token.
+  const HAIKU = { input: 1_100_000n, output: 5_500_000n };
+  const SONNET = { input: 3_300_000n, output: 16_500_000n };
+
+  type Sink = ReturnType<typeof createOtlpSink>;
+  const send = (sink: Sink, signal: 'metrics' | 'traces', payload: unknown) =>
+    sink.accept({
+      signal,
+      encoding: 'json',
+      body: new TextEncoder().encode(JSON.stringify(payload)),
+      headers: {},
+      receivedAt: S + 3_600_000,
+    });
+  const byModel = async (rt: Runtime) => {
+    const usage = await rt.store.telemetry.telemetryReport({
+      kind: 'usage',
+      groupBy: ['model', 'team'],
+      where: [],
+      since: S - 3_600_000,
+      until: S + 3_600_000,
+    });
+    assert.ok(usage.measure === 'requests');
+    const row = (r: (typeof usage.rows)[number]) => [
+      ...Object.values(r.keys),
+      r.requests,
+      r.inputTokens,
+      r.outputTokens,
+      r.costPicos,
+      r.unpricedRequests,
+    ];
+    return { rows: usage.rows.map(row), total: row(usage.total) };
+  };
+  const ledger = async (rt: Runtime) => {
+    const { rows, total } = await rt.store.queryUsage({ groupBy: ['team', 'model'], where: [] });
+    const row = (r: (typeof rows)[number]) => [
+      ...Object.values(r.keys),
+      r.inputTokens,
+      r.outputTokens,
+      r.costPicos,
+    ];
+    return { rows: rows.map(row), total: row(total) };
+  };
+
+  test('cumulative re-exports and a retry, and a delta app: tokens by model and team, priced, once', async () => {
+    const rt = await runtime();
+    try {
+      const sink = createOtlpSink(rt);
+      // Cumulative (the OTel SDKs' default): running totals from the process start S.
+      await send(
+        sink,
+        'metrics',
+        histogram(
+          TRIAGE,
+          2,
+          [0, 60],
+          [
+            { type: 'input', sum: 3000, count: 2 },
+            { type: 'output', sum: 250, count: 2 },
+          ],
+        ),
+      );
+      const second = histogram(
+        TRIAGE,
+        2,
+        [0, 120],
+        [
+          { type: 'input', sum: 7000, count: 3 },
+          { type: 'output', sum: 550, count: 3 },
+        ],
+      );
+      await send(sink, 'metrics', second);
+      await send(sink, 'metrics', second); // an exporter's retry
+      // Delta: each export is the increase; the same export twice is one.
+      const delta = histogram(
+        SUMMARISER,
+        1,
+        [0, 60],
+        [
+          { type: 'input', sum: 200, count: 2 },
+          { type: 'output', sum: 30, count: 2 },
+        ],
+      );
+      await send(sink, 'metrics', delta);
+      await send(createOtlpSink(rt), 'metrics', delta);
+
+      const triageCost = 7000n * HAIKU.input + 550n * HAIKU.output;
+      const summariserCost = 200n * SONNET.input + 30n * SONNET.output;
+      assert.deepEqual(await byModel(rt), {
+        rows: [
+          ['anthropic.claude-haiku-4-5-20251001-v1:0', 'support', 3, 7000n, 550n, triageCost, 0],
+          ['anthropic.claude-sonnet-4-5-20250929-v1:0', 'docs', 2, 200n, 30n, summariserCost, 0],
+        ],
+        total: [5, 7200n, 580n, triageCost + summariserCost, 0],
+      });
+      // No invocation log covers these calls: they count in the ledger, client-only, priced the same.
+      assert.deepEqual(await ledger(rt), {
+        rows: [
+          ['support', 'anthropic.claude-haiku-4-5-20251001-v1:0', 7000n, 550n, triageCost],
+          ['docs', 'anthropic.claude-sonnet-4-5-20250929-v1:0', 200n, 30n, summariserCost],
+        ],
+        total: [7200n, 580n, triageCost + summariserCost],
+      });
+    } finally {
+      await rt.close();
+    }
+  });
+
+  test('with spans for the same calls each call counts once, whichever arrives first', async () => {
+    const results = [];
+    for (const order of ['metrics first', 'spans first'] as const) {
+      const rt = await runtime();
+      try {
+        const sink = createOtlpSink(rt);
+        // The first minute's two calls are traced; the second minute's call is not (no span covers it).
+        const metrics = async () => {
+          await send(
+            sink,
+            'metrics',
+            histogram(
+              TRIAGE,
+              2,
+              [0, 60],
+              [
+                { type: 'input', sum: 3000, count: 2 },
+                { type: 'output', sum: 250, count: 2 },
+              ],
+            ),
+          );
+          await send(
+            sink,
+            'metrics',
+            histogram(
+              TRIAGE,
+              2,
+              [0, 120],
+              [
+                { type: 'input', sum: 7000, count: 3 },
+                { type: 'output', sum: 550, count: 3 },
+              ],
+            ),
+          );
+        };
+        const traced = () =>
+          send(
+            sink,
+            'traces',
+            spans(TRIAGE, [
+              [10, 1000, 100],
+              [30, 2000, 150],
+            ]),
+          );
+        // Another service's span in the same minute and model covers nothing of this app.
+        const other = () =>
+          send(sink, 'traces', spans({ ...TRIAGE, service: 'other-app' }, [[70, 5, 5]]));
+        if (order === 'metrics first') {
+          await metrics();
+          await traced();
+          await other();
+        } else {
+          await other();
+          await traced();
+          await metrics();
+        }
+        results.push({ telemetry: await byModel(rt), ledger: await ledger(rt) });
+      } finally {
+        await rt.close();
+      }
+    }
+    const [first, second] = results;
+    assert.deepEqual(second, first);
+    const cost = (input: bigint, output: bigint) => input * HAIKU.input + output * HAIKU.output;
+    // Two spans (3,000 / 250) + the untraced minute from the metric (4,000 / 300) + the other app's span.
+    assert.deepEqual(first?.telemetry.total, [
+      4,
+      7005n,
+      555n,
+      cost(3000n, 250n) + cost(4000n, 300n) + cost(5n, 5n),
+      0,
+    ]);
+    assert.deepEqual(first?.ledger.total, [
+      7005n,
+      555n,
+      cost(3000n, 250n) + cost(4000n, 300n) + cost(5n, 5n),
+    ]);
+  });
+});

@@ -1,7 +1,18 @@
 /**
- * The OTLP receiver's sink: decode, read Claude Code events and metrics and GenAI spans, recompute each API
- * request's cost from its tokens with the catalog (Claude Code's own `cost_usd` is kept for comparison only), and
- * store them idempotently. A body that cannot be decoded is `otlp.malformed` (HTTP 400).
+ * The OTLP receiver's sink: decode, read Claude Code events and metrics, GenAI spans and the GenAI
+ * `gen_ai.client.token.usage` histogram, recompute each API request's cost from its tokens with the catalog (Claude
+ * Code's own `cost_usd` is kept for comparison only), and store them idempotently. A body that cannot be decoded is
+ * `otlp.malformed` (HTTP 400).
+ *
+ * GenAI token-usage metrics (an app that exports only the histogram, no spans) are stored beside the spans as
+ * API-request rows of source `genai_metric`, one per interval of a stream (model, provider, operation, resource and
+ * point attributes) with its input and output tokens and the calls it counted, priced like a span. Delta points are
+ * taken as they are and cumulative ones through the receiver's `CumulativeTracker`, so re-exports, retries and
+ * client restarts count once. No double counting with spans: such a row counts nowhere when a GenAI span of the
+ * same service (`service.name`) and model lies in its interval — the spans count those calls, one by one, and the
+ * matcher (store/duckdb/telemetry-match.ts, match `span`) decides it from the stored data, whichever arrives first.
+ * Like a span, a row no span covers counts in the ledger (client-only) only where no server-side record of its
+ * model covers the hour.
  */
 import { AppError, type RawUsage } from '../core/index.ts';
 import type { Normaliser } from '../normalise/index.ts';
@@ -12,15 +23,21 @@ import {
   type ClaudeCodeMetricDelta,
   CumulativeTracker,
   decodeOtlp,
+  type GenAiMetricInterval,
   type GenAiSpanUsage,
+  genAiMetricIntervals,
   interpretClaudeCodeLogs,
   interpretClaudeCodeMetrics,
+  interpretGenAiMetrics,
   interpretGenAiTraces,
   type OtlpBatch,
   type OtlpSink,
   type TelemetryIdentity,
 } from '../sources/index.ts';
 import type { Store, TelemetryEventRow, TelemetryMetricRow } from '../store/index.ts';
+import { withResponseModelNames } from './response-model.ts';
+
+export { bedrockModelIdOf } from './response-model.ts';
 
 export interface OtlpSinkDeps {
   readonly store: Store;
@@ -36,71 +53,10 @@ const present = (o: Record<string, unknown>) =>
   Object.fromEntries(Object.entries(o).filter(([, v]) => v !== null));
 const sourced = (identity: TelemetryIdentity) => present({ ...identity });
 
-/** A Bedrock Anthropic model id's version suffix (`-v1:0`, `-v1`, `-v2:0`). */
-const VERSION_SUFFIX = /-v\d+(?::\d+)?$/;
-/** A release date at the end of a model name (`-20250929`). */
-const RELEASE_DATE = /-\d{8}$/;
-/** Anthropic's own model names, as the Messages API response body has them: no vendor prefix, no version. */
-const RESPONSE_BODY_NAME = /^claude-[a-z0-9-]+$/;
-
-interface ModelIndex {
-  /** `claude-sonnet-4-5-20250929` → the catalog ids it names (one: unambiguous). */
-  readonly exact: ReadonlyMap<string, readonly string[]>;
-  /** The same without a release date, for catalog ids that have none (`claude-opus-4-7`). */
-  readonly undated: ReadonlyMap<string, readonly string[]>;
-}
-
-const indexes = new WeakMap<Catalog, ModelIndex>();
-
-function modelIndex(catalog: Catalog): ModelIndex {
-  const cached = indexes.get(catalog);
-  if (cached !== undefined) return cached;
-  const exact = new Map<string, string[]>();
-  const undated = new Map<string, string[]>();
-  const add = (m: Map<string, string[]>, key: string, id: string) => {
-    const list = m.get(key) ?? [];
-    if (!list.includes(id)) list.push(id);
-    m.set(key, list);
-  };
-  for (const { entry } of catalog.entries) {
-    for (const id of entry.models) {
-      if (!id.startsWith('anthropic.')) continue;
-      const name = id.slice('anthropic.'.length).replace(VERSION_SUFFIX, '');
-      add(exact, name, id);
-      add(undated, name.replace(RELEASE_DATE, ''), id);
-    }
-  }
-  const index = { exact, undated };
-  indexes.set(catalog, index);
-  return index;
-}
-
-/**
- * The Bedrock foundation-model id of a response-body Anthropic model name (what Claude Code's `api_request` `model`
- * is for newer versions: `claude-sonnet-4-5-20250929` → `anthropic.claude-sonnet-4-5-20250929-v1:0`), when the
- * catalog's ids name exactly one model for it; null otherwise (a Bedrock id, a profile, an ARN, an unknown or
- * ambiguous name). A dated name also finds an undated catalog id of the same model (`claude-opus-4-7-20260416` →
- * `anthropic.claude-opus-4-7`), never a catalog id with another date: that is another release.
- */
-export function bedrockModelIdOf(name: string, catalog: Catalog): string | null {
-  if (!RESPONSE_BODY_NAME.test(name)) return null;
-  const index = modelIndex(catalog);
-  const exact = index.exact.get(name);
-  if (exact !== undefined) return exact.length === 1 ? (exact[0] ?? null) : null;
-  const stripped = name.replace(RELEASE_DATE, '');
-  if (stripped === name) return null;
-  const candidates = index.undated.get(stripped) ?? [];
-  const [only] = candidates;
-  return candidates.length === 1 &&
-    only !== undefined &&
-    !RELEASE_DATE.test(only.slice('anthropic.'.length).replace(VERSION_SUFFIX, ''))
-    ? only
-    : null;
-}
-
 /**
  * Prices tokens the way an invocation-log record of the same call is priced. A response-body model name is priced
- * as the Bedrock model it names, in-Region at the standard tier (the event does not say which profile was called).
+ * as the Bedrock model it names, in-Region at the standard tier (the event does not say which profile was called):
+ * `deps.normaliser` is the sink's `withResponseModelNames` one, as reprice's is.
  */
 function recompute(
   deps: OtlpSinkDeps,
@@ -123,7 +79,7 @@ function recompute(
     region: deps.defaultRegion ?? 'us-east-1',
     inferenceRegion: null,
     operation: 'Converse',
-    modelId: bedrockModelIdOf(model, deps.catalog) ?? model,
+    modelId: model,
     identityArn: null,
     requestMetadata: {},
     tokens: {
@@ -320,7 +276,70 @@ function spanRow(deps: OtlpSinkDeps, u: GenAiSpanUsage, receivedAt: number): Tel
   };
 }
 
-export function createOtlpSink(deps: OtlpSinkDeps): OtlpSink {
+/** Source of the API-request rows read from `gen_ai.client.token.usage` (telemetry-match.ts knows it too). */
+export const GENAI_METRIC_SOURCE = 'genai_metric';
+
+/**
+ * One interval of the token-usage histogram as an API-request row standing for `operations` calls: stamped at the
+ * interval's end with its length as the duration (the matcher's window is [end − duration, end], capped at an
+ * hour), input and output tokens priced as a span's are (the metric has no cache token types: its input is priced
+ * at the input rate), and the calls it counted in `attributes.operations`.
+ */
+function metricUsageRow(
+  deps: OtlpSinkDeps,
+  m: GenAiMetricInterval,
+  receivedAt: number,
+): TelemetryEventRow {
+  const { cost, base } = recompute(deps, m.at, m.model, {
+    input: m.inputTokens,
+    output: m.outputTokens,
+    cacheRead: 0,
+    w5: 0,
+    w1: 0,
+    ttlKnown: true,
+  });
+  return {
+    eventKey: `metric:${m.key}`,
+    at: m.at,
+    source: GENAI_METRIC_SOURCE,
+    kind: 'api_request',
+    event: m.operation ?? 'gen_ai.client.token.usage',
+    sessionId: m.sessionId ?? m.conversationId,
+    promptId: null,
+    userId: m.identity.userId?.value ?? m.identity.enduserId?.value ?? null,
+    userEmail: m.identity.userEmail?.value ?? null,
+    identity: json(sourced(m.identity)),
+    dimensions: json(m.dimensions),
+    model: m.model,
+    modelBase: base,
+    inputTokens: m.inputTokens,
+    outputTokens: m.outputTokens,
+    cacheReadTokens: null,
+    cacheWrite5mTokens: null,
+    cacheWrite1hTokens: null,
+    costPicos: cost,
+    costReportedUsd: null,
+    durationMs: Math.max(0, m.at - m.from),
+    requestId: null,
+    toolName: null,
+    decision: null,
+    success: null,
+    terminal: null,
+    version: null,
+    querySource: null,
+    attributes: json({
+      provider: m.provider,
+      serviceName: m.serviceName,
+      operations: m.operations,
+      temporality: m.temporality,
+      ...(Object.keys(m.otherTokens).length > 0 ? { otherTokens: m.otherTokens } : {}),
+    }),
+    receivedAt,
+  };
+}
+
+export function createOtlpSink(given: OtlpSinkDeps): OtlpSink {
+  const deps = { ...given, normaliser: withResponseModelNames(given.normaliser, given.catalog) };
   const tracker = new CumulativeTracker();
   return {
     async accept(batch: OtlpBatch) {
@@ -339,6 +358,9 @@ export function createOtlpSink(deps: OtlpSinkDeps): OtlpSink {
         metrics = interpretClaudeCodeMetrics(d.request, context, tracker).deltas.map((m) =>
           metricRow(m, batch.receivedAt),
         );
+        events = genAiMetricIntervals(
+          interpretGenAiMetrics(d.request, context, tracker).usages,
+        ).map((m) => metricUsageRow(deps, m, batch.receivedAt));
       } else {
         const d = decodeOtlp('traces', batch.encoding, batch.body);
         if (!d.ok) throw new AppError('otlp.malformed', d.reason);

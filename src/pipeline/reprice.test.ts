@@ -11,6 +11,7 @@ import { tempDir } from '../../test/support/temp-dir.ts';
 import { generateDemo } from '../demo/index.ts';
 import { openRuntime } from '../runtime.ts';
 import { ingest } from './ingest.ts';
+import { createOtlpSink } from './otlp-sink.ts';
 import { reprice } from './reprice.ts';
 
 const tmp = tempDir();
@@ -215,4 +216,77 @@ test('bulk and row-by-row ingest apply overrides identically', { timeout: 180_00
   for (let i = 0; i < ra.length; i++) assert.deepEqual(rb[i], ra[i], `record ${i}`);
   const [d] = await sql(b, `SELECT count(*) FILTER (flags LIKE '%discounted%') AS n FROM usage`);
   assert.ok(Number(d?.n) > 0);
+});
+
+test('a client-only telemetry row named by its response-body model keeps its price', async () => {
+  // Claude Code's api_request names the model as the Messages API response does; the receiver prices it as the
+  // Bedrock model that name stands for, and reprice must read the stored name the same way.
+  const db = join(tmp.path, 'telemetry.duckdb');
+  const rt = await openRuntime({ db, configPath: undefined, env: {} });
+  const at = Date.parse('2026-06-02T10:00:00Z');
+  const kv = (key: string, v: string | number) => ({
+    key,
+    value: typeof v === 'number' ? { intValue: v } : { stringValue: v },
+  });
+  try {
+    await createOtlpSink(rt).accept({
+      signal: 'logs',
+      encoding: 'json',
+      body: new TextEncoder().encode(
+        JSON.stringify({
+          resourceLogs: [
+            {
+              resource: { attributes: [kv('service.name', 'claude-code')] },
+              scopeLogs: [
+                {
+                  scope: { name: 'com.anthropic.claude_code.events' },
+                  logRecords: [
+                    {
+                      timeUnixNano: `${BigInt(at) * 1_000_000n}`,
+                      body: { stringValue: 'claude_code.api_request' },
+                      attributes: [
+                        kv('event.name', 'api_request'),
+                        kv('session.id', 'S1'),
+                        kv('event.sequence', 1),
+                        kv('model', 'claude-sonnet-4-5-20250929'),
+                        kv('input_tokens', 1000),
+                        kv('output_tokens', 100),
+                        kv('cache_read_tokens', 0),
+                        kv('cache_creation_tokens', 0),
+                      ],
+                    },
+                  ],
+                },
+              ],
+            },
+          ],
+        }),
+      ),
+      headers: {},
+      receivedAt: at,
+    });
+    // Its price: what reprice must keep (it may fill in the price id and flags the receiver's row leaves empty).
+    const stored = `SELECT model_id, model, scope, cost_pusd FROM usage WHERE source = 'telemetry'`;
+    const before = await rt.store.getRecord(`otel:S1|1|${BigInt(at) * 1_000_000n}|api_request`);
+    // Sonnet 4.5 in-Region: $3.00 / $15.00 per 1M × 1.10.
+    assert.deepEqual(
+      [before?.model_id, before?.model, before?.scope, before?.cost_pusd],
+      [
+        'claude-sonnet-4-5-20250929',
+        'anthropic.claude-sonnet-4-5-20250929-v1:0',
+        'in-region',
+        1000n * 3_300_000n + 100n * 16_500_000n,
+      ],
+    );
+    await rt.close();
+    const rows = await sql(db, stored);
+    const result = await repriceWith(db, configPath);
+    assert.deepEqual(
+      result.byModel.map((m) => [m.model, m.unpricedAfter, m.after - m.before]),
+      result.byModel.map((m) => [m.model, 0, 0n]),
+    );
+    assert.deepEqual(await sql(db, stored), rows);
+  } finally {
+    await rt.close().catch(() => undefined);
+  }
 });

@@ -7,21 +7,25 @@ import { type CliContext, EXIT, print, withRuntime } from '../context.ts';
 import { compact, renderTable } from '../format.ts';
 
 export const SESSIONS_HELP = `Usage: tokenledger sessions [--since 7d|DATE] [--until DATE] [--by session|user]
-                          [--user EMAIL] [--limit 20] [--json] [--db FILE]
+                          [--user EMAIL] [--limit 20] [--format table|csv|json] [--db FILE]
 
-Top sessions from the telemetry tokenledger collect received: who, when, how long, API requests,
-tokens, cost recomputed from the tokens with the catalog (Claude Code's own estimate beside it),
-tool calls, commits and pull requests.
+Top sessions from the telemetry tokenledger collect received: who, when, how long, cost
+recomputed from the tokens with the catalog, tool calls, commits and pull requests.
+  SESSION   the session id's first 8 characters (the full id in csv and json).
   WALL      first to last event of the session.
-  ACTIVE    claude_code.active_time.total (keyboard + CLI time); IDLE = WALL less ACTIVE, never
-            below 0. '-': the session sent no active-time metric.
-  $/COMMIT  cost ÷ commits; $/ACTIVE H cost per active hour ('-': ÷ 0). Cost per pull request is
-            in --json (costPerPullRequestUsd). Unit costs are rounded half up to a pico-USD.
---by user   one row per developer (user.email, else user.id): sessions, cost, commits, PRs, active
-            hours, cost per commit and per active hour, tool calls and the share of tool permission
-            decisions accepted.
+  ACTIVE    claude_code.active_time.total (keyboard + CLI time); idle time is WALL less ACTIVE,
+            never below 0. '-': the session sent no active-time metric.
+  $/COMMIT  cost ÷ commits; $/ACT H cost per active hour ('-': ÷ 0). Unit costs are rounded half
+            up to a pico-USD.
+  The table leaves out what csv and json carry besides: requests, tokens, Claude Code's own cost
+  estimate (costReportedUsd), idle and active keyboard/CLI time, accepted and rejected tool
+  decisions, cost per pull request.
+--by user   one row per developer (user.email, else user.id): sessions, requests, cost, commits,
+            PRs, active hours, cost per commit and per active hour, tool calls and the share of
+            tool permission decisions accepted.
 --user X    only that developer's sessions.
---json      exact amounts as decimal USD strings, times in ms.`;
+--format    table (default, fits 100 columns), csv or json: every field, exact amounts as decimal
+            USD strings, times in ms. --json is --format json.`;
 
 const usdOrNull = (p: bigint | null) => (p === null ? null : formatUsd(p));
 const human = (p: bigint | null) => (p === null ? '-' : formatUsdHuman(p));
@@ -85,6 +89,58 @@ function userJson(u: UserSummary) {
   };
 }
 
+type SessionJson = ReturnType<typeof sessionJson>;
+type UserJson = ReturnType<typeof userJson>;
+/** CSV columns: every JSON field, in the JSON's order. */
+const SESSION_FIELDS: readonly (keyof SessionJson)[] = [
+  'sessionId',
+  'user',
+  'first',
+  'last',
+  'durationMs',
+  'activeMs',
+  'activeUserMs',
+  'activeCliMs',
+  'idleMs',
+  'requests',
+  'tokens',
+  'costUsd',
+  'unpricedRequests',
+  'costReportedUsd',
+  'toolCalls',
+  'toolAccepts',
+  'toolRejects',
+  'commits',
+  'pullRequests',
+  'costPerCommitUsd',
+  'costPerPullRequestUsd',
+  'costPerActiveHourUsd',
+];
+const USER_FIELDS: readonly (keyof UserJson)[] = [
+  'user',
+  'sessions',
+  'requests',
+  'tokens',
+  'costUsd',
+  'unpricedRequests',
+  'commits',
+  'pullRequests',
+  'activeMs',
+  'toolCalls',
+  'toolAccepts',
+  'toolRejects',
+  'toolAcceptRate',
+  'costPerCommitUsd',
+  'costPerPullRequestUsd',
+  'costPerActiveHourUsd',
+];
+
+/** A session id as a table shows it: its first 8 characters (UUIDs differ there), the rest in csv and json. */
+const shortSession = (id: string) => (id.length > 9 ? `${id.slice(0, 8)}…` : id);
+const cost = (picos: bigint, unpriced: number) =>
+  `${formatUsdHuman(picos)}${unpriced > 0 ? '*' : ''}`;
+
+/** Fits 100 columns: the user column gives way first (shortened with "…"). */
 function sessionsTable(sessions: readonly SessionSummary[]): string {
   const headers = [
     'SESSION',
@@ -92,38 +148,30 @@ function sessionsTable(sessions: readonly SessionSummary[]): string {
     'STARTED',
     'WALL',
     'ACTIVE',
-    'IDLE',
-    'REQS',
-    'TOKENS',
     'COST',
-    'CLIENT EST.',
     'TOOLS',
     'COMMITS',
     'PRS',
     '$/COMMIT',
-    '$/ACTIVE H',
+    '$/ACT H',
   ];
   return renderTable(
     headers,
     sessions.map((s) => [
-      s.sessionId,
+      shortSession(s.sessionId),
       s.user ?? '(unknown)',
-      new Date(s.first).toISOString().slice(0, 16).replace('T', ' '),
+      new Date(s.first).toISOString().slice(5, 16).replace('T', ' '),
       hm(s.last - s.first),
       hm(s.activeMs),
-      hm(s.idleMs),
-      compact(s.requests),
-      compact(s.tokens),
-      `${formatUsdHuman(s.costPicos)}${s.unpricedRequests > 0 ? '*' : ''}`,
-      s.costReportedUsd === null ? '-' : `$${Number(s.costReportedUsd).toFixed(2)}`,
+      cost(s.costPicos, s.unpricedRequests),
       compact(s.toolCalls),
       compact(s.commits),
       compact(s.pullRequests),
       human(s.costPerCommitPicos),
       human(s.costPerActiveHourPicos),
     ]),
-    headers.map((_, i) => i >= 3),
-    150,
+    // STARTED is not a key to shorten: right-aligned like the numbers (all its values have one width).
+    headers.map((_, i) => i >= 2),
   );
 }
 
@@ -131,13 +179,13 @@ function usersTable(users: readonly UserSummary[]): string {
   const headers = [
     'USER',
     'SESSIONS',
-    'REQUESTS',
+    'REQS',
     'COST',
     'COMMITS',
     'PRS',
     'ACTIVE',
     '$/COMMIT',
-    '$/ACTIVE H',
+    '$/ACT H',
     'TOOLS',
     'ACCEPTED',
   ];
@@ -147,7 +195,7 @@ function usersTable(users: readonly UserSummary[]): string {
       u.user ?? '(unknown)',
       compact(u.sessions),
       compact(u.requests),
-      `${formatUsdHuman(u.costPicos)}${u.unpricedRequests > 0 ? '*' : ''}`,
+      cost(u.costPicos, u.unpricedRequests),
       compact(u.commits),
       compact(u.pullRequests),
       hm(u.activeMs),
@@ -157,12 +205,47 @@ function usersTable(users: readonly UserSummary[]): string {
       rate(u.toolAcceptRate),
     ]),
     headers.map((_, i) => i >= 1),
-    140,
   );
+}
+
+const csvCell = (v: string | number | null): string => {
+  if (v === null) return '';
+  const text = String(v);
+  return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+};
+
+/** The JSON objects as CSV: one column per field, in the JSON's order. */
+function csv(rows: readonly Record<string, string | number | null>[], headers: readonly string[]) {
+  return [
+    headers.join(','),
+    ...rows.map((r) => headers.map((h) => csvCell(r[h] ?? null)).join(',')),
+  ].join('\n');
 }
 
 const UNPRICED_NOTE =
   '* includes requests of models without a catalog price (tokens counted, cost not in the total).';
+
+type Format = 'table' | 'csv' | 'json';
+
+/** `sessions` output: csv and json carry every field; the table fits 100 columns. */
+export function renderSessions(sessions: readonly SessionSummary[], format: Format): string {
+  if (format === 'json') return JSON.stringify(sessions.map(sessionJson));
+  if (format === 'csv') return csv(sessions.map(sessionJson), SESSION_FIELDS);
+  if (sessions.length === 0)
+    return 'No sessions in this range: point Claude Code at `tokenledger collect` (see its --help).';
+  const unpriced = sessions.some((s) => s.unpricedRequests > 0);
+  return [sessionsTable(sessions), ...(unpriced ? ['', UNPRICED_NOTE] : [])].join('\n');
+}
+
+/** `sessions --by user` output, likewise. */
+export function renderUsers(users: readonly UserSummary[], format: Format): string {
+  if (format === 'json') return JSON.stringify(users.map(userJson));
+  if (format === 'csv') return csv(users.map(userJson), USER_FIELDS);
+  if (users.length === 0)
+    return 'No telemetry in this range: point Claude Code at `tokenledger collect`.';
+  const unpriced = users.some((u) => u.unpricedRequests > 0);
+  return [usersTable(users), ...(unpriced ? ['', UNPRICED_NOTE] : [])].join('\n');
+}
 
 export async function sessionsCommand(ctx: CliContext): Promise<number> {
   const { flags, positionals } = parse(ctx.argv, {
@@ -172,11 +255,15 @@ export async function sessionsCommand(ctx: CliContext): Promise<number> {
     by: { type: 'string' },
     user: { type: 'string' },
     json: { type: 'boolean' },
+    format: { type: 'string' },
   });
   if (flags.help) {
     print(ctx, SESSIONS_HELP);
     return EXIT.ok;
   }
+  const format = flags.json === true ? 'json' : (str(flags, 'format') ?? 'table');
+  if (format !== 'table' && format !== 'csv' && format !== 'json')
+    throw new AppError('cli.usage', `--format must be table, csv or json, got ${format}`);
   if (positionals.length > 0)
     throw new AppError('cli.usage', `unexpected argument ${positionals[0]}\n\n${SESSIONS_HELP}`);
   const by = str(flags, 'by') ?? 'session';
@@ -196,34 +283,13 @@ export async function sessionsCommand(ctx: CliContext): Promise<number> {
         rt.store.telemetry.telemetryReport({ kind: 'users', ...scope }),
       )
     ).slice(0, limit);
-    if (flags.json === true) {
-      print(ctx, JSON.stringify(users.map(userJson)));
-      return EXIT.ok;
-    }
-    if (users.length === 0) {
-      print(ctx, 'No telemetry in this range: point Claude Code at `tokenledger collect`.');
-      return EXIT.ok;
-    }
-    const unpriced = users.some((u) => u.unpricedRequests > 0);
-    print(ctx, [usersTable(users), ...(unpriced ? ['', UNPRICED_NOTE] : [])].join('\n'));
+    print(ctx, renderUsers(users, format));
     return EXIT.ok;
   }
 
   const sessions = await withRuntime(ctx, flags, (rt) =>
     rt.store.telemetry.telemetryReport({ kind: 'sessions', ...scope, limit }),
   );
-  if (flags.json === true) {
-    print(ctx, JSON.stringify(sessions.map(sessionJson)));
-    return EXIT.ok;
-  }
-  if (sessions.length === 0) {
-    print(
-      ctx,
-      'No sessions in this range: point Claude Code at `tokenledger collect` (see its --help).',
-    );
-    return EXIT.ok;
-  }
-  const unpriced = sessions.some((s) => s.unpricedRequests > 0);
-  print(ctx, [sessionsTable(sessions), ...(unpriced ? ['', UNPRICED_NOTE] : [])].join('\n'));
+  print(ctx, renderSessions(sessions, format));
   return EXIT.ok;
 }

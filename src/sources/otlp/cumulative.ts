@@ -61,6 +61,11 @@ export class CumulativeTracker {
     return n;
   }
 
+  /** The time of the last point seen of the stream (series, start time); null when none was. */
+  lastTime(series: string, startTimeUnixNano: bigint): bigint | null {
+    return this.series.get(series)?.get(startTimeUnixNano)?.time ?? null;
+  }
+
   /**
    * The increase a cumulative point adds. `series` identifies the stream apart from its start time (see
    * `seriesIdentity`); `monotonic` false disables reset detection (a decrease is a negative delta).

@@ -12,10 +12,14 @@ import {
   type GenAiContext,
   type GenAiMetricsResult,
   type GenAiMetricUsage,
+  type GenAiUsageCommon,
   genAiCommon,
 } from './genai.ts';
 import { type MetricsRequest, temporalityOf } from './shape.ts';
 import { Attrs, nanosToMs } from './values.ts';
+
+const TOKEN_TYPE = 'gen_ai.token.type';
+const hash = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 32);
 
 function decimalOf(v: number | bigint | null): string | null {
   if (v === null) return null;
@@ -67,7 +71,9 @@ export function interpretGenAiMetrics(
           });
           let outcome: 'delta' | CumulativeOutcome = 'delta';
           let values: readonly string[] = [point.count.toString(), sum];
+          let from = point.startTimeUnixNano;
           if (temporality === 'cumulative') {
+            from = tracker.lastTime(series, point.startTimeUnixNano) ?? from;
             const d = tracker.delta(series, { ...point, values });
             outcome = d.outcome;
             values = d.values;
@@ -75,6 +81,8 @@ export function interpretGenAiMetrics(
               counts[outcome]++;
               continue;
             }
+            // A new stream (first, restart) counts everything since its start time.
+            if (outcome !== 'increase' && outcome !== 'reset') from = point.startTimeUnixNano;
           }
           const [count = '0', tokenSum = '0'] = values;
           if (compareDecimal(count, '0') === 0 && compareDecimal(tokenSum, '0') === 0) {
@@ -82,7 +90,7 @@ export function interpretGenAiMetrics(
             continue;
           }
           const a = new Attrs(point.attributes);
-          const tokenType = a.str('gen_ai.token.type');
+          const tokenType = a.str(TOKEN_TYPE);
           const tokenCount = Number(tokenSum);
           const kind =
             tokenType === 'input'
@@ -107,13 +115,18 @@ export function interpretGenAiMetrics(
             },
             temporality,
             outcome,
-            from: nanosToMs(point.startTimeUnixNano),
+            from: nanosToMs(from),
             startTimeUnixNano: point.startTimeUnixNano,
             timeUnixNano: point.timeUnixNano,
-            key: createHash('sha256')
-              .update(`${series}|${point.startTimeUnixNano}|${point.timeUnixNano}`)
-              .digest('hex')
-              .slice(0, 32),
+            key: hash(`${series}|${point.startTimeUnixNano}|${point.timeUnixNano}`),
+            intervalKey: hash(
+              `${seriesIdentity({
+                resource: rm.resource.attributes,
+                scope: sm.scope.name,
+                metric: metric.name,
+                attributes: point.attributes.filter((kv) => kv.key !== TOKEN_TYPE),
+              })}|${point.timeUnixNano}`,
+            ),
             issues: a.issues,
           });
         }
@@ -121,4 +134,80 @@ export function interpretGenAiMetrics(
     }
   }
   return { usages, counts, problems };
+}
+
+/**
+ * One interval of one `gen_ai.client.token.usage` stream with its token types together: the input and output
+ * tokens of the same calls over [from, at], and how many calls they were.
+ */
+export interface GenAiMetricInterval extends Omit<GenAiUsageCommon, 'at' | 'issues'> {
+  /** Idempotency key: the interval and the token types it holds (a retry of the same points has the same key). */
+  readonly key: string;
+  /** Epoch ms: the interval's end (the points' time) and start (see `GenAiMetricUsage.from`). */
+  readonly at: number;
+  readonly from: number;
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+  /** Tokens of a type neither input nor output (none in the conventions today), by type: kept, never priced. */
+  readonly otherTokens: Readonly<Record<string, number>>;
+  /**
+   * The calls the interval counted: the largest histogram count among its points (a call records one input and
+   * one output measurement, so each type's count is the number of calls).
+   */
+  readonly operations: number;
+  readonly temporality: 'delta' | 'cumulative';
+  readonly issues: readonly string[];
+}
+
+/** Groups the token-type points of each interval (`intervalKey`), in the order they first appear. */
+export function genAiMetricIntervals(usages: readonly GenAiMetricUsage[]): GenAiMetricInterval[] {
+  const groups = new Map<string, GenAiMetricUsage[]>();
+  for (const u of usages) {
+    const group = groups.get(u.intervalKey);
+    if (group === undefined) groups.set(u.intervalKey, [u]);
+    else group.push(u);
+  }
+  return [...groups].map(([intervalKey, points]) => {
+    const [first] = points as [GenAiMetricUsage, ...GenAiMetricUsage[]];
+    // The points differ only in their token type: everything else is the first one's.
+    const common: Omit<GenAiUsageCommon, 'at' | 'issues'> = {
+      model: first.model,
+      requestModel: first.requestModel,
+      responseModel: first.responseModel,
+      provider: first.provider,
+      providerAttribute: first.providerAttribute,
+      bedrock: first.bedrock,
+      operation: first.operation,
+      serviceName: first.serviceName,
+      scopeName: first.scopeName,
+      sessionId: first.sessionId,
+      conversationId: first.conversationId,
+      identity: first.identity,
+      dimensions: first.dimensions,
+    };
+    let inputTokens = 0;
+    let outputTokens = 0;
+    const otherTokens: Record<string, number> = {};
+    const types: string[] = [];
+    for (const p of points) {
+      inputTokens += p.tokens.input ?? 0;
+      outputTokens += p.tokens.output ?? 0;
+      const type = p.tokenType ?? '(none)';
+      if (p.tokens.input === null && p.tokens.output === null)
+        otherTokens[type] = (otherTokens[type] ?? 0) + p.tokenCount;
+      types.push(type);
+    }
+    return {
+      ...common,
+      key: hash(`${intervalKey}|${[...new Set(types)].sort().join(',')}`),
+      at: Math.max(...points.map((p) => p.at)),
+      from: Math.min(...points.map((p) => p.from)),
+      inputTokens,
+      outputTokens,
+      otherTokens,
+      operations: Math.max(...points.map((p) => p.operationCount)),
+      temporality: first.temporality,
+      issues: [...new Set(points.flatMap((p) => p.issues))],
+    };
+  });
 }

@@ -33,7 +33,7 @@ import {
   type GenAiTracesResult,
   interpretGenAiTraces,
 } from './genai.ts';
-import { interpretGenAiMetrics } from './genai-metrics.ts';
+import { genAiMetricIntervals, interpretGenAiMetrics } from './genai-metrics.ts';
 import type { MetricsRequest, TracesRequest } from './shape.ts';
 import { readCases } from './testdata/fixtures.ts';
 
@@ -216,6 +216,43 @@ describe('gen_ai.client.token.usage', () => {
       [first.provider, first.bedrock, first.model],
       ['aws.bedrock', true, 'us.anthropic.claude-haiku-4-5-20251001-v1:0'],
     );
+  });
+
+  test('intervals: input and output of the same calls together, over the span the increase covers', () => {
+    const results = run('metrics-token-usage', 'json').filter(isMetrics);
+    const intervals = results.flatMap((r) => genAiMetricIntervals(r.usages));
+    const iso = (ms: number) => new Date(ms).toISOString().slice(11, 19);
+    assert.deepEqual(
+      intervals.map(
+        (i) =>
+          `${i.serviceName} ${iso(i.from)}-${iso(i.at)} ${i.inputTokens}/${i.outputTokens} ${i.operations} ops`,
+      ),
+      [
+        // First point of a cumulative stream: everything since its start time.
+        'ticket-triage 02:13:20-02:14:20 3000/250 2 ops',
+        // An increase covers the time since the previous point, not since the stream's start.
+        'ticket-triage 02:14:20-02:15:20 4000/300 1 ops',
+        // A restart (a new start time): everything since the new start.
+        'ticket-triage 03:13:20-03:14:20 700/70 1 ops',
+        'batch-summariser 03:12:20-03:13:20 200/30 2 ops',
+      ],
+    );
+    assert.equal(new Set(intervals.map((i) => i.key)).size, intervals.length);
+    // The key is the interval's: the same points read again (a retry of a delta export) have the same key.
+    const again = run('metrics-token-usage', 'json')
+      .filter(isMetrics)
+      .flatMap((r) => genAiMetricIntervals(r.usages));
+    assert.deepEqual(
+      again.map((i) => i.key),
+      intervals.map((i) => i.key),
+    );
+    // A point of a type the conventions do not define is kept aside, never added to input or output.
+    const [u] = results[0]?.usages ?? [];
+    assert.ok(u !== undefined);
+    const [odd] = genAiMetricIntervals([
+      { ...u, tokenType: 'audio', tokenCount: 9, tokens: { ...u.tokens, input: null } },
+    ]);
+    assert.deepEqual([odd?.inputTokens, odd?.outputTokens, odd?.otherTokens], [0, 0, { audio: 9 }]);
   });
 });
 

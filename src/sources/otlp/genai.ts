@@ -85,10 +85,21 @@ export interface GenAiMetricUsage extends GenAiUsageCommon {
   readonly tokens: GenAiTokens;
   readonly temporality: 'delta' | 'cumulative';
   readonly outcome: 'delta' | CumulativeOutcome;
+  /**
+   * Epoch ms: the start of the interval the increase covers — the previous point's time for a cumulative increase
+   * (or reset), else the point's start time.
+   */
   readonly from: number;
   readonly startTimeUnixNano: bigint;
   readonly timeUnixNano: bigint;
   readonly key: string;
+  /**
+   * Shared by the points of one interval of one stream whatever their token type (the input and output points of
+   * the same calls): the stream apart from `gen_ai.token.type`, and the point's time — the collection's, which all
+   * points of one export share. Not the start time: the SDKs start each series at its first measurement, so the
+   * input and output series of the same calls start a moment apart.
+   */
+  readonly intervalKey: string;
 }
 
 export type GenAiUsage = GenAiSpanUsage | GenAiMetricUsage;

@@ -23,9 +23,10 @@ export const MIGRATIONS: readonly string[] = [
   )`,
   // How each API-request telemetry event counts (telemetry-match.ts): `request_id` / `fingerprint` (in that
   // server-side record, request_id), `client_only` (in its own ledger row `otel:<event_key>`), `covered` (an hour
-  // the server-side records cover: not counted again), `no_model`. Derived state, recomputed by every match run;
-  // kept beside telemetry_events (whose insert is positional) rather than as columns on it. No key: the matcher
-  // writes only differences.
+  // the server-side records cover: not counted again), `span` (a GenAI token-usage metric row whose interval a span
+  // of the same service and model covers: counted nowhere, not even in the telemetry reports), `no_model`. Derived
+  // state, recomputed by every match run; kept beside telemetry_events (whose insert is positional) rather than as
+  // columns on it. No key: the matcher writes only differences.
   `CREATE TABLE IF NOT EXISTS telemetry_matches (
     event_key VARCHAR NOT NULL, ts TIMESTAMP NOT NULL, match VARCHAR NOT NULL, request_id VARCHAR,
     delta_ms BIGINT, ambiguous BOOLEAN NOT NULL

@@ -16,6 +16,14 @@
  *    the receiver priced the event, attributed from the event; deleted as soon as a record matches or covers it.
  * An event with no model is `no_model` and not counted.
  *
+ * A GenAI token-usage metric row (source `genai_metric`: one interval of a `gen_ai.client.token.usage` stream, many
+ * calls) is never matched one to one — it is a sum. It is `span` when a GenAI span of the same service
+ * (`service.name`) and model overlaps its interval (within SPAN_PAD_MS): the app traces those calls and its spans
+ * count them, so the metric counts nowhere, neither here nor in the telemetry reports. Otherwise it is `covered` or
+ * `client_only` as above (the ledger row then stands for all the interval's calls). Sampled traces therefore count
+ * only the sampled calls of an interval that has any span: the rule favours never counting a call twice.
+ * Claude Code's own metrics are not API-request rows: its `api_request` events count its calls.
+ *
  * The match is a function of the stored data, not of arrival order: a run recomputes the wanted state of the events
  * in scope (those near a receiver's batch, or near whatever arrived since the last unscoped run) and writes only
  * differences — dimensions the telemetry filled are recognised by their `telemetry.*` attribution rule and can be
@@ -41,6 +49,14 @@ export const CLIENT_ONLY_REGION = 'us-east-1';
 const DURATION_CAP_MS = 3_600_000;
 /** Events whose matches a receiver's batch can change: those whose windows can share a record with it. */
 const SCOPE_PAD_MS = DURATION_CAP_MS + 2 * MATCH_WINDOW_MS;
+/** GenAI token-usage metric rows (otlp-sink.ts) and GenAI spans. */
+export const METRIC_SOURCE = 'genai_metric';
+export const SPAN_SOURCE = 'genai';
+/**
+ * How far a GenAI span may lie outside a metric row's interval and still cover it: one process's clock stamps both,
+ * but the histogram records a call when it returns, and times are rounded to the millisecond.
+ */
+export const SPAN_PAD_MS = 5_000;
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
 const W = MATCH_WINDOW_MS;
@@ -113,10 +129,28 @@ SELECT e.event_key, e.ts, e.source, e.request_id, e.session_id, e.user_email, e.
   ${DIMENSION_LIST} AS dl, coalesce(e.model_base, e.model) AS base, k.mkey, coalesce(e.input_tokens, 0) AS i,
   coalesce(e.output_tokens, 0) AS o, coalesce(e.cache_read_tokens, 0) AS cr,
   coalesce(e.cache_write_5m_tokens, 0) AS w5, coalesce(e.cache_write_1h_tokens, 0) AS w1, e.cost_pusd,
-  e.duration_ms, e.dur,
-  CASE WHEN e.source = 'genai' THEN epoch_ms(e.ts) ELSE epoch_ms(e.ts) - e.dur END AS t0,
-  CASE WHEN e.source = 'genai' THEN epoch_ms(e.ts) + e.dur ELSE epoch_ms(e.ts) END AS t1
+  e.duration_ms, e.dur, e.source = '${METRIC_SOURCE}' AS agg,
+  CASE WHEN e.source = '${METRIC_SOURCE}' THEN json_extract_string(e.attributes, '$.serviceName') END AS svc,
+  CASE WHEN e.source = '${SPAN_SOURCE}' THEN epoch_ms(e.ts) ELSE epoch_ms(e.ts) - e.dur END AS t0,
+  CASE WHEN e.source = '${SPAN_SOURCE}' THEN epoch_ms(e.ts) + e.dur ELSE epoch_ms(e.ts) END AS t1
 FROM e LEFT JOIN k ON k.m = coalesce(e.model_base, e.model)`;
+
+/**
+ * Metric rows in scope that a GenAI span covers: same service, same model, the span's [start, start + duration]
+ * overlapping the row's interval. Spans are read from the whole table near the rows, in scope or not.
+ */
+const spanCoverSql = (near: string) => `
+CREATE OR REPLACE TEMP TABLE tm_span AS
+WITH s AS (
+  SELECT epoch_ms(ts) AS s0,
+    epoch_ms(ts) + least(greatest(coalesce(round(duration_ms), 0), 0), ${DURATION_CAP_MS})::BIGINT AS s1,
+    json_extract_string(attributes, '$.serviceName') AS svc, coalesce(model_base, model) AS m
+  FROM telemetry_events
+  WHERE kind = 'api_request' AND source = '${SPAN_SOURCE}' AND ${near}
+), k AS (SELECT m, ${modelKey('m')} AS mkey FROM (SELECT DISTINCT m FROM s) WHERE m IS NOT NULL)
+SELECT DISTINCT e.event_key
+FROM tm_ev e JOIN s ON s.svc IS NOT DISTINCT FROM e.svc JOIN k ON k.m = s.m AND k.mkey = e.mkey
+WHERE e.agg AND s.s0 <= e.t1 + ${SPAN_PAD_MS} AND s.s1 >= e.t0 - ${SPAN_PAD_MS}`;
 
 const BOUNDS_SQL = `SELECT count(*) AS n, min(t0) AS lo, max(t1) AS hi, epoch_ms(min(ts)) AS first,
   epoch_ms(max(ts)) AS last FROM tm_ev`;
@@ -144,7 +178,8 @@ const recordsSql = (near: string) => `
 CREATE OR REPLACE TEMP TABLE tm_rec AS
 WITH f AS (
   SELECT DISTINCT i, o, cr, w5 + w1 AS cw FROM tm_ev
-  WHERE mkey IS NOT NULL AND i + o + cr + w5 + w1 > 0 AND event_key NOT IN (SELECT event_key FROM tm_exact)
+  WHERE mkey IS NOT NULL AND NOT agg AND i + o + cr + w5 + w1 > 0
+    AND event_key NOT IN (SELECT event_key FROM tm_exact)
 ), r AS (
   SELECT u.request_id, epoch_ms(u.ts) AS ms, u.model, f.i, f.o, f.cr, f.cw
   FROM usage u JOIN f ON u.input_tokens = f.i AND u.output_tokens = f.o AND u.cache_read_tokens = f.cr
@@ -166,8 +201,8 @@ FROM (
   SELECT e.event_key, r.request_id, greatest(e.t0 - r.ms, r.ms - e.t1, 0) AS d1, abs(r.ms - e.t0) AS d2
   FROM tm_ev e JOIN tm_rec r ON r.mkey = e.mkey AND r.i = e.i AND r.o = e.o AND r.cr = e.cr
     AND r.cw = e.w5 + e.w1
-  WHERE e.event_key NOT IN (SELECT event_key FROM tm_exact) AND e.i + e.o + e.cr + e.w5 + e.w1 > 0
-    AND r.ms BETWEEN e.t0 - ${W} AND e.t1 + ${W}
+  WHERE e.event_key NOT IN (SELECT event_key FROM tm_exact) AND NOT e.agg
+    AND e.i + e.o + e.cr + e.w5 + e.w1 > 0 AND r.ms BETWEEN e.t0 - ${W} AND e.t1 + ${W}
 )`;
 
 /** A pair alone on both sides needs no ordering: greedy takes it whatever else happens. */
@@ -191,7 +226,7 @@ SELECT event_key, request_id, d1, true FROM (
 
 /**
  * How each event in scope counts now. `cov`: an unmatched event whose window touches a clock hour in which the
- * server-side records hold its model.
+ * server-side records hold its model; `tm_span`: a metric row a span covers.
  */
 const WANT_SQL = `
 CREATE OR REPLACE TEMP TABLE tm_want AS
@@ -208,10 +243,11 @@ WITH open AS (
 ), m AS (
   SELECT e.event_key, e.ts, x.request_id AS exact, f.request_id AS fp, f.d1, f.ambiguous,
     CASE WHEN x.request_id IS NOT NULL THEN 'request_id' WHEN f.request_id IS NOT NULL THEN 'fingerprint'
-      WHEN e.mkey IS NULL THEN 'no_model' WHEN cov.event_key IS NOT NULL THEN 'covered'
-      ELSE 'client_only' END AS match
+      WHEN e.mkey IS NULL THEN 'no_model' WHEN sp.event_key IS NOT NULL THEN 'span'
+      WHEN cov.event_key IS NOT NULL THEN 'covered' ELSE 'client_only' END AS match
   FROM tm_ev e LEFT JOIN tm_exact x ON x.event_key = e.event_key
     LEFT JOIN tm_fp f ON f.event_key = e.event_key LEFT JOIN cov ON cov.event_key = e.event_key
+    LEFT JOIN tm_span sp ON sp.event_key = e.event_key
 )
 SELECT event_key, ts, match,
   CASE match WHEN 'request_id' THEN exact WHEN 'fingerprint' THEN fp
@@ -325,7 +361,7 @@ SELECT rid AS request_id, ts, 'unknown' AS account, '${CLIENT_ONLY_REGION}' AS r
     WHEN prefix IS NOT NULL THEN 'profile-id' ELSE 'bare' END AS model_form,
   'standard' AS tier, i AS input_tokens, o AS output_tokens, cr AS cache_read_tokens,
   w5 AS cache_write_5m_tokens, w1 AS cache_write_1h_tokens,
-  CASE WHEN duration_ms IS NOT NULL THEN dur::INTEGER END AS latency_ms, NULL::INTEGER AS first_byte_ms,
+  CASE WHEN duration_ms IS NOT NULL AND NOT agg THEN dur::INTEGER END AS latency_ms, NULL::INTEGER AS first_byte_ms,
   NULL::VARCHAR AS error_code, NULL::VARCHAR AS identity_arn,
   ${each((f) => `coalesce(${value(f)}, 'unallocated') AS ${f.column}`)},
   NULL::VARCHAR AS metadata,
@@ -364,6 +400,7 @@ FROM tm_want`;
 const TEMP_TABLES = [
   'tm_ev',
   'tm_cov',
+  'tm_span',
   'tm_exact',
   'tm_rec',
   'tm_cand',
@@ -487,6 +524,7 @@ async function matchEvents(
   const server = between('ts', lo - W - HOUR_MS, hi + W + HOUR_MS);
   const own = between('ts', first, last);
   await conn.run(coverSql(server));
+  await conn.run(spanCoverSql(between('ts', lo - HOUR_MS - SPAN_PAD_MS, hi + SPAN_PAD_MS)));
   await conn.run(exactSql(range === null ? null : between('u.ts', first - DAY_MS, last + DAY_MS)));
   await conn.run(recordsSql(between('u.ts', lo - W, hi + W)));
   await conn.run(CANDIDATES_SQL);

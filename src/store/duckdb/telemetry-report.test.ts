@@ -14,7 +14,7 @@ import type {
   TelemetryUsageResult,
   UsageRow,
 } from '../store.ts';
-import { TELEMETRY_MIGRATIONS } from './schema.ts';
+import { MIGRATIONS, TELEMETRY_MIGRATIONS } from './schema.ts';
 import { createTelemetryStore } from './telemetry.ts';
 import { telemetryReport } from './telemetry-report.ts';
 
@@ -192,7 +192,8 @@ const RANGE = { from: T0 - MIN, to: T0 + 1000 * MIN };
 before(async () => {
   instance = await DuckDBInstance.create(':memory:');
   conn = await instance.connect();
-  for (const sql of TELEMETRY_MIGRATIONS) await conn.run(sql);
+  // The reports read telemetry_matches (a metric row a span covers counts nowhere), which MIGRATIONS creates.
+  for (const sql of [...MIGRATIONS, ...TELEMETRY_MIGRATIONS]) await conn.run(sql);
   store = createTelemetryStore(conn, dir.path);
   const written = await store.write(EVENTS, METRICS);
   assert.deepEqual(written, { events: EVENTS.length, metrics: METRICS.length });

@@ -8,6 +8,10 @@
  * unpriced requests) is split over that prompt's tool_result events — all of them, whatever their time — in whole
  * units: every call gets `sum // n`, the first `sum % n` calls in time order one more. The shares of a prompt add
  * up to its sums exactly. Requests without a prompt id, and prompts without tool calls, are `(no tool)`.
+ *
+ * GenAI token-usage metric rows (source `genai_metric`, telemetry-match.ts) stand for the calls of one interval:
+ * they count as that many requests, and not at all where a span covers them (match `span`): the spans count those
+ * calls.
  */
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import { AppError } from '../../core/index.ts';
@@ -24,6 +28,7 @@ import type {
   UsageRow,
   UserSummary,
 } from '../store.ts';
+import { METRIC_SOURCE } from './telemetry-match.ts';
 
 export const NO_TOOL = '(no tool)';
 const UNKNOWN = '(unknown)';
@@ -108,6 +113,13 @@ const userSql = (params: Params, user: string | undefined): string[] =>
 
 const and = (parts: readonly string[]) => (parts.length === 0 ? 'TRUE' : parts.join(' AND '));
 
+/** Rows that count: all but the metric rows a GenAI span covers (their calls are counted by the spans). */
+const COUNTED = `(source <> '${METRIC_SOURCE}' OR event_key NOT IN (
+    SELECT event_key FROM telemetry_matches WHERE match = 'span'))`;
+/** The requests a row stands for: an event one, a metric row the calls its interval counted. */
+const CALLS = `CASE WHEN source = '${METRIC_SOURCE}'
+    THEN coalesce(TRY_CAST(json_extract_string(attributes, '$.operations') AS BIGINT), 1) ELSE 1 END`;
+
 // ── the apportioning ────────────────────────────────────────────────────────────────────────────────────────
 
 const MEASURES = [
@@ -122,7 +134,7 @@ const MEASURES = [
 ] as const;
 
 /** Sums of API request and error events (no FROM/WHERE/GROUP BY). */
-const REQUEST_SUMS = `count(*) AS requests,
+const REQUEST_SUMS = `coalesce(sum(${CALLS}), 0)::BIGINT AS requests,
     count(*) FILTER (WHERE kind = 'api_error' OR success = false) AS errors,
     coalesce(sum(input_tokens), 0)::HUGEINT AS input_tokens,
     coalesce(sum(output_tokens), 0)::HUGEINT AS output_tokens,
@@ -130,7 +142,7 @@ const REQUEST_SUMS = `count(*) AS requests,
     coalesce(sum(coalesce(cache_write_5m_tokens, 0) + coalesce(cache_write_1h_tokens, 0)), 0)::HUGEINT
       AS cache_write_tokens,
     coalesce(sum(cost_pusd), 0)::HUGEINT AS cost,
-    count(*) FILTER (WHERE kind = 'api_request' AND cost_pusd IS NULL) AS unpriced`;
+    coalesce(sum(${CALLS}) FILTER (WHERE kind = 'api_request' AND cost_pusd IS NULL), 0)::BIGINT AS unpriced`;
 
 /** A whole-unit share of `x` for the call ranked `rk` of `n` (the first `x % n` calls get one more). */
 const share = (x: string) =>
@@ -146,7 +158,7 @@ function apportionCtes(keys: readonly string[], filters: readonly string[]): str
   SELECT prompt_id AS pid${keyCols.map((c) => `, ${c}`).join('')},
     ${REQUEST_SUMS}
   FROM telemetry_events
-  WHERE kind IN ('api_request', 'api_error') AND ${and(filters)}
+  WHERE kind IN ('api_request', 'api_error') AND ${COUNTED} AND ${and(filters)}
   GROUP BY ALL
 ), t AS (
   SELECT prompt_id AS pid, coalesce(tool_name, '${UNKNOWN}') AS tool,
@@ -252,8 +264,8 @@ ${groupsAndTotal(
   } else {
     const cols = q.groupBy.map((k, i) => `${expression(k, EVENT_KEYS)} AS g${i}`);
     sql = `WITH req AS (
-  SELECT ${[...cols, 'kind', 'success', 'input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_write_5m_tokens', 'cache_write_1h_tokens', 'cost_pusd'].join(', ')}
-  FROM telemetry_events WHERE kind IN ('api_request', 'api_error') AND ${and(filters)}
+  SELECT ${[...cols, 'kind', 'source', 'attributes', 'success', 'input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_write_5m_tokens', 'cache_write_1h_tokens', 'cost_pusd'].join(', ')}
+  FROM telemetry_events WHERE kind IN ('api_request', 'api_error') AND ${COUNTED} AND ${and(filters)}
 )
 ${groupsAndTotal(
   'req',
@@ -286,11 +298,11 @@ async function unpricedModels(conn: DuckDBConnection, q: TelemetryUsageQuery) {
   ];
   const rows = (
     await conn.runAndReadAll(
-      `SELECT coalesce(model, '${UNKNOWN}') AS model, count(*) AS requests,
+      `SELECT coalesce(model, '${UNKNOWN}') AS model, sum(${CALLS}) AS requests,
       coalesce(sum(coalesce(input_tokens, 0) + coalesce(output_tokens, 0) + coalesce(cache_read_tokens, 0)
         + coalesce(cache_write_5m_tokens, 0) + coalesce(cache_write_1h_tokens, 0)), 0)::HUGEINT AS tokens
     FROM telemetry_events
-    WHERE kind = 'api_request' AND cost_pusd IS NULL AND ${and(filters)}
+    WHERE kind = 'api_request' AND cost_pusd IS NULL AND ${COUNTED} AND ${and(filters)}
     GROUP BY 1 ORDER BY requests DESC, model`,
       params,
     )
@@ -361,12 +373,12 @@ ${groupsAndTotal(
 /** Events per session (or per user) and metrics per session (or user), in range. */
 function eventSums(groupCol: string): string {
   return `${groupCol},
-    count(*) FILTER (WHERE kind = 'api_request') AS requests,
+    coalesce(sum(${CALLS}) FILTER (WHERE kind = 'api_request'), 0) AS requests,
     coalesce(sum(coalesce(input_tokens, 0) + coalesce(output_tokens, 0) + coalesce(cache_read_tokens, 0)
       + coalesce(cache_write_5m_tokens, 0) + coalesce(cache_write_1h_tokens, 0))
       FILTER (WHERE kind = 'api_request'), 0)::HUGEINT AS tokens,
     coalesce(sum(cost_pusd) FILTER (WHERE kind = 'api_request'), 0)::HUGEINT AS cost,
-    count(*) FILTER (WHERE kind = 'api_request' AND cost_pusd IS NULL) AS unpriced,
+    coalesce(sum(${CALLS}) FILTER (WHERE kind = 'api_request' AND cost_pusd IS NULL), 0) AS unpriced,
     count(*) FILTER (WHERE kind = 'tool_result') AS tools,
     count(*) FILTER (WHERE kind = 'tool_decision' AND decision = 'accept') AS accepts,
     count(*) FILTER (WHERE kind = 'tool_decision' AND decision = 'reject') AS rejects`;
@@ -402,7 +414,7 @@ WITH e AS (
   SELECT ${eventSums('session_id')}, any_value(${USER}) AS "user", min(ts) AS first, max(ts) AS last,
     sum(TRY_CAST(cost_reported_usd AS DECIMAL(38, 12))) FILTER (WHERE kind = 'api_request')::VARCHAR AS reported
   FROM telemetry_events
-  WHERE session_id IS NOT NULL AND ${and([...range, ...user])}
+  WHERE session_id IS NOT NULL AND ${COUNTED} AND ${and([...range, ...user])}
   GROUP BY session_id
 ), m AS (
   SELECT ${metricSums('session_id')}
@@ -454,7 +466,7 @@ async function users(
   const sql = `
 WITH e AS (
   SELECT ${eventSums(`${USER} AS "user"`)}, count(DISTINCT session_id) AS sessions
-  FROM telemetry_events WHERE ${and([...range, ...user])}
+  FROM telemetry_events WHERE ${COUNTED} AND ${and([...range, ...user])}
   GROUP BY 1
 ), m AS (
   SELECT ${metricSums(`${USER} AS "user"`)}
