@@ -60,7 +60,7 @@ const price = (k: number) => sqlList(MODELS.map(([, p]) => (p === null ? null : 
 /** One chunk [lo, hi) of the ledger; every draw is a hash of the row number, so the ledger is deterministic. */
 function insertSql(lo: number, hi: number, n: number, startMs: number): string {
   const r = (salt: number) => `(hash(i * 7919 + ${salt}) % 1000003)::DOUBLE / 1000003`;
-  return `INSERT INTO usage
+  return `INSERT INTO usage BY NAME
   WITH d AS (
     SELECT i, ${r(1)} AS r1, ${r(2)} AS r2, ${r(3)} AS r3, ${r(4)} AS r4, ${r(5)} AS r5, ${r(6)} AS r6,
       (hash(i * 104729 + 7) >> 1)::BIGINT AS h
