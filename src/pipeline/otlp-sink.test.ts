@@ -118,12 +118,8 @@ function body(records: ReturnType<typeof apiRequest>[]) {
 }
 
 let n = 0;
-async function runtime(): Promise<Runtime> {
-  return openRuntime({
-    db: join(dir.path, `ledger-${n++}.duckdb`),
-    configPath: undefined,
-    env: {},
-  });
+async function runtime(db = join(dir.path, `ledger-${n++}.duckdb`)): Promise<Runtime> {
+  return openRuntime({ db, configPath: undefined, env: {} });
 }
 async function ingestLines(rt: Runtime, lines: string[]) {
   const file = join(dir.path, `logs-${n++}.jsonl`);
@@ -358,6 +354,66 @@ describe('what the sink keeps and how it prices', () => {
     }
   });
 
+  test('a Claude Code cumulative counter across a receiver restart counts its increase once', async () => {
+    const decisions = (minute: number, value: number) => ({
+      resourceMetrics: [
+        {
+          resource,
+          scopeMetrics: [
+            {
+              scope: { name: 'com.anthropic.claude_code' },
+              metrics: [
+                {
+                  name: 'claude_code.code_edit_tool.decision',
+                  sum: {
+                    aggregationTemporality: 2,
+                    isMonotonic: true,
+                    dataPoints: [
+                      {
+                        attributes: [
+                          kv('session.id', 'S1'),
+                          kv('tool_name', 'Edit'),
+                          kv('decision', 'accept'),
+                          kv('language', 'Go'),
+                        ],
+                        startTimeUnixNano: at('2026-11-20T10:00:00Z'),
+                        timeUnixNano: at(`2026-11-20T10:0${minute}:00Z`),
+                        asDouble: value,
+                      },
+                    ],
+                  },
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    });
+    const db = join(dir.path, `ledger-${n++}.duckdb`);
+    const go = async (rt: Runtime) => {
+      const usage = await rt.store.telemetry.telemetryReport({
+        kind: 'usage',
+        groupBy: ['language'],
+        where: [],
+        since: RANGE.from,
+        until: RANGE.to,
+      });
+      assert.ok(usage.measure === 'edit_decisions');
+      return usage.rows.map((r) => [r.keys.language, r.decisions]);
+    };
+    let rt = await runtime(db);
+    try {
+      await send(rt, 'metrics', decisions(1, 3));
+      await rt.close();
+      rt = await runtime(db);
+      await send(rt, 'metrics', decisions(2, 5));
+      await send(rt, 'metrics', decisions(2, 5));
+      assert.deepEqual(await go(rt), [['Go', 5n]]);
+    } finally {
+      await rt.close();
+    }
+  });
+
   test('a response-body model name is priced as its Bedrock model, in-Region standard', async () => {
     const rt = await runtime();
     try {
@@ -407,6 +463,11 @@ describe('what the sink keeps and how it prices', () => {
       assert.match(
         explainText(row ?? {}, rt.catalog),
         /source\s+client-only telemetry event \(no invocation log or gateway record of this call\)/,
+      );
+      // A client-only row of a gen_ai.client.token.usage interval stands for the calls it counted, not one event.
+      assert.match(
+        explainText({ ...row, request_id: 'otel:metric:0f3a' }, rt.catalog),
+        /source\s+client-only telemetry: one interval of a gen_ai\.client\.token\.usage stream/,
       );
     } finally {
       await rt.close();
@@ -751,5 +812,93 @@ describe('gen_ai.client.token.usage: an app that exports only the histogram', ()
       555n,
       cost(3000n, 250n) + cost(4000n, 300n) + cost(5n, 5n),
     ]);
+  });
+
+  const export1 = histogram(
+    TRIAGE,
+    2,
+    [0, 60],
+    [
+      { type: 'input', sum: 3000, count: 2 },
+      { type: 'output', sum: 250, count: 2 },
+    ],
+  );
+  const export2 = histogram(
+    TRIAGE,
+    2,
+    [0, 120],
+    [
+      { type: 'input', sum: 7000, count: 3 },
+      { type: 'output', sum: 550, count: 3 },
+    ],
+  );
+  const triage = (requests: number, input: bigint, output: bigint) => [
+    'anthropic.claude-haiku-4-5-20251001-v1:0',
+    'support',
+    requests,
+    input,
+    output,
+    input * HAIKU.input + output * HAIKU.output,
+    0,
+  ];
+
+  test('a receiver restart continues each cumulative stream: only the increase counts; an app restart counts in full', async () => {
+    const db = join(dir.path, `ledger-${n++}.duckdb`);
+    let rt = await runtime(db);
+    try {
+      await send(createOtlpSink(rt), 'metrics', export1);
+      await rt.close();
+      // `tokenledger collect` restarted on the same ledger: the app's next export is its running total.
+      rt = await runtime(db);
+      await send(createOtlpSink(rt), 'metrics', export2);
+      assert.deepEqual((await byModel(rt)).total, triage(3, 7000n, 550n).slice(2));
+      await rt.close();
+      // The app restarted (a new start time): its new stream counts from zero, everything in it.
+      rt = await runtime(db);
+      const sink = createOtlpSink(rt);
+      const restarted = histogram(
+        TRIAGE,
+        2,
+        [200, 260],
+        [
+          { type: 'input', sum: 1000, count: 1 },
+          { type: 'output', sum: 100, count: 1 },
+        ],
+      );
+      await send(sink, 'metrics', restarted);
+      await send(sink, 'metrics', export2); // a late re-export of the old stream: nothing new
+      await rt.close();
+      rt = await runtime(db);
+      await send(createOtlpSink(rt), 'metrics', restarted); // and again after a restart
+      assert.deepEqual((await byModel(rt)).rows, [triage(4, 8000n, 650n)]);
+    } finally {
+      await rt.close();
+    }
+  });
+
+  test('a failed write moves nothing: the retry counts the increase once', async () => {
+    const rt = await runtime();
+    try {
+      let failures = 1;
+      const telemetry = rt.store.telemetry;
+      const flaky: typeof telemetry = {
+        ...telemetry,
+        write: (events, metrics, streams) => {
+          if (failures-- > 0) return Promise.reject(new Error('disk full'));
+          return telemetry.write(events, metrics, streams);
+        },
+      };
+      const sink = createOtlpSink({ ...rt, store: { ...rt.store, telemetry: flaky } });
+      await send(createOtlpSink(rt), 'metrics', export1);
+      await assert.rejects(send(sink, 'metrics', export2), {
+        code: 'store.write_failed',
+        retryable: true,
+      });
+      await send(sink, 'metrics', export2); // the exporter's retry
+      await send(sink, 'metrics', export2);
+      assert.deepEqual((await byModel(rt)).rows, [triage(3, 7000n, 550n)]);
+    } finally {
+      await rt.close();
+    }
   });
 });

@@ -8,7 +8,7 @@
  * API-request rows of source `genai_metric`, one per interval of a stream (model, provider, operation, resource and
  * point attributes) with its input and output tokens and the calls it counted, priced like a span. Delta points are
  * taken as they are and cumulative ones through the receiver's `CumulativeTracker`, so re-exports, retries and
- * client restarts count once. No double counting with spans: such a row counts nowhere when a GenAI span of the
+ * client and receiver restarts count once (see `createOtlpSink`). No double counting with spans: such a row counts nowhere when a GenAI span of the
  * same service (`service.name`) and model lies in its interval — the spans count those calls, one by one, and the
  * matcher (store/duckdb/telemetry-match.ts, match `span`) decides it from the stored data, whichever arrives first.
  * Like a span, a row no span covers counts in the ledger (client-only) only where no server-side record of its
@@ -34,7 +34,12 @@ import {
   type OtlpSink,
   type TelemetryIdentity,
 } from '../sources/index.ts';
-import type { Store, TelemetryEventRow, TelemetryMetricRow } from '../store/index.ts';
+import type {
+  Store,
+  TelemetryEventRow,
+  TelemetryMetricRow,
+  TelemetryStreamRow,
+} from '../store/index.ts';
 import { withResponseModelNames } from './response-model.ts';
 
 export { bedrockModelIdOf } from './response-model.ts';
@@ -45,7 +50,14 @@ export interface OtlpSinkDeps {
   readonly normaliser: Normaliser;
   /** Telemetry does not say which Region served a call: the Region its tokens are priced in. */
   readonly defaultRegion?: string;
+  /**
+   * How long a cumulative stream's stored state is kept after its last point (default 7 days): a stream idle longer
+   * is taken as ended, and a point of it arriving later counts as a new stream's.
+   */
+  readonly cumulativeRetentionMs?: number;
 }
+
+const WEEK_MS = 7 * 24 * 3_600_000;
 
 const json = (v: unknown) =>
   JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x));
@@ -299,6 +311,7 @@ function metricUsageRow(
     ttlKnown: true,
   });
   return {
+    // `metric:` also tells `explain` (cli/commands/explain.ts) a client-only row of an interval from one call's.
     eventKey: `metric:${m.key}`,
     at: m.at,
     source: GENAI_METRIC_SOURCE,
@@ -338,38 +351,87 @@ function metricUsageRow(
   };
 }
 
+const writeFailed = (e: unknown) =>
+  new AppError('store.write_failed', `storing telemetry failed: ${(e as Error).message}`, {
+    cause: e,
+    retryable: true,
+  });
+
+/**
+ * Cumulative metrics are turned into increases against the last point of each stream, which is stored with the rows
+ * it produced (one transaction) and loaded from the ledger by the first metrics request: a restarted receiver
+ * continues each running total where it was. The in-memory state moves only after the write commits (a failed
+ * write leaves it as it was, so the exporter's retry counts the same increase), and metrics requests go through
+ * that read-compute-write one at a time. One sink per ledger: two sinks writing the same streams would each keep
+ * their own state.
+ */
 export function createOtlpSink(given: OtlpSinkDeps): OtlpSink {
   const deps = { ...given, normaliser: withResponseModelNames(given.normaliser, given.catalog) };
   const tracker = new CumulativeTracker();
+  let loaded: Promise<void> | null = null;
+  const load = (now: number): Promise<void> => {
+    loaded ??= deps.store.telemetry
+      .streams(now - (deps.cumulativeRetentionMs ?? WEEK_MS))
+      .then((streams) => tracker.seed(streams))
+      .catch((e: unknown) => {
+        loaded = null;
+        throw writeFailed(e);
+      });
+    return loaded;
+  };
+  let queue: Promise<unknown> = Promise.resolve();
+  const oneAtATime = <T>(fn: () => Promise<T>): Promise<T> => {
+    const next = queue.then(fn, fn);
+    queue = next.catch(() => undefined);
+    return next;
+  };
+  const write = async (
+    events: readonly TelemetryEventRow[],
+    metrics: readonly TelemetryMetricRow[],
+    streams: readonly TelemetryStreamRow[] = [],
+  ) => {
+    try {
+      await deps.store.telemetry.write(events, metrics, streams);
+    } catch (e: unknown) {
+      throw writeFailed(e);
+    }
+  };
   return {
     async accept(batch: OtlpBatch) {
       const context = { headers: batch.headers, receivedAt: batch.receivedAt };
       let events: TelemetryEventRow[] = [];
-      let metrics: TelemetryMetricRow[] = [];
       if (batch.signal === 'logs') {
         const d = decodeOtlp('logs', batch.encoding, batch.body);
         if (!d.ok) throw new AppError('otlp.malformed', d.reason);
         events = interpretClaudeCodeLogs(d.request, context).events.map((e) =>
           eventRow(deps, e, batch.receivedAt),
         );
+        await write(events, []);
       } else if (batch.signal === 'metrics') {
         const d = decodeOtlp('metrics', batch.encoding, batch.body);
         if (!d.ok) throw new AppError('otlp.malformed', d.reason);
-        metrics = interpretClaudeCodeMetrics(d.request, context, tracker).deltas.map((m) =>
-          metricRow(m, batch.receivedAt),
-        );
-        events = genAiMetricIntervals(
-          interpretGenAiMetrics(d.request, context, tracker).usages,
-        ).map((m) => metricUsageRow(deps, m, batch.receivedAt));
+        events = await oneAtATime(async () => {
+          await load(batch.receivedAt);
+          const stage = tracker.stage();
+          const metrics = interpretClaudeCodeMetrics(d.request, context, stage).deltas.map((m) =>
+            metricRow(m, batch.receivedAt),
+          );
+          const usages = genAiMetricIntervals(
+            interpretGenAiMetrics(d.request, context, stage).usages,
+          ).map((m) => metricUsageRow(deps, m, batch.receivedAt));
+          await write(usages, metrics, stage.changes());
+          stage.commit();
+          return usages;
+        });
       } else {
         const d = decodeOtlp('traces', batch.encoding, batch.body);
         if (!d.ok) throw new AppError('otlp.malformed', d.reason);
         events = interpretGenAiTraces(d.request, context).usages.map((u) =>
           spanRow(deps, u, batch.receivedAt),
         );
+        await write(events, []);
       }
       try {
-        await deps.store.telemetry.write(events, metrics);
         // Match this request's calls to server-side records (request id, else token fingerprint), or count them
         // client-only: only events and ledger records near them in time, not a scan of the whole ledger.
         const calls = events.filter((e) => e.kind === 'api_request');
@@ -380,14 +442,7 @@ export function createOtlpSink(given: OtlpSinkDeps): OtlpSink {
           });
         }
       } catch (e: unknown) {
-        throw new AppError(
-          'store.write_failed',
-          `storing telemetry failed: ${(e as Error).message}`,
-          {
-            cause: e,
-            retryable: true,
-          },
-        );
+        throw writeFailed(e);
       }
       return { rejected: 0 };
     },

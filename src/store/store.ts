@@ -451,7 +451,10 @@ export interface MetricsStore {
 export interface TelemetryEventRow {
   readonly eventKey: string;
   readonly at: number;
-  /** `claude_code` | `genai`. */
+  /**
+   * `claude_code` (events) | `genai` (spans) | `genai_metric` (one interval of a `gen_ai.client.token.usage` stream,
+   * standing for the calls it counted).
+   */
   readonly source: string;
   readonly kind: string;
   readonly event: string;
@@ -506,6 +509,19 @@ export interface TelemetryMetricRow {
   readonly receivedAt: number;
   /** JSON of the point's own attributes (code_edit_tool.decision: tool_name, decision, source, language). */
   readonly attributes: string;
+}
+
+/**
+ * The last point of one cumulative metric stream (its identity apart from the start time, `seriesIdentity` in
+ * sources/otlp/cumulative.ts): the OTLP sink's cumulative → delta state, stored with the rows it produced so that a
+ * receiver restart (or a failed write) neither counts a running total again nor loses an increase.
+ */
+export interface TelemetryStreamRow {
+  readonly series: string;
+  readonly startTimeUnixNano: bigint;
+  readonly timeUnixNano: bigint;
+  /** Exact decimal strings: the running totals at `timeUnixNano` (a histogram's count and sum). */
+  readonly values: readonly string[];
 }
 
 export interface SessionSummary {
@@ -682,15 +698,27 @@ export interface TelemetryReportResults {
 }
 
 export interface TelemetryStore {
-  /** Idempotent on the event and point keys: returns how many were new. */
+  /**
+   * Idempotent on the event and point keys: returns how many were new. `streams` (cumulative stream state, upserted
+   * by series and start time) is written in the same transaction: all or nothing.
+   */
   write(
     events: readonly TelemetryEventRow[],
     metrics: readonly TelemetryMetricRow[],
+    streams?: readonly TelemetryStreamRow[],
   ): Promise<{
     readonly events: number;
     readonly metrics: number;
   }>;
-  /** Top sessions by recomputed cost in [from, to) (= `telemetryReport({ kind: 'sessions', … })`). */
+  /**
+   * The stored cumulative streams whose last point is at or after `sinceMs` (epoch ms); older ones are deleted (a
+   * stream idle that long is taken as ended).
+   */
+  streams(sinceMs: number): Promise<readonly TelemetryStreamRow[]>;
+  /**
+   * Top sessions by cost in [from, to) (= `telemetryReport({ kind: 'sessions', … })`): a call matched to a
+   * server-side record costs what the record costs, any other its recomputed cost.
+   */
   sessions(from: number, to: number, limit: number): Promise<readonly SessionSummary[]>;
   /** Sessions, developers, tools, or usage grouped by telemetry dimensions (see `TelemetryReportQuery`). */
   telemetryReport<Q extends TelemetryReportQuery>(

@@ -129,9 +129,9 @@ test('api_request events with a request id join exactly the log record of the sa
   assert.ok(truth.apiRequests.logsMissing > 0, 'some calls are in the telemetry only');
 });
 
-test('sessions prices each call as the ledger prices its record', {
-  todo: 'the receiver prices 2.1.3xx api_request events by their response-body model name (unpriced) and older versions without the 1h cache-write split; the ledger prices the joined records',
-}, async () => {
+// One ledger: a call's telemetry event costs what its joined record costs, whatever the event's own repricing says
+// (a version without the 1h cache-write split, a response-body model name, global vs in-Region pricing).
+test('sessions prices each call as the ledger prices its record', async () => {
   const sessions = await json('sessions', '--json', '--limit', '10000', ...SINCE);
   for (const s of sample().filter((x) => x.logsMissing === 0)) {
     const row = sessions.find((x) => x.sessionId === s.sessionId);

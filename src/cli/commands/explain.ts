@@ -42,6 +42,11 @@ const ASSUMPTIONS: Readonly<Partial<Record<Flag, string>>> = {
  * telemetry-match.ts; the store's index does not export it).
  */
 const CLIENT_ONLY_SOURCE = 'telemetry';
+/**
+ * The request id of a client-only row read from a `gen_ai.client.token.usage` interval: `otel:` (telemetry-match.ts)
+ * and the `metric:` event key of the OTLP sink's metric rows (pipeline/otlp-sink.ts).
+ */
+const METRIC_INTERVAL_PREFIX = 'otel:metric:';
 
 const s = (v: unknown): string => (v === null || v === undefined ? '' : String(v));
 const n = (v: unknown): number => Number(v ?? 0);
@@ -107,7 +112,9 @@ export function explainText(row: StoredRecord, catalog: Catalog): string {
   kv(
     'source',
     rec.source.uri === CLIENT_ONLY_SOURCE
-      ? 'client-only telemetry event (no invocation log or gateway record of this call)'
+      ? rec.requestId.startsWith(METRIC_INTERVAL_PREFIX)
+        ? 'client-only telemetry: one interval of a gen_ai.client.token.usage stream, the calls it counted (no invocation log, gateway record or span covers them)'
+        : 'client-only telemetry event (no invocation log or gateway record of this call)'
       : rec.source.line > 0
         ? `${rec.source.uri}:${rec.source.line}`
         : `${rec.source.uri} (read by DuckDB; search it for the request id)`,

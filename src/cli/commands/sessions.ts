@@ -9,8 +9,9 @@ import { compact, renderTable } from '../format.ts';
 export const SESSIONS_HELP = `Usage: tokenledger sessions [--since 7d|DATE] [--until DATE] [--by session|user]
                           [--user EMAIL] [--limit 20] [--format table|csv|json] [--db FILE]
 
-Top sessions from the telemetry tokenledger collect received: who, when, how long, cost
-recomputed from the tokens with the catalog, tool calls, commits and pull requests.
+Top sessions from the telemetry tokenledger collect received: who, when, how long, cost (a call
+the ledger holds a log or gateway record of costs what that record costs; any other call is
+priced from its tokens with the catalog), tool calls, commits and pull requests.
   SESSION   the session id's first 8 characters (the full id in csv and json).
   WALL      first to last event of the session.
   ACTIVE    claude_code.active_time.total (keyboard + CLI time); idle time is WALL less ACTIVE,

@@ -16,8 +16,8 @@ Claude Code's tools, from the telemetry tokenledger collect received:
                               source: config, hook, user_permanent, user_temporary, user_abort,
                               user_reject.
   REQUESTS, COST              the API requests in the range apportioned to tools: each prompt's
-                              (prompt.id) cost, recomputed from its tokens with the catalog, is
-                              split evenly over that prompt's tool_result events in whole
+                              (prompt.id) cost (a call's ledger record's cost, else its tokens
+                              priced with the catalog) is split evenly over that prompt's tool_result events in whole
                               pico-USD; the remainder goes one pico each to the earliest calls,
                               so the shares add up to the prompt's cost exactly (requests
                               likewise, in whole requests). Prompts without tool calls, and

@@ -90,6 +90,40 @@ describe('CumulativeTracker', () => {
     assert.deepEqual(r.snapshot(), t.snapshot());
     assert.deepEqual(r.delta('a', point(1, 160, '8')), { outcome: 'increase', values: ['3'] });
   });
+
+  test('a stage moves nothing until committed; dropped, the same points count again', () => {
+    const t = new CumulativeTracker();
+    t.delta('a', point(1, 100, '5'));
+    const before = t.snapshot();
+    const dropped = t.stage();
+    assert.deepEqual(dropped.delta('a', point(1, 160, '8')), {
+      outcome: 'increase',
+      values: ['3'],
+    });
+    assert.deepEqual(dropped.delta('a', point(1, 160, '8')).outcome, 'duplicate');
+    assert.deepEqual(t.snapshot(), before);
+
+    const stage = t.stage();
+    assert.deepEqual(stage.delta('a', point(1, 160, '8')), { outcome: 'increase', values: ['3'] });
+    assert.deepEqual(stage.delta('b', point(4, 50, '2')), { outcome: 'first', values: ['2'] });
+    assert.equal(stage.delta('a', point(1, 100, '5')).outcome, 'stale');
+    assert.equal(stage.lastTime('a', 1n), 160n);
+    assert.equal(t.lastTime('a', 1n), 100n);
+    assert.deepEqual(stage.changes(), [
+      { series: 'a', startTimeUnixNano: 1n, timeUnixNano: 160n, values: ['8'] },
+      { series: 'b', startTimeUnixNano: 4n, timeUnixNano: 50n, values: ['2'] },
+    ]);
+    stage.commit();
+    assert.equal(t.lastTime('a', 1n), 160n);
+    assert.equal(t.delta('b', point(4, 50, '2')).outcome, 'duplicate');
+  });
+
+  test('seed loads persisted streams: the next point is an increase, not a first', () => {
+    const t = new CumulativeTracker();
+    t.seed([{ series: 'a', startTimeUnixNano: 1n, timeUnixNano: 100n, values: ['5'] }]);
+    assert.deepEqual(t.delta('a', point(1, 160, '8')), { outcome: 'increase', values: ['3'] });
+    assert.deepEqual(t.delta('a', point(9, 170, '1')), { outcome: 'restart', values: ['1'] });
+  });
 });
 
 describe('series identity', () => {

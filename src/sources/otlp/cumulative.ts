@@ -12,8 +12,11 @@
  * - a point no newer than the last one of its stream → nothing (`duplicate` when equal, `stale` when not).
  *
  * Values are exact decimal strings (`decimal.ts`), one or more per point (a histogram's count and sum).
- * The state lives in memory; `snapshot()`/`CumulativeTracker.restore()` let a caller keep it across its own
- * restarts (otherwise every cumulative series seen again after a receiver restart counts as `first`).
+ * The state lives in memory. To keep it across receiver restarts, and to advance it only once the rows it produced
+ * are stored, a caller works on a `stage()`: the stage reads through to the tracker, `changes()` lists the streams it
+ * moved (to persist with the rows, in one transaction), `commit()` applies them to the tracker after the write, and a
+ * stage simply dropped (a failed write) leaves the tracker as it was, so a retry counts the same increase again.
+ * `seed()` loads persisted streams; `snapshot()`/`CumulativeTracker.restore()` serialise the whole state.
  */
 import { compareDecimal, subtractDecimal } from './decimal.ts';
 import type { AnyValue, KeyValue } from './shape.ts';
@@ -46,12 +49,105 @@ export interface CumulativeState {
   ])[];
 }
 
+/** The last point of one stream: what `changes()` lists and `seed()` takes. */
+export interface CumulativeStream {
+  readonly series: string;
+  readonly startTimeUnixNano: bigint;
+  readonly timeUnixNano: bigint;
+  readonly values: readonly string[];
+}
+
 export class CumulativeTracker {
   private readonly series = new Map<string, Map<bigint, Stream>>();
   private readonly maxStarts: number;
+  /** Set on a stage: the tracker it reads through to and commits into. */
+  private parent: CumulativeTracker | null = null;
+  /** On a stage: the streams `delta` moved, as `series` → start times. */
+  private readonly touched = new Map<string, Set<bigint>>();
 
   constructor(options: { readonly maxStartsPerSeries?: number } = {}) {
     this.maxStarts = Math.max(1, options.maxStartsPerSeries ?? 4);
+  }
+
+  /**
+   * A stage over this tracker: `delta` on it sees this tracker's state and its own earlier points, and changes
+   * nothing here until `commit()`. One stage at a time: a commit replaces the series it touched wholesale.
+   */
+  stage(): CumulativeTracker {
+    const staged = new CumulativeTracker({ maxStartsPerSeries: this.maxStarts });
+    staged.parent = this;
+    return staged;
+  }
+
+  /** On a stage: the last point of every stream its `delta` calls moved (new streams included). */
+  changes(): CumulativeStream[] {
+    const out: CumulativeStream[] = [];
+    for (const [series, starts] of this.touched) {
+      const streams = this.series.get(series);
+      for (const start of starts) {
+        const s = streams?.get(start);
+        // Evicted again within the stage (more start times than kept): nothing to persist.
+        if (s === undefined) continue;
+        out.push({ series, startTimeUnixNano: start, timeUnixNano: s.time, values: [...s.values] });
+      }
+    }
+    return out;
+  }
+
+  /** On a stage: applies it to the tracker it was taken from; the stage is empty afterwards. */
+  commit(): void {
+    const parent = this.parent;
+    if (parent === null) throw new Error('commit() is for a stage');
+    for (const [series, starts] of this.series) parent.series.set(series, starts);
+    this.series.clear();
+    this.touched.clear();
+  }
+
+  /** Loads streams (e.g. persisted ones), keeping the newest start times of each series; a known stream wins. */
+  seed(streams: Iterable<CumulativeStream>): void {
+    for (const s of streams) {
+      let starts = this.series.get(s.series);
+      if (starts === undefined) {
+        starts = new Map();
+        this.series.set(s.series, starts);
+      }
+      if (starts.has(s.startTimeUnixNano)) continue;
+      this.remember(starts, {
+        startTimeUnixNano: s.startTimeUnixNano,
+        timeUnixNano: s.timeUnixNano,
+        values: s.values,
+      });
+    }
+  }
+
+  /** The streams of a series, read-only (a stage reads through to its tracker). */
+  private view(series: string): Map<bigint, Stream> | undefined {
+    return this.series.get(series) ?? this.parent?.view(series);
+  }
+
+  /** The streams of a series to change: on a stage, a copy of the tracker's, made on first touch. */
+  private own(series: string): Map<bigint, Stream> {
+    let starts = this.series.get(series);
+    if (starts === undefined) {
+      const base = this.parent?.view(series);
+      starts = new Map(
+        base === undefined
+          ? []
+          : [...base].map(([start, s]) => [start, { time: s.time, values: s.values }] as const),
+      );
+      this.series.set(series, starts);
+    }
+    return starts;
+  }
+
+  private touch(series: string, start: bigint): void {
+    if (this.parent === null) return;
+    let starts = this.touched.get(series);
+    if (starts === undefined) {
+      starts = new Set();
+      this.touched.set(series, starts);
+    }
+    starts.add(start);
   }
 
   /** Number of (series, start time) streams held. */
@@ -63,7 +159,7 @@ export class CumulativeTracker {
 
   /** The time of the last point seen of the stream (series, start time); null when none was. */
   lastTime(series: string, startTimeUnixNano: bigint): bigint | null {
-    return this.series.get(series)?.get(startTimeUnixNano)?.time ?? null;
+    return this.view(series)?.get(startTimeUnixNano)?.time ?? null;
   }
 
   /**
@@ -71,24 +167,22 @@ export class CumulativeTracker {
    * `seriesIdentity`); `monotonic` false disables reset detection (a decrease is a negative delta).
    */
   delta(series: string, point: CumulativePoint, monotonic = true): CumulativeDelta {
-    let starts = this.series.get(series);
-    if (starts === undefined) {
-      starts = new Map();
-      this.series.set(series, starts);
+    const known = this.view(series)?.get(point.startTimeUnixNano);
+    if (known !== undefined && point.timeUnixNano <= known.time) {
+      const same =
+        point.timeUnixNano === known.time &&
+        point.values.length === known.values.length &&
+        point.values.every((v, i) => compareDecimal(v, known.values[i] ?? '0') === 0);
+      return { outcome: same ? 'duplicate' : 'stale', values: point.values.map(() => '0') };
     }
+    const starts = this.own(series);
+    this.touch(series, point.startTimeUnixNano);
     const previous = starts.get(point.startTimeUnixNano);
     if (previous === undefined) {
       const later = [...starts.keys()].every((s) => s < point.startTimeUnixNano);
       const outcome: CumulativeOutcome = starts.size > 0 && later ? 'restart' : 'first';
       this.remember(starts, point);
       return { outcome, values: [...point.values] };
-    }
-    if (point.timeUnixNano <= previous.time) {
-      const same =
-        point.timeUnixNano === previous.time &&
-        point.values.length === previous.values.length &&
-        point.values.every((v, i) => compareDecimal(v, previous.values[i] ?? '0') === 0);
-      return { outcome: same ? 'duplicate' : 'stale', values: point.values.map(() => '0') };
     }
     const decreased =
       monotonic && point.values.some((v, i) => compareDecimal(v, previous.values[i] ?? '0') < 0);

@@ -42,6 +42,7 @@ export {
   type CumulativeOutcome,
   type CumulativePoint,
   type CumulativeState,
+  type CumulativeStream,
   CumulativeTracker,
   seriesIdentity,
 } from './cumulative.ts';

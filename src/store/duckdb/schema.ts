@@ -103,4 +103,11 @@ export const TELEMETRY_MIGRATIONS: readonly string[] = [
   // `report --by language`. Appended, so it is the last column (telemetry.ts inserts by position); NULL on points
   // stored before it existed.
   `ALTER TABLE telemetry_metrics ADD COLUMN IF NOT EXISTS attributes VARCHAR`,
+  // Cumulative metric streams: the last point of each (series identity, start time), written in the transaction of
+  // the rows it produced, so a receiver restart continues each running total where it was (otlp-sink.ts). Nanos are
+  // HUGEINT (OTLP's fixed64); `totals` is a JSON array of exact decimal strings.
+  `CREATE TABLE IF NOT EXISTS telemetry_streams (
+    series VARCHAR NOT NULL, start_ns HUGEINT NOT NULL, time_ns HUGEINT NOT NULL, totals VARCHAR NOT NULL,
+    PRIMARY KEY (series, start_ns)
+  )`,
 ];

@@ -531,6 +531,73 @@ describe('usage by telemetry dimensions', () => {
   });
 });
 
+describe('one ledger: a matched call costs what its record costs', () => {
+  test('sessions, developers, tools and usage take the record’s cost; an unpriced record leaves the call unpriced', async () => {
+    const s2 = EVENTS.find((e) => e.sessionId === 'S2' && e.kind === 'api_request');
+    const s1 = EVENTS.find((e) => e.promptId === 'P2' && e.kind === 'api_request');
+    assert.ok(s2 && s1);
+    // The same call reported twice (e.g. a re-sent event with a new key): both match one record, which counts once.
+    const again = { ...s2, eventKey: 'again', at: s2.at + 1000 };
+    const record = (id: string, cost: string) =>
+      `('${id}', TIMESTAMP '2026-11-20 13:20:00', 'a', 'us-east-1', 'Converse', 'm', 'm', 'in_region', 'base',
+        'standard', 10, 1, 0, 0, 0, 't', 'u', 'f', 'p', 'e', 'c', 'a', 's', '{}', ${cost}, 'h', '[]', 'logs', 1,
+        TIMESTAMP '2026-11-20 14:00:00')`;
+    try {
+      await store.write([again], []);
+      await conn.run(`INSERT INTO usage (request_id, ts, account, region, operation, model_id, model, scope,
+        model_form, tier, input_tokens, output_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens,
+        team, "user", feature, project, environment, cost_center, application, session, attribution, cost_pusd,
+        catalog_hash, flags, source, source_line, ingested_at)
+        VALUES ${record('r-priced', '50')}, ${record('r-unpriced', 'NULL')}`);
+      await conn.run(`INSERT INTO telemetry_matches VALUES
+        ('${s2.eventKey}', epoch_ms(${s2.at}), 'request_id', 'r-priced', 0, false),
+        ('again', epoch_ms(${again.at}), 'request_id', 'r-priced', 0, false),
+        ('${s1.eventKey}', epoch_ms(${s1.at}), 'fingerprint', 'r-unpriced', 2000, false)`);
+
+      const sessions = await store.sessions(RANGE.from, RANGE.to, 10);
+      assert.deepEqual(
+        sessions.map((x) => [x.sessionId, x.requests, x.costPicos, x.unpricedRequests]),
+        [
+          ['S2', 2, 50n, 0],
+          ['S1', 4, 17n, 2],
+        ],
+      );
+      const users = await store.telemetryReport({ kind: 'users', ...RANGE });
+      assert.deepEqual(
+        users.map((u) => [u.user, u.costPicos, u.unpricedRequests]),
+        [
+          [BO, 50n, 0],
+          [ANA, 17n, 2],
+        ],
+      );
+      const tools = await store.telemetryReport({ kind: 'tools', byUser: false, ...RANGE });
+      assert.deepEqual(Object.fromEntries(tools.map((t) => [t.tool, t.costPicos])), {
+        Grep: 50n,
+        Read: 12n,
+        Edit: 5n,
+        Bash: 0n,
+        '(no tool)': 0n,
+      });
+      const bySession = requestsOf(
+        await store.telemetryReport({ kind: 'usage', groupBy: ['session'], where: [], ...range() }),
+      );
+      assert.deepEqual(costs(bySession.rows), { S2: 50n, S1: 17n });
+      assert.equal(bySession.total.costPicos, 67n);
+      assert.deepEqual(
+        bySession.unpriced.map((u) => [u.model, u.requests]),
+        [
+          ['acme.unknown-model', 1],
+          [SONNET, 1],
+        ],
+      );
+    } finally {
+      await conn.run("DELETE FROM telemetry_events WHERE event_key = 'again'");
+      await conn.run('DELETE FROM telemetry_matches');
+      await conn.run("DELETE FROM usage WHERE request_id IN ('r-priced', 'r-unpriced')");
+    }
+  });
+});
+
 function range() {
   return { since: RANGE.from, until: RANGE.to };
 }

@@ -12,6 +12,13 @@
  * GenAI token-usage metric rows (source `genai_metric`, telemetry-match.ts) stand for the calls of one interval:
  * they count as that many requests, and not at all where a span covers them (match `span`): the spans count those
  * calls.
+ *
+ * One ledger: an API request matched to a server-side record (match `request_id` or `fingerprint`) costs what the
+ * ledger's record of that call costs (`usage.cost_pusd`, null when the ledger could not price it), not its own
+ * repricing — which may differ (an older Claude Code without the 1h cache-write split, a profile the event does not
+ * name). Several events matched to one record (the same call reported twice) share it: the first carries its cost,
+ * the others cost 0. Unmatched and client-only events keep their own catalog price (the ledger's client-only row is
+ * priced the same).
  */
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import { AppError } from '../../core/index.ts';
@@ -116,6 +123,26 @@ const and = (parts: readonly string[]) => (parts.length === 0 ? 'TRUE' : parts.j
 /** Rows that count: all but the metric rows a GenAI span covers (their calls are counted by the spans). */
 const COUNTED = `(source <> '${METRIC_SOURCE}' OR event_key NOT IN (
     SELECT event_key FROM telemetry_matches WHERE match = 'span'))`;
+/**
+ * `telemetry_events` with each API request's cost as the ledger prices its call (see the module comment): every
+ * column, `cost_pusd` replaced.
+ */
+const PRICED_EVENTS = `(
+  SELECT e.* REPLACE (CASE WHEN l.event_key IS NULL THEN e.cost_pusd
+      WHEN l.k = 1 OR l.cost_pusd IS NULL THEN l.cost_pusd ELSE 0 END AS cost_pusd)
+  FROM telemetry_events e LEFT JOIN (
+    SELECT m.event_key, r.cost_pusd,
+      row_number() OVER (PARTITION BY m.request_id ORDER BY m.ts, m.event_key) AS k
+    FROM telemetry_matches m JOIN (
+      SELECT request_id, min(cost_pusd) AS cost_pusd FROM usage
+      WHERE request_id IN (
+        SELECT request_id FROM telemetry_matches WHERE match IN ('request_id', 'fingerprint'))
+      GROUP BY request_id
+    ) r ON r.request_id = m.request_id
+    WHERE m.match IN ('request_id', 'fingerprint')
+  ) l ON l.event_key = e.event_key
+)`;
+
 /** The requests a row stands for: an event one, a metric row the calls its interval counted. */
 const CALLS = `CASE WHEN source = '${METRIC_SOURCE}'
     THEN coalesce(TRY_CAST(json_extract_string(attributes, '$.operations') AS BIGINT), 1) ELSE 1 END`;
@@ -157,7 +184,7 @@ function apportionCtes(keys: readonly string[], filters: readonly string[]): str
   return `r AS (
   SELECT prompt_id AS pid${keyCols.map((c) => `, ${c}`).join('')},
     ${REQUEST_SUMS}
-  FROM telemetry_events
+  FROM ${PRICED_EVENTS}
   WHERE kind IN ('api_request', 'api_error') AND ${COUNTED} AND ${and(filters)}
   GROUP BY ALL
 ), t AS (
@@ -265,7 +292,7 @@ ${groupsAndTotal(
     const cols = q.groupBy.map((k, i) => `${expression(k, EVENT_KEYS)} AS g${i}`);
     sql = `WITH req AS (
   SELECT ${[...cols, 'kind', 'source', 'attributes', 'success', 'input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_write_5m_tokens', 'cache_write_1h_tokens', 'cost_pusd'].join(', ')}
-  FROM telemetry_events WHERE kind IN ('api_request', 'api_error') AND ${COUNTED} AND ${and(filters)}
+  FROM ${PRICED_EVENTS} WHERE kind IN ('api_request', 'api_error') AND ${COUNTED} AND ${and(filters)}
 )
 ${groupsAndTotal(
   'req',
@@ -301,7 +328,7 @@ async function unpricedModels(conn: DuckDBConnection, q: TelemetryUsageQuery) {
       `SELECT coalesce(model, '${UNKNOWN}') AS model, sum(${CALLS}) AS requests,
       coalesce(sum(coalesce(input_tokens, 0) + coalesce(output_tokens, 0) + coalesce(cache_read_tokens, 0)
         + coalesce(cache_write_5m_tokens, 0) + coalesce(cache_write_1h_tokens, 0)), 0)::HUGEINT AS tokens
-    FROM telemetry_events
+    FROM ${PRICED_EVENTS}
     WHERE kind = 'api_request' AND cost_pusd IS NULL AND ${COUNTED} AND ${and(filters)}
     GROUP BY 1 ORDER BY requests DESC, model`,
       params,
@@ -413,7 +440,7 @@ async function sessions(
 WITH e AS (
   SELECT ${eventSums('session_id')}, any_value(${USER}) AS "user", min(ts) AS first, max(ts) AS last,
     sum(TRY_CAST(cost_reported_usd AS DECIMAL(38, 12))) FILTER (WHERE kind = 'api_request')::VARCHAR AS reported
-  FROM telemetry_events
+  FROM ${PRICED_EVENTS}
   WHERE session_id IS NOT NULL AND ${COUNTED} AND ${and([...range, ...user])}
   GROUP BY session_id
 ), m AS (
@@ -466,7 +493,7 @@ async function users(
   const sql = `
 WITH e AS (
   SELECT ${eventSums(`${USER} AS "user"`)}, count(DISTINCT session_id) AS sessions
-  FROM telemetry_events WHERE ${COUNTED} AND ${and([...range, ...user])}
+  FROM ${PRICED_EVENTS} WHERE ${COUNTED} AND ${and([...range, ...user])}
   GROUP BY 1
 ), m AS (
   SELECT ${metricSums(`${USER} AS "user"`)}

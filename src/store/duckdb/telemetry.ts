@@ -1,4 +1,7 @@
-/** The DuckDB TelemetryStore: Claude Code / GenAI events and metric increases, and the sessions report. */
+/**
+ * The DuckDB TelemetryStore: Claude Code / GenAI events and metric increases, the cumulative streams' state, and the
+ * sessions report.
+ */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { TelemetryStore } from '../store.ts';
 import { writeMapFile } from './bulk-logs.ts';
@@ -79,7 +82,7 @@ export function createTelemetryStore(conn: DuckDBConnection, tmp: string): Telem
     return next;
   };
   return {
-    write: (events, metrics) =>
+    write: (events, metrics, streams = []) =>
       serial(async () => {
         let newEvents = 0;
         let newMetrics = 0;
@@ -152,12 +155,43 @@ export function createTelemetryStore(conn: DuckDBConnection, tmp: string): Telem
               (await conn.run(insertSql('telemetry_metrics', METRIC_COLUMNS, file))).rowsChanged,
             );
           }
+          if (streams.length > 0) {
+            const file = writeMapFile(
+              tmp,
+              `telemetry-${n++}-streams`,
+              streams.map((s) => ({
+                series: s.series,
+                start_ns: s.startTimeUnixNano.toString(),
+                time_ns: s.timeUnixNano.toString(),
+                totals: JSON.stringify(s.values),
+              })),
+            );
+            await conn.run(`INSERT OR REPLACE INTO telemetry_streams
+              SELECT series, CAST(start_ns AS HUGEINT), CAST(time_ns AS HUGEINT), totals
+              FROM read_json('${file.replaceAll("'", "''")}', format = 'newline_delimited',
+                columns = {series: 'VARCHAR', start_ns: 'VARCHAR', time_ns: 'VARCHAR', totals: 'VARCHAR'})`);
+          }
           await conn.run('COMMIT');
         } catch (e: unknown) {
           await conn.run('ROLLBACK').catch(() => undefined);
           throw e;
         }
         return { events: newEvents, metrics: newMetrics };
+      }),
+
+    streams: (sinceMs) =>
+      serial(async () => {
+        const since = (BigInt(Math.trunc(sinceMs)) * 1_000_000n).toString();
+        await conn.run(`DELETE FROM telemetry_streams WHERE time_ns < ${since}::HUGEINT`);
+        const reader = await conn.runAndReadAll(
+          'SELECT series, start_ns::VARCHAR, time_ns::VARCHAR, totals FROM telemetry_streams',
+        );
+        return reader.getRows().map(([series, start, time, totals]) => ({
+          series: String(series),
+          startTimeUnixNano: BigInt(String(start)),
+          timeUnixNano: BigInt(String(time)),
+          values: (JSON.parse(String(totals)) as unknown[]).map(String),
+        }));
       }),
 
     // The matching (request id, fingerprint, client-only rows) lives in telemetry-match.ts.
