@@ -14,7 +14,7 @@ import { createRandom, type Random } from '../src/demo/random.ts';
 import { hourKey, objectName } from '../src/demo/writer.ts';
 
 /** Bump when the record shape changes: cached corpora of an older version are regenerated. */
-const GENERATOR_VERSION = 3;
+const GENERATOR_VERSION = 4;
 const RECORDS_PER_FILE = 10_000;
 const CHUNK_RECORDS = 500;
 const HOUR_MS = 3_600_000;
@@ -160,8 +160,15 @@ function modelIdFor(rng: Random, id: string, account: string, region: string): s
   if (r < 0.8) return `arn:aws:bedrock:${region}::foundation-model/${id}`;
   if (r < 0.9) return `arn:aws:bedrock:${region}:${account}:inference-profile/${geo}.${id}`;
   if (r < 0.98) return `arn:aws:bedrock:${region}:${account}:inference-profile/global.${id}`;
-  return `arn:aws:bedrock:${region}:${account}:application-inference-profile/${rng.alnum(12)}`;
+  // Application inference profiles come from a pool, as in a real account (AWS caps them per account; a team
+  // creates one per application): one of 40 ids, not a new one per record.
+  return `arn:aws:bedrock:${region}:${account}:application-inference-profile/${rng.pick(APPLICATION_PROFILES)}`;
 }
+
+const APPLICATION_PROFILES = Array.from(
+  { length: 40 },
+  (_, i) => `k7q2m9x4w${String(i).padStart(3, '0')}`,
+);
 
 function text(rng: Random, chars: number): string {
   let s = '';

@@ -93,7 +93,8 @@ interface CallTiming {
 }
 
 /**
- * Times every store method (and those of its capability objects, e.g. `bulkLogs`): the synchronous part (JS work
+ * Times every store method (and those of its capability objects, e.g. `bulkLogs`, and of the bulk runs and batches it
+ * hands out): the synchronous part (JS work
  * before the first await, e.g. serialising a batch) and the time until the promise settles (mostly DuckDB).
  */
 function timedStore(store: Store): { store: Store; timing: Record<string, CallTiming> } {
@@ -118,7 +119,12 @@ function timedStore(store: Store): { store: Store; timing: Record<string, CallTi
             c.storeSeconds += (t2 - t1) / 1000;
             c.eachMs.push(Math.round(t2 - t1));
           };
-          if (out instanceof Promise) return out.finally(done);
+          // A bulk run and its staged batches are timed too (bulkLogs.start.stage, bulkLogs.start.stage.insert).
+          const inner = (r: unknown) =>
+            typeof r === 'object' && r !== null && /bulkLogs\.start(\.stage)?$/.test(name)
+              ? wrap(r, `${name}.`)
+              : r;
+          if (out instanceof Promise) return out.finally(done).then(inner);
           done();
           return out;
         };

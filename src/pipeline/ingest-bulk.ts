@@ -1,7 +1,7 @@
 /**
  * The bulk half of the ingest: groups of whole files staged by the store (DuckDB reads them), their distinct keys
- * resolved here with the same normalise/price/attribute code as the row-by-row path, inserted in one transaction
- * with their checkpoints. One group stages while the previous one commits.
+ * resolved here with the same normalise/price/attribute code as the row-by-row path, inserted with their
+ * checkpoints in the run's transactions. One group stages while the previous one inserts.
  */
 import type { ObjectInfo } from '../sources/index.ts';
 import { type BulkLogLoader, priceKeyId, type StagedBatch } from '../store/index.ts';
@@ -13,16 +13,18 @@ import type { IngestDeps, IngestSummary } from './ingest.ts';
 export const BULK_GROUP_BYTES = 4 * 1024 * 1024;
 export const BULK_GROUP_FILES = 64;
 export const BULK_MIN_BYTES = 128 * 1024;
+/** Groups staged ahead of the one inserting (their rows wait on disk, not in memory). */
+export const STAGE_AHEAD = 3;
 
 /**
- * The bulk path: groups of files staged by the store, their distinct keys resolved here, inserted in one
- * transaction with their checkpoints. Returns the files that must go row by row (unreadable or irregular).
+ * The bulk path: groups of files staged by the store, their distinct keys resolved here, inserted with their
+ * checkpoints. Returns the files that must go row by row (unreadable or irregular).
  */
 export async function ingestBulk(
   bulk: BulkLogLoader,
   deps: IngestDeps,
   eligible: readonly { info: ObjectInfo }[],
-  groupFiles: number,
+  sizes: { readonly groupFiles: number; readonly commitRows?: number | undefined },
   summary: IngestSummary,
   fileDone: () => void,
 ): Promise<string[]> {
@@ -31,7 +33,10 @@ export async function ingestBulk(
   let group: ObjectInfo[] = [];
   let bytes = 0;
   for (const { info } of eligible) {
-    if (group.length > 0 && (bytes + info.size > BULK_GROUP_BYTES || group.length >= groupFiles)) {
+    if (
+      group.length > 0 &&
+      (bytes + info.size > BULK_GROUP_BYTES || group.length >= sizes.groupFiles)
+    ) {
       groups.push(group);
       group = [];
       bytes = 0;
@@ -42,11 +47,9 @@ export async function ingestBulk(
   if (group.length > 0) groups.push(group);
 
   const resolveMaps = createBulkResolver(deps);
-  // The store keeps the maps it was given for the run (stage hands out new keys only): one metadata-keys array per
-  // run. Which price keys were unpriced, to count their rows in later groups too.
-  const metadataKeys = [...deps.attributor.metadataKeys];
+  // Which price keys were unpriced, to count their rows in later groups too.
   const unpriced = new Set<string>();
-  const commitStaged = async (batch: StagedBatch, files: readonly ObjectInfo[]): Promise<void> => {
+  const insertStaged = async (batch: StagedBatch, files: readonly ObjectInfo[]): Promise<void> => {
     const invalid = new Set(batch.invalidFiles);
     fallback.push(...batch.invalidFiles);
     const lines = new Map(batch.files.map((f) => [f.file, f.lines]));
@@ -57,7 +60,7 @@ export async function ingestBulk(
         value: JSON.stringify({ version: f.version, line: lines.get(f.uri) ?? 0, done: true }),
       }));
     const maps = resolveMaps(batch);
-    const result = await batch.commit(maps, checkpoints);
+    const result = await batch.insert(maps, checkpoints);
     summary.read += result.read;
     summary.inserted += result.inserted;
     summary.duplicates += result.duplicates;
@@ -81,12 +84,13 @@ export async function ingestBulk(
     }
   };
 
+  const run = await bulk.start(
+    [...deps.attributor.metadataKeys],
+    sizes.commitRows === undefined ? {} : { commitRows: sizes.commitRows },
+  );
   const tryStage = async (files: readonly ObjectInfo[]): Promise<StagedBatch | null> => {
     try {
-      return await bulk.stage(
-        files.map((f) => f.uri),
-        metadataKeys,
-      );
+      return await run.stage(files.map((f) => f.uri));
     } catch {
       return null;
     }
@@ -101,29 +105,34 @@ export async function ingestBulk(
     const half = Math.ceil(files.length / 2);
     for (const part of [files.slice(0, half), files.slice(half)]) {
       const batch = await tryStage(part);
-      if (batch) await commitStaged(batch, part);
+      if (batch) await insertStaged(batch, part);
       else await split(part);
     }
   };
 
-  // Group i+1 stages while group i commits; commits stay in order.
-  let committing: Promise<void> = Promise.resolve();
-  for (const files of groups) {
-    const batch = await tryStage(files);
+  try {
+    // Groups stage up to STAGE_AHEAD ahead of the insert, so that the staging connection keeps busy while an insert
+    // writes a row group; inserts stay in order.
+    const staged = new Map<number, Promise<StagedBatch | null>>();
     try {
-      await committing;
+      for (let i = 0; i < groups.length; i++) {
+        for (let k = i; k <= i + STAGE_AHEAD && k < groups.length; k++)
+          if (!staged.has(k)) staged.set(k, tryStage(groups[k] as ObjectInfo[]));
+        const files = groups[i] as ObjectInfo[];
+        const batch = await staged.get(i);
+        staged.delete(i);
+        if (batch) await insertStaged(batch, files);
+        else await split(files);
+      }
     } catch (e: unknown) {
-      await batch?.discard();
+      for (const p of staged.values()) await (await p)?.discard();
       throw e;
     }
-    if (batch === null) {
-      committing = Promise.resolve();
-      await split(files);
-    } else {
-      committing = commitStaged(batch, files);
-      committing.catch(() => undefined); // awaited above or below
-    }
+    // The run's last transaction: what the summary counts is durable from here.
+    await run.finish();
+  } catch (e: unknown) {
+    await run.abort();
+    throw e;
   }
-  await committing;
   return fallback;
 }

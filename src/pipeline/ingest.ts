@@ -47,8 +47,10 @@ export interface IngestOptions {
   readonly onProgress?: (p: IngestProgress) => void;
   /** Let the store read whole local NDJSON files natively when it can (default true); false forces row by row. */
   readonly bulk?: boolean;
-  /** Files per commit on the bulk path (default 64, and at most 4 MB of them). */
+  /** Files the bulk path reads at a time (default 64, and at most 4 MB of them). */
   readonly bulkGroupFiles?: number;
+  /** Records per commit on the bulk path (default: the store's, about two row groups). */
+  readonly bulkCommitRows?: number;
   /**
    * Smallest object the bulk path takes (default 128 KiB). DuckDB spends ~5 ms per file however small, so many
    * tiny files are faster row by row; large ones are several times faster in DuckDB.
@@ -139,10 +141,17 @@ export async function ingest(deps: IngestDeps, opts: IngestOptions): Promise<Ing
       (t) => t.afterLine === 0 && isAbsolute(t.info.uri) && t.info.size >= minBytes,
     );
     const groupFiles = Math.max(1, opts.bulkGroupFiles ?? BULK_GROUP_FILES);
-    const fallback = await ingestBulk(bulk, deps, eligible, groupFiles, summary, () => {
-      filesDone++;
-      progress();
-    });
+    const fallback = await ingestBulk(
+      bulk,
+      deps,
+      eligible,
+      { groupFiles, commitRows: opts.bulkCommitRows },
+      summary,
+      () => {
+        filesDone++;
+        progress();
+      },
+    );
     const rowByRow = new Set([
       ...fallback,
       ...todo.filter((t) => !eligible.includes(t)).map((t) => t.info.uri),

@@ -127,17 +127,40 @@ export interface Store {
  * the distinct keys (model ids, price keys, identities) with the same normalise/price/attribute code as the
  * row-by-row path and the store joins and inserts. Files with any row the row-by-row parser would treat
  * differently are returned in `invalidFiles` and must take the row-by-row path.
- * Two batches may be staged at once (one stages while the other commits); commits must be made one at a time, in
- * staging order, so that request-id dedupe sees every earlier batch.
  */
 export interface BulkLogLoader {
-  /** `metadataKeys`: the request-metadata keys attribution reads; rows are grouped by their values only. */
-  stage(files: readonly string[], metadataKeys: readonly string[]): Promise<StagedBatch>;
+  /**
+   * Starts a run (one ingest): `metadataKeys` are the request-metadata keys attribution reads (rows are grouped by
+   * their values only). `commitRows`: rows after which the run commits (default: the store's). One run at a time: a
+   * second waits until the first has finished or aborted.
+   */
+  start(
+    metadataKeys: readonly string[],
+    options?: { readonly commitRows?: number },
+  ): Promise<BulkRun>;
+}
+
+/**
+ * A run stages groups of files and inserts them, one group at a time, in staging order (request-id dedupe sees
+ * every earlier group). The next group may be staged while the previous one inserts. Inserts go into transactions
+ * that span many groups (large transactions write compressed row groups instead of a WAL of every row) and commit
+ * with their checkpoints, so an interrupted run resumes after its last commit.
+ */
+export interface BulkRun {
+  /** Stages a group; its keys are those not yet given to this run. */
+  stage(files: readonly string[]): Promise<StagedBatch>;
+  /** Commits what is inserted and ends the run. */
+  finish(): Promise<void>;
+  /** Rolls back what is not committed yet and ends the run (a no-op once it has ended). */
+  abort(): Promise<void>;
 }
 
 export interface StagedBatch extends BulkStage {
-  /** Inserts the valid files' rows with the resolved maps and saves the checkpoints, in one transaction. */
-  commit(
+  /**
+   * Inserts the valid files' rows with the resolved maps and saves the checkpoints, in the run's transaction: durable
+   * at the run's next commit (at the latest when it finishes).
+   */
+  insert(
     maps: BulkMaps,
     checkpoints: WriteBatch['checkpoints'],
   ): Promise<WriteResult & { readonly read: number }>;

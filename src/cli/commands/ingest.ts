@@ -24,8 +24,9 @@ Formats are detected per file: gzip or plain NDJSON records, CloudWatch Logs Fil
 responses and subscription payloads, CloudWatch Logs S3 exports, pretty-printed JSON.
 Clean NDJSON files of at least --bulk-min-bytes (default 131072) are read by DuckDB itself
 (fast); smaller and irregular ones are parsed row by row, with exact rejects. --row-by-row parses
-everything in JS. Work commits in batches: --batch N records (row by row, default 20000) or
---group N files (DuckDB path, default 64); a killed run loses at most one uncommitted batch.
+everything in JS. Work commits every --batch N records (default 20000 row by row, 245760 on the
+DuckDB path, which reads --group N files at a time, default 64); a killed run loses at most
+one uncommitted batch.
 Re-running is safe: finished files are skipped, records are deduplicated on requestId, and an
 interrupted run resumes where it stopped.
 Exit code: 0 all ingested, 3 some lines rejected (see the rejects file), 1 error, 2 usage error.`;
@@ -54,7 +55,12 @@ export async function ingestCommand(ctx: CliContext): Promise<number> {
     flags,
     (rt) =>
       runIngest(ctx, rt, positionals, format, rejectsPath(ctx, dbPath(ctx, flags)), {
-        batchLines: Math.max(1, int(flags, 'batch', 20_000)),
+        ...(flags.batch === undefined
+          ? {}
+          : {
+              batchLines: Math.max(1, int(flags, 'batch', 20_000)),
+              bulkCommitRows: Math.max(1, int(flags, 'batch', 0)),
+            }),
         bulkGroupFiles: Math.max(1, int(flags, 'group', 64)),
         bulkMinBytes: int(flags, 'bulk-min-bytes', 128 * 1024),
         bulk: flags['row-by-row'] !== true,
@@ -76,7 +82,10 @@ export async function runIngest(
   paths: readonly string[],
   format: LogFormat,
   rejectsFile: string,
-  tuning: Pick<IngestOptions, 'batchLines' | 'bulkGroupFiles' | 'bulkMinBytes' | 'bulk'> = {},
+  tuning: Pick<
+    IngestOptions,
+    'batchLines' | 'bulkCommitRows' | 'bulkGroupFiles' | 'bulkMinBytes' | 'bulk'
+  > = {},
 ): Promise<IngestSummary> {
   const bar = createProgressBar(ctx.stderr, ctx.now);
   try {

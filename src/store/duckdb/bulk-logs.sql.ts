@@ -62,20 +62,19 @@ const sameKey = (kind: MapKind, a: string, b: string) =>
   MAPS[kind].key.map((k) => `${a}.${k} IS NOT DISTINCT FROM ${b}.${k}`).join(' AND ');
 
 /**
- * The bulk path's maps live in an in-memory database attached for the ingest (`BULK_DB`), shared by its two
- * connections: stage asks which keys are mapped already, commit adds the new ones (each key once, whichever batches
- * resolved it) and joins them.
+ * The bulk path's maps: temporary tables of the writing connection, filled as the run goes (each key once, whichever
+ * groups resolved it) and joined by the insert. (Temporary tables can be written inside the run's transaction, which
+ * writes the ledger; another attached database could not.)
  */
-export const BULK_DB = 'tokenledger_bulk';
 export const BULK_MAPS = {
-  models: `${BULK_DB}.models`,
-  prices: `${BULK_DB}.prices`,
-  attributions: `${BULK_DB}.attributions`,
+  models: 'bulk_models',
+  prices: 'bulk_prices',
+  attributions: 'bulk_attributions',
 };
-export const createBulkMapsSql = (): string[] => [
-  `ATTACH IF NOT EXISTS ':memory:' AS ${BULK_DB}`,
-  ...MAP_KINDS.map((kind) => `CREATE OR REPLACE TABLE ${BULK_MAPS[kind]} (${MAPS[kind].columns})`),
-];
+export const createBulkMapsSql = (): string[] =>
+  MAP_KINDS.map(
+    (kind) => `CREATE OR REPLACE TEMP TABLE ${BULK_MAPS[kind]} (${MAPS[kind].columns})`,
+  );
 export const addBulkMapSql = (kind: MapKind, file: string) => `
 INSERT INTO ${BULK_MAPS[kind]}
 SELECT DISTINCT ON (${MAPS[kind].key.join(', ')}) * FROM ${readMap(kind, file)} n
@@ -207,28 +206,55 @@ SELECT * FROM bulk_rows WHERE file NOT IN (SELECT file FROM bulk_rows WHERE vali
 
 /**
  * What the pipeline needs before the insert: the files, the time span, whether a request id repeats, and the keys it
- * resolves in JS (normalise, price, attribute) — only those not mapped yet — plus the rows of every price key.
+ * resolves in JS (normalise, price, attribute) with the rows of every price key.
  */
 export const KEYS_SQL = {
   invalidFiles: `SELECT DISTINCT file FROM bulk_rows WHERE valid IS NOT TRUE ORDER BY file`,
   files: `SELECT file, count(*) AS rows, 0 AS lines FROM bulk_ok GROUP BY file`,
   summary: `SELECT count(*) > count(DISTINCT request_id) AS repeated, epoch_ms(min(ts)) AS lo, epoch_ms(max(ts)) AS hi
             FROM bulk_ok`,
-  models: `SELECT DISTINCT model_id FROM bulk_ok k
-    WHERE NOT EXISTS (SELECT 1 FROM ${BULK_MAPS.models} m WHERE m.model_id = k.model_id)`,
   prices: `SELECT model_id, region, tier, account, day, count(*) AS rows FROM bulk_ok GROUP BY ALL`,
-  newPrices: `SELECT DISTINCT model_id, region, tier, account, day FROM bulk_ok k
-    WHERE NOT EXISTS (SELECT 1 FROM ${BULK_MAPS.prices} m WHERE ${sameKey('prices', 'm', 'k')})`,
-  attributions: `SELECT DISTINCT identity_arn, md_key, aip FROM bulk_ok k
-    WHERE NOT EXISTS (SELECT 1 FROM ${BULK_MAPS.attributions} m WHERE ${sameKey('attributions', 'm', 'k')})`,
 };
 
-export const DROP_STAGED_SQL = ['DROP VIEW IF EXISTS bulk_ok', 'DROP TABLE IF EXISTS bulk_rows'];
+/**
+ * The keys a run has handed out to be resolved, on its staging connection: a group is given only the keys no earlier
+ * group was (after the first groups, almost none). Every handed-out key is in the writer's maps before a later group
+ * inserts, because groups insert in staging order.
+ */
+const handed = (kind: MapKind) => `bulk_handed_${kind}`;
+const keySource = (kind: MapKind) => `SELECT DISTINCT ${MAPS[kind].key.join(', ')} FROM bulk_ok`;
+export const createHandedSql = (): string[] =>
+  MAP_KINDS.map(
+    // Every key column is text.
+    (kind) =>
+      `CREATE OR REPLACE TEMP TABLE ${handed(kind)} (${MAPS[kind].key.map((k) => `${k} VARCHAR`).join(', ')})`,
+  );
+/** The group's keys not handed out yet, into `bulk_new_<kind>` and the handed-out table. */
+export const newKeysSql = (kind: MapKind): string[] => [
+  `CREATE OR REPLACE TEMP TABLE bulk_new_${kind} AS SELECT * FROM (${keySource(kind)}) k
+   WHERE NOT EXISTS (SELECT 1 FROM ${handed(kind)} h WHERE ${sameKey(kind, 'h', 'k')})`,
+  `INSERT INTO ${handed(kind)} SELECT * FROM bulk_new_${kind}`,
+];
+export const newKeysQuery = (kind: MapKind) => `SELECT * FROM bulk_new_${kind}`;
+
+/**
+ * The staged rows of the valid files, handed from the staging connection to the writing one as a Parquet file (a
+ * temporary table is private to its connection; the writer's long transaction would not see a table committed
+ * after it began). Snappy: the cheapest round trip measured (write + read ≈ 2 s per million rows).
+ */
+export const exportStagedSql = (file: string) =>
+  `COPY (SELECT * FROM bulk_ok) TO ${lit(file)} (FORMAT parquet, COMPRESSION snappy)`;
+
+export const DROP_STAGED_SQL = [
+  'DROP VIEW IF EXISTS bulk_ok',
+  'DROP TABLE IF EXISTS bulk_rows',
+  ...MAP_KINDS.map((kind) => `DROP TABLE IF EXISTS bulk_new_${kind}`),
+];
 
 /** The map tables reprice reads (temporary, on its connection), created from NDJSON files. */
 export const mapTablesSql = (models: string, prices: string): string[] => [
-  `CREATE OR REPLACE TEMP TABLE bulk_models AS SELECT * FROM ${readMap('models', models)}`,
-  `CREATE OR REPLACE TEMP TABLE bulk_prices AS SELECT * FROM ${readMap('prices', prices)}`,
+  `CREATE OR REPLACE TEMP TABLE ${BULK_MAPS.models} AS SELECT * FROM ${readMap('models', models)}`,
+  `CREATE OR REPLACE TEMP TABLE ${BULK_MAPS.prices} AS SELECT * FROM ${readMap('prices', prices)}`,
 ];
 
 /**
@@ -237,7 +263,7 @@ export const mapTablesSql = (models: string, prices: string): string[] => [
  * columns model_id, region, tier (null: unknown), account, day (UTC, YYYY-MM-DD), the four token counts (cache
  * writes as one total) and write_1h (null: TTL unknown). Used by the bulk insert and by reprice.
  */
-const pricedCtes = (source: string, maps = { models: 'bulk_models', prices: 'bulk_prices' }) => `
+const pricedCtes = (source: string, maps = BULK_MAPS) => `
 j AS (
   SELECT r.*, m.model, m.profile, m.scope, m.geo, m.model_form, m.unresolved,
     p.price_id, p.tier_unknown, p.unpriced, p.early, p.regional, p.override, p.disc_num, p.disc_den,
@@ -281,8 +307,11 @@ const flagsSql = (tierUnknown: string) => `concat_ws(',',
     CASE WHEN NOT unpriced AND override THEN 'price_override' END,
     CASE WHEN NOT unpriced AND disc_num IS NOT NULL THEN 'discounted' END)`;
 
-/** The valid staged rows, priced and attributed, inserted unless their request id is already in the ledger. */
-export const insertSql = (dedupeWithinBatch: boolean) => `
+/**
+ * The staged rows (a Parquet file of `exportStagedSql`), priced and attributed, inserted unless their request id is
+ * already in the ledger.
+ */
+export const insertSql = (staged: string, dedupeWithinBatch: boolean) => `
 INSERT INTO usage (request_id, ts, account, region, inference_region, operation, model_id, model, profile, scope, geo,
   model_form, tier, input_tokens, output_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens,
   latency_ms, first_byte_ms, error_code, identity_arn, team, "user", feature, project, environment, cost_center,
@@ -293,8 +322,8 @@ WITH existing AS MATERIALIZED (
   -- on these few ids. (A correlated NOT EXISTS would make DuckDB copy every staged row aside first.)
   SELECT DISTINCT request_id FROM usage
   WHERE ts BETWEEN epoch_ms($2::BIGINT - 86400000) AND epoch_ms($3::BIGINT + 86400000)
-    AND request_id IN (SELECT request_id FROM bulk_ok)
-), ${pricedCtes('bulk_ok', BULK_MAPS)}
+    AND request_id IN (SELECT request_id FROM read_parquet(${lit(staged)}))
+), ${pricedCtes(`read_parquet(${lit(staged)})`, BULK_MAPS)}
 SELECT c.request_id, c.ts, c.account, c.region, c.inference_region, c.operation, c.model_id, c.model,
   c.profile, c.scope, c.geo, c.model_form, coalesce(c.tier, 'standard'), c.input_tokens, c.output_tokens,
   c.cache_read_tokens, c.w5, c.w1, c.latency_ms, c.first_byte_ms, c.error_code, c.identity_arn, a.team, a."user",

@@ -1,26 +1,44 @@
 /**
- * The DuckDB BulkLogLoader. `stage` reads a group of files with read_json into a temporary table on one of two
- * connections and hands back the keys the pipeline must resolve; `commit` prices, attributes, dedupes and inserts
- * the group in one transaction with its checkpoints. A batch holds its connection from stage to commit, so the next
- * group stages on the other connection while this one commits (each statement alone keeps only one core busy).
+ * The DuckDB BulkLogLoader. A run has two connections: `stage` reads a group of files with read_json into a temporary
+ * table on the staging connection, hands back the keys the pipeline must resolve and exports the group's valid rows
+ * as a Parquet file; `insert` prices, attributes, dedupes and inserts them on the writing connection, in a
+ * transaction that spans groups. The next group stages while this one inserts (each statement alone keeps only one
+ * core busy).
  *
- * The resolved maps are kept for the whole run, in an in-memory database attached for it and shared by both
- * connections, and stage hands out only the keys not mapped yet: after the first groups the pipeline resolves
- * almost nothing. A run is the sequence of stages made with the same `metadataKeys` array (the pipeline passes one
- * per ingest); another array starts afresh.
+ * Why a long transaction: a transaction that appends a full row group (122,880 rows) or more writes it compressed
+ * to the database file as it goes, and its commit logs only where it went. Group-sized transactions wrote every row
+ * to the WAL and again at the checkpoint, which measured twice the cost of the insert itself. Staging stays outside
+ * that transaction because an error (a malformed file, which then goes row by row) aborts the transaction it
+ * happens in.
+ *
+ * The resolved maps are temporary tables of the writing connection, kept for the run; stage hands out only the keys
+ * no earlier group of the run was given (the staging connection keeps those), so after the first groups the
+ * pipeline resolves almost nothing.
  */
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { AppError } from '../../core/index.ts';
-import { type BulkLogLoader, type BulkMaps, priceKeyId, type StagedBatch } from '../store.ts';
+import {
+  type BulkLogLoader,
+  type BulkMaps,
+  type BulkRun,
+  type PriceKey,
+  priceKeyId,
+  type StagedBatch,
+} from '../store.ts';
 import {
   addBulkMapSql,
   createBulkMapsSql,
+  createHandedSql,
   DROP_STAGED_SQL,
+  exportStagedSql,
   insertSql,
   KEYS_SQL,
   MAP_KINDS,
+  type MapKind,
+  newKeysQuery,
+  newKeysSql,
   OK_VIEW_SQL,
   stageSql,
 } from './bulk-logs.sql.ts';
@@ -35,6 +53,219 @@ export function writeMapFile(dir: string, name: string, items: readonly object[]
   return file;
 }
 
+/**
+ * Rows after which the run commits: eight row groups. Larger transactions measured no faster; an interrupted run
+ * redoes at most this many rows.
+ */
+export const BULK_COMMIT_ROWS = 2 * 122_880;
+
+export function createBulkLogLoader(
+  instance: DuckDBInstance,
+  tmp: string,
+): BulkLogLoader & { close(): void } {
+  let conns: { stage: DuckDBConnection; write: DuckDBConnection } | null = null;
+  // One run at a time: the next start waits for the previous run's end.
+  let running: Promise<void> = Promise.resolve();
+  let n = 0;
+
+  return {
+    async start(metadataKeys, options = {}): Promise<BulkRun> {
+      const commitRows = options.commitRows ?? BULK_COMMIT_ROWS;
+      let ended!: () => void;
+      const previous = running;
+      running = new Promise((resolve) => {
+        ended = resolve;
+      });
+      await previous;
+      let stageConn: DuckDBConnection;
+      let writeConn: DuckDBConnection;
+      try {
+        conns ??= { stage: await instance.connect(), write: await instance.connect() };
+        ({ stage: stageConn, write: writeConn } = conns);
+        for (const sql of createBulkMapsSql()) await writeConn.run(sql);
+        for (const sql of createHandedSql()) await stageConn.run(sql);
+      } catch (e: unknown) {
+        ended();
+        throw e;
+      }
+
+      // The catalog that priced the run's maps.
+      let catalogHash: string | null = null;
+      let inTransaction = false;
+      let uncommitted = 0;
+      let over = false;
+      // A discarded batch's keys were handed out but never mapped: a later group's rows would find no map.
+      let discarded = false;
+      // Parquet files of staged groups not inserted yet.
+      const pending = new Set<string>();
+      const drop = (file: string) => {
+        pending.delete(file);
+        rmSync(file, { force: true });
+      };
+      const inserting = serial();
+      // Stages run one at a time on the staging connection, in call order.
+      const staging = serial();
+      const end = async (sql: 'COMMIT' | 'ROLLBACK') => {
+        if (over) return;
+        over = true;
+        try {
+          if (inTransaction) await writeConn.run(sql);
+        } finally {
+          inTransaction = false;
+          for (const f of pending) drop(f);
+          ended();
+        }
+      };
+      const addMaps = async (maps: BulkMaps) => {
+        for (const kind of MAP_KINDS) {
+          if (maps[kind].length === 0) continue;
+          const file = writeMapFile(tmp, `bulk-${n++}-${kind}`, maps[kind]);
+          try {
+            await writeConn.run(addBulkMapSql(kind, file));
+          } finally {
+            rmSync(file, { force: true });
+          }
+        }
+      };
+
+      const stage = (groupFiles: readonly string[]): Promise<StagedBatch> =>
+        staging(() => stageGroup(groupFiles));
+      const stageGroup = async (groupFiles: readonly string[]): Promise<StagedBatch> => {
+        if (over) throw new Error('bulk run already ended');
+        // Key lists come back as one JSON text: much cheaper than converting DuckDB rows to JS objects one by one.
+        const rows = async (sql: string): Promise<Record<string, unknown>[]> => {
+          const reader = await stageConn.runAndReadAll(
+            `SELECT coalesce(to_json(list(x)), '[]')::VARCHAR AS j FROM (${sql}) x`,
+          );
+          return JSON.parse(String(reader.getRows()[0]?.[0] ?? '[]')) as Record<string, unknown>[];
+        };
+        const parquet = join(tmp, `bulk-${n++}.parquet`);
+        try {
+          await stageConn.run(stageSql(groupFiles, metadataKeys));
+          await stageConn.run(OK_VIEW_SQL);
+          const invalid = (await rows(KEYS_SQL.invalidFiles)).map((r) => String(r.file));
+          const perFile = await rows(KEYS_SQL.files);
+          const [summary] = await rows(KEYS_SQL.summary);
+          const prices = await rows(KEYS_SQL.prices);
+          const newKeys = async (kind: MapKind) => {
+            for (const sql of newKeysSql(kind)) await stageConn.run(sql);
+            return rows(newKeysQuery(kind));
+          };
+          const models = await newKeys('models');
+          const newPrices = await newKeys('prices');
+          const attributions = await newKeys('attributions');
+          pending.add(parquet);
+          await stageConn.run(exportStagedSql(parquet));
+          const str = (v: unknown) => (v === null || v === undefined ? null : String(v));
+          const priceKey = (r: Record<string, unknown>): PriceKey => ({
+            modelId: String(r.model_id),
+            region: String(r.region),
+            tier: str(r.tier),
+            account: String(r.account),
+            day: String(r.day),
+          });
+          const stageInfo = {
+            invalidFiles: invalid,
+            files: perFile.map((r) => ({
+              file: String(r.file),
+              rows: Number(r.rows),
+              lines: Number(r.lines),
+            })),
+            models: models.map((r) => String(r.model_id)),
+            priceKeys: newPrices.map(priceKey),
+            priceKeyRows: new Map(prices.map((r) => [priceKeyId(priceKey(r)), Number(r.rows)])),
+            attributionKeys: attributions.map((r) => ({
+              identityArn: str(r.identity_arn),
+              mdKey: str(r.md_key),
+              aip: str(r.aip),
+            })),
+          };
+          const span = [Number(summary?.lo ?? 0), Number(summary?.hi ?? 0)] as const;
+          const repeated = summary?.repeated === true;
+          const read = stageInfo.files.reduce((a, f) => a + f.rows, 0);
+          let done = false;
+          const release = () => {
+            if (done) return false;
+            done = true;
+            return true;
+          };
+          return {
+            ...stageInfo,
+            insert: (maps, checkpoints) => {
+              if (!release()) throw new Error('bulk batch already inserted or discarded');
+              return inserting(async () => {
+                if (over) throw new Error('bulk run already ended');
+                if (discarded) throw new Error('bulk run: an earlier batch was discarded');
+                try {
+                  catalogHash ??= maps.catalogHash;
+                  if (catalogHash !== maps.catalogHash)
+                    throw new Error('the maps of one run come from two catalogs');
+                  if (!inTransaction) {
+                    await writeConn.run('BEGIN TRANSACTION');
+                    inTransaction = true;
+                  }
+                  await addMaps(maps);
+                  const inserted = Number(
+                    (
+                      await writeConn.run(insertSql(parquet, repeated), [
+                        maps.catalogHash,
+                        span[0],
+                        span[1],
+                      ])
+                    ).rowsChanged,
+                  );
+                  for (const [key, value] of new Map(checkpoints.map((p) => [p.key, p.value]))) {
+                    await writeConn.run(
+                      'INSERT OR REPLACE INTO checkpoints VALUES ($1, $2, now()::TIMESTAMP)',
+                      [key, value],
+                    );
+                  }
+                  drop(parquet);
+                  uncommitted += read;
+                  if (uncommitted >= commitRows) {
+                    await writeConn.run('COMMIT');
+                    inTransaction = false;
+                    uncommitted = 0;
+                  }
+                  return { read, inserted, duplicates: read - inserted, rejects: 0 };
+                } catch (e: unknown) {
+                  // The transaction is aborted: the run is over (its uncommitted groups are rolled back).
+                  await end('ROLLBACK').catch(() => undefined);
+                  throw writeFailed(e);
+                }
+              });
+            },
+            discard: async () => {
+              if (!release()) return;
+              discarded = true;
+              drop(parquet);
+            },
+          };
+        } catch (e: unknown) {
+          drop(parquet);
+          throw e;
+        } finally {
+          for (const sql of DROP_STAGED_SQL) await stageConn.run(sql).catch(() => undefined);
+        }
+      };
+
+      return {
+        stage,
+        // After the inserts under way (a failed one has ended the run).
+        finish: () => inserting(() => end('COMMIT')),
+        abort: () => inserting(() => end('ROLLBACK')),
+      };
+    },
+    close() {
+      if (conns) {
+        conns.stage.closeSync();
+        conns.write.closeSync();
+      }
+      conns = null;
+    },
+  };
+}
+
 /** Runs tasks one at a time, in call order (a failed task does not stop the next). */
 function serial() {
   let tail: Promise<unknown> = Promise.resolve();
@@ -42,169 +273,6 @@ function serial() {
     const run = tail.then(task, task);
     tail = run.catch(() => undefined);
     return run;
-  };
-}
-
-export function createBulkLogLoader(
-  instance: DuckDBInstance,
-  tmp: string,
-): BulkLogLoader & { close(): void } {
-  const pool: DuckDBConnection[] = [];
-  const all: DuckDBConnection[] = [];
-  const waiting: ((c: DuckDBConnection) => void)[] = [];
-  const acquire = async (): Promise<DuckDBConnection> => {
-    const free = pool.pop();
-    if (free) return free;
-    if (all.length < 2) {
-      const c = await instance.connect();
-      all.push(c);
-      return c;
-    }
-    return new Promise((resolve) => waiting.push(resolve));
-  };
-  const release = (c: DuckDBConnection) => {
-    const next = waiting.shift();
-    if (next) next(c);
-    else pool.push(c);
-  };
-  const committing = serial();
-  let n = 0;
-
-  // The run (see above), and the catalog that priced its maps.
-  let run: { metadataKeys: readonly string[]; catalogHash: string | null } | null = null;
-  let lastCommit: Promise<unknown> = Promise.resolve();
-  // The latest commit's map update: stage asks for unmapped keys once it is done (fewer keys resolved twice; a key
-  // resolved twice is added once).
-  let mapsAdded: Promise<unknown> = Promise.resolve();
-  const addMaps = async (conn: DuckDBConnection, maps: BulkMaps) => {
-    for (const kind of MAP_KINDS) {
-      if (maps[kind].length === 0) continue;
-      const file = writeMapFile(tmp, `bulk-${n++}-${kind}`, maps[kind]);
-      try {
-        await conn.run(addBulkMapSql(kind, file));
-      } finally {
-        rmSync(file, { force: true });
-      }
-    }
-  };
-
-  return {
-    async stage(files, metadataKeys): Promise<StagedBatch> {
-      const conn = await acquire();
-      // Key lists come back as one JSON text: much cheaper than converting DuckDB rows to JS objects one by one.
-      const rows = async (sql: string): Promise<Record<string, unknown>[]> => {
-        const reader = await conn.runAndReadAll(
-          `SELECT coalesce(to_json(list(x)), '[]')::VARCHAR AS j FROM (${sql}) x`,
-        );
-        return JSON.parse(String(reader.getRows()[0]?.[0] ?? '[]')) as Record<string, unknown>[];
-      };
-      const clear = async () => {
-        for (const sql of DROP_STAGED_SQL) await conn.run(sql);
-      };
-      try {
-        if (run?.metadataKeys !== metadataKeys) {
-          await lastCommit.catch(() => undefined);
-          for (const sql of createBulkMapsSql()) await conn.run(sql);
-          run = { metadataKeys, catalogHash: null };
-        }
-        const thisRun = run;
-        await conn.run(stageSql(files, metadataKeys));
-        await conn.run(OK_VIEW_SQL);
-        const invalid = (await rows(KEYS_SQL.invalidFiles)).map((r) => String(r.file));
-        const perFile = await rows(KEYS_SQL.files);
-        const [summary] = await rows(KEYS_SQL.summary);
-        const prices = await rows(KEYS_SQL.prices);
-        await mapsAdded.catch(() => undefined);
-        const models = await rows(KEYS_SQL.models);
-        const newPrices = await rows(KEYS_SQL.newPrices);
-        const attributions = await rows(KEYS_SQL.attributions);
-        const span = [Number(summary?.lo ?? 0), Number(summary?.hi ?? 0)] as const;
-        const repeated = summary?.repeated === true;
-        const str = (v: unknown) => (v === null || v === undefined ? null : String(v));
-        const priceKey = (r: Record<string, unknown>) => ({
-          modelId: String(r.model_id),
-          region: String(r.region),
-          tier: str(r.tier),
-          account: String(r.account),
-          day: String(r.day),
-        });
-        const stage = {
-          invalidFiles: invalid,
-          files: perFile.map((r) => ({
-            file: String(r.file),
-            rows: Number(r.rows),
-            lines: Number(r.lines),
-          })),
-          models: models.map((r) => String(r.model_id)),
-          priceKeys: newPrices.map(priceKey),
-          priceKeyRows: new Map(prices.map((r) => [priceKeyId(priceKey(r)), Number(r.rows)])),
-          attributionKeys: attributions.map((r) => ({
-            identityArn: str(r.identity_arn),
-            mdKey: str(r.md_key),
-            aip: str(r.aip),
-          })),
-        };
-        let done = false;
-        const finish = async () => {
-          if (done) return;
-          done = true;
-          await clear().finally(() => release(conn));
-        };
-        return {
-          ...stage,
-          commit: (maps: BulkMaps, checkpoints) => {
-            const added = committing(async () => {
-              if (run !== thisRun) throw writeFailed(new Error('a batch of an earlier run'));
-              thisRun.catalogHash ??= maps.catalogHash;
-              if (thisRun.catalogHash !== maps.catalogHash)
-                throw writeFailed(new Error('the maps of one run come from two catalogs'));
-              await addMaps(conn, maps).catch((e: unknown) => {
-                throw writeFailed(e);
-              });
-            });
-            mapsAdded = added;
-            const result = committing(async () => {
-              try {
-                await added;
-                const read = stage.files.reduce((a, f) => a + f.rows, 0);
-                try {
-                  await conn.run('BEGIN TRANSACTION');
-                  const inserted = Number(
-                    (await conn.run(insertSql(repeated), [maps.catalogHash, span[0], span[1]]))
-                      .rowsChanged,
-                  );
-                  for (const [key, value] of new Map(checkpoints.map((p) => [p.key, p.value]))) {
-                    await conn.run(
-                      'INSERT OR REPLACE INTO checkpoints VALUES ($1, $2, now()::TIMESTAMP)',
-                      [key, value],
-                    );
-                  }
-                  await conn.run('COMMIT');
-                  return { read, inserted, duplicates: read - inserted, rejects: 0 };
-                } catch (e: unknown) {
-                  await conn.run('ROLLBACK').catch(() => undefined);
-                  throw writeFailed(e);
-                }
-              } finally {
-                await finish();
-              }
-            });
-            lastCommit = result;
-            return result;
-          },
-          discard: finish,
-        };
-      } catch (e: unknown) {
-        await clear().catch(() => undefined);
-        release(conn);
-        throw e;
-      }
-    },
-    close() {
-      for (const c of all) c.closeSync();
-      all.length = 0;
-      pool.length = 0;
-    },
   };
 }
 

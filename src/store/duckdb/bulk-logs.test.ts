@@ -1,0 +1,122 @@
+/**
+ * The DuckDB bulk loader's run: inserts wait in one transaction until `commitRows` rows or the end of the run, dedupe
+ * sees the run's own uncommitted rows, abort rolls back what is not committed (checkpoints included), keys are handed
+ * out once per run, and a discarded batch stops the run from inserting later groups that would miss its maps.
+ */
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { tempDir } from '../../../test/support/temp-dir.ts';
+import { createBulkResolver } from '../../pipeline/bulk-maps.ts';
+import { openRuntime, type Runtime } from '../../runtime.ts';
+import type { BulkRun, StagedBatch } from '../store.ts';
+
+const tmp = tempDir();
+let rt: Runtime;
+before(async () => {
+  rt = await openRuntime({ db: join(tmp.path, 'ledger.duckdb'), configPath: undefined, env: {} });
+});
+after(async () => {
+  await rt.close();
+  tmp.remove();
+});
+
+/** An NDJSON file of Converse records with the given request ids. */
+function logFile(name: string, ids: readonly string[]): string {
+  const file = join(tmp.path, `${name}.json`);
+  const line = (id: string) =>
+    JSON.stringify({
+      schemaType: 'ModelInvocationLog',
+      schemaVersion: '1.0',
+      timestamp: '2026-06-01T10:00:00Z',
+      accountId: '111122223333',
+      region: 'us-east-1',
+      requestId: id,
+      operation: 'Converse',
+      modelId: 'anthropic.claude-3-haiku-20240307-v1:0',
+      identity: { arn: 'arn:aws:sts::111122223333:assumed-role/dev/alice' },
+      input: { inputTokenCount: 1000 },
+      output: { outputTokenCount: 100 },
+    });
+  writeFileSync(file, `${ids.map(line).join('\n')}\n`);
+  return file;
+}
+const ids = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
+
+const resolve = () => createBulkResolver(rt);
+async function insert(batch: StagedBatch, file: string) {
+  return batch.insert(resolve()(batch), [
+    { key: `test:${file}`, value: JSON.stringify({ done: true }) },
+  ]);
+}
+async function ledger(): Promise<{ requests: number; checkpoints: number }> {
+  const { total } = await rt.store.queryUsage({ groupBy: [], where: [] });
+  return {
+    requests: total.requests,
+    checkpoints: (await rt.store.checkpoints('test:')).size,
+  };
+}
+const start = (commitRows: number): Promise<BulkRun> =>
+  rt.store.bulkLogs?.start(rt.attributor.metadataKeys, { commitRows }) ??
+  assert.fail('the DuckDB store loads logs in bulk');
+
+test('a run commits after commitRows rows and at the end; dedupe sees its uncommitted rows', async () => {
+  const before = await ledger();
+  const run = await start(1_000);
+  const a = logFile('a', ids('a', 10));
+  const first = await run.stage([a]);
+  assert.equal(first.models.length, 1);
+  assert.equal((await insert(first, a)).inserted, 10);
+  // Not committed yet: another connection (the store's own) sees nothing of it.
+  assert.deepEqual(await ledger(), before);
+
+  // The same model, price key and identity: nothing left to resolve.
+  const b = logFile('b', [...ids('a', 5), ...ids('b', 5)]);
+  const second = await run.stage([b]);
+  assert.deepEqual(
+    [second.models.length, second.priceKeys.length, second.attributionKeys.length],
+    [0, 0, 0],
+  );
+  const result = await insert(second, b);
+  assert.deepEqual([result.read, result.inserted, result.duplicates], [10, 5, 5]);
+  await run.finish();
+  assert.deepEqual(await ledger(), {
+    requests: before.requests + 15,
+    checkpoints: before.checkpoints + 2,
+  });
+
+  // commitRows reached: each insert commits at once.
+  const eager = await start(1);
+  const c = logFile('c', ids('c', 3));
+  await insert(await eager.stage([c]), c);
+  assert.equal((await ledger()).requests, before.requests + 18);
+  await eager.finish();
+});
+
+test('abort rolls back the uncommitted groups and their checkpoints', async () => {
+  const before = await ledger();
+  const run = await start(1_000);
+  const d = logFile('d', ids('d', 4));
+  await insert(await run.stage([d]), d);
+  await run.abort();
+  assert.deepEqual(await ledger(), before);
+  // A new run resolves its keys afresh and inserts them.
+  const again = await start(1_000);
+  const batch = await again.stage([d]);
+  assert.equal(batch.models.length, 1);
+  assert.equal((await insert(batch, d)).inserted, 4);
+  await again.finish();
+  assert.equal((await ledger()).requests, before.requests + 4);
+});
+
+test('a discarded batch stops the run: later groups would miss the maps of the keys it was handed', async () => {
+  const run = await start(1_000);
+  const e = logFile('e', ids('e', 2));
+  const f = logFile('f', ids('f', 2));
+  const [first, second] = [await run.stage([e]), await run.stage([f])];
+  assert.equal(second.models.length, 0);
+  await first.discard();
+  await assert.rejects(insert(second, f), /discarded/);
+  await run.abort();
+});
