@@ -82,8 +82,8 @@ function recompute(
     w1: number;
     ttlKnown: boolean;
   },
-): { cost: bigint | null; base: string | null } {
-  if (model === null) return { cost: null, base: null };
+): { price: EventPrice; base: string | null } {
+  if (model === null) return { price: NO_PRICE, base: null };
   const raw: RawUsage = {
     requestId: '',
     occurredAt: at,
@@ -109,8 +109,26 @@ function recompute(
     source: { uri: 'otlp', line: 0 },
   };
   const record = deps.normaliser.normalise(raw);
-  return { cost: priceOf(record, deps.catalog).cost.picos, base: record.model.base };
+  const { cost, flags } = priceOf(record, deps.catalog);
+  return {
+    price: {
+      costPicos: cost.picos,
+      priceId: cost.priceId,
+      priceFlags: flags.join(','),
+      catalogHash: cost.catalogHash,
+    },
+    base: record.model.base,
+  };
 }
+
+/** A telemetry call's price as the ledger records it (a client-only ledger row carries all of it). */
+type EventPrice = Pick<TelemetryEventRow, 'costPicos' | 'priceId' | 'priceFlags' | 'catalogHash'>;
+const NO_PRICE: EventPrice = {
+  costPicos: null,
+  priceId: null,
+  priceFlags: null,
+  catalogHash: null,
+};
 
 function eventRow(deps: OtlpSinkDeps, e: ClaudeCodeEvent, receivedAt: number): TelemetryEventRow {
   const base = {
@@ -138,7 +156,7 @@ function eventRow(deps: OtlpSinkDeps, e: ClaudeCodeEvent, receivedAt: number): T
     cacheReadTokens: null,
     cacheWrite5mTokens: null,
     cacheWrite1hTokens: null,
-    costPicos: null,
+    ...NO_PRICE,
     costReportedUsd: null,
     durationMs: null,
     requestId: null,
@@ -195,7 +213,7 @@ function apiRequest(deps: OtlpSinkDeps, e: ClaudeCodeApiRequest) {
   const w5 = split
     ? (e.cacheCreation5mTokens ?? e.cacheCreationTokens - w1)
     : e.cacheCreationTokens;
-  const { cost, base } = recompute(deps, e.at, e.model, {
+  const { price, base } = recompute(deps, e.at, e.model, {
     input: e.inputTokens,
     output: e.outputTokens,
     cacheRead: e.cacheReadTokens,
@@ -211,7 +229,7 @@ function apiRequest(deps: OtlpSinkDeps, e: ClaudeCodeApiRequest) {
     cacheReadTokens: e.cacheReadTokens,
     cacheWrite5mTokens: w5,
     cacheWrite1hTokens: w1,
-    costPicos: cost,
+    ...price,
     costReportedUsd: e.costUsdReported,
     durationMs: e.durationMs,
     requestId: e.requestId,
@@ -242,7 +260,7 @@ function metricRow(m: ClaudeCodeMetricDelta, receivedAt: number): TelemetryMetri
 
 function spanRow(deps: OtlpSinkDeps, u: GenAiSpanUsage, receivedAt: number): TelemetryEventRow {
   const input = u.uncachedInputTokens ?? u.tokens.input ?? 0;
-  const { cost, base } = recompute(deps, u.at, u.model, {
+  const { price, base } = recompute(deps, u.at, u.model, {
     input,
     output: u.tokens.output ?? 0,
     cacheRead: u.tokens.cacheRead ?? 0,
@@ -269,7 +287,7 @@ function spanRow(deps: OtlpSinkDeps, u: GenAiSpanUsage, receivedAt: number): Tel
     cacheReadTokens: u.tokens.cacheRead,
     cacheWrite5mTokens: u.tokens.cacheCreation,
     cacheWrite1hTokens: 0,
-    costPicos: cost,
+    ...price,
     costReportedUsd: null,
     durationMs: u.durationMs,
     requestId: u.requestId,
@@ -302,7 +320,7 @@ function metricUsageRow(
   m: GenAiMetricInterval,
   receivedAt: number,
 ): TelemetryEventRow {
-  const { cost, base } = recompute(deps, m.at, m.model, {
+  const { price, base } = recompute(deps, m.at, m.model, {
     input: m.inputTokens,
     output: m.outputTokens,
     cacheRead: 0,
@@ -330,7 +348,7 @@ function metricUsageRow(
     cacheReadTokens: null,
     cacheWrite5mTokens: null,
     cacheWrite1hTokens: null,
-    costPicos: cost,
+    ...price,
     costReportedUsd: null,
     durationMs: Math.max(0, m.at - m.from),
     requestId: null,

@@ -48,7 +48,12 @@ async function ingestInto(db: string, config: string, bulk: boolean) {
   }
 }
 
-async function repriceWith(db: string, config: string, dryRun = false, sinceMs?: number) {
+async function repriceWith(
+  db: string,
+  config: string | undefined,
+  dryRun = false,
+  sinceMs?: number,
+) {
   const rt = await openRuntime({ db, configPath: config, env: {} });
   try {
     return await reprice(rt, { dryRun, ...(sinceMs === undefined ? {} : { sinceMs }) });
@@ -265,26 +270,28 @@ test('a client-only telemetry row named by its response-body model keeps its pri
       headers: {},
       receivedAt: at,
     });
-    // Its price: what reprice must keep (it may fill in the price id and flags the receiver's row leaves empty).
-    const stored = `SELECT model_id, model, scope, cost_pusd FROM usage WHERE source = 'telemetry'`;
+    // Its price: what reprice must keep, with the price id and flags an invocation-log record would carry.
+    const stored = `SELECT model_id, model, scope, cost_pusd, price_id, flags, catalog_hash FROM usage
+      WHERE source = 'telemetry'`;
     const before = await rt.store.getRecord(`otel:S1|1|${BigInt(at) * 1_000_000n}|api_request`);
     // Sonnet 4.5 in-Region: $3.00 / $15.00 per 1M × 1.10.
     assert.deepEqual(
-      [before?.model_id, before?.model, before?.scope, before?.cost_pusd],
+      [before?.model_id, before?.model, before?.scope, before?.cost_pusd, before?.flags],
       [
         'claude-sonnet-4-5-20250929',
         'anthropic.claude-sonnet-4-5-20250929-v1:0',
         'in-region',
         1000n * 3_300_000n + 100n * 16_500_000n,
+        'regional_premium',
       ],
     );
+    assert.match(String(before?.price_id), /sonnet-4-5/);
+    assert.equal(before?.catalog_hash, rt.catalog.hash);
     await rt.close();
     const rows = await sql(db, stored);
-    const result = await repriceWith(db, configPath);
-    assert.deepEqual(
-      result.byModel.map((m) => [m.model, m.unpricedAfter, m.after - m.before]),
-      result.byModel.map((m) => [m.model, 0, 0n]),
-    );
+    // The same catalog: nothing to change (no row reported changed at the same cost).
+    const result = await repriceWith(db, undefined);
+    assert.equal(result.changed, 0);
     assert.deepEqual(await sql(db, stored), rows);
   } finally {
     await rt.close().catch(() => undefined);

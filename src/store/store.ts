@@ -499,6 +499,10 @@ export interface TelemetryEventRow {
   readonly cacheWrite1hTokens: number | null;
   /** Recomputed from the tokens with the catalog (null: no price). */
   readonly costPicos: bigint | null;
+  /** The catalog entry, the ledger's flags (comma-separated) and the catalog that priced it (null: no model). */
+  readonly priceId: string | null;
+  readonly priceFlags: string | null;
+  readonly catalogHash: string | null;
   /** What the client reported, for comparison only. */
   readonly costReportedUsd: string | null;
   readonly durationMs: number | null;

@@ -14,7 +14,8 @@ Claude Code and OpenTelemetry GenAI apps. Point them at it:
   export CLAUDE_CODE_ENABLE_TELEMETRY=1 OTEL_METRICS_EXPORTER=otlp OTEL_LOGS_EXPORTER=otlp
   export OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf OTEL_EXPORTER_OTLP_ENDPOINT=http://HOST:4318
   export OTEL_RESOURCE_ATTRIBUTES="team=search,cost_center=CC-42,user.email=ana@example.com"
-API-request costs are recomputed from their tokens with the catalog. With TOKENLEDGER_OTLP_TOKEN
+API-request costs are recomputed from their tokens with the catalog (Claude Code's cost_usd is
+kept only for comparison). With TOKENLEDGER_OTLP_TOKEN
 set, requests need "Authorization: Bearer <token>" (OTEL_EXPORTER_OTLP_HEADERS). Stop with Ctrl-C.
 The ledger file is held open while it runs: run reports after stopping it, or on a copy.`;
 

@@ -22,7 +22,9 @@ request-metadata key), model model_id profile scope tier region inference_region
 operation identity error_code status, hour day week month.
 Telemetry DIM (what \`tokenledger collect\` received): tool language query_source terminal version
 prompt. Asking for one runs the report over telemetry: Claude Code / GenAI API request events,
-priced from their tokens with the catalog. They combine with session user model team feature
+priced as the ledger prices their calls (a call matched to an invocation-log record costs that
+record's cost; the others are priced from their tokens with the catalog, never at Claude Code's
+own cost_usd). They combine with session user model team feature
 project environment cost_center application hour day week month and OTEL_RESOURCE_ATTRIBUTES keys,
 not with ledger-only dimensions (account, region, …) or --cost billed. A request-metadata key of
 the same name: --by meta:tool. --by tool apportions: each prompt's (prompt.id) requests, tokens

@@ -38,6 +38,22 @@ describe('CumulativeTracker', () => {
     ]);
   });
 
+  test('a larger monotonic total at the same time is a later export in the same clock tick', () => {
+    const t = new CumulativeTracker();
+    t.delta('s', point(100, 160, '350', '3'));
+    assert.deepEqual(t.delta('s', point(100, 160, '357', '4')), {
+      outcome: 'increase',
+      values: ['7', '1'],
+    });
+    // Then a retry of either export adds nothing.
+    assert.equal(t.delta('s', point(100, 160, '357', '4')).outcome, 'duplicate');
+    assert.equal(t.delta('s', point(100, 160, '350', '3')).outcome, 'stale');
+    // Not for a non-monotonic total: which of two values of one instant is the later is unknowable.
+    const g = new CumulativeTracker();
+    g.delta('g', point(1, 2, '5'), false);
+    assert.equal(g.delta('g', point(1, 2, '6'), false).outcome, 'stale');
+  });
+
   test('a new start time is a restart from zero; the old stream still subtracts its late points', () => {
     const t = new CumulativeTracker();
     t.delta('s', point(100, 160, '10'));

@@ -9,7 +9,8 @@
  *   new total (`reset`: the counter was reset without a new start time);
  * - a new start time → a new stream counted from zero (`restart`); the old stream's state is kept (a few start
  *   times per series) so its late exports still subtract correctly;
- * - a point no newer than the last one of its stream → nothing (`duplicate` when equal, `stale` when not).
+ * - a point no newer than the last one of its stream → nothing (`duplicate` when equal, `stale` when not), except
+ *   a larger monotonic total at the same time: a later export in the same clock tick (`increase`).
  *
  * Values are exact decimal strings (`decimal.ts`), one or more per point (a histogram's count and sum).
  * The state lives in memory. To keep it across receiver restarts, and to advance it only once the rows it produced
@@ -168,7 +169,16 @@ export class CumulativeTracker {
    */
   delta(series: string, point: CumulativePoint, monotonic = true): CumulativeDelta {
     const known = this.view(series)?.get(point.startTimeUnixNano);
-    if (known !== undefined && point.timeUnixNano <= known.time) {
+    // Two exports in the same clock tick (the JS SDK's clock has millisecond resolution) carry the same time; of
+    // monotonic totals the larger one is the later export, so it adds its increase.
+    const sameTickLater =
+      monotonic &&
+      known !== undefined &&
+      point.timeUnixNano === known.time &&
+      point.values.length === known.values.length &&
+      point.values.every((v, i) => compareDecimal(v, known.values[i] ?? '0') >= 0) &&
+      point.values.some((v, i) => compareDecimal(v, known.values[i] ?? '0') > 0);
+    if (known !== undefined && point.timeUnixNano <= known.time && !sameTickLater) {
       const same =
         point.timeUnixNano === known.time &&
         point.values.length === known.values.length &&

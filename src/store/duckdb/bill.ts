@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 /**
  * The DuckDB BillStore: DuckDB reads each CUR file (CSV with its own reject table, or Parquet), maps its columns onto
  * one staging shape, keeps Bedrock rows, and hands back the distinct usage-type keys; the pipeline classifies them
@@ -141,6 +142,7 @@ export function createBillStore(conn: DuckDBConnection, tmp: string): BillStore 
               },
             );
           } finally {
+            rmSync(file, { force: true });
             await drop().catch(() => undefined);
           }
         },

@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 /** The DuckDB MetricsStore: CloudWatch datapoints and the hourly coverage check against the ledger. */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { MetricsStore } from '../store.ts';
@@ -59,14 +60,16 @@ export function createMetricsStore(conn: DuckDBConnection, tmp: string): Metrics
           source: r.source,
         })),
       );
-      const result = await conn.run(
-        `INSERT OR REPLACE INTO metrics
+      const result = await conn
+        .run(
+          `INSERT OR REPLACE INTO metrics
          SELECT region, account, namespace, metric, model_id, tier, stat, period_s, epoch_ms(at_ms), value, source
          FROM read_json($1, format = 'newline_delimited', columns = {region: 'VARCHAR', account: 'VARCHAR',
            namespace: 'VARCHAR', metric: 'VARCHAR', model_id: 'VARCHAR', tier: 'VARCHAR', stat: 'VARCHAR',
            period_s: 'INTEGER', at_ms: 'BIGINT', value: 'DOUBLE', source: 'VARCHAR'})`,
-        [file],
-      );
+          [file],
+        )
+        .finally(() => rmSync(file, { force: true }));
       return { written: Number(result.rowsChanged) };
     },
 

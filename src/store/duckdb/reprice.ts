@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 /** The DuckDB Repricer: stored records joined with freshly resolved maps, updated only where the price changed. */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { AppError } from '../../core/index.ts';
@@ -73,6 +74,7 @@ export function createRepricer(conn: DuckDBConnection, tmp: string): Repricer {
         });
       } finally {
         await conn.run('DROP TABLE IF EXISTS repriced').catch(() => undefined);
+        for (const f of files) rmSync(f, { force: true });
       }
     },
   };

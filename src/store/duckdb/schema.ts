@@ -25,8 +25,8 @@ export const MIGRATIONS: readonly string[] = [
   // server-side record, request_id), `client_only` (in its own ledger row `otel:<event_key>`), `covered` (an hour
   // the server-side records cover: not counted again), `span` (a GenAI token-usage metric row whose interval a span
   // of the same service and model covers: counted nowhere, not even in the telemetry reports), `no_model`. Derived
-  // state, recomputed by every match run; kept beside telemetry_events (whose insert is positional) rather than as
-  // columns on it. No key: the matcher writes only differences.
+  // state, recomputed by every match run; kept beside telemetry_events rather than as columns on it. No key: the
+  // matcher writes only differences.
   `CREATE TABLE IF NOT EXISTS telemetry_matches (
     event_key VARCHAR NOT NULL, ts TIMESTAMP NOT NULL, match VARCHAR NOT NULL, request_id VARCHAR,
     delta_ms BIGINT, ambiguous BOOLEAN NOT NULL
@@ -100,9 +100,13 @@ export const TELEMETRY_MIGRATIONS: readonly string[] = [
     dimensions VARCHAR NOT NULL, terminal VARCHAR, version VARCHAR, received_at TIMESTAMP NOT NULL
   )`,
   // The point's own attributes as JSON (code_edit_tool.decision's tool_name, decision, source, language), for
-  // `report --by language`. Appended, so it is the last column (telemetry.ts inserts by position); NULL on points
-  // stored before it existed.
+  // `report --by language`. NULL on points stored before it existed.
   `ALTER TABLE telemetry_metrics ADD COLUMN IF NOT EXISTS attributes VARCHAR`,
+  // How the ledger priced an API request (catalog entry, flags, catalog), so that its client-only ledger row carries
+  // them as an invocation-log record does. NULL on events stored before they existed.
+  `ALTER TABLE telemetry_events ADD COLUMN IF NOT EXISTS price_id VARCHAR`,
+  `ALTER TABLE telemetry_events ADD COLUMN IF NOT EXISTS price_flags VARCHAR`,
+  `ALTER TABLE telemetry_events ADD COLUMN IF NOT EXISTS catalog_hash VARCHAR`,
   // Cumulative metric streams: the last point of each (series identity, start time), written in the transaction of
   // the rows it produced, so a receiver restart continues each running total where it was (otlp-sink.ts). Nanos are
   // HUGEINT (OTLP's fixed64); `totals` is a JSON array of exact decimal strings.

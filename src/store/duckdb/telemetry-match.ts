@@ -129,7 +129,7 @@ SELECT e.event_key, e.ts, e.source, e.request_id, e.session_id, e.user_email, e.
   ${DIMENSION_LIST} AS dl, coalesce(e.model_base, e.model) AS base, k.mkey, coalesce(e.input_tokens, 0) AS i,
   coalesce(e.output_tokens, 0) AS o, coalesce(e.cache_read_tokens, 0) AS cr,
   coalesce(e.cache_write_5m_tokens, 0) AS w5, coalesce(e.cache_write_1h_tokens, 0) AS w1, e.cost_pusd,
-  e.duration_ms, e.dur, e.source = '${METRIC_SOURCE}' AS agg,
+  e.price_id, e.price_flags, e.catalog_hash, e.duration_ms, e.dur, e.source = '${METRIC_SOURCE}' AS agg,
   CASE WHEN e.source = '${METRIC_SOURCE}' THEN json_extract_string(e.attributes, '$.serviceName') END AS svc,
   CASE WHEN e.source = '${SPAN_SOURCE}' THEN epoch_ms(e.ts) ELSE epoch_ms(e.ts) - e.dur END AS t0,
   CASE WHEN e.source = '${SPAN_SOURCE}' THEN epoch_ms(e.ts) + e.dur ELSE epoch_ms(e.ts) END AS t1
@@ -367,8 +367,9 @@ SELECT rid AS request_id, ts, 'unknown' AS account, '${CLIENT_ONLY_REGION}' AS r
   NULL::VARCHAR AS metadata,
   json_merge_patch('{}', json_object(${each((f) => `'${f.dim}', CASE WHEN ${value(f)} IS NOT NULL THEN ${rule(f, "'client_only'")} END`)}))::VARCHAR
     AS attribution,
-  cost_pusd, NULL::VARCHAR AS price_id, '' AS catalog_hash,
-  CASE WHEN cost_pusd IS NULL THEN 'unpriced' ELSE '' END AS flags, '${CLIENT_ONLY_SOURCE}' AS source,
+  cost_pusd, price_id, coalesce(catalog_hash, '') AS catalog_hash,
+  coalesce(price_flags, CASE WHEN cost_pusd IS NULL THEN 'unpriced' ELSE '' END) AS flags,
+  '${CLIENT_ONLY_SOURCE}' AS source,
   0 AS source_line, now()::TIMESTAMP AS ingested_at
 FROM q p`;
 

@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 /**
  * The DuckDB TelemetryStore: Claude Code / GenAI events and metric increases, the cumulative streams' state, and the
  * sessions report.
@@ -28,6 +29,9 @@ const EVENT_COLUMNS = {
   cache_write_5m_tokens: 'BIGINT',
   cache_write_1h_tokens: 'BIGINT',
   cost_pusd: 'BIGINT',
+  price_id: 'VARCHAR',
+  price_flags: 'VARCHAR',
+  catalog_hash: 'VARCHAR',
   cost_reported_usd: 'VARCHAR',
   duration_ms: 'DOUBLE',
   request_id: 'VARCHAR',
@@ -58,17 +62,21 @@ const METRIC_COLUMNS = {
   // Added by a later migration (ALTER TABLE … ADD COLUMN appends it): the insert is positional, so it stays last.
   attributes: 'VARCHAR',
 } as const;
-/** Times travel as epoch ms (`*_ms`) and land in TIMESTAMP columns. */
-const TIMES = new Set(['ts_ms', 'from_ms', 'received_ms']);
+/** Times travel as epoch ms (`*_ms`) and land in TIMESTAMP columns (of these names). */
+const TIMES: Record<string, string> = {
+  ts_ms: 'ts',
+  from_ms: 'from_ts',
+  received_ms: 'received_at',
+};
 
 function insertSql(table: string, columns: Record<string, string>, file: string): string {
   const spec = Object.entries(columns)
     .map(([k, t]) => `${k}: '${t}'`)
     .join(', ');
   const select = Object.keys(columns)
-    .map((k) => (TIMES.has(k) ? `epoch_ms(${k})` : k))
+    .map((k) => (TIMES[k] ? `epoch_ms(${k}) AS ${TIMES[k]}` : k))
     .join(', ');
-  return `INSERT OR IGNORE INTO ${table} SELECT ${select}
+  return `INSERT OR IGNORE INTO ${table} BY NAME SELECT ${select}
     FROM read_json('${file.replaceAll("'", "''")}', format = 'newline_delimited', columns = {${spec}})`;
 }
 
@@ -86,6 +94,8 @@ export function createTelemetryStore(conn: DuckDBConnection, tmp: string): Telem
       serial(async () => {
         let newEvents = 0;
         let newMetrics = 0;
+        // The NDJSON files DuckDB reads the rows from, deleted once written (a server writes for weeks).
+        const files: string[] = [];
         await conn.run('BEGIN TRANSACTION');
         try {
           if (events.length > 0) {
@@ -112,6 +122,9 @@ export function createTelemetryStore(conn: DuckDBConnection, tmp: string): Telem
                 cache_write_5m_tokens: e.cacheWrite5mTokens,
                 cache_write_1h_tokens: e.cacheWrite1hTokens,
                 cost_pusd: e.costPicos === null ? null : e.costPicos.toString(),
+                price_id: e.priceId,
+                price_flags: e.priceFlags,
+                catalog_hash: e.catalogHash,
                 cost_reported_usd: e.costReportedUsd,
                 duration_ms: e.durationMs,
                 request_id: e.requestId,
@@ -125,6 +138,7 @@ export function createTelemetryStore(conn: DuckDBConnection, tmp: string): Telem
                 received_ms: e.receivedAt,
               })),
             );
+            files.push(file);
             newEvents = Number(
               (await conn.run(insertSql('telemetry_events', EVENT_COLUMNS, file))).rowsChanged,
             );
@@ -151,6 +165,7 @@ export function createTelemetryStore(conn: DuckDBConnection, tmp: string): Telem
                 attributes: m.attributes,
               })),
             );
+            files.push(file);
             newMetrics = Number(
               (await conn.run(insertSql('telemetry_metrics', METRIC_COLUMNS, file))).rowsChanged,
             );
@@ -166,6 +181,7 @@ export function createTelemetryStore(conn: DuckDBConnection, tmp: string): Telem
                 totals: JSON.stringify(s.values),
               })),
             );
+            files.push(file);
             await conn.run(`INSERT OR REPLACE INTO telemetry_streams
               SELECT series, CAST(start_ns AS HUGEINT), CAST(time_ns AS HUGEINT), totals
               FROM read_json('${file.replaceAll("'", "''")}', format = 'newline_delimited',
@@ -175,6 +191,8 @@ export function createTelemetryStore(conn: DuckDBConnection, tmp: string): Telem
         } catch (e: unknown) {
           await conn.run('ROLLBACK').catch(() => undefined);
           throw e;
+        } finally {
+          for (const f of files) rmSync(f, { force: true });
         }
         return { events: newEvents, metrics: newMetrics };
       }),
