@@ -121,8 +121,17 @@ export async function ingestBulk(
         const files = groups[i] as ObjectInfo[];
         const batch = await staged.get(i);
         staged.delete(i);
-        if (batch) await insertStaged(batch, files);
-        else await split(files);
+        if (batch) {
+          await insertStaged(batch, files);
+          continue;
+        }
+        // The groups staged ahead were handed keys this group needs too, and would insert after it: take them back
+        // (they are staged again after the split), latest first.
+        for (const k of [...staged.keys()].reverse()) {
+          await (await staged.get(k))?.discard();
+          staged.delete(k);
+        }
+        await split(files);
       }
     } catch (e: unknown) {
       for (const p of staged.values()) await (await p)?.discard();

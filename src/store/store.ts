@@ -164,7 +164,10 @@ export interface StagedBatch extends BulkStage {
     maps: BulkMaps,
     checkpoints: WriteBatch['checkpoints'],
   ): Promise<WriteResult & { readonly read: number }>;
-  /** Drops the batch without writing. */
+  /**
+   * Drops the batch without writing; its keys go back to be handed out again. Batches staged after it were not given
+   * those keys: discard them too (and stage them again), else their insert fails for want of a map.
+   */
   discard(): Promise<void>;
 }
 

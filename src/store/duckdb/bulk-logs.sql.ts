@@ -217,9 +217,10 @@ export const KEYS_SQL = {
 };
 
 /**
- * The keys a run has handed out to be resolved, on its staging connection: a group is given only the keys no earlier
- * group was (after the first groups, almost none). Every handed-out key is in the writer's maps before a later group
- * inserts, because groups insert in staging order.
+ * The keys a run has handed out to be resolved, on its staging connection, with the stage that handed each out: a
+ * group is given only the keys no earlier group was (after the first groups, almost none). Every handed-out key is
+ * in the writer's maps before a later group inserts, because groups insert in staging order; a discarded group takes
+ * its keys back (the groups staged after it must be discarded too, and staged again).
  */
 const handed = (kind: MapKind) => `bulk_handed_${kind}`;
 const keySource = (kind: MapKind) => `SELECT DISTINCT ${MAPS[kind].key.join(', ')} FROM bulk_ok`;
@@ -227,14 +228,26 @@ export const createHandedSql = (): string[] =>
   MAP_KINDS.map(
     // Every key column is text.
     (kind) =>
-      `CREATE OR REPLACE TEMP TABLE ${handed(kind)} (${MAPS[kind].key.map((k) => `${k} VARCHAR`).join(', ')})`,
+      `CREATE OR REPLACE TEMP TABLE ${handed(kind)} (stage INTEGER, ${MAPS[kind].key.map((k) => `${k} VARCHAR`).join(', ')})`,
   );
-/** The group's keys not handed out yet, into `bulk_new_<kind>` and the handed-out table. */
-export const newKeysSql = (kind: MapKind): string[] => [
+/** The group's keys not handed out yet, into `bulk_new_<kind>`. */
+export const newKeysSql = (kind: MapKind) =>
   `CREATE OR REPLACE TEMP TABLE bulk_new_${kind} AS SELECT * FROM (${keySource(kind)}) k
-   WHERE NOT EXISTS (SELECT 1 FROM ${handed(kind)} h WHERE ${sameKey(kind, 'h', 'k')})`,
-  `INSERT INTO ${handed(kind)} SELECT * FROM bulk_new_${kind}`,
+   WHERE NOT EXISTS (SELECT 1 FROM ${handed(kind)} h WHERE ${sameKey(kind, 'h', 'k')})`;
+/**
+ * Marks a staged group's new keys handed out by stage `stage`: the stage's last step, in one transaction, so that a
+ * stage that failed (its group is then split and staged again) hands out nothing.
+ */
+export const markHandedSql = (stage: number): string[] => [
+  'BEGIN TRANSACTION',
+  ...MAP_KINDS.map(
+    (kind) => `INSERT INTO ${handed(kind)} SELECT ${stage}, * FROM bulk_new_${kind}`,
+  ),
+  'COMMIT',
 ];
+/** Takes back the keys stage `stage` handed out (its group was discarded). */
+export const unhandSql = (stage: number): string[] =>
+  MAP_KINDS.map((kind) => `DELETE FROM ${handed(kind)} WHERE stage = ${stage}`);
 export const newKeysQuery = (kind: MapKind) => `SELECT * FROM bulk_new_${kind}`;
 
 /**
@@ -261,18 +274,20 @@ export const mapTablesSql = (models: string, prices: string): string[] => [
  * Rows of `source` joined with their model and price maps and priced exactly as price-record.ts prices (rates in
  * pico-USD per token; discounts compounded into num/den and rounded half up once per record). `source` has the
  * columns model_id, region, tier (null: unknown), account, day (UTC, YYYY-MM-DD), the four token counts (cache
- * writes as one total) and write_1h (null: TTL unknown). Used by the bulk insert and by reprice.
+ * writes as one total) and write_1h (null: TTL unknown). A row without its maps fails the statement rather than
+ * vanish from an inner join. Used by the bulk insert and by reprice.
  */
 const pricedCtes = (source: string, maps = BULK_MAPS) => `
 j AS (
   SELECT r.*, m.model, m.profile, m.scope, m.geo, m.model_form, m.unresolved,
+    m.model_id IS NULL OR p.model_id IS NULL AS unmapped,
     p.price_id, p.tier_unknown, p.unpriced, p.early, p.regional, p.override, p.disc_num, p.disc_den,
     least(coalesce(r.write_1h, 0), r.cache_write_tokens) AS w1,
     p.lc_threshold IS NOT NULL AND r.input_tokens + r.cache_read_tokens + r.cache_write_tokens > p.lc_threshold AS lc,
     p.r_in, p.r_out, p.r_read, p.r_w5, p.r_w1, p.lc_in, p.lc_out, p.lc_read, p.lc_w5, p.lc_w1
   FROM ${source} r
-  JOIN ${maps.models} m ON m.model_id = r.model_id
-  JOIN ${maps.prices} p ON p.model_id = r.model_id AND p.region = r.region AND p.tier IS NOT DISTINCT FROM r.tier
+  LEFT JOIN ${maps.models} m ON m.model_id = r.model_id
+  LEFT JOIN ${maps.prices} p ON p.model_id = r.model_id AND p.region = r.region AND p.tier IS NOT DISTINCT FROM r.tier
     AND p.account = r.account AND p.day = r.day
 ), k AS (
   SELECT *, cache_write_tokens - w1 AS w5,
@@ -289,7 +304,8 @@ j AS (
   FROM k
 ), c AS (
   SELECT *,
-    (CASE WHEN disc_num IS NULL THEN list_cost
+    (CASE WHEN unmapped THEN error('no model or price map for ' || model_id || ' (' || region || ', ' || day || ')')
+      WHEN disc_num IS NULL THEN list_cost
       ELSE (list_cost * disc_num * 2 + disc_den) // (2 * disc_den) END)::BIGINT AS cost
   FROM l
 )`;
@@ -327,10 +343,12 @@ WITH existing AS MATERIALIZED (
 SELECT c.request_id, c.ts, c.account, c.region, c.inference_region, c.operation, c.model_id, c.model,
   c.profile, c.scope, c.geo, c.model_form, coalesce(c.tier, 'standard'), c.input_tokens, c.output_tokens,
   c.cache_read_tokens, c.w5, c.w1, c.latency_ms, c.first_byte_ms, c.error_code, c.identity_arn, a.team, a."user",
-  a.feature, a.project, a.environment, a.cost_center, a.application, a.session, c.metadata, a.attribution, c.cost,
+  a.feature, a.project, a.environment, a.cost_center, a.application, a.session, c.metadata,
+  CASE WHEN a.attribution IS NULL THEN error('no attribution map for ' || coalesce(c.identity_arn, '(no identity)'))
+    ELSE a.attribution END, c.cost,
   c.price_id, $1, ${flagsSql('tier_unknown')}, c.file, c.line, now()::TIMESTAMP
 FROM c
-JOIN ${BULK_MAPS.attributions} a ON a.identity_arn IS NOT DISTINCT FROM c.identity_arn
+LEFT JOIN ${BULK_MAPS.attributions} a ON a.identity_arn IS NOT DISTINCT FROM c.identity_arn
   AND a.md_key IS NOT DISTINCT FROM c.md_key AND a.aip IS NOT DISTINCT FROM c.aip
 ANTI JOIN existing e ON e.request_id = c.request_id
 ${

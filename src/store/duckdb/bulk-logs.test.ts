@@ -1,7 +1,7 @@
 /**
  * The DuckDB bulk loader's run: inserts wait in one transaction until `commitRows` rows or the end of the run, dedupe
  * sees the run's own uncommitted rows, abort rolls back what is not committed (checkpoints included), keys are handed
- * out once per run, and a discarded batch stops the run from inserting later groups that would miss its maps.
+ * out once per run (a discarded batch takes its keys back), and a row without its maps fails the insert.
  */
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
@@ -110,13 +110,35 @@ test('abort rolls back the uncommitted groups and their checkpoints', async () =
   assert.equal((await ledger()).requests, before.requests + 4);
 });
 
-test('a discarded batch stops the run: later groups would miss the maps of the keys it was handed', async () => {
+test('a discarded batch takes its keys back: staged again, they are handed out again', async () => {
   const run = await start(1_000);
   const e = logFile('e', ids('e', 2));
   const f = logFile('f', ids('f', 2));
   const [first, second] = [await run.stage([e]), await run.stage([f])];
-  assert.equal(second.models.length, 0);
+  assert.deepEqual([first.models.length, second.models.length], [1, 0]);
+  // The second was not given the first's keys: both go, latest first, and are staged again.
+  await second.discard();
   await first.discard();
-  await assert.rejects(insert(second, f), /discarded/);
+  const [again, next] = [await run.stage([e]), await run.stage([f])];
+  assert.deepEqual([again.models.length, next.models.length], [1, 0]);
+  assert.equal((await insert(again, e)).inserted, 2);
+  assert.equal((await insert(next, f)).inserted, 2);
   await run.abort();
+});
+
+test('a row whose maps are missing fails the insert instead of vanishing', async () => {
+  const run = await start(1_000);
+  const g = logFile('g', ids('g', 3));
+  const batch = await run.stage([g]);
+  // The keys were handed out, but the maps given leave them out.
+  const maps = resolve()(batch);
+  await assert.rejects(batch.insert({ ...maps, attributions: [] }, []), /no attribution map/);
+  await run.abort();
+  const again = await start(1_000);
+  const other = await again.stage([g]);
+  await assert.rejects(
+    other.insert({ ...resolve()(other), prices: [] }, []),
+    /no model or price map/,
+  );
+  await again.abort();
 });

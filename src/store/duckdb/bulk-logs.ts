@@ -37,10 +37,12 @@ import {
   KEYS_SQL,
   MAP_KINDS,
   type MapKind,
+  markHandedSql,
   newKeysQuery,
   newKeysSql,
   OK_VIEW_SQL,
   stageSql,
+  unhandSql,
 } from './bulk-logs.sql.ts';
 
 /** Writes map rows as NDJSON for DuckDB's read_json (small files: one row per distinct key). */
@@ -94,8 +96,6 @@ export function createBulkLogLoader(
       let inTransaction = false;
       let uncommitted = 0;
       let over = false;
-      // A discarded batch's keys were handed out but never mapped: a later group's rows would find no map.
-      let discarded = false;
       // Parquet files of staged groups not inserted yet.
       const pending = new Set<string>();
       const drop = (file: string) => {
@@ -139,7 +139,8 @@ export function createBulkLogLoader(
           );
           return JSON.parse(String(reader.getRows()[0]?.[0] ?? '[]')) as Record<string, unknown>[];
         };
-        const parquet = join(tmp, `bulk-${n++}.parquet`);
+        const seq = n++;
+        const parquet = join(tmp, `bulk-${seq}.parquet`);
         try {
           await stageConn.run(stageSql(groupFiles, metadataKeys));
           await stageConn.run(OK_VIEW_SQL);
@@ -148,7 +149,7 @@ export function createBulkLogLoader(
           const [summary] = await rows(KEYS_SQL.summary);
           const prices = await rows(KEYS_SQL.prices);
           const newKeys = async (kind: MapKind) => {
-            for (const sql of newKeysSql(kind)) await stageConn.run(sql);
+            await stageConn.run(newKeysSql(kind));
             return rows(newKeysQuery(kind));
           };
           const models = await newKeys('models');
@@ -156,6 +157,12 @@ export function createBulkLogLoader(
           const attributions = await newKeys('attributions');
           pending.add(parquet);
           await stageConn.run(exportStagedSql(parquet));
+          try {
+            for (const sql of markHandedSql(seq)) await stageConn.run(sql);
+          } catch (e: unknown) {
+            await stageConn.run('ROLLBACK').catch(() => undefined);
+            throw e;
+          }
           const str = (v: unknown) => (v === null || v === undefined ? null : String(v));
           const priceKey = (r: Record<string, unknown>): PriceKey => ({
             modelId: String(r.model_id),
@@ -195,7 +202,6 @@ export function createBulkLogLoader(
               if (!release()) throw new Error('bulk batch already inserted or discarded');
               return inserting(async () => {
                 if (over) throw new Error('bulk run already ended');
-                if (discarded) throw new Error('bulk run: an earlier batch was discarded');
                 try {
                   catalogHash ??= maps.catalogHash;
                   if (catalogHash !== maps.catalogHash)
@@ -235,10 +241,14 @@ export function createBulkLogLoader(
                 }
               });
             },
+            // Takes its keys back: the groups staged after it, which were not given them, must be discarded too.
             discard: async () => {
               if (!release()) return;
-              discarded = true;
               drop(parquet);
+              if (over) return;
+              await staging(async () => {
+                for (const sql of unhandSql(seq)) await stageConn.run(sql);
+              });
             },
           };
         } catch (e: unknown) {
