@@ -97,7 +97,7 @@ const BATCHES = [
   ],
 ];
 
-function body(records: ReturnType<typeof apiRequest>[]) {
+function body(records: ReturnType<typeof apiRequest>[], resource: Record<string, string> = {}) {
   const kv = (key: string, value: string) => ({ key, value: { stringValue: value } });
   return new TextEncoder().encode(
     JSON.stringify({
@@ -108,6 +108,7 @@ function body(records: ReturnType<typeof apiRequest>[]) {
               kv('service.name', 'claude-code'),
               kv('user.email', 'dev@example.com'),
               kv('team', 'platform'),
+              ...Object.entries(resource).map(([k, v]) => kv(k, v)),
             ],
           },
           scopeLogs: [{ scope: { name: 'com.anthropic.claude_code.events' }, logRecords: records }],
@@ -199,6 +200,35 @@ test('logs then events and events then logs give one ledger, each call once, enr
     assert.equal((await record('log-only'))[0], 'unallocated');
     await rt.close();
   }
+});
+
+test('an event whose resource names its AWS account is covered only by that account’s records', async () => {
+  const rt = await runtime();
+  // Account 111122223333 logged Sonnet at 10:15 and 10:16.
+  await ingestLines(rt, LOG_LINES.slice(0, 3));
+  const call = (session: string) =>
+    apiRequest(session, '2026-03-02T10:30:00Z', [['model', SONNET], ...tokens([1, 2, 0, 0])]);
+  const send = (records: ReturnType<typeof apiRequest>[], resource?: Record<string, string>) =>
+    createOtlpSink(rt).accept({
+      signal: 'logs',
+      encoding: 'json',
+      body: body(records, resource),
+      headers: {},
+      receivedAt: Date.parse('2026-03-02T16:00:00Z'),
+    });
+  await send([call('S-other')], { 'cloud.account.id': '999988887777' });
+  await send([call('S-same')], { 'cloud.account.id': '111122223333' });
+  await send([call('S-none')]);
+  const key = (session: string) =>
+    `otel:${session}|1|${BigInt(Date.parse('2026-03-02T10:30:00Z')) * 1_000_000n}|api_request`;
+  // Another account's call: no server-side source covers it, so it counts, in its own account.
+  const other = await rt.store.getRecord(key('S-other'));
+  assert.deepEqual([other?.source, other?.account], ['telemetry', '999988887777']);
+  // The logging account's call, and a call that does not say (Claude Code): covered, not counted again.
+  assert.equal(await rt.store.getRecord(key('S-same')), null);
+  assert.equal(await rt.store.getRecord(key('S-none')), null);
+  assert.equal((await total(rt))[0], 4);
+  await rt.close();
 });
 
 describe('what the sink keeps and how it prices', () => {

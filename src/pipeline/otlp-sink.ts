@@ -12,7 +12,7 @@
  * same service (`service.name`) and model lies in its interval — the spans count those calls, one by one, and the
  * matcher (store/duckdb/telemetry-match.ts, match `span`) decides it from the stored data, whichever arrives first.
  * Like a span, a row no span covers counts in the ledger (client-only) only where no server-side record of its
- * model covers the hour.
+ * model covers the hour — of its AWS account when the resource names one (`cloud.account.id`).
  */
 import { AppError, type RawUsage } from '../core/index.ts';
 import type { Normaliser } from '../normalise/index.ts';
@@ -143,6 +143,7 @@ function eventRow(deps: OtlpSinkDeps, e: ClaudeCodeEvent, receivedAt: number): T
     userEmail: e.identity.userEmail?.value ?? null,
     identity: json(sourced(e.identity)),
     dimensions: json(e.dimensions),
+    account: e.awsAccount,
     terminal: e.terminal,
     version: e.version,
     attributes: json(e.extra),
@@ -280,6 +281,7 @@ function spanRow(deps: OtlpSinkDeps, u: GenAiSpanUsage, receivedAt: number): Tel
     userEmail: u.identity.userEmail?.value ?? null,
     identity: json(sourced(u.identity)),
     dimensions: json(u.dimensions),
+    account: u.awsAccount,
     model: u.model,
     modelBase: base,
     inputTokens: input,
@@ -341,6 +343,7 @@ function metricUsageRow(
     userEmail: m.identity.userEmail?.value ?? null,
     identity: json(sourced(m.identity)),
     dimensions: json(m.dimensions),
+    account: m.awsAccount,
     model: m.model,
     modelBase: base,
     inputTokens: m.inputTokens,

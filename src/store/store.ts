@@ -492,6 +492,11 @@ export interface TelemetryEventRow {
   readonly identity: string;
   /** JSON: attribution dimensions (team, department, cost_center …). */
   readonly dimensions: string;
+  /**
+   * The AWS account the call ran in, when the telemetry says (`cloud.account.id`, 12 digits): only server-side
+   * records of this account cover the call (duckdb/telemetry-match.ts). Null when it does not (Claude Code).
+   */
+  readonly account: string | null;
   readonly model: string | null;
   /** The canonical model the catalog priced, when any. */
   readonly modelBase: string | null;
@@ -761,7 +766,8 @@ export interface TelemetryStore {
    * time within a window; one to one, nearest first) — and the record's `unallocated` dimensions take the event's
    * session, user and attribution attributes (rule `telemetry.<attribute>@<match>`); the call counts once. An
    * unmatched event counts as its own ledger row (source `telemetry`, request id `otel:<event key>`) only where no
-   * server-side record of that model covers the hour; the row goes when a record arrives. Idempotent and
+   * server-side record of that model (of the event's AWS account, when it names one) covers the hour; the row goes
+   * when a record arrives. Idempotent and
    * independent of arrival order: a run writes only the differences from the state the stored data implies. Call it
    * after every ingest with no scope (re-matches the events near whatever server-side records or events arrived since
    * the last such run, whoever wrote them; every event the first time) and after every receive with the batch's event

@@ -73,6 +73,13 @@ export const TELEMETRY_DIMENSION_KEYS: readonly string[] = [
   'enduser.directory_id',
 ];
 
+/**
+ * `cloud.account.id` (OpenTelemetry semantic conventions; the AWS resource detectors set it): the AWS account the
+ * calls ran in. Only a 12-digit account id is read.
+ */
+export const CLOUD_ACCOUNT_KEY = 'cloud.account.id';
+const AWS_ACCOUNT_ID = /^\d{12}$/;
+
 /** Resource keys that describe the process, host or SDK, not who or what the work is for. */
 const INFRASTRUCTURE_PREFIXES = [
   'service.',
@@ -215,6 +222,21 @@ export class Attribution {
       placeholder ??= { value, from };
     }
     return placeholder;
+  }
+
+  /**
+   * The AWS account of the record's calls: `cloud.account.id` of the record, else of the resource (never a header).
+   * A value that is not a 12-digit account id is ignored (on the record, with an issue); null when none is.
+   */
+  awsAccount(record: Attrs): string | null {
+    const own = record.str(CLOUD_ACCOUNT_KEY)?.trim() ?? null;
+    if (own !== null && AWS_ACCOUNT_ID.test(own)) return own;
+    if (own !== null)
+      record.issues.push(
+        `${CLOUD_ACCOUNT_KEY}: expected a 12-digit AWS account id, got ${JSON.stringify(own)}`,
+      );
+    const res = this.resource.str(CLOUD_ACCOUNT_KEY)?.trim() ?? null;
+    return res !== null && AWS_ACCOUNT_ID.test(res) ? res : null;
   }
 
   identity(record: Attrs): TelemetryIdentity {

@@ -367,6 +367,68 @@ describe('Claude Code events', () => {
   });
 });
 
+describe('the AWS account (cloud.account.id)', () => {
+  type Value = { stringValue: string } | { intValue: number };
+  const kv = (key: string, value: Value) => ({ key, value });
+  const str = (key: string, v: string) => kv(key, { stringValue: v });
+  const record = (n: number, attributes: ReturnType<typeof kv>[]) => ({
+    body: { stringValue: 'claude_code.api_request' },
+    attributes: [
+      str('event.name', 'api_request'),
+      kv('event.sequence', { intValue: n }),
+      ...attributes,
+    ],
+  });
+  const resourceLogs = (
+    resource: ReturnType<typeof kv>[],
+    records: ReturnType<typeof record>[],
+  ) => ({
+    resource: { attributes: resource },
+    scopeLogs: [{ scope: { name: 'com.anthropic.claude_code.events' }, logRecords: records }],
+  });
+  const read = (body: unknown) =>
+    interpretClaudeCodeLogs(
+      decoded<LogsRequest>('logs', 'json', new TextEncoder().encode(JSON.stringify(body))),
+      { receivedAt: 0 },
+    ).events;
+
+  test('read from the resource; the record’s wins; only a 12-digit account id counts', () => {
+    const events = read({
+      resourceLogs: [
+        resourceLogs(
+          [str('service.name', 'claude-code'), str('cloud.account.id', '111122223333')],
+          [
+            record(1, []),
+            record(2, [str('cloud.account.id', '444455556666')]),
+            // Not an account id on the record: ignored (with an issue), the resource's stands.
+            record(3, [str('cloud.account.id', 'arn:aws:iam::444455556666:root')]),
+          ],
+        ),
+        resourceLogs([str('cloud.account.id', '12345')], [record(4, [])]),
+        resourceLogs([kv('cloud.account.id', { intValue: 555566667777 })], [record(5, [])]),
+        // What Claude Code sends: no account.
+        resourceLogs([str('service.name', 'claude-code')], [record(6, [])]),
+      ],
+    });
+    assert.deepEqual(
+      events.map((e) => [e.sequence, e.awsAccount]),
+      [
+        [1, '111122223333'],
+        [2, '444455556666'],
+        [3, '111122223333'],
+        [4, null],
+        [5, '555566667777'],
+        [6, null],
+      ],
+    );
+    const [, second, third] = events;
+    assert.equal(second?.extra['cloud.account.id'], undefined); // read, not left in `extra`
+    assert.ok(third?.issues.some((i) => i.startsWith('cloud.account.id: expected a 12-digit')));
+    // Infrastructure, not a dimension.
+    assert.deepEqual(events[0]?.dimensions, {});
+  });
+});
+
 describe('Claude Code metrics', () => {
   test('DELTA (2.1.138): all eight metrics, exact values, zero and foreign points counted', () => {
     const [r] = run('metrics-delta-2.1.138', 'json');

@@ -45,6 +45,11 @@ export interface ClaudeCodeCommon {
   readonly serviceName: string | null;
   /** `anthropic.provider` (`bedrock` on Bedrock sessions). */
   readonly provider: string | null;
+  /**
+   * The AWS account: a 12-digit `cloud.account.id`, record → resource (Claude Code does not send it; an
+   * `OTEL_RESOURCE_ATTRIBUTES` entry can).
+   */
+  readonly awsAccount: string | null;
   /** Attributes not read into a field above or below, so nothing new is lost. */
   readonly extra: Readonly<Record<string, PlainValue>>;
   /** Values present but unreadable as their name's type (they are null in the fields). */
@@ -260,6 +265,7 @@ export function commonFields(
     entrypoint: record.str('app.entrypoint'),
     serviceName: res.str('service.name'),
     provider: record.str('anthropic.provider') ?? res.str('anthropic.provider'),
+    awsAccount: attribution.awsAccount(record),
   };
 }
 

@@ -179,6 +179,7 @@ export function genAiMetricIntervals(usages: readonly GenAiMetricUsage[]): GenAi
       bedrock: first.bedrock,
       operation: first.operation,
       serviceName: first.serviceName,
+      awsAccount: first.awsAccount,
       scopeName: first.scopeName,
       sessionId: first.sessionId,
       conversationId: first.conversationId,

@@ -256,6 +256,113 @@ describe('gen_ai.client.token.usage', () => {
   });
 });
 
+describe('the AWS account (cloud.account.id)', () => {
+  const str = (key: string, v: string) => ({ key, value: { stringValue: v } });
+  const encode = (body: unknown) => new TextEncoder().encode(JSON.stringify(body));
+  const MODEL = 'us.anthropic.claude-haiku-4-5-20251001-v1:0';
+
+  test('spans: the resource’s, the span’s winning; anything but 12 digits ignored', () => {
+    const span = (id: string, attributes: ReturnType<typeof str>[]) => ({
+      traceId: '5b8efff798038103d269b633813fc60c',
+      spanId: id,
+      name: `chat ${MODEL}`,
+      startTimeUnixNano: '1795400000000000000',
+      endTimeUnixNano: '1795400001000000000',
+      attributes: [
+        str('gen_ai.provider.name', 'aws.bedrock'),
+        str('gen_ai.request.model', MODEL),
+        { key: 'gen_ai.usage.input_tokens', value: { intValue: 10 } },
+        ...attributes,
+      ],
+    });
+    const resourceSpans = (
+      resource: ReturnType<typeof str>[],
+      spans: ReturnType<typeof span>[],
+    ) => ({
+      resource: { attributes: resource },
+      scopeSpans: [{ scope: { name: 'my-genai' }, spans }],
+    });
+    const request = decoded<TracesRequest>(
+      'traces',
+      'json',
+      encode({
+        resourceSpans: [
+          resourceSpans(
+            [str('cloud.provider', 'aws'), str('cloud.account.id', '111122223333')],
+            [
+              span('0000000000000001', []),
+              span('0000000000000002', [str('cloud.account.id', '444455556666')]),
+              span('0000000000000003', [str('cloud.account.id', '4444-5555-6666')]),
+            ],
+          ),
+          resourceSpans([str('cloud.account.id', 'my-account')], [span('0000000000000004', [])]),
+          resourceSpans([], [span('0000000000000005', [])]),
+        ],
+      }),
+    );
+    assert.deepEqual(
+      interpretGenAiTraces(request).usages.map((u) => [u.spanId.slice(-1), u.awsAccount]),
+      [
+        ['1', '111122223333'],
+        ['2', '444455556666'],
+        ['3', '111122223333'],
+        ['4', null],
+        ['5', null],
+      ],
+    );
+  });
+
+  test('token-usage metric: the resource’s account, carried by the interval', () => {
+    const point = (type: string, sum: number) => ({
+      attributes: [
+        str('gen_ai.provider.name', 'aws.bedrock'),
+        str('gen_ai.request.model', MODEL),
+        str('gen_ai.token.type', type),
+      ],
+      startTimeUnixNano: '1795400000000000000',
+      timeUnixNano: '1795400060000000000',
+      count: '1',
+      sum,
+    });
+    const request = decoded<MetricsRequest>(
+      'metrics',
+      'json',
+      encode({
+        resourceMetrics: [
+          {
+            resource: {
+              attributes: [str('service.name', 'app'), str('cloud.account.id', '111122223333')],
+            },
+            scopeMetrics: [
+              {
+                scope: { name: 'my-genai' },
+                metrics: [
+                  {
+                    name: 'gen_ai.client.token.usage',
+                    histogram: {
+                      aggregationTemporality: 1,
+                      dataPoints: [point('input', 100), point('output', 10)],
+                    },
+                  },
+                ],
+              },
+            ],
+          },
+        ],
+      }),
+    );
+    const { usages } = interpretGenAiMetrics(request, {}, new CumulativeTracker());
+    assert.deepEqual(
+      usages.map((u) => u.awsAccount),
+      ['111122223333', '111122223333'],
+    );
+    assert.deepEqual(
+      genAiMetricIntervals(usages).map((i) => [i.inputTokens, i.outputTokens, i.awsAccount]),
+      [[100, 10, '111122223333']],
+    );
+  });
+});
+
 describe('GenAI from the OpenTelemetry JS SDK, both encodings', () => {
   const resource = resourceFromAttributes({ 'service.name': 'sdk-app', team: 'sdk-team' });
 

@@ -40,6 +40,8 @@ export interface GenAiUsageCommon {
   readonly bedrock: boolean;
   readonly operation: string | null;
   readonly serviceName: string | null;
+  /** The AWS account: a 12-digit `cloud.account.id`, span's or point's → resource's; null otherwise. */
+  readonly awsAccount: string | null;
   readonly scopeName: string;
   readonly sessionId: string | null;
   readonly conversationId: string | null;
@@ -181,6 +183,7 @@ export function genAiCommon(
       (rpcService !== null && /bedrock/i.test(rpcService)),
     operation: a.str('gen_ai.operation.name'),
     serviceName: res.str('service.name'),
+    awsAccount: attribution.awsAccount(a),
     scopeName: scope.name,
     sessionId: a.str('session.id') ?? res.str('session.id'),
     conversationId: a.str('gen_ai.conversation.id'),

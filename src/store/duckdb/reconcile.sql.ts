@@ -3,7 +3,7 @@
  * allocation of the bill's net usage dollars to records in proportion to their estimated cost (largest remainder,
  * exact to the pico-USD). Billed usage with no logged record becomes `billed_extra` rows, attributed from the bill's
  * own tags (billing-level attribution), so the billed lens adds up to the bill without counting anything twice.
- * Client-only telemetry rows (source `telemetry`: calls only the client saw, account unknown) take no part: the bill
+ * Client-only telemetry rows (source `telemetry`: calls only the client saw) take no part: the bill
  * is compared with, and allocated to, what Bedrock logged, so such rows neither hide a logging gap nor show up as an
  * `unknown` account.
  */

@@ -107,6 +107,9 @@ export const TELEMETRY_MIGRATIONS: readonly string[] = [
   `ALTER TABLE telemetry_events ADD COLUMN IF NOT EXISTS price_id VARCHAR`,
   `ALTER TABLE telemetry_events ADD COLUMN IF NOT EXISTS price_flags VARCHAR`,
   `ALTER TABLE telemetry_events ADD COLUMN IF NOT EXISTS catalog_hash VARCHAR`,
+  // The AWS account of an API request when the telemetry names it (`cloud.account.id`): an unmatched call is
+  // covered only by server-side records of its account. NULL when it does not, and on events stored before it.
+  `ALTER TABLE telemetry_events ADD COLUMN IF NOT EXISTS account VARCHAR`,
   // Cumulative metric streams: the last point of each (series identity, start time), written in the transaction of
   // the rows it produced, so a receiver restart continues each running total where it was (otlp-sink.ts). Nanos are
   // HUGEINT (OTLP's fixed64); `totals` is a JSON array of exact decimal strings.

@@ -1,7 +1,7 @@
 /**
  * Telemetry ↔ server-side matching: request id, token fingerprint (window edges, one to one, nearest first, ties),
- * client-only rows where no server-side record covers the hour (and their removal when one arrives), idempotency
- * and order independence.
+ * client-only rows where no server-side record covers the hour — of the event's AWS account when it names one — (and
+ * their removal when one arrives), idempotency and order independence.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -64,6 +64,7 @@ function event(
     userEmail: `${key}@example.com`,
     identity: '{}',
     dimensions: JSON.stringify({ team: { value: 'blue', from: 'resource' } }),
+    account: null,
     model: SONNET_RESPONSE,
     modelBase: SONNET_RESPONSE,
     inputTokens: t.input,
@@ -353,6 +354,49 @@ describe('client-only usage', () => {
       [row?.model_id, row?.model, row?.profile, row?.scope, row?.geo, row?.model_form],
       [`us.${SONNET}`, SONNET, `us.${SONNET}`, 'geo', 'us', 'profile-id'],
     );
+    await s.close();
+  });
+});
+
+describe('coverage by account', () => {
+  const A = '111111111111';
+  const B = '444455556666';
+  const inAccount = (r: AttributedRecord, accountId: string): AttributedRecord => ({
+    ...r,
+    accountId,
+  });
+
+  test('an event that names its AWS account is covered only by records of that account; one that does not, by any', async () => {
+    const s = await open();
+    // Only account B has records of the model in the hour.
+    await logs(s, [inAccount(record('b', T - 60_000, { input: 5 }), B)]);
+    const summary = await receive(s, [
+      event('in-a', T, { input: 7 }, { account: A }),
+      event('in-b', T, { input: 8 }, { account: B }),
+      event('anywhere', T, { input: 9 }),
+      event('lone', Date.parse('2026-03-02T13:30:00Z'), { input: 10 }),
+    ]);
+    assert.deepEqual([summary.covered, summary.clientOnly], [2, 2]);
+    const row = await s.getRecord(`${CLIENT_ONLY_PREFIX}in-a`);
+    assert.deepEqual([row?.account, row?.source], [A, 'telemetry']);
+    // Without an account the row says so, as before.
+    assert.equal((await s.getRecord(`${CLIENT_ONLY_PREFIX}lone`))?.account, 'unknown');
+    assert.equal(await s.getRecord(`${CLIENT_ONLY_PREFIX}in-b`), null);
+    assert.equal(await s.getRecord(`${CLIENT_ONLY_PREFIX}anywhere`), null);
+
+    // Account A's log of that hour arrives (another call): now it covers the event, and its row goes.
+    await logs(s, [inAccount(record('a', T + 60_000, { input: 6 }), A)]);
+    const after = await s.telemetry.enrich();
+    assert.deepEqual([after.covered, after.clientOnly, after.clientRowsRemoved], [3, 1, 1]);
+    assert.equal(await s.getRecord(`${CLIENT_ONLY_PREFIX}in-a`), null);
+    await s.close();
+  });
+
+  test('a record of no known account (the gateway without a configured account) covers any account', async () => {
+    const s = await open();
+    await logs(s, [inAccount(record('g', T - 60_000, { input: 5 }), 'gateway')]);
+    const summary = await receive(s, [event('in-a', T, { input: 7 }, { account: A })]);
+    assert.deepEqual([summary.covered, summary.clientOnly], [1, 0]);
     await s.close();
   });
 });

@@ -11,9 +11,13 @@
  *    only against records no event names by request id; candidates are taken nearest-in-time first (then by ids),
  *    i.e. the greedy matching in that order, so ties resolve the same way every time (and are counted).
  * 3. `covered` — no match, but the ledger holds server-side records of that model in a clock hour the call's window
- *    touches: logging covers it, so it is not counted again (its record may be late, or lost).
+ *    touches: logging covers it, so it is not counted again (its record may be late, or lost). An event that names
+ *    its AWS account (`cloud.account.id`, stored as `account`) is covered only by records of that account (or of no
+ *    known account: gateway records without a configured account); one that does not (Claude Code) by records of
+ *    any account.
  * 4. `client_only` — otherwise a ledger row of its own: source `telemetry`, request id `otel:<event_key>`, priced as
- *    the receiver priced the event, attributed from the event; deleted as soon as a record matches or covers it.
+ *    the receiver priced the event, attributed from the event, in the event's account (else `unknown`); deleted as
+ *    soon as a record matches or covers it.
  * An event with no model is `no_model` and not counted.
  *
  * A GenAI token-usage metric row (source `genai_metric`: one interval of a `gen_ai.client.token.usage` stream, many
@@ -126,8 +130,8 @@ WITH e AS (
   FROM (SELECT DISTINCT coalesce(model_base, model) AS m FROM e) WHERE m IS NOT NULL
 )
 SELECT e.event_key, e.ts, e.source, e.request_id, e.session_id, e.user_email, e.user_id, e.dimensions, e.model,
-  ${DIMENSION_LIST} AS dl, coalesce(e.model_base, e.model) AS base, k.mkey, coalesce(e.input_tokens, 0) AS i,
-  coalesce(e.output_tokens, 0) AS o, coalesce(e.cache_read_tokens, 0) AS cr,
+  nullif(e.account, '') AS account, ${DIMENSION_LIST} AS dl, coalesce(e.model_base, e.model) AS base, k.mkey,
+  coalesce(e.input_tokens, 0) AS i, coalesce(e.output_tokens, 0) AS o, coalesce(e.cache_read_tokens, 0) AS cr,
   coalesce(e.cache_write_5m_tokens, 0) AS w5, coalesce(e.cache_write_1h_tokens, 0) AS w1, e.cost_pusd,
   e.price_id, e.price_flags, e.catalog_hash, e.duration_ms, e.dur, e.source = '${METRIC_SOURCE}' AS agg,
   CASE WHEN e.source = '${METRIC_SOURCE}' THEN json_extract_string(e.attributes, '$.serviceName') END AS svc,
@@ -158,11 +162,11 @@ const BOUNDS_SQL = `SELECT count(*) AS n, min(t0) AS lo, max(t1) AS hi, epoch_ms
 const between = (col: string, from: number, to: number) =>
   `${col} BETWEEN epoch_ms(${from}::BIGINT) AND epoch_ms(${to}::BIGINT)`;
 
-/** (model, hour) pairs the server-side records cover. */
+/** (model, account, hour) triples the server-side records cover. */
 const coverSql = (near: string) => `
 CREATE OR REPLACE TEMP TABLE tm_cov AS
-SELECT DISTINCT ${modelKey('model')} AS mkey, hour
-FROM (SELECT DISTINCT model, date_trunc('hour', ts) AS hour FROM usage WHERE ${SERVER} AND ${near})`;
+SELECT DISTINCT ${modelKey('model')} AS mkey, account, hour
+FROM (SELECT DISTINCT model, account, date_trunc('hour', ts) AS hour FROM usage WHERE ${SERVER} AND ${near})`;
 
 const exactSql = (near: string | null) => `
 CREATE OR REPLACE TEMP TABLE tm_exact AS
@@ -226,20 +230,24 @@ SELECT event_key, request_id, d1, true FROM (
 
 /**
  * How each event in scope counts now. `cov`: an unmatched event whose window touches a clock hour in which the
- * server-side records hold its model; `tm_span`: a metric row a span covers.
+ * server-side records hold its model — records of its AWS account when it names one, of any account otherwise;
+ * `tm_span`: a metric row a span covers.
  */
 const WANT_SQL = `
 CREATE OR REPLACE TEMP TABLE tm_want AS
 WITH open AS (
-  SELECT event_key, mkey, t0, t1 FROM tm_ev
+  SELECT event_key, mkey, account, t0, t1 FROM tm_ev
   WHERE mkey IS NOT NULL AND event_key NOT IN (SELECT event_key FROM tm_exact)
     AND event_key NOT IN (SELECT event_key FROM tm_fp)
 ), h AS (
-  SELECT event_key, mkey, unnest(generate_series(date_trunc('hour', epoch_ms(t0 - ${W})),
+  SELECT event_key, mkey, account, unnest(generate_series(date_trunc('hour', epoch_ms(t0 - ${W})),
     date_trunc('hour', epoch_ms(t1 + ${W})), INTERVAL 1 HOUR)) AS hour
   FROM open
 ), cov AS (
   SELECT DISTINCT h.event_key FROM h JOIN tm_cov c ON c.mkey = h.mkey AND c.hour = h.hour
+  -- A record whose account is not an AWS account id (the gateway's \`gateway\` without TOKENLEDGER_GATEWAY_ACCOUNT)
+  -- covers any account's events.
+  WHERE h.account IS NULL OR c.account = h.account OR NOT regexp_full_match(c.account, '[0-9]{12}')
 ), m AS (
   SELECT e.event_key, e.ts, x.request_id AS exact, f.request_id AS fp, f.d1, f.ambiguous,
     CASE WHEN x.request_id IS NOT NULL THEN 'request_id' WHEN f.request_id IS NOT NULL THEN 'fingerprint'
@@ -333,7 +341,8 @@ FROM tm_upd d WHERE usage.rowid = d.rid`;
 const ARN_PROFILE = `'^arn:aws[a-z-]*:bedrock:[a-z0-9-]*:[0-9]*:inference-profile/'`;
 
 /**
- * A client-only row per wanted event that has none. Model form, profile and scope are read from the event's model id
+ * A client-only row per wanted event that has none, in the event's AWS account when it names one (else `unknown`).
+ * Model form, profile and scope are read from the event's model id
  * and the base the receiver normalised it to (what normalise says for bare ids, system profiles and their ARNs;
  * `reprice` re-normalises exactly, application profiles included).
  */
@@ -349,7 +358,7 @@ WITH c AS (
     THEN left(pid, length(pid) - length(base) - 1) END AS prefix
   FROM c
 )
-SELECT rid AS request_id, ts, 'unknown' AS account, '${CLIENT_ONLY_REGION}' AS region,
+SELECT rid AS request_id, ts, coalesce(account, 'unknown') AS account, '${CLIENT_ONLY_REGION}' AS region,
   NULL::VARCHAR AS inference_region, 'unknown' AS operation, model AS model_id, base AS model,
   CASE WHEN prefix IS NOT NULL THEN pid WHEN model LIKE 'arn:%:application-inference-profile/%' THEN model END
     AS profile,

@@ -47,6 +47,7 @@ function event(
     dimensions: JSON.stringify({
       team: { value: user === ANA ? 'search' : 'ads', from: 'resource' },
     }),
+    account: null,
     model: null,
     modelBase: null,
     inputTokens: null,

@@ -43,6 +43,7 @@ const EVENT_COLUMNS = {
   query_source: 'VARCHAR',
   attributes: 'VARCHAR',
   received_ms: 'BIGINT',
+  account: 'VARCHAR',
 } as const;
 const METRIC_COLUMNS = {
   point_key: 'VARCHAR',
@@ -136,6 +137,7 @@ export function createTelemetryStore(conn: DuckDBConnection, tmp: string): Telem
                 query_source: e.querySource,
                 attributes: e.attributes,
                 received_ms: e.receivedAt,
+                account: e.account,
               })),
             );
             files.push(file);
