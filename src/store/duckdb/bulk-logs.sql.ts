@@ -217,38 +217,31 @@ export const KEYS_SQL = {
 };
 
 /**
- * The keys a run has handed out to be resolved, on its staging connection, with the stage that handed each out: a
- * group is given only the keys no earlier group was (after the first groups, almost none). Every handed-out key is
- * in the writer's maps before a later group inserts, because groups insert in staging order; a discarded group takes
- * its keys back (the groups staged after it must be discarded too, and staged again).
+ * The attribution keys (identity × metadata values × application profile: many) a run has handed out to be
+ * resolved, on its staging connection, with the stage that handed each out. A group is given only the keys no
+ * earlier group was (after the first groups, almost none). Every handed-out key is in the writer's maps before a
+ * later group inserts, because groups insert in staging order; a discarded group takes its keys back (the groups
+ * staged after it must be discarded too, and staged again). Model ids and price keys (few) are tracked the same way
+ * in JS, from the `prices` rows.
  */
-const handed = (kind: MapKind) => `bulk_handed_${kind}`;
-const keySource = (kind: MapKind) => `SELECT DISTINCT ${MAPS[kind].key.join(', ')} FROM bulk_ok`;
-export const createHandedSql = (): string[] =>
-  MAP_KINDS.map(
-    // Every key column is text.
-    (kind) =>
-      `CREATE OR REPLACE TEMP TABLE ${handed(kind)} (stage INTEGER, ${MAPS[kind].key.map((k) => `${k} VARCHAR`).join(', ')})`,
-  );
-/** The group's keys not handed out yet, into `bulk_new_<kind>`. */
-export const newKeysSql = (kind: MapKind) =>
-  `CREATE OR REPLACE TEMP TABLE bulk_new_${kind} AS SELECT * FROM (${keySource(kind)}) k
-   WHERE NOT EXISTS (SELECT 1 FROM ${handed(kind)} h WHERE ${sameKey(kind, 'h', 'k')})`;
+const HANDED = 'bulk_handed_attributions';
+export const CREATE_HANDED_SQL = `CREATE OR REPLACE TEMP TABLE ${HANDED} (stage INTEGER, ${MAPS.attributions.key
+  .map((k) => `${k} VARCHAR`)
+  .join(', ')})`;
+/** The group's attribution keys not handed out yet, into `bulk_new_attributions`. */
+export const NEW_ATTRIBUTION_KEYS_SQL = `
+CREATE OR REPLACE TEMP TABLE bulk_new_attributions AS
+SELECT * FROM (SELECT DISTINCT ${MAPS.attributions.key.join(', ')} FROM bulk_ok) k
+WHERE NOT EXISTS (SELECT 1 FROM ${HANDED} h WHERE ${sameKey('attributions', 'h', 'k')})`;
+export const NEW_ATTRIBUTION_KEYS_QUERY = 'SELECT * FROM bulk_new_attributions';
 /**
- * Marks a staged group's new keys handed out by stage `stage`: the stage's last step, in one transaction, so that a
- * stage that failed (its group is then split and staged again) hands out nothing.
+ * Marks a staged group's new keys handed out by stage `stage`: the stage's last step, so that a stage that failed
+ * (its group is then split and staged again) hands out nothing.
  */
-export const markHandedSql = (stage: number): string[] => [
-  'BEGIN TRANSACTION',
-  ...MAP_KINDS.map(
-    (kind) => `INSERT INTO ${handed(kind)} SELECT ${stage}, * FROM bulk_new_${kind}`,
-  ),
-  'COMMIT',
-];
+export const markHandedSql = (stage: number) =>
+  `INSERT INTO ${HANDED} SELECT ${stage}, * FROM bulk_new_attributions`;
 /** Takes back the keys stage `stage` handed out (its group was discarded). */
-export const unhandSql = (stage: number): string[] =>
-  MAP_KINDS.map((kind) => `DELETE FROM ${handed(kind)} WHERE stage = ${stage}`);
-export const newKeysQuery = (kind: MapKind) => `SELECT * FROM bulk_new_${kind}`;
+export const unhandSql = (stage: number) => `DELETE FROM ${HANDED} WHERE stage = ${stage}`;
 
 /**
  * The staged rows of the valid files, handed from the staging connection to the writing one as a Parquet file (a
@@ -261,7 +254,7 @@ export const exportStagedSql = (file: string) =>
 export const DROP_STAGED_SQL = [
   'DROP VIEW IF EXISTS bulk_ok',
   'DROP TABLE IF EXISTS bulk_rows',
-  ...MAP_KINDS.map((kind) => `DROP TABLE IF EXISTS bulk_new_${kind}`),
+  'DROP TABLE IF EXISTS bulk_new_attributions',
 ];
 
 /** The map tables reprice reads (temporary, on its connection), created from NDJSON files. */
@@ -327,7 +320,18 @@ const flagsSql = (tierUnknown: string) => `concat_ws(',',
  * The staged rows (a Parquet file of `exportStagedSql`), priced and attributed, inserted unless their request id is
  * already in the ledger.
  */
-export const insertSql = (staged: string, dedupeWithinBatch: boolean) => `
+export const insertSql = (
+  staged: string,
+  dedupeWithinBatch: boolean,
+  // Only the staged rows [from, to) (the parquet's row numbers): a group split at a transaction's end.
+  part: { readonly from: number; readonly to: number | null } | null = null,
+) => {
+  const source =
+    part === null
+      ? `read_parquet(${lit(staged)})`
+      : `(SELECT * EXCLUDE (file_row_number) FROM read_parquet(${lit(staged)}, file_row_number = true)
+          WHERE file_row_number >= ${part.from}${part.to === null ? '' : ` AND file_row_number < ${part.to}`})`;
+  return `
 INSERT INTO usage (request_id, ts, account, region, inference_region, operation, model_id, model, profile, scope, geo,
   model_form, tier, input_tokens, output_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens,
   latency_ms, first_byte_ms, error_code, identity_arn, team, "user", feature, project, environment, cost_center,
@@ -338,8 +342,8 @@ WITH existing AS MATERIALIZED (
   -- on these few ids. (A correlated NOT EXISTS would make DuckDB copy every staged row aside first.)
   SELECT DISTINCT request_id FROM usage
   WHERE ts BETWEEN epoch_ms($2::BIGINT - 86400000) AND epoch_ms($3::BIGINT + 86400000)
-    AND request_id IN (SELECT request_id FROM read_parquet(${lit(staged)}))
-), ${pricedCtes(`read_parquet(${lit(staged)})`, BULK_MAPS)}
+    AND request_id IN (SELECT request_id FROM ${source})
+), ${pricedCtes(source, BULK_MAPS)}
 SELECT c.request_id, c.ts, c.account, c.region, c.inference_region, c.operation, c.model_id, c.model,
   c.profile, c.scope, c.geo, c.model_form, coalesce(c.tier, 'standard'), c.input_tokens, c.output_tokens,
   c.cache_read_tokens, c.w5, c.w1, c.latency_ms, c.first_byte_ms, c.error_code, c.identity_arn, a.team, a."user",
@@ -358,6 +362,7 @@ ${
     ? 'QUALIFY row_number() OVER (PARTITION BY c.request_id ORDER BY c.file, c.line) = 1'
     : ''
 }`;
+};
 
 /** Stored records (at or after $1 epoch ms) in the shape `pricedCtes` reads. */
 const STORED_AS_STAGED = `(

@@ -94,6 +94,21 @@ test('a run commits after commitRows rows and at the end; dedupe sees its uncomm
   await eager.finish();
 });
 
+test('a group that crosses commitRows is inserted in parts: each transaction ends at exactly commitRows rows', async () => {
+  const before = await ledger();
+  const run = await start(4);
+  const h = logFile('h', ids('h', 10));
+  const result = await insert(await run.stage([h]), h);
+  assert.deepEqual([result.read, result.inserted, result.duplicates], [10, 10, 0]);
+  // Two transactions of 4 rows committed; the last 2 rows and the file's checkpoint wait for the next commit.
+  assert.deepEqual(await ledger(), { ...before, requests: before.requests + 8 });
+  await run.finish();
+  assert.deepEqual(await ledger(), {
+    requests: before.requests + 10,
+    checkpoints: before.checkpoints + 1,
+  });
+});
+
 test('abort rolls back the uncommitted groups and their checkpoints', async () => {
   const before = await ledger();
   const run = await start(1_000);
