@@ -92,6 +92,11 @@ export interface Gateway {
   stats(): GatewayStats;
 }
 
+/**
+ * How often a stream still sending renews its reservation (`Governor.touch`): every 10 s, and at least twice per
+ * upstream timeout (reservations expire after the timeout plus a minute unless configured otherwise).
+ */
+const TOUCH_EVERY_MS = 10_000;
 const ZERO: Tokens = { input: 0, output: 0, cacheRead: 0, cacheWrite5m: 0, cacheWrite1h: 0 };
 const NO_USAGE: GatewayUsage = {
   ...ZERO,
@@ -259,7 +264,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       controller.abort();
     };
     const onTimeout = () => abort('GatewayTimeout');
-    let timer = setTimeout(onTimeout, options.timeoutMs);
+    const timer = setTimeout(onTimeout, options.timeoutMs);
     res.on('close', () => {
       if (!res.writableEnded) abort('ClientClosedRequest');
     });
@@ -373,11 +378,18 @@ export function createGateway(deps: GatewayDeps): Gateway {
       let firstByte: number | null = null;
       let broken = false;
       try {
+        let touched = call.started;
+        const touchEvery = Math.min(TOUCH_EVERY_MS, options.timeoutMs / 2);
         for await (const c of up.body) {
           const chunk = c as Buffer;
-          clearTimeout(timer);
-          timer = setTimeout(onTimeout, options.timeoutMs);
-          firstByte ??= now() - call.started;
+          timer.refresh();
+          const at = now();
+          firstByte ??= at - call.started;
+          // A stream still sending keeps its reservation (the timeout is an idle timeout; a stream may outlast it).
+          if (at - touched >= touchEvery) {
+            deps.governor.touch(call.ticket);
+            touched = at;
+          }
           reader.push(chunk);
           const ok = sse === null ? res.write(chunk) : res.write(sse.push(chunk));
           if (!ok && !res.writableEnded)

@@ -390,6 +390,37 @@ describe('gateway: timeouts and clients that go away', () => {
   });
 });
 
+describe('gateway: a stream that outlasts the reservation bound', () => {
+  let env: Env;
+  before(async () => {
+    env = await setup('  reservation:\n    expireAfterMs: 500\n  spool:\n    flushMs: 50\n', {
+      timeoutMs: 300,
+    });
+  });
+  after(() => teardown(env));
+
+  test('keeps its reservation while it sends: no expiry, no late settlement', async () => {
+    // Events 150 ms apart: the stream runs for about a second, twice the 500 ms bound, never idle for 300 ms.
+    env.fake.behave(nextRequests({ kind: 'respond', eventDelayMs: 150 }));
+    const r = fetch(
+      `${env.gw.url}/model/${encodeURIComponent(HAIKU)}/invoke-with-response-stream`,
+      {
+        method: 'POST',
+        headers: { authorization: `Bearer ${env.key}` },
+        body: JSON.stringify(ANTHROPIC),
+      },
+    ).then((res) => res.arrayBuffer());
+    await new Promise((res) => setTimeout(res, 700));
+    // An expiry sweep mid-stream (status sweeps): the stream touched its ticket, so it holds.
+    const mid = await env.gw.governor.status();
+    assert.deepEqual([mid.openTickets, mid.expiredTickets], [1, 0]);
+    await r;
+    await env.gw.flush();
+    const s = await env.gw.governor.status();
+    assert.deepEqual([s.openTickets, s.expiredTickets, s.lateSettlements], [0, 0, 0]);
+  });
+});
+
 describe('gateway: policy, rate limits and downgrade', () => {
   test('a denied model gets 403, the RPM limit 429 with Retry-After, a budget past its soft limit downgrades', async () => {
     const env = await setup(

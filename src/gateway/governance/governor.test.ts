@@ -481,6 +481,24 @@ describe('reservation expiry', () => {
     assert.deepEqual([row.spentUsd, row.reservedUsd], ['0.00', '0.00']);
   });
 
+  test('a touched ticket (a stream still sending) keeps its reservation; expiry counts from the last touch', async () => {
+    const { governor, clock } = setup(config(1000));
+    const streaming = admitted(await governor.admit(call({ cost: '0.50' })));
+    const quiet = admitted(await governor.admit(call({ cost: '0.30' })));
+    clock.now += 900;
+    governor.touch(streaming.ticket);
+    clock.now += 900; // 1800 ms after admission, 900 after the touch
+    let s = await governor.status();
+    assert.deepEqual([s.expiredTickets, s.openTickets], [1, 1], 'only the untouched one expired');
+    assert.equal((await budget(governor, 'd')).reservedUsd, '0.50');
+    // Touching a settled or expired ticket changes nothing.
+    governor.touch(quiet.ticket);
+    clock.now += 100;
+    s = await governor.status();
+    assert.deepEqual([s.expiredTickets, s.openTickets], [2, 0]);
+    assert.equal((await budget(governor, 'd')).reservedUsd, '0.00');
+  });
+
   test('only tickets past the bound expire, oldest first, in one sweep', async () => {
     const { lines, log } = logger();
     const { governor, clock } = setup(

@@ -21,8 +21,9 @@
  * nothing.
  *
  * Expiry: a ticket neither settled nor released within `reservation.expireAfterMs` (default: the upstream timeout
- * plus one minute) is released, logged and counted (`status().expiredTickets`), so a lost call cannot hold budget
- * forever. Expired tickets are released lazily, by the next `admit` or `status`, oldest first. Settling an expired
+ * plus one minute) of its last sign of life — admission, or `touch` by a stream still sending (the upstream timeout
+ * is an idle timeout: a stream may run for longer) — is released, logged and counted (`status().expiredTickets`),
+ * so a lost call cannot hold budget forever. Expired tickets are released lazily, by the next `admit` or `status`, oldest first. Settling an expired
  * ticket later still charges what was billed, once (its reservation is already gone), and counts in
  * `lateSettlements`: a call that outlives the bound is not reserved for the rest of its run, which the overshoot
  * bound above does not cover — a growing `lateSettlements` means the bound is too short for the calls being made.
@@ -113,6 +114,8 @@ export interface Governor {
   settle(ticket: Ticket, actualCostPicos: bigint, actualTokens: number): Promise<boolean>;
   /** Drops the reservation of a call that billed nothing (refused upstream, failed before any token). */
   release(ticket: Ticket): Promise<boolean>;
+  /** The call is still under way (a stream still sending): its reservation's expiry counts from now. */
+  touch(ticket: Ticket): void;
   /** Adds ledger spend to the budgets it matches (spend outside a budget's current window is ignored); returns how many entries matched a budget. Call before serving. */
   load(entries: readonly SpendEntry[]): Promise<number>;
   /** Every budget and limit counter: limit, spent, reserved, remaining, period; plus open tickets. */
@@ -145,6 +148,8 @@ interface OpenTicket {
   readonly cost: bigint;
   readonly tokens: bigint;
   readonly admittedAt: number;
+  /** Admission or the last `touch`: what expiry counts from. */
+  activeAt: number;
 }
 
 /** One call being admitted: what it matched and what it holds; `model` and `cost` change on downgrade. */
@@ -168,7 +173,8 @@ export function createGovernor(config: GatewayConfig, deps: GovernorDeps): Gover
   const limits = compileLimits(config);
   const modelRefused = compileModelPolicy(config.models);
   const downgradeOf = compileDowngrades(config.downgrade);
-  // Insertion order is admission order: the oldest tickets are first, which is what expiry sweeps.
+  // Insertion order is activity order (admission, or the last touch): the least recently active tickets are first,
+  // which is what expiry sweeps.
   const open = new Map<string, OpenTicket>();
   /** Tickets whose reservation expired, kept so a late settlement still charges the billed cost. */
   const expired = new Map<string, OpenTicket>();
@@ -281,7 +287,7 @@ export function createGovernor(config: GatewayConfig, deps: GovernorDeps): Gover
   /** Whether the oldest open ticket has expired (checked on every admission, so it stays O(1)). */
   const expiryDue = (now: number): boolean => {
     const first = open.values().next();
-    return first.done !== true && now - first.value.admittedAt >= expireAfterMs;
+    return first.done !== true && now - first.value.activeAt >= expireAfterMs;
   };
 
   /** Releases the reservations of tickets older than `expireAfterMs`, oldest first. */
@@ -290,7 +296,7 @@ export function createGovernor(config: GatewayConfig, deps: GovernorDeps): Gover
     const ids: string[] = [];
     let oldest = now;
     for (const [id, t] of open) {
-      if (now - t.admittedAt < expireAfterMs) break;
+      if (now - t.activeAt < expireAfterMs) break;
       open.delete(id);
       if (expired.size >= MAX_EXPIRED) {
         const first = expired.keys().next().value;
@@ -390,7 +396,14 @@ export function createGovernor(config: GatewayConfig, deps: GovernorDeps): Gover
     const { bs, ls } = call;
     const id = `t${(++seq).toString(36)}`;
     const tpm = ls.filter((m) => m.rule.kind === 'tpm');
-    open.set(id, { budgets: bs, tpm, cost: call.cost, tokens: call.tokens, admittedAt: call.now });
+    open.set(id, {
+      budgets: bs,
+      tpm,
+      cost: call.cost,
+      tokens: call.tokens,
+      admittedAt: call.now,
+      activeAt: call.now,
+    });
     const headers: Record<string, string> = {};
     if (bs.length > 0) budgetHeaders(headers, bs, levels, call.cost);
     if (ls.length > 0) rateHeaders(headers, ls, levels.slice(bs.length), call.tokens);
@@ -467,6 +480,15 @@ export function createGovernor(config: GatewayConfig, deps: GovernorDeps): Gover
 
     release(ticket) {
       return finish(ticket, 0n, 0n);
+    },
+
+    touch(ticket) {
+      const t = open.get(ticket.id);
+      if (t === undefined) return;
+      // To the end of the admission-ordered map: it stays ordered by last activity, which expiry sweeps.
+      open.delete(ticket.id);
+      t.activeAt = deps.clock();
+      open.set(ticket.id, t);
     },
 
     async load(entries) {
