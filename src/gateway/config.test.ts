@@ -85,6 +85,17 @@ reservation: { expireAfterMs: 900000 }
     assert.equal(d.reservation.expireAfterMs, undefined, 'derived from the upstream timeout');
   });
 
+  test('shared counters in Redis', () => {
+    const c = gatewayConfigSchema.parse(
+      parse('counters: { redis: "redis://counters.internal:6379/2" }\n'),
+    );
+    assert.deepEqual(c.counters, {
+      redis: 'redis://counters.internal:6379/2',
+      prefix: 'tokenledger:',
+    });
+    assert.equal(gatewayConfigSchema.parse({}).counters.redis, undefined, 'in memory by default');
+  });
+
   test('an empty section is valid', () => {
     const c = gatewayConfigSchema.parse({});
     assert.deepEqual([c.budgets, c.limits, c.models, c.downgrade], [[], [], {}, []]);
@@ -183,6 +194,11 @@ reservation: { expireAfterMs: 900000 }
       'a role that is not a role ARN',
       { upstream: { roles: { a: 'arn:aws:iam::1:user/x' } } },
       'upstream.roles.a: not an IAM role ARN',
+    ],
+    [
+      'a counter store that is not a Redis URL',
+      { counters: { redis: 'http://counters:6379' } },
+      'counters.redis: a redis:// or rediss:// URL',
     ],
     [
       'a zero reservation expiry',

@@ -157,9 +157,9 @@ export const GatewayReservation = z
     /** Input bound for calls with document or video blocks when the model's context window is unknown. */
     maxInputTokens: z.number().int().positive().default(1_000_000),
     /**
-     * A reservation not settled or released after this long is released (and counted in `expiredTickets`), so a
-     * lost call cannot hold budget forever. Default: the gateway's upstream timeout plus one minute. A call still
-     * running past it (a long stream) is charged in full when it ends, but no longer reserved meanwhile.
+     * A reservation not settled or released this long after the call's last sign of life (admission; a stream still
+     * sending renews it) is released (and counted in `expiredTickets`), so a lost call cannot hold budget forever.
+     * Default: the gateway's upstream timeout plus one minute.
      */
     expireAfterMs: z.number().int().positive().optional(),
   })
@@ -183,6 +183,24 @@ export const GatewaySpool = z
   })
   .strict();
 export type GatewaySpool = z.infer<typeof GatewaySpool>;
+
+/**
+ * Where budget and rate-limit counters live. Without `redis`, in the gateway's memory: right for one gateway
+ * process, wrong for several (each would allow the whole budget). With it, every replica pointed at the same Redis
+ * shares them (each admission is one atomic script). `TOKENLEDGER_REDIS_URL` overrides `redis` (keep passwords out
+ * of the file).
+ */
+export const GatewayCounters = z
+  .object({
+    redis: z
+      .string()
+      .regex(/^rediss?:\/\//, { message: 'a redis:// or rediss:// URL' })
+      .optional(),
+    /** Prefix of every Redis key (several gateway fleets can share one Redis). */
+    prefix: z.string().min(1).default('tokenledger:'),
+  })
+  .strict();
+export type GatewayCounters = z.infer<typeof GatewayCounters>;
 
 /** Pattern keys of `models`: a team name, or `*` for every team (both apply when both are given). */
 const TeamKey = z.string().min(1);
@@ -246,6 +264,7 @@ export const gatewayConfigSchema = z
       overheadTokens: 1000,
       maxInputTokens: 1_000_000,
     }),
+    counters: GatewayCounters.default({ prefix: 'tokenledger:' }),
     spool: GatewaySpool.default({
       dir: '.tokenledger-spool',
       batchSize: 5000,

@@ -83,6 +83,8 @@ export interface GatewayDeps {
 export interface GatewayStats {
   requests: number;
   recorded: number;
+  /** Calls recorded whose budget counters could not be settled (counter store unreachable). */
+  settleFailures: number;
   rejected: Record<string, number>;
   upstreamErrors: number;
 }
@@ -131,7 +133,13 @@ interface Call {
 export function createGateway(deps: GatewayDeps): Gateway {
   const now = deps.now ?? Date.now;
   const { options } = deps;
-  const stats: GatewayStats = { requests: 0, recorded: 0, rejected: {}, upstreamErrors: 0 };
+  const stats: GatewayStats = {
+    requests: 0,
+    recorded: 0,
+    settleFailures: 0,
+    rejected: {},
+    upstreamErrors: 0,
+  };
   const reject = (
     res: GatewayResponse,
     openai: boolean,
@@ -214,11 +222,19 @@ export function createGateway(deps: GatewayDeps): Gateway {
     };
     const billed =
       tokens.input + tokens.output + tokens.cacheRead + tokens.cacheWrite5m + tokens.cacheWrite1h;
-    if (billed === 0) await deps.governor.release(call.ticket);
-    else await deps.governor.settle(call.ticket, deps.costOf(raw) ?? 0n, billed);
-    // A call refused before any token was billed (e.g. a 400) is still a call: it is recorded as an error.
+    // A call refused before any token was billed (e.g. a 400) is still a call: it is recorded as an error. It is
+    // recorded first, whatever happens to the counters.
     deps.record(raw);
     stats.recorded++;
+    try {
+      if (billed === 0) await deps.governor.release(call.ticket);
+      else await deps.governor.settle(call.ticket, deps.costOf(raw) ?? 0n, billed);
+    } catch {
+      // The counters are unreachable (a shared Redis down): the spend is in the ledger (budgets start from it when
+      // a gateway starts) but not in the counters, and the reservation stays held there until its period ends.
+      // Counted (gateway stats, /healthz) so that it is seen.
+      stats.settleFailures++;
+    }
   };
 
   const forwardHeaders = (req: GatewayRequest, call: Call): Record<string, string> => {
@@ -507,25 +523,38 @@ export function createGateway(deps: GatewayDeps): Gateway {
             req.headers['x-amzn-bedrock-service-tier'],
             req.headers['x-amzn-bedrock-performanceconfig-latency'],
           );
-    const admission = await deps.governor.admit({
-      key: key.id,
-      team: key.team,
-      user: key.user,
-      feature: key.feature,
-      project: key.project,
-      model: requestedModel,
-      worstCase: (model: string) =>
-        worstCase(
-          deps,
-          options,
-          model,
-          body.length + options.reservation.overheadTokens,
-          maxOut,
-          tier,
-        ),
-      tokensEstimate: body.length + options.reservation.overheadTokens + maxOut,
-      now: started,
-    });
+    let admission: Awaited<ReturnType<Governor['admit']>>;
+    try {
+      admission = await deps.governor.admit({
+        key: key.id,
+        team: key.team,
+        user: key.user,
+        feature: key.feature,
+        project: key.project,
+        model: requestedModel,
+        worstCase: (model: string) =>
+          worstCase(
+            deps,
+            options,
+            model,
+            body.length + options.reservation.overheadTokens,
+            maxOut,
+            tier,
+          ),
+        tokensEstimate: body.length + options.reservation.overheadTokens + maxOut,
+        now: started,
+      });
+    } catch (e: unknown) {
+      // The counters are unreachable (a shared Redis down): no budget can be checked, so no call is admitted.
+      return reject(
+        res,
+        openai,
+        503,
+        'ServiceUnavailableException',
+        `budget counters unavailable: ${(e as Error).message}`,
+        { 'retry-after': '5' },
+      );
+    }
     if (!admission.ok) {
       const headers: Record<string, string> =
         admission.retryAfterSec === undefined

@@ -20,10 +20,10 @@ import OpenAI from 'openai';
 import { type RunningGateway, startGateway } from '../../src/cli/commands/gateway.ts';
 import type { Logger } from '../../src/core/index.ts';
 import { createHttpUpstream, newKey } from '../../src/gateway/index.ts';
-import { ledgerRecord } from '../../src/pipeline/index.ts';
 import { priceOf } from '../../src/price/index.ts';
 import { openRuntime, type Runtime } from '../../src/runtime.ts';
 import { type FakeBedrock, nextRequests, startFakeBedrock } from '../support/fake-bedrock.ts';
+import { SEARCH_SPEND_PICOS, seedSearchSpend } from '../support/gateway-seed.ts';
 import { tempDir } from '../support/temp-dir.ts';
 
 const CREDS = { accessKeyId: 'AKIDGATEWAYTEST', secretAccessKey: 'gateway-test-secret' };
@@ -483,7 +483,7 @@ describe('gateway: budgets under concurrency', () => {
   test('200 parallel calls against a nearly spent hard budget never overshoot, none charged twice or lost', async () => {
     // $0.50 of today's search spend is already in the ledger; the $0.55 budget has room for a handful of calls at
     // their worst case (~$0.007 each) and their billed cost (~$0.005 each); the rest must be refused with 429.
-    const seeded = 500_000_000_000n;
+    const seeded = SEARCH_SPEND_PICOS;
     const env = await setup(
       [
         '  budgets:',
@@ -497,26 +497,7 @@ describe('gateway: budgets under concurrency', () => {
       {
         outputTokens: 1000,
         seed: async (rt) => {
-          const record = ledgerRecord(rt, {
-            requestId: 'seed-1',
-            occurredAt: Date.now(),
-            accountId: 'gateway',
-            region: 'us-east-1',
-            inferenceRegion: null,
-            operation: 'InvokeModel',
-            modelId: 'global.anthropic.claude-haiku-4-5-20251001-v1:0',
-            identityArn: null,
-            requestMetadata: { team: 'search' },
-            tokens: { input: 0, output: 100_000, cacheRead: 0, cacheWrite5m: 0, cacheWrite1h: 0 },
-            cacheTtlKnown: true,
-            tier: 'standard',
-            latencyMs: null,
-            firstByteMs: null,
-            errorCode: null,
-            source: { uri: 'seed', line: 1 },
-          });
-          assert.equal(record.cost.picos, seeded);
-          await rt.store.writeUsage({ records: [record], rejects: [], checkpoints: [] });
+          assert.equal(await seedSearchSpend(rt), seeded);
         },
       },
     );

@@ -2,6 +2,7 @@
  * `tokenledger gateway`: the Bedrock gateway on a runtime — keys from the ledger, budgets seeded with the ledger's
  * spend, calls priced with the catalog and written to the ledger through the local spool.
  */
+import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { Logger, RawUsage } from '../../core/index.ts';
@@ -16,6 +17,7 @@ import {
   type Gateway,
   type Governor,
   KeyRing,
+  loadRedisCounterStore,
   type SpendEntry,
   stsEndpoint,
   upstreamEndpoint,
@@ -46,6 +48,8 @@ export interface RunningGateway {
   readonly port: number;
   readonly gateway: Gateway;
   readonly governor: Governor;
+  /** Where budget counters live, for the start-up line: `in memory`, or `shared in Redis at <url without password>`. */
+  readonly counters: string;
   /** Writes what the spool holds to the ledger now (one attempt). */
   flush(): Promise<void>;
   /** Stops accepting calls, lets calls in flight finish, writes the spool to the ledger. */
@@ -53,6 +57,28 @@ export interface RunningGateway {
 }
 
 const DAY_MS = 86_400_000;
+
+/** A URL fit for a log line: user and password dropped. */
+function withoutPassword(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = '';
+    u.password = '';
+    return u.toString();
+  } catch {
+    return '(unparsable URL)';
+  }
+}
+
+/** This ledger's identity for shared counters (made once, kept in the ledger). */
+async function ledgerId(rt: Runtime): Promise<string> {
+  const key = 'gateway:ledger-id';
+  const known = await rt.store.getCheckpoint(key);
+  if (known !== undefined) return known;
+  const id = randomUUID();
+  await rt.store.setCheckpoint(key, id);
+  return id;
+}
 
 /** Ledger spend of the last 32 days by hour and attribution: what the budgets start from. */
 async function ledgerSpend(rt: Runtime, now: number): Promise<SpendEntry[]> {
@@ -104,12 +130,25 @@ export async function startGateway(
         log: opts.log,
       }),
     });
+  const redisUrl = opts.env.TOKENLEDGER_REDIS_URL ?? cfg.counters.redis;
+  // The Redis client is loaded only when counters are shared.
+  const shared =
+    redisUrl === undefined
+      ? null
+      : await loadRedisCounterStore().then((m) =>
+          m.createRedisCounterStore({ url: redisUrl, prefix: cfg.counters.prefix }),
+        );
   const governor = createGovernor(cfg, {
     clock: now,
     log: opts.log,
     upstreamTimeoutMs: timeoutMs,
+    ...(shared === null ? {} : { store: shared }),
   });
-  await governor.load(await ledgerSpend(rt, now()));
+  // Budgets start from the ledger's spend. Shared counters already hold what the replicas spent since they were
+  // seeded, so each ledger adds its spend once: a marker per ledger, in the same Redis (a Redis that lost its data
+  // lost the marker too, and is seeded again).
+  if (shared === null || (await shared.claim(`seeded:${await ledgerId(rt)}`)))
+    await governor.load(await ledgerSpend(rt, now()));
   const keys = new KeyRing(await rt.store.gatewayKeys.list());
   const spoolDir = isAbsolute(cfg.spool.dir) ? cfg.spool.dir : join(opts.baseDir, cfg.spool.dir);
   const spool = createSpool<RawUsage>({
@@ -164,6 +203,8 @@ export async function startGateway(
     port,
     gateway,
     governor,
+    counters:
+      redisUrl === undefined ? 'in memory' : `shared in Redis at ${withoutPassword(redisUrl)}`,
     flush: () => spool.flush(),
     async close() {
       await new Promise<void>((res) => {
@@ -172,6 +213,7 @@ export async function startGateway(
       });
       await spool.close();
       upstream.close();
+      await shared?.close();
     },
   };
 }
@@ -193,7 +235,10 @@ export async function gatewayCommand(ctx: CliContext): Promise<number> {
       baseDir: resolve(dbPath(ctx, flags), '..'),
       log: stderrLogger(ctx),
     });
-    print(ctx, `Bedrock gateway on ${running.url} (OpenAI: ${running.url}/v1). Ctrl-C stops it.`);
+    print(
+      ctx,
+      `Bedrock gateway on ${running.url} (OpenAI: ${running.url}/v1), budget counters ${running.counters}. Ctrl-C stops it.`,
+    );
     await new Promise<void>((res) => {
       process.once('SIGINT', res);
       process.once('SIGTERM', res);

@@ -42,7 +42,7 @@ export async function serveCommand(ctx: CliContext): Promise<number> {
         : await startCollector(rt, { port: otlpPort, host, token: ctx.env.TOKENLEDGER_OTLP_TOKEN });
     print(
       ctx,
-      `Bedrock gateway on ${gateway.url} (OpenAI: ${gateway.url}/v1)` +
+      `Bedrock gateway on ${gateway.url} (OpenAI: ${gateway.url}/v1), budget counters ${gateway.counters}` +
         (collector === null ? '' : `; OTLP/HTTP receiver on ${collector.url}`) +
         '. Ctrl-C stops them.',
     );

@@ -1,7 +1,7 @@
 /**
  * gateway/governance: budgets, RPM/TPM limits, model allow/deny lists and budget-aware downgrade for the gateway's
- * hot path. Pure and in memory: state sits behind the `CounterStore` port, time comes from the caller's clock.
- * Imports core and the gateway's config schema only.
+ * hot path. State sits behind the `CounterStore` port (in memory, or shared by replicas in Redis: redis-counter-store.ts,
+ * imported only when configured); time comes from the caller's clock. Imports core and the gateway's config schema.
  */
 export type {
   CounterCommit,

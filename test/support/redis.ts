@@ -1,0 +1,113 @@
+/**
+ * A real Redis for tests: the one at TOKENLEDGER_TEST_REDIS_URL, else a throwaway `redis-server` from PATH on a free
+ * localhost port (no persistence, its own temporary directory), else a reason to skip.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { createServer } from 'node:net';
+import { delimiter, join } from 'node:path';
+import { tempDir } from './temp-dir.ts';
+
+export type TestRedis = { url: string; stop(): Promise<void> } | { skip: string };
+
+const SKIP = 'no Redis: install redis-server or set TOKENLEDGER_TEST_REDIS_URL';
+
+export async function startTestRedis(): Promise<TestRedis> {
+  const given = process.env.TOKENLEDGER_TEST_REDIS_URL;
+  if (given !== undefined && given !== '') return { url: given, stop: () => Promise.resolve() };
+  const binary = onPath('redis-server');
+  if (binary === null) return { skip: SKIP };
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      return await launch(binary);
+    } catch (error) {
+      lastError = error; // most likely the port was taken between probing and binding: try another
+    }
+  }
+  throw lastError;
+}
+
+function onPath(name: string): string | null {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (dir === '') continue;
+    const candidate = join(dir, name);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return null;
+}
+
+async function launch(binary: string): Promise<{ url: string; stop(): Promise<void> }> {
+  const port = await freePort();
+  const dir = tempDir('tl-redis-');
+  const child = spawn(
+    binary,
+    [
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir.path,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // Should the test process end without calling stop, the server goes with it.
+  const orphaned = () => child.kill('SIGKILL');
+  process.once('exit', orphaned);
+  const stop = async () => {
+    process.off('exit', orphaned);
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+    dir.remove();
+  };
+  try {
+    await waitForReady(child, () => output);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { url: `redis://127.0.0.1:${port}`, stop };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resolves once the server logs that it accepts connections; rejects when it exits first or takes over 10 s. */
+async function waitForReady(child: ChildProcess, output: () => string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`redis-server exited before accepting connections:\n${output()}`);
+    }
+    if (output().includes('Ready to accept connections')) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`redis-server did not get ready in 10 s:\n${output()}`);
+}
