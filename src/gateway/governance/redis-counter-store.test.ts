@@ -302,6 +302,21 @@ describe('redis counter store, shared', skip, () => {
     ]);
   });
 
+  test('a Redis that stops answering makes calls reject after commandTimeoutMs, not hang', async (ctx) => {
+    const prefix = freshPrefix();
+    const store = await createRedisCounterStore({ url, prefix, commandTimeoutMs: 300 });
+    ctx.after(() => store.close());
+    const op = { key: 'hang', window: day, limit: 100n, reserve: 1n, spend: 0n };
+    assert.equal((await store.reserve([op], T0)).ok, true);
+    // CLIENT PAUSE holds every other client's commands, as a hung server would.
+    const admin = await raw(ctx);
+    await admin.sendCommand(['CLIENT', 'PAUSE', '1500', 'ALL']);
+    const started = Date.now();
+    await assert.rejects(store.reserve([op], T0), /did not answer reserve within 300 ms/);
+    assert.ok(Date.now() - started < 1200, 'rejected well before the pause ended');
+    await admin.sendCommand(['CLIENT', 'UNPAUSE']);
+  });
+
   test('close quits the client; calls after it reject', async () => {
     const store = await createRedisCounterStore({ url, prefix: freshPrefix() });
     await store.close();

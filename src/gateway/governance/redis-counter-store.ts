@@ -53,6 +53,12 @@ export interface RedisCounterStoreOptions {
   readonly prefix?: string;
   /** Connection errors (the client reconnects by itself); default: ignored, since calls reject on their own. */
   readonly onError?: (error: Error) => void;
+  /**
+   * A call Redis has not answered in this long rejects (default 2000 ms), so a Redis that hangs without closing the
+   * connection cannot stall admissions. The script may still run later: a reserve that timed out can leave its
+   * amount reserved (as a crashed replica's calls do).
+   */
+  readonly commandTimeoutMs?: number;
 }
 
 /** Shared Lua: decimal-string arithmetic, counter state load/save, window moves. */
@@ -417,6 +423,19 @@ export async function createRedisCounterStore(
 
   const counters = `${prefix}c:`;
   const redisKey = (key: string) => `${counters}${key}`;
+  const timeoutMs = options.commandTimeoutMs ?? 2000;
+  /** The call's answer, or a rejection once it has waited `timeoutMs`. */
+  const timed = <T>(call: Promise<T>, what: string): Promise<T> => {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`Redis did not answer ${what} within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+    });
+    call.catch(() => undefined); // settled after the timeout: nobody is waiting
+    return Promise.race([call, timeout]).finally(() => clearTimeout(timer));
+  };
 
   return {
     async reserve(ops: readonly CounterOp[], now: number): Promise<ReserveOutcome> {
@@ -426,9 +445,12 @@ export async function createRedisCounterStore(
         args.push(...windowArgs(op.window));
         args.push(op.limit === null ? '' : digits(op.limit), digits(op.reserve), digits(op.spend));
       }
-      const reply = await client.tlReserve(
-        ops.map((op) => redisKey(op.key)),
-        args,
+      const reply = await timed(
+        client.tlReserve(
+          ops.map((op) => redisKey(op.key)),
+          args,
+        ),
+        'reserve',
       );
       if (reply[0] === '1') return { ok: true, levels: levelsOf(reply, 1, ops.length) };
       return {
@@ -445,9 +467,12 @@ export async function createRedisCounterStore(
       for (const op of ops) {
         args.push(...windowArgs(op.window), digits(op.release), digits(op.spend), time(op.at));
       }
-      await client.tlCommit(
-        ops.map((op) => redisKey(op.key)),
-        args,
+      await timed(
+        client.tlCommit(
+          ops.map((op) => redisKey(op.key)),
+          args,
+        ),
+        'commit',
       );
     },
 
@@ -455,9 +480,12 @@ export async function createRedisCounterStore(
       if (refs.length === 0) return [];
       const args = [time(now)];
       for (const ref of refs) args.push(...windowArgs(ref.window));
-      const reply = await client.tlRead(
-        refs.map((ref) => redisKey(ref.key)),
-        args,
+      const reply = await timed(
+        client.tlRead(
+          refs.map((ref) => redisKey(ref.key)),
+          args,
+        ),
+        'read',
       );
       return levelsOf(reply, 0, refs.length);
     },
@@ -477,7 +505,10 @@ export async function createRedisCounterStore(
     },
 
     async claim(name: string): Promise<boolean> {
-      return (await client.set(`${prefix}claim:${name}`, '1', { condition: 'NX' })) !== null;
+      return (
+        (await timed(client.set(`${prefix}claim:${name}`, '1', { condition: 'NX' }), 'claim')) !==
+        null
+      );
     },
 
     async close(): Promise<void> {
