@@ -231,8 +231,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
       else await deps.governor.settle(call.ticket, deps.costOf(raw) ?? 0n, billed);
     } catch {
       // The counters are unreachable (a shared Redis down): the spend is in the ledger (budgets start from it when
-      // a gateway starts) but not in the counters, and the reservation stays held there until its period ends.
-      // Counted (gateway stats, /healthz) so that it is seen.
+      // a gateway starts) but not in the counters; the reservation stays held there until the store releases it
+      // after the expiry bound (`reservation.expireAfterMs`). Counted (gateway stats, /healthz) so that it is seen.
       stats.settleFailures++;
     }
   };

@@ -3,7 +3,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, type TestContext, test } from 'node:test';
-import type { CounterStore, CounterWindow } from './counter-store.ts';
+import { type CounterStore, type CounterWindow, HOLD_SWEEP_MAX } from './counter-store.ts';
 
 const HOUR = 3_600_000;
 const T0 = Date.UTC(2026, 10, 23, 10); // on an hour boundary
@@ -272,6 +272,198 @@ export function counterStoreContract(
       await store.commit([{ key: 'k', window: rolling12h, release: 0n, spend: 1n, at: T0 }], T0);
       assert.deepEqual(await store.read([{ key: 'k', window: w }], T0 + 2 * HOUR), [
         { spent: 0n, reserved: 8n },
+      ]);
+    });
+
+    test('holds: an expired hold is released by the next reserve or read at or past its expiry', async (ctx) => {
+      const store = await open(ctx);
+      const w = day(T0);
+      const minute: CounterWindow = { kind: 'rolling', bucketMs: 1000, buckets: 60 };
+      const hold = { id: 'call-1', expiresAt: T0 + 1000 };
+      const admitted = await store.reserve(
+        [
+          { key: 'a', window: w, limit: 100n, reserve: 60n, spend: 0n },
+          { key: 'tpm', window: minute, limit: null, reserve: 500n, spend: 0n },
+          { key: 'rpm', window: minute, limit: null, reserve: 0n, spend: 1n },
+        ],
+        T0,
+        hold,
+      );
+      assert.equal(admitted.ok, true);
+      const op = { key: 'a', window: w, limit: 100n, reserve: 60n, spend: 0n };
+      const early = await store.reserve([op], T0 + 999);
+      assert.equal(early.ok, false, 'held until expiresAt');
+      assert.deepEqual(early.levels, [{ spent: 0n, reserved: 60n }]);
+      const late = await store.reserve([op], T0 + 1000);
+      assert.deepEqual(late, { ok: true, levels: [{ spent: 0n, reserved: 0n }] });
+      assert.deepEqual(
+        await store.read(
+          [
+            { key: 'tpm', window: minute },
+            { key: 'rpm', window: minute },
+          ],
+          T0 + 1000,
+        ),
+        [
+          { spent: 0n, reserved: 0n },
+          { spent: 1n, reserved: 0n },
+        ],
+        'every counter of the hold is released; spend stays',
+      );
+      await store.reserve([{ key: 'b', window: w, limit: null, reserve: 7n, spend: 0n }], T0, {
+        id: 'call-2',
+        expiresAt: T0 + 2000,
+      });
+      assert.deepEqual(
+        await store.read([{ key: 'b', window: w }], T0 + 2000),
+        [{ spent: 0n, reserved: 0n }],
+        'a read releases expired holds too',
+      );
+    });
+
+    test('holds: a commit with an expired hold id adds the spend and releases nothing more', async (ctx) => {
+      const store = await open(ctx);
+      const w = day(T0);
+      await store.reserve([{ key: 'a', window: w, limit: null, reserve: 60n, spend: 0n }], T0, {
+        id: 'h1',
+        expiresAt: T0 + 1000,
+      });
+      await store.reserve([{ key: 'a', window: w, limit: null, reserve: 30n, spend: 0n }], T0);
+      assert.deepEqual(await store.read([{ key: 'a', window: w }], T0 + 1000), [
+        { spent: 0n, reserved: 30n },
+      ]);
+      await store.commit(
+        [{ key: 'a', window: w, release: 60n, spend: 25n, at: T0 }],
+        T0 + 2000,
+        'h1',
+      );
+      assert.deepEqual(
+        await store.read([{ key: 'a', window: w }], T0 + 2000),
+        [{ spent: 25n, reserved: 30n }],
+        'the other call keeps its reservation',
+      );
+    });
+
+    test('holds: a commit with a live hold id releases once; the store never releases it again', async (ctx) => {
+      const store = await open(ctx);
+      const w = day(T0);
+      const hold = { id: 'h1', expiresAt: T0 + HOUR };
+      await store.reserve(
+        [{ key: 'a', window: w, limit: null, reserve: 60n, spend: 0n }],
+        T0,
+        hold,
+      );
+      await store.reserve([{ key: 'a', window: w, limit: null, reserve: 30n, spend: 0n }], T0);
+      const settle = [{ key: 'a', window: w, release: 60n, spend: 10n, at: T0 }];
+      await store.commit(settle, T0, 'h1');
+      assert.deepEqual(await store.read([{ key: 'a', window: w }], T0), [
+        { spent: 10n, reserved: 30n },
+      ]);
+      await store.commit(settle, T0, 'h1');
+      assert.deepEqual(
+        await store.read([{ key: 'a', window: w }], T0 + HOUR),
+        [{ spent: 20n, reserved: 30n }],
+        'neither the second commit nor the expiry released it again',
+      );
+      const refused = await store.reserve(
+        [{ key: 'a', window: w, limit: 50n, reserve: 40n, spend: 0n }],
+        T0 + HOUR,
+        { id: 'h2', expiresAt: T0 + 2 * HOUR },
+      );
+      assert.equal(refused.ok, false);
+      await store.commit(
+        [{ key: 'a', window: w, release: 30n, spend: 0n, at: T0 }],
+        T0 + HOUR,
+        'h2',
+      );
+      assert.deepEqual(
+        await store.read([{ key: 'a', window: w }], T0 + HOUR),
+        [{ spent: 20n, reserved: 30n }],
+        'a refused reserve makes no hold',
+      );
+    });
+
+    test('holds: a partial release keeps the rest held until the hold expires', async (ctx) => {
+      const store = await open(ctx);
+      const w = day(T0);
+      await store.reserve(
+        [
+          { key: 'a', window: w, limit: null, reserve: 50n, spend: 0n },
+          { key: 'b', window: w, limit: null, reserve: 8n, spend: 0n },
+        ],
+        T0,
+        { id: 'h1', expiresAt: T0 + 1000 },
+      );
+      await store.reserve([{ key: 'a', window: w, limit: null, reserve: 5n, spend: 0n }], T0);
+      await store.commit([{ key: 'a', window: w, release: 20n, spend: 0n, at: T0 }], T0, 'h1');
+      assert.deepEqual(await store.read([{ key: 'a', window: w }], T0), [
+        { spent: 0n, reserved: 35n },
+      ]);
+      await store.commit([{ key: 'a', window: w, release: 99n, spend: 0n, at: T0 }], T0, 'h1');
+      assert.deepEqual(
+        await store.read([{ key: 'a', window: w }], T0),
+        [{ spent: 0n, reserved: 5n }],
+        'a release is capped at what the hold still holds on the counter',
+      );
+      assert.deepEqual(
+        await store.read(
+          ['a', 'b'].map((key) => ({ key, window: w })),
+          T0 + 1000,
+        ),
+        [
+          { spent: 0n, reserved: 5n },
+          { spent: 0n, reserved: 0n },
+        ],
+        'what was still held on b expired',
+      );
+    });
+
+    test('holds: touch moves a live hold’s expiry later, never earlier; a gone hold stays gone', async (ctx) => {
+      const store = await open(ctx);
+      const w = day(T0);
+      const a = [{ key: 'a', window: w }];
+      await store.reserve([{ key: 'a', window: w, limit: null, reserve: 60n, spend: 0n }], T0, {
+        id: 'h1',
+        expiresAt: T0 + 1000,
+      });
+      await store.touch('h1', T0 + 5000);
+      await store.touch('h1', T0 + 2000);
+      assert.deepEqual(await store.read(a, T0 + 1000), [{ spent: 0n, reserved: 60n }]);
+      assert.deepEqual(await store.read(a, T0 + 4999), [{ spent: 0n, reserved: 60n }]);
+      assert.deepEqual(await store.read(a, T0 + 5000), [{ spent: 0n, reserved: 0n }]);
+      await store.touch('h1', T0 + 10_000);
+      await store.touch('never-made', T0 + 10_000);
+      await store.reserve(
+        [{ key: 'a', window: w, limit: null, reserve: 9n, spend: 0n }],
+        T0 + 5000,
+      );
+      await store.commit(
+        [{ key: 'a', window: w, release: 60n, spend: 0n, at: T0 }],
+        T0 + 6000,
+        'h1',
+      );
+      assert.deepEqual(await store.read(a, T0 + 6000), [{ spent: 0n, reserved: 9n }]);
+    });
+
+    test('holds: one call releases at most HOLD_SWEEP_MAX expired holds, oldest first', async (ctx) => {
+      const store = await open(ctx);
+      const w = day(T0);
+      const count = HOLD_SWEEP_MAX + 50;
+      for (let i = count - 1; i >= 0; i--) {
+        const key = i < HOLD_SWEEP_MAX ? 'old' : 'new';
+        await store.reserve([{ key, window: w, limit: null, reserve: 1n, spend: 0n }], T0, {
+          id: `h${i}`,
+          expiresAt: T0 + 1 + i,
+        });
+      }
+      const refs = ['old', 'new'].map((key) => ({ key, window: w }));
+      assert.deepEqual(await store.read(refs, T0 + HOUR), [
+        { spent: 0n, reserved: 0n },
+        { spent: 0n, reserved: 50n },
+      ]);
+      assert.deepEqual(await store.read(refs, T0 + HOUR), [
+        { spent: 0n, reserved: 0n },
+        { spent: 0n, reserved: 0n },
       ]);
     });
 

@@ -61,21 +61,43 @@ export interface CounterRef {
   readonly window: CounterWindow;
 }
 
+/** A per-call hold: what `reserve` reserved, remembered under `id` until the store releases it at `expiresAt`. */
+export interface CounterHold {
+  readonly id: string;
+  /** Epoch ms; the hold is released by the first `reserve` or `read` whose `now` is at or past it. */
+  readonly expiresAt: number;
+}
+
+/** How many expired holds one `reserve` or `read` releases at most (oldest first; the rest go on later calls). */
+export const HOLD_SWEEP_MAX = 100;
+
 /**
  * The state behind `Governor`. Contract:
  * - `reserve` is atomic over all its ops: it checks every op with a limit, then applies all or none. Nothing else
  *   may interleave between the checks and the writes. (A Redis store runs it as one Lua script: KEYS = the counter
  *   keys, ARGV = window, limit, reserve and spend per op plus `now`; each key a hash of bucket → amount plus a
- *   `reserved` field. Lua 5.1 numbers are doubles, exact only to 2^53 pico-USD ≈ $9,007, so sums over that need
- *   INCRBY or split integers; reservations should also be kept per ticket with a TTL so a crashed replica cannot
- *   leak them.)
+ *   `reserved` field. Lua 5.1 numbers are doubles, exact only to 2^53 pico-USD ≈ $9,007, so sums are done on
+ *   decimal strings.)
+ * - Holds, so that a reservation nobody settles (a crashed replica, a store unreachable at settlement) does not
+ *   shrink a budget for good. `reserve(ops, now, hold)`, when admitted, remembers the non-zero `reserve` of each op
+ *   under `hold.id` until `hold.expiresAt`. Every non-empty `reserve` and `read` first releases (from `reserved`,
+ *   which is not windowed) the holds whose `expiresAt <= now`, oldest first, at most `HOLD_SWEEP_MAX` per call, in
+ *   the same atomic step: any live replica's next admission frees what a dead one held. `commit(ops, now, holdId)`
+ *   releases an op's `release` only out of what that hold still holds on that counter (at most that much), takes it
+ *   off the hold and drops the hold once it holds nothing; a hold already released (expired) or never made releases
+ *   nothing and only the `spend` applies, so a hold is never released twice. (A partial release, as a downgrade
+ *   after admission does, keeps the rest held.) `touch(holdId, expiresAt)` moves a live hold's expiry later (never
+ *   earlier); a hold that is gone stays gone. `commit` without a hold id releases as asked (clamped at zero);
+ *   seeding from the ledger uses no hold.
  * - `commit` never refuses; it is how settlement, release and seeding from the ledger reach the counters.
  * - `read` and `keys` are for status: they never create counters.
  * Windows move forward only: a `now` older than a counter's newest bucket or period changes nothing.
  */
 export interface CounterStore {
-  reserve(ops: readonly CounterOp[], now: number): Promise<ReserveOutcome>;
-  commit(ops: readonly CounterCommit[], now: number): Promise<void>;
+  reserve(ops: readonly CounterOp[], now: number, hold?: CounterHold): Promise<ReserveOutcome>;
+  commit(ops: readonly CounterCommit[], now: number, holdId?: string): Promise<void>;
+  /** Extends a live hold to `expiresAt` (never shortens it); nothing when the hold is gone. */
+  touch(holdId: string, expiresAt: number): Promise<void>;
   read(refs: readonly CounterRef[], now: number): Promise<CounterLevel[]>;
   /** Keys that start with `prefix` (to list the per-value counters of a `*` scope). */
   keys(prefix: string): Promise<string[]>;
@@ -98,6 +120,27 @@ const ZERO: CounterLevel = { spent: 0n, reserved: 0n };
  */
 export function createMemoryCounterStore(): CounterStore {
   const slots = new Map<string, Slot>();
+  /** Live holds: expiry and, per counter key, the amount still held. */
+  const holds = new Map<string, { expiresAt: number; amounts: Map<string, bigint> }>();
+
+  /** Takes `amount` off a counter's reserved amount, clamped at zero (no window: reserved is not windowed). */
+  const unreserve = (key: string, amount: bigint): void => {
+    const slot = slots.get(key);
+    if (slot !== undefined) slot.reserved = slot.reserved > amount ? slot.reserved - amount : 0n;
+  };
+
+  /** Releases the holds expired at `now`, oldest first, at most `HOLD_SWEEP_MAX`. */
+  const sweep = (now: number): void => {
+    if (holds.size === 0) return;
+    const due: [string, number][] = [];
+    for (const [id, h] of holds) if (h.expiresAt <= now) due.push([id, h.expiresAt]);
+    due.sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    for (const [id] of due.slice(0, HOLD_SWEEP_MAX)) {
+      const h = holds.get(id);
+      holds.delete(id);
+      if (h !== undefined) for (const [key, amount] of h.amounts) unreserve(key, amount);
+    }
+  };
 
   const slotFor = (key: string, window: CounterWindow, now: number): Slot => {
     let slot = slots.get(key);
@@ -110,7 +153,8 @@ export function createMemoryCounterStore(): CounterStore {
   };
 
   return {
-    reserve(ops, now) {
+    reserve(ops, now, hold) {
+      if (ops.length > 0) sweep(now);
       const slotsOf = ops.map((op) => slotFor(op.key, op.window, now));
       const levels = slotsOf.map((s) => ({ spent: s.total, reserved: s.reserved }));
       for (let i = 0; i < ops.length; i++) {
@@ -127,20 +171,47 @@ export function createMemoryCounterStore(): CounterStore {
         slot.reserved += op.reserve;
         if (op.spend !== 0n) addAt(slot, op.window, now, op.spend);
       }
+      if (hold !== undefined && ops.some((op) => op.reserve !== 0n)) {
+        const h = holds.get(hold.id) ?? { expiresAt: hold.expiresAt, amounts: new Map() };
+        h.expiresAt = Math.max(h.expiresAt, hold.expiresAt);
+        for (const op of ops) {
+          if (op.reserve !== 0n) h.amounts.set(op.key, (h.amounts.get(op.key) ?? 0n) + op.reserve);
+        }
+        holds.set(hold.id, h);
+      }
       return Promise.resolve({ ok: true, levels });
     },
 
-    commit(ops, now) {
+    commit(ops, now, holdId) {
+      const h = holdId === undefined ? undefined : holds.get(holdId);
       for (const op of ops) {
         const slot = slotFor(op.key, op.window, now);
+        let release = op.release;
+        if (holdId !== undefined) {
+          // Only what the hold still holds on this counter: a hold is never released twice.
+          const held = h?.amounts.get(op.key) ?? 0n;
+          if (release > held) release = held;
+          if (h !== undefined && release !== 0n) {
+            if (held === release) h.amounts.delete(op.key);
+            else h.amounts.set(op.key, held - release);
+          }
+        }
         // Clamped: releasing more than is held would otherwise open room no call paid for.
-        slot.reserved = slot.reserved > op.release ? slot.reserved - op.release : 0n;
+        slot.reserved = slot.reserved > release ? slot.reserved - release : 0n;
         if (op.spend !== 0n) addAt(slot, op.window, op.at, op.spend);
       }
+      if (holdId !== undefined && h !== undefined && h.amounts.size === 0) holds.delete(holdId);
+      return Promise.resolve();
+    },
+
+    touch(holdId, expiresAt) {
+      const h = holds.get(holdId);
+      if (h !== undefined && expiresAt > h.expiresAt) h.expiresAt = expiresAt;
       return Promise.resolve();
     },
 
     read(refs, now) {
+      if (refs.length > 0) sweep(now);
       return Promise.resolve(
         refs.map((ref) => {
           const slot = slots.get(ref.key);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parseUsd } from '../../core/index.ts';
 import { gatewayConfigSchema } from '../config.ts';
+import { type CounterStore, createMemoryCounterStore } from './counter-store.ts';
 import {
   type Admission,
   type AdmitRequest,
@@ -520,5 +521,111 @@ describe('reservation expiry', () => {
     assert.equal(lines.length, 1, 'one log line per sweep');
     assert.equal(await governor.settle(young.ticket, usd('0.5'), 1), true);
     assert.equal((await budget(governor, 'd')).reservedUsd, '0.00');
+  });
+});
+
+describe('replicas sharing a store: holds the store expires', () => {
+  const config = {
+    budgets: [{ name: 'd', amountUsd: '1', period: 'daily' }],
+    reservation: { expireAfterMs: 1000 },
+  };
+  /** Two governors (replicas) on one store and one clock. */
+  function replicas(store: CounterStore = createMemoryCounterStore()) {
+    const a = setup(config, undefined, { store });
+    const b = createGovernor(gatewayConfigSchema.parse(config), {
+      clock: () => a.clock.now,
+      store,
+    });
+    return { a: a.governor, b, clock: a.clock };
+  }
+
+  test('ticket ids differ across governors', async () => {
+    const { a, b } = replicas();
+    const x = admitted(await a.admit(call({ cost: '0.10' })));
+    const y = admitted(await b.admit(call({ cost: '0.10' })));
+    assert.notEqual(x.ticket.id, y.ticket.id);
+  });
+
+  test('the store releases a crashed replica’s hold; its own expiry and late settle release nothing more', async () => {
+    const { a, b, clock } = replicas();
+    const lost = admitted(await a.admit(call({ cost: '0.60' })));
+    refused(await b.admit(call({ cost: '0.60' })));
+    clock.now += 1000;
+    // Replica a never admits again: b's admission releases a's hold in the store.
+    const live = admitted(await b.admit(call({ cost: '0.60' })));
+    assert.equal((await budget(b, 'd')).reservedUsd, '0.60');
+    // a's own expiry and its late settlement find the hold gone: only b's call stays reserved.
+    const s = await a.status();
+    assert.deepEqual([s.expiredTickets, s.openTickets], [1, 0]);
+    assert.equal((await budget(a, 'd')).reservedUsd, '0.60');
+    assert.equal(await a.settle(lost.ticket, usd('0.10'), 10), true);
+    let row = await budget(b, 'd');
+    assert.deepEqual([row.spentUsd, row.reservedUsd], ['0.10', '0.60']);
+    assert.equal((await a.status()).lateSettlements, 1);
+    await b.settle(live.ticket, usd('0.20'), 10);
+    row = await budget(b, 'd');
+    assert.deepEqual([row.spentUsd, row.reservedUsd], ['0.30', '0.00']);
+  });
+
+  test('settling a ticket whose hold the store released charges once, releases nothing', async () => {
+    const { a, b, clock } = replicas();
+    const slow = admitted(await a.admit(call({ cost: '0.60' })));
+    clock.now += 1000;
+    admitted(await b.admit(call({ cost: '0.30' })));
+    // a has not swept yet: its ticket is still open locally, but the store released the hold.
+    assert.equal(await a.settle(slow.ticket, usd('0.05'), 10), true);
+    const row = await budget(b, 'd');
+    assert.deepEqual([row.spentUsd, row.reservedUsd], ['0.05', '0.30']);
+  });
+
+  test('a settlement that could not reach the store is released by the store after the bound', async () => {
+    const memory = createMemoryCounterStore();
+    let down = false;
+    const store: CounterStore = {
+      ...memory,
+      commit: (ops, now, holdId) =>
+        down ? Promise.reject(new Error('unreachable')) : memory.commit(ops, now, holdId),
+    };
+    const { a, b, clock } = replicas(store);
+    const t = admitted(await a.admit(call({ cost: '0.60' })));
+    down = true;
+    await assert.rejects(a.settle(t.ticket, usd('0.10'), 10), /unreachable/);
+    down = false;
+    clock.now += 999;
+    refused(await b.admit(call({ cost: '0.60' })));
+    clock.now += 1;
+    admitted(await b.admit(call({ cost: '0.60' })));
+    assert.equal((await budget(a, 'd')).reservedUsd, '0.60');
+  });
+
+  test('a touch extends the store’s hold as well as the local ticket', async () => {
+    const { a, b, clock } = replicas();
+    const streaming = admitted(await a.admit(call({ cost: '0.60' })));
+    clock.now += 900;
+    a.touch(streaming.ticket);
+    clock.now += 100;
+    refused(await b.admit(call({ cost: '0.60' }))); // still held: the stream is alive
+    clock.now += 900;
+    admitted(await b.admit(call({ cost: '0.60' })));
+  });
+
+  test('a downgrade lowers the hold with the reservation: its expiry releases only what is still reserved', async () => {
+    const store = createMemoryCounterStore();
+    const cfg = {
+      budgets: [{ name: 'm', amountUsd: '10', period: 'monthly', softPercent: 50 }],
+      downgrade: [{ from: '*claude-opus*', to: SONNET }],
+      reservation: { expireAfterMs: 1000 },
+    };
+    const { governor: a, clock } = setup(cfg, undefined, { store });
+    const b = createGovernor(gatewayConfigSchema.parse(cfg), { clock: () => clock.now, store });
+    await a.load([{ at: clock.now, costPicos: usd('6') }]);
+    const worstCase = (m: string) => (m === OPUS ? usd('1') : usd('0.20'));
+    const d = admitted(await a.admit(call({ model: OPUS, worstCase })));
+    assert.equal(d.downgradeTo, SONNET);
+    clock.now += 500;
+    admitted(await b.admit(call({ cost: '0.30' })));
+    assert.equal((await budget(b, 'm')).reservedUsd, '0.50');
+    clock.now += 500; // a's hold expires; b's call is live
+    assert.equal((await budget(b, 'm')).reservedUsd, '0.30');
   });
 });

@@ -20,14 +20,19 @@
  * Idempotency: `settle` and `release` act once per ticket; later calls for the same ticket return false and change
  * nothing.
  *
- * Expiry: a ticket neither settled nor released within `reservation.expireAfterMs` (default: the upstream timeout
- * plus one minute) of its last sign of life — admission, or `touch` by a stream still sending (the upstream timeout
- * is an idle timeout: a stream may run for longer) — is released, logged and counted (`status().expiredTickets`),
- * so a lost call cannot hold budget forever. Expired tickets are released lazily, by the next `admit` or `status`, oldest first. Settling an expired
- * ticket later still charges what was billed, once (its reservation is already gone), and counts in
- * `lateSettlements`: a call that outlives the bound is not reserved for the rest of its run, which the overshoot
- * bound above does not cover — a growing `lateSettlements` means the bound is too short for the calls being made.
+ * Expiry: a ticket neither settled nor released within `reservation.expireAfterMs` (default: the upstream timeout plus
+ * one minute) of its last sign of life — admission, or `touch` by a stream still sending (the upstream timeout is an
+ * idle timeout: a stream may run for longer) — is released, logged and counted (`status().expiredTickets`), so a lost
+ * call cannot hold budget forever. Expired tickets are released lazily, by the next `admit` or `status`, oldest first.
+ * The store enforces the same bound on its own: each reservation is a hold under the ticket id that expires at the
+ * same instant (moved by `touch`), released by any process's next admission, so a crashed replica's calls, or
+ * settlements that could not reach the store, do not hold budget either; releases pass the ticket id, so whichever of
+ * the two expiries (or the settlement) comes first releases it, once. Settling an expired ticket later still charges
+ * what was billed, once (its reservation is already gone), and counts in `lateSettlements`: a call that outlives the
+ * bound is not reserved for the rest of its run, which the overshoot bound above does not cover — a growing
+ * `lateSettlements` means the bound is too short for the calls being made.
  */
+import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../core/index.ts';
 import type { GatewayConfig } from '../config.ts';
 import {
@@ -154,6 +159,8 @@ interface OpenTicket {
 
 /** One call being admitted: what it matched and what it holds; `model` and `cost` change on downgrade. */
 interface Call {
+  /** The ticket id, also the id of the call's hold in the store. */
+  readonly id: string;
   readonly requested: string;
   model: string;
   /** The downgrade target, when a rule matches and the team may call it. */
@@ -185,6 +192,8 @@ export function createGovernor(config: GatewayConfig, deps: GovernorDeps): Gover
   let lateSettlements = 0;
   const alerted = new Map<string, number>();
   let seq = 0;
+  // Ticket ids are hold ids in a store shared by replicas: unique across processes (and governors), not just here.
+  const idPrefix = randomUUID().slice(0, 8);
 
   const matchAll = <R extends { prefix: string; scope: { match(v: ScopeValues): string | null } }>(
     rules: readonly R[],
@@ -281,7 +290,9 @@ export function createGovernor(config: GatewayConfig, deps: GovernorDeps): Gover
       if (spendPicos === 0n && spendTokens === 0n) return Promise.resolve(true);
       ops = commitsOf(x, false, spendPicos, spendTokens, now);
     }
-    return ops.length === 0 ? Promise.resolve(true) : store.commit(ops, now).then(() => true);
+    return ops.length === 0
+      ? Promise.resolve(true)
+      : store.commit(ops, now, ticket.id).then(() => true);
   };
 
   /** Whether the oldest open ticket has expired (checked on every admission, so it stays O(1)). */
@@ -292,7 +303,8 @@ export function createGovernor(config: GatewayConfig, deps: GovernorDeps): Gover
 
   /** Releases the reservations of tickets older than `expireAfterMs`, oldest first. */
   const expire = async (now: number): Promise<void> => {
-    let ops: CounterCommit[] | null = null;
+    // One commit per ticket, each under its hold id: a hold the store already released is not released again.
+    let commits: [string, CounterCommit[]][] | null = null;
     const ids: string[] = [];
     let oldest = now;
     for (const [id, t] of open) {
@@ -305,10 +317,10 @@ export function createGovernor(config: GatewayConfig, deps: GovernorDeps): Gover
       expired.set(id, t);
       ids.push(id);
       if (t.admittedAt < oldest) oldest = t.admittedAt;
-      ops ??= [];
-      ops.push(...commitsOf(t, true, 0n, 0n, now));
+      commits ??= [];
+      commits.push([id, commitsOf(t, true, 0n, 0n, now)]);
     }
-    if (ops === null) return;
+    if (commits === null) return;
     expiredTickets += ids.length;
     deps.log?.warn('reservations expired unsettled and were released', {
       tickets: ids.length,
@@ -316,7 +328,9 @@ export function createGovernor(config: GatewayConfig, deps: GovernorDeps): Gover
       oldestAgeMs: now - oldest,
       expireAfterMs,
     });
-    if (ops.length > 0) await store.commit(ops, now);
+    await Promise.all(
+      commits.flatMap(([id, ops]) => (ops.length > 0 ? [store.commit(ops, now, id)] : [])),
+    );
   };
 
   /** The level before the call of the op at `i`. */
@@ -339,7 +353,9 @@ export function createGovernor(config: GatewayConfig, deps: GovernorDeps): Gover
    */
   const reserve = async (call: Call): Promise<readonly CounterLevel[] | Refusal> => {
     const { bs, ls, tokens, now } = call;
-    const outcome = await store.reserve(opsOf(bs, ls, call.cost, tokens, now), now);
+    // The store releases the call's hold by itself if nobody settles it in time (a crashed replica).
+    const hold = { id: call.id, expiresAt: now + expireAfterMs };
+    const outcome = await store.reserve(opsOf(bs, ls, call.cost, tokens, now), now, hold);
     if (outcome.ok) return outcome.levels;
     const { failed } = outcome;
     const budget = failed < bs.length ? (bs[failed] as Matched<BudgetRule>) : null;
@@ -350,7 +366,7 @@ export function createGovernor(config: GatewayConfig, deps: GovernorDeps): Gover
     ) {
       const cheaper = call.worstCase(call.target);
       if (cheaper !== null && cheaper < call.cost) {
-        const retry = await store.reserve(opsOf(bs, ls, cheaper, tokens, now), now);
+        const retry = await store.reserve(opsOf(bs, ls, cheaper, tokens, now), now, hold);
         if (retry.ok) {
           call.model = call.target;
           call.cost = cheaper;
@@ -383,6 +399,7 @@ export function createGovernor(config: GatewayConfig, deps: GovernorDeps): Gover
         at: now,
       })),
       now,
+      call.id, // off the hold too: the rest stays held
     );
     call.cost = cheaper;
   };
@@ -393,8 +410,7 @@ export function createGovernor(config: GatewayConfig, deps: GovernorDeps): Gover
     levels: readonly CounterLevel[],
     soft: Matched<BudgetRule> | null,
   ): Admission => {
-    const { bs, ls } = call;
-    const id = `t${(++seq).toString(36)}`;
+    const { bs, ls, id } = call;
     const tpm = ls.filter((m) => m.rule.kind === 'tpm');
     open.set(id, {
       budgets: bs,
@@ -442,6 +458,7 @@ export function createGovernor(config: GatewayConfig, deps: GovernorDeps): Gover
       }
       const downgrade = downgradeOf(req.model);
       const call: Call = {
+        id: `${idPrefix}-t${(++seq).toString(36)}`,
         requested: req.model,
         model: req.model,
         target:
@@ -489,6 +506,8 @@ export function createGovernor(config: GatewayConfig, deps: GovernorDeps): Gover
       open.delete(ticket.id);
       t.activeAt = deps.clock();
       open.set(ticket.id, t);
+      // The store's hold too (fire and forget: if it fails, the local expiry still counts from now).
+      store.touch(ticket.id, t.activeAt + expireAfterMs).catch(() => {});
     },
 
     async load(entries) {

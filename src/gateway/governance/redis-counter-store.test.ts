@@ -67,6 +67,28 @@ describe('redis counter store, shared', skip, () => {
     assert.deepEqual(await b.keys('b/'), ['b/all']);
   });
 
+  test('a crashed replica’s hold is released by another replica’s reserve after it expires', async (ctx) => {
+    const prefix = freshPrefix();
+    const client = await raw(ctx);
+    const a = await createRedisCounterStore({ url, prefix });
+    const b = await open(ctx, prefix);
+    const op = { key: 'b/all', window: day, limit: 100n, reserve: 60n, spend: 0n };
+    const expiresAt = T0 + 360_000;
+    assert.equal((await a.reserve([op], T0, { id: 'replica-a:t1', expiresAt })).ok, true);
+    const holdTtl = await client.pTTL(`${prefix}h:replica-a:t1`);
+    const counterTtl = await client.pTTL(`${prefix}c:b/all`);
+    assert.ok(holdTtl >= counterTtl - 1000, `the hold outlives its counter: ${holdTtl}`);
+    await a.close(); // crashed: never commits
+    assert.equal((await b.reserve([op], expiresAt - 1)).ok, false, 'still held before expiry');
+    const after = await b.reserve([op], expiresAt);
+    assert.deepEqual(after, { ok: true, levels: [{ spent: 0n, reserved: 0n }] });
+    assert.deepEqual(
+      (await client.keys(`${prefix}*`)).sort(),
+      [`${prefix}c:b/all`],
+      'the hold is gone: no hash, no sorted set',
+    );
+  });
+
   test('200 concurrent reserves from two instances admit exactly what fits', async (ctx) => {
     const prefix = freshPrefix();
     const a = await open(ctx, prefix);

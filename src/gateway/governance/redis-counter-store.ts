@@ -21,6 +21,16 @@
  * TTLs are relative to the caller's `now`, so the Redis server's clock plays no part. Counters that stop being
  * written disappear a week after they stop mattering; a live counter is rewritten before it could expire.
  *
+ * Holds (per-call reservations the store expires, see `CounterStore`): the sorted set `<prefix>holds` (member: hold
+ * id, score: `expiresAt` in epoch ms) plus, per hold, the hash `<prefix>h:<id>` of logical counter key → amount
+ * still held (decimal string, only non-zero amounts). Releasing a hold only lowers the counters' `reserved` field,
+ * which is not windowed, so a hold needs no window. `reserve` and `read` first release up to `HOLD_SWEEP_MAX`
+ * holds with `expiresAt <= now` (ZRANGEBYSCORE, oldest first) in the same script: a counter that no longer exists
+ * is skipped, one that does keeps its TTL. A hold's hash lives (TTL) as long as the longest-lived counter it holds
+ * on, and at least `GRACE_MS` past its expiry, so it cannot vanish while its reservation could still be counted;
+ * `touch` moves its score and TTL later by the same amount. The `holds` set has no TTL: sweeps and commits empty it.
+ * These keys are computed inside the scripts (not passed as KEYS), one more reason this needs a single Redis.
+ *
  * Claims (`claim`): the string keys `<prefix>claim:<name>`, set once with SET NX and never expired (they mark
  * one-off work done against this Redis, such as seeding the counters from a ledger; a Redis that loses its data
  * loses them with the counters). The `c:` and `claim:` namespaces keep them apart from counters, whatever the key.
@@ -31,14 +41,16 @@
  * what that means. Creating the store rejects when Redis stays unreachable for about 5 s.
  */
 import { createClient, defineScript } from 'redis';
-import type {
-  CounterCommit,
-  CounterLevel,
-  CounterOp,
-  CounterRef,
-  CounterStore,
-  CounterWindow,
-  ReserveOutcome,
+import {
+  type CounterCommit,
+  type CounterHold,
+  type CounterLevel,
+  type CounterOp,
+  type CounterRef,
+  type CounterStore,
+  type CounterWindow,
+  HOLD_SWEEP_MAX,
+  type ReserveOutcome,
 } from './counter-store.ts';
 
 /** Connection attempts before `createRedisCounterStore` gives up (about 5 s). */
@@ -64,6 +76,7 @@ export interface RedisCounterStoreOptions {
 /** Shared Lua: decimal-string arithmetic, counter state load/save, window moves. */
 const PRELUDE = `
 local GRACE_MS = ${GRACE_MS}
+local HOLD_SWEEP_MAX = ${HOLD_SWEEP_MAX}
 local BASE = 10000000
 
 -- Numbers (instants, bucket indexes) written so that tonumber gives back the same double.
@@ -261,8 +274,10 @@ local function save(st)
   if redis.call('PTTL', st.key) < ttl then redis.call('PEXPIRE', st.key, ttl) end
 end
 
--- One state per distinct key, loaded before any write (so a failed load writes nothing).
-local function states(width)
+-- One state per distinct key, loaded before any write (so a failed load writes nothing). ARGV: head values, then
+-- width values per key.
+local function states(head, width)
+  if #ARGV ~= head + width * #KEYS then error('tokenledger: bad argument count') end
   local byKey, list, ofOp = {}, {}, {}
   for i = 1, #KEYS do
     local st = byKey[KEYS[i]]
@@ -273,23 +288,59 @@ local function states(width)
     end
     ofOp[i] = st
   end
-  if #ARGV ~= 1 + width * #KEYS then error('tokenledger: bad argument count') end
   return list, ofOp
+end
+
+-- Holds: the sorted set prefix..'holds' (id scored by expiresAt) and the hashes prefix..'h:'..id (logical counter
+-- key -> amount still held).
+local function holdsKey(prefix) return prefix .. 'holds' end
+local function holdKey(prefix, id) return prefix .. 'h:' .. id end
+-- The logical key of a counter's Redis key (prefix..'c:'..key).
+local function logical(prefix, redisKey) return string.sub(redisKey, #prefix + 3) end
+
+-- Lowers a counter's reserved amount, clamped at zero; a counter that is gone (or not a hash) is skipped, and the
+-- counter's TTL is left as it is (reserved is not windowed).
+local function unreserve(counterKey, value)
+  local r = redis.pcall('HGET', counterKey, 'reserved')
+  if type(r) ~= 'string' then return end
+  redis.call('HSET', counterKey, 'reserved', sub(amount(r), amount(value)))
+end
+
+-- Releases the holds expired at now, oldest first, at most HOLD_SWEEP_MAX.
+local function sweep(prefix, now)
+  local set = holdsKey(prefix)
+  local ids = redis.call('ZRANGEBYSCORE', set, '-inf', fmt(now), 'LIMIT', 0, HOLD_SWEEP_MAX)
+  if #ids == 0 then return end
+  for _, id in ipairs(ids) do
+    local h = holdKey(prefix, id)
+    local flat = redis.call('HGETALL', h)
+    for k = 1, #flat, 2 do unreserve(prefix .. 'c:' .. flat[k], flat[k + 1]) end
+    redis.call('DEL', h)
+  end
+  redis.call('ZREM', set, unpack(ids))
 end
 `;
 
-/** KEYS: counters. ARGV: now, then per op kind, a, b, limit ('' = none), reserve, spend. */
+/**
+ * KEYS: counters. ARGV: now, prefix, '+' and the hold id ('' = no hold), hold expiresAt ('' = none), then per op
+ * kind, a, b, limit ('' = none), reserve, spend.
+ */
 const RESERVE_LUA = `${PRELUDE}
 local now = num(ARGV[1])
-local list, ofOp = states(6)
+local prefix, holdId = ARGV[2], string.sub(ARGV[3], 2)
+local expiresAt = nil
+if ARGV[3] ~= '' then expiresAt = num(ARGV[4]) end
+if #ARGV ~= 4 + 6 * #KEYS then error('tokenledger: bad argument count') end
 local ops = {}
 for i = 1, #KEYS do
-  local base = 1 + (i - 1) * 6
+  local base = 4 + (i - 1) * 6
   local limit = ARGV[base + 4]
   if limit ~= '' then limit = amount(limit) else limit = nil end
   ops[i] = { w = window(ARGV[base + 1], ARGV[base + 2], ARGV[base + 3]), limit = limit,
              reserve = amount(ARGV[base + 5]), spend = amount(ARGV[base + 6]) }
 end
+sweep(prefix, now)
+local list, ofOp = states(4, 6)
 for i = 1, #KEYS do advance(ofOp[i], ops[i].w, now) end
 local levels = {}
 for i = 1, #KEYS do
@@ -316,37 +367,114 @@ if reply == nil then
   end
 end
 for _, st in ipairs(list) do save(st) end
+if reply[1] == '1' and expiresAt ~= nil then
+  local h = holdKey(prefix, holdId)
+  local any, life = false, expiresAt - now + GRACE_MS
+  for i = 1, #KEYS do
+    if ops[i].reserve ~= '0' then
+      local field = logical(prefix, KEYS[i])
+      local held = redis.call('HGET', h, field)
+      if held == false then held = '0' end
+      redis.call('HSET', h, field, add(held, ops[i].reserve))
+      any = true
+    end
+    life = math.max(life, ofOp[i].ttl)
+  end
+  if any then
+    redis.call('ZADD', holdsKey(prefix), 'GT', fmt(expiresAt), holdId)
+    life = math.ceil(life)
+    if redis.call('PTTL', h) < life then redis.call('PEXPIRE', h, life) end
+  end
+end
 for k = 1, #levels do reply[#reply + 1] = levels[k] end
 return reply
 `;
 
-/** KEYS: counters. ARGV: now, then per op kind, a, b, release, spend, at. */
+/**
+ * KEYS: counters. ARGV: now, prefix, '+' and the hold id ('' = no hold), then per op kind, a, b, release, spend, at.
+ * With a hold id, each release is capped at what the hold still holds on that counter and taken off it; an emptied
+ * hold is dropped; a hold that is gone releases nothing.
+ */
 const COMMIT_LUA = `${PRELUDE}
 local now = num(ARGV[1])
-local list, ofOp = states(6)
+local prefix, holdId = ARGV[2], string.sub(ARGV[3], 2)
+local list, ofOp = states(3, 6)
 local ops = {}
 for i = 1, #KEYS do
-  local base = 1 + (i - 1) * 6
+  local base = 3 + (i - 1) * 6
   ops[i] = { w = window(ARGV[base + 1], ARGV[base + 2], ARGV[base + 3]), release = amount(ARGV[base + 4]),
              spend = amount(ARGV[base + 5]), at = num(ARGV[base + 6]) }
+end
+local held, existed = nil, false
+if ARGV[3] ~= '' then
+  held = {}
+  local flat = redis.call('HGETALL', holdKey(prefix, holdId))
+  existed = #flat > 0
+  for k = 1, #flat, 2 do held[flat[k]] = amount(flat[k + 1]) end
 end
 for i = 1, #KEYS do
   local st, op = ofOp[i], ops[i]
   advance(st, op.w, now)
-  set(st, 'reserved', sub(get(st, 'reserved'), op.release))
+  local release = op.release
+  if held ~= nil then
+    local field = logical(prefix, KEYS[i])
+    local h = held[field] or '0'
+    if cmp(release, h) > 0 then release = h end
+    if h ~= '0' then held[field] = sub(h, release) end
+  end
+  set(st, 'reserved', sub(get(st, 'reserved'), release))
   if op.spend ~= '0' then addAt(st, op.w, op.at, op.spend) end
 end
 for _, st in ipairs(list) do save(st) end
+if existed then
+  local h = holdKey(prefix, holdId)
+  local hset, hdel = {}, {}
+  for field, value in pairs(held) do
+    if value == '0' then
+      hdel[#hdel + 1] = field
+    else
+      hset[#hset + 1] = field
+      hset[#hset + 1] = value
+    end
+  end
+  if #hset == 0 then
+    redis.call('DEL', h)
+    redis.call('ZREM', holdsKey(prefix), holdId)
+  else
+    if #hdel > 0 then redis.call('HDEL', h, unpack(hdel)) end
+    redis.call('HSET', h, unpack(hset))
+  end
+end
 return 'OK'
 `;
 
-/** KEYS: counters. ARGV: now, then per ref kind, a, b. Moves existing counters' windows; creates none. */
+/** KEYS: none. ARGV: prefix, hold id, expiresAt. Moves a live hold's expiry (and its hash's TTL) later. */
+const TOUCH_LUA = `${PRELUDE}
+local prefix, holdId, expiresAt = ARGV[1], ARGV[2], num(ARGV[3])
+local set = holdsKey(prefix)
+local old = redis.call('ZSCORE', set, holdId)
+if old == false then return 'OK' end
+old = num(old)
+if expiresAt <= old then return 'OK' end
+redis.call('ZADD', set, 'XX', fmt(expiresAt), holdId)
+local h = holdKey(prefix, holdId)
+local ttl = redis.call('PTTL', h)
+if ttl > 0 then redis.call('PEXPIRE', h, math.ceil(ttl + expiresAt - old)) end
+return 'OK'
+`;
+
+/**
+ * KEYS: counters. ARGV: now, prefix, then per ref kind, a, b. Releases expired holds, moves existing counters'
+ * windows; creates none.
+ */
 const READ_LUA = `${PRELUDE}
 local now = num(ARGV[1])
-local list, ofOp = states(3)
+local prefix = ARGV[2]
+sweep(prefix, now)
+local list, ofOp = states(2, 3)
 local reply = {}
 for i = 1, #KEYS do
-  local base = 1 + (i - 1) * 3
+  local base = 2 + (i - 1) * 3
   local w = window(ARGV[base + 1], ARGV[base + 2], ARGV[base + 3])
   local st = ofOp[i]
   if st.exists then
@@ -408,6 +536,7 @@ export async function createRedisCounterStore(
       tlReserve: script(RESERVE_LUA),
       tlCommit: script(COMMIT_LUA),
       tlRead: script(READ_LUA),
+      tlTouch: script(TOUCH_LUA),
     },
   });
   client.on('error', (error: unknown) =>
@@ -438,9 +567,18 @@ export async function createRedisCounterStore(
   };
 
   return {
-    async reserve(ops: readonly CounterOp[], now: number): Promise<ReserveOutcome> {
+    async reserve(
+      ops: readonly CounterOp[],
+      now: number,
+      hold?: CounterHold,
+    ): Promise<ReserveOutcome> {
       if (ops.length === 0) return { ok: true, levels: [] };
-      const args = [time(now)];
+      const args = [
+        time(now),
+        prefix,
+        hold === undefined ? '' : `+${hold.id}`,
+        hold === undefined ? '' : time(hold.expiresAt),
+      ];
       for (const op of ops) {
         args.push(...windowArgs(op.window));
         args.push(op.limit === null ? '' : digits(op.limit), digits(op.reserve), digits(op.spend));
@@ -461,9 +599,9 @@ export async function createRedisCounterStore(
       };
     },
 
-    async commit(ops: readonly CounterCommit[], now: number): Promise<void> {
+    async commit(ops: readonly CounterCommit[], now: number, holdId?: string): Promise<void> {
       if (ops.length === 0) return;
-      const args = [time(now)];
+      const args = [time(now), prefix, holdId === undefined ? '' : `+${holdId}`];
       for (const op of ops) {
         args.push(...windowArgs(op.window), digits(op.release), digits(op.spend), time(op.at));
       }
@@ -476,9 +614,13 @@ export async function createRedisCounterStore(
       );
     },
 
+    async touch(holdId: string, expiresAt: number): Promise<void> {
+      await timed(client.tlTouch([], [prefix, holdId, time(expiresAt)]), 'touch');
+    },
+
     async read(refs: readonly CounterRef[], now: number): Promise<CounterLevel[]> {
       if (refs.length === 0) return [];
-      const args = [time(now)];
+      const args = [time(now), prefix];
       for (const ref of refs) args.push(...windowArgs(ref.window));
       const reply = await timed(
         client.tlRead(
