@@ -544,14 +544,15 @@ export function createGateway(deps: GatewayDeps): Gateway {
         tokensEstimate: body.length + options.reservation.overheadTokens + maxOut,
         now: started,
       });
-    } catch (e: unknown) {
-      // The counters are unreachable (a shared Redis down): no budget can be checked, so no call is admitted.
+    } catch {
+      // The counters are unreachable (a shared Redis down): no budget can be checked, so no call is admitted. The
+      // cause (an internal address, say) is the operator's, in the gateway's log, not the caller's.
       return reject(
         res,
         openai,
         503,
         'ServiceUnavailableException',
-        `budget counters unavailable: ${(e as Error).message}`,
+        'budget counters unavailable',
         { 'retry-after': '5' },
       );
     }

@@ -34,11 +34,13 @@ import {
   type OtlpSink,
   type TelemetryIdentity,
 } from '../sources/index.ts';
-import type {
-  Store,
-  TelemetryEventRow,
-  TelemetryMetricRow,
-  TelemetryStreamRow,
+import {
+  type Store,
+  TELEMETRY_REGION,
+  TELEMETRY_UNKNOWN_ACCOUNT,
+  type TelemetryEventRow,
+  type TelemetryMetricRow,
+  type TelemetryStreamRow,
 } from '../store/index.ts';
 import { withResponseModelNames } from './response-model.ts';
 
@@ -48,8 +50,6 @@ export interface OtlpSinkDeps {
   readonly store: Store;
   readonly catalog: Catalog;
   readonly normaliser: Normaliser;
-  /** Telemetry does not say which Region served a call: the Region its tokens are priced in. */
-  readonly defaultRegion?: string;
   /**
    * How long a cumulative stream's stored state is kept after its last point (default 7 days): a stream idle longer
    * is taken as ended, and a point of it arriving later counts as a new stream's.
@@ -67,13 +67,17 @@ const sourced = (identity: TelemetryIdentity) => present({ ...identity });
 
 /**
  * Prices tokens the way an invocation-log record of the same call is priced. A response-body model name is priced
- * as the Bedrock model it names, in-Region at the standard tier (the event does not say which profile was called):
- * `deps.normaliser` is the sink's `withResponseModelNames` one, as reprice's is.
+ * as the Bedrock model it names, in-Region at the standard tier (the event does not say which profile was called),
+ * in `TELEMETRY_REGION` and the event's account (else `TELEMETRY_UNKNOWN_ACCOUNT`), which is what its client-only
+ * ledger row says: `deps.normaliser` is the sink's `withResponseModelNames` one, as reprice's is, so a reprice with an
+ * unchanged catalog changes nothing.
  */
 function recompute(
   deps: OtlpSinkDeps,
   at: number,
   model: string | null,
+  // The event's AWS account when it names one: per-account discounts apply, as to its client-only row.
+  account: string | null,
   tokens: {
     input: number;
     output: number;
@@ -87,8 +91,8 @@ function recompute(
   const raw: RawUsage = {
     requestId: '',
     occurredAt: at,
-    accountId: '',
-    region: deps.defaultRegion ?? 'us-east-1',
+    accountId: account ?? TELEMETRY_UNKNOWN_ACCOUNT,
+    region: TELEMETRY_REGION,
     inferenceRegion: null,
     operation: 'Converse',
     modelId: model,
@@ -214,7 +218,7 @@ function apiRequest(deps: OtlpSinkDeps, e: ClaudeCodeApiRequest) {
   const w5 = split
     ? (e.cacheCreation5mTokens ?? e.cacheCreationTokens - w1)
     : e.cacheCreationTokens;
-  const { price, base } = recompute(deps, e.at, e.model, {
+  const { price, base } = recompute(deps, e.at, e.model, e.awsAccount, {
     input: e.inputTokens,
     output: e.outputTokens,
     cacheRead: e.cacheReadTokens,
@@ -261,7 +265,7 @@ function metricRow(m: ClaudeCodeMetricDelta, receivedAt: number): TelemetryMetri
 
 function spanRow(deps: OtlpSinkDeps, u: GenAiSpanUsage, receivedAt: number): TelemetryEventRow {
   const input = u.uncachedInputTokens ?? u.tokens.input ?? 0;
-  const { price, base } = recompute(deps, u.at, u.model, {
+  const { price, base } = recompute(deps, u.at, u.model, u.awsAccount, {
     input,
     output: u.tokens.output ?? 0,
     cacheRead: u.tokens.cacheRead ?? 0,
@@ -322,7 +326,7 @@ function metricUsageRow(
   m: GenAiMetricInterval,
   receivedAt: number,
 ): TelemetryEventRow {
-  const { price, base } = recompute(deps, m.at, m.model, {
+  const { price, base } = recompute(deps, m.at, m.model, m.awsAccount, {
     input: m.inputTokens,
     output: m.outputTokens,
     cacheRead: 0,

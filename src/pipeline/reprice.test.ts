@@ -10,6 +10,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { tempDir } from '../../test/support/temp-dir.ts';
 import { generateDemo } from '../demo/index.ts';
 import { openRuntime } from '../runtime.ts';
+import type { OtlpBatch } from '../sources/index.ts';
 import { ingest } from './ingest.ts';
 import { createOtlpSink } from './otlp-sink.ts';
 import { reprice } from './reprice.ts';
@@ -223,53 +224,67 @@ test('bulk and row-by-row ingest apply overrides identically', { timeout: 180_00
   assert.ok(Number(d?.n) > 0);
 });
 
+/** One Claude Code api_request event (Sonnet 4.5 by its response-body name, 1000 in, 100 out) as the receiver gets it. */
+function apiRequestBatch(
+  at: number,
+  session: string,
+  resource: Record<string, string> = {},
+): OtlpBatch {
+  const kv = (key: string, v: string | number) => ({
+    key,
+    value: typeof v === 'number' ? { intValue: v } : { stringValue: v },
+  });
+  return {
+    signal: 'logs',
+    encoding: 'json',
+    body: new TextEncoder().encode(
+      JSON.stringify({
+        resourceLogs: [
+          {
+            resource: {
+              attributes: [
+                kv('service.name', 'claude-code'),
+                ...Object.entries(resource).map(([k, v]) => kv(k, v)),
+              ],
+            },
+            scopeLogs: [
+              {
+                scope: { name: 'com.anthropic.claude_code.events' },
+                logRecords: [
+                  {
+                    timeUnixNano: `${BigInt(at) * 1_000_000n}`,
+                    body: { stringValue: 'claude_code.api_request' },
+                    attributes: [
+                      kv('event.name', 'api_request'),
+                      kv('session.id', session),
+                      kv('event.sequence', 1),
+                      kv('model', 'claude-sonnet-4-5-20250929'),
+                      kv('input_tokens', 1000),
+                      kv('output_tokens', 100),
+                      kv('cache_read_tokens', 0),
+                      kv('cache_creation_tokens', 0),
+                    ],
+                  },
+                ],
+              },
+            ],
+          },
+        ],
+      }),
+    ),
+    headers: {},
+    receivedAt: at,
+  };
+}
+
 test('a client-only telemetry row named by its response-body model keeps its price', async () => {
   // Claude Code's api_request names the model as the Messages API response does; the receiver prices it as the
   // Bedrock model that name stands for, and reprice must read the stored name the same way.
   const db = join(tmp.path, 'telemetry.duckdb');
   const rt = await openRuntime({ db, configPath: undefined, env: {} });
   const at = Date.parse('2026-06-02T10:00:00Z');
-  const kv = (key: string, v: string | number) => ({
-    key,
-    value: typeof v === 'number' ? { intValue: v } : { stringValue: v },
-  });
   try {
-    await createOtlpSink(rt).accept({
-      signal: 'logs',
-      encoding: 'json',
-      body: new TextEncoder().encode(
-        JSON.stringify({
-          resourceLogs: [
-            {
-              resource: { attributes: [kv('service.name', 'claude-code')] },
-              scopeLogs: [
-                {
-                  scope: { name: 'com.anthropic.claude_code.events' },
-                  logRecords: [
-                    {
-                      timeUnixNano: `${BigInt(at) * 1_000_000n}`,
-                      body: { stringValue: 'claude_code.api_request' },
-                      attributes: [
-                        kv('event.name', 'api_request'),
-                        kv('session.id', 'S1'),
-                        kv('event.sequence', 1),
-                        kv('model', 'claude-sonnet-4-5-20250929'),
-                        kv('input_tokens', 1000),
-                        kv('output_tokens', 100),
-                        kv('cache_read_tokens', 0),
-                        kv('cache_creation_tokens', 0),
-                      ],
-                    },
-                  ],
-                },
-              ],
-            },
-          ],
-        }),
-      ),
-      headers: {},
-      receivedAt: at,
-    });
+    await createOtlpSink(rt).accept(apiRequestBatch(at, 'S1'));
     // Its price: what reprice must keep, with the price id and flags an invocation-log record would carry.
     const stored = `SELECT model_id, model, scope, cost_pusd, price_id, flags, catalog_hash FROM usage
       WHERE source = 'telemetry'`;
@@ -293,6 +308,30 @@ test('a client-only telemetry row named by its response-body model keeps its pri
     const result = await repriceWith(db, undefined);
     assert.equal(result.changed, 0);
     assert.deepEqual(await sql(db, stored), rows);
+  } finally {
+    await rt.close().catch(() => undefined);
+  }
+});
+
+test("a client-only row of an event that names its account is priced with that account's discount, and kept", async () => {
+  const db = join(tmp.path, 'telemetry-account.duckdb');
+  const config = configWithOverrides('telemetry-account');
+  const rt = await openRuntime({ db, configPath: config, env: {} });
+  const at = Date.parse('2026-06-02T10:00:00Z');
+  try {
+    await createOtlpSink(rt).accept(apiRequestBatch(at, 'S2', { 'cloud.account.id': PROD }));
+    const row = await rt.store.getRecord(`otel:S2|1|${BigInt(at) * 1_000_000n}|api_request`);
+    // The 15 % PROD discount of the overrides: $3.30 / $16.50 per 1M, × 0.85.
+    assert.deepEqual(
+      [row?.account, row?.cost_pusd, row?.flags],
+      [
+        PROD,
+        ((1000n * 3_300_000n + 100n * 16_500_000n) * 85n) / 100n,
+        'regional_premium,discounted',
+      ],
+    );
+    await rt.close();
+    assert.equal((await repriceWith(db, config)).changed, 0);
   } finally {
     await rt.close().catch(() => undefined);
   }

@@ -171,6 +171,14 @@ export interface StagedBatch extends BulkStage {
   discard(): Promise<void>;
 }
 
+/**
+ * Telemetry does not say which Region served a call: the receiver prices API-request events in this Region, and a
+ * client-only ledger row says so (so that `reprice` prices it the same way). An event that names no AWS account is
+ * priced, and stored, under this account.
+ */
+export const TELEMETRY_REGION = 'us-east-1';
+export const TELEMETRY_UNKNOWN_ACCOUNT = 'unknown';
+
 /** Identifies a price key the same way on both sides of the bulk path. */
 export const priceKeyId = (k: PriceKey): string =>
   `${k.modelId}\u0000${k.region}\u0000${k.tier ?? ''}\u0000${k.account}\u0000${k.day}`;

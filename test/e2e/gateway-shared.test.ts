@@ -13,7 +13,11 @@ import type { Logger } from '../../src/core/index.ts';
 import { createHttpUpstream, newKey } from '../../src/gateway/index.ts';
 import { openRuntime, type Runtime } from '../../src/runtime.ts';
 import { type FakeBedrock, nextRequests, startFakeBedrock } from '../support/fake-bedrock.ts';
-import { SEARCH_SPEND_PICOS, seedSearchSpend } from '../support/gateway-seed.ts';
+import {
+  SEARCH_DAILY_BUDGET_YAML,
+  SEARCH_SPEND_PICOS,
+  seedSearchSpend,
+} from '../support/gateway-seed.ts';
 import { startTestRedis } from '../support/redis.ts';
 import { tempDir } from '../support/temp-dir.ts';
 
@@ -22,17 +26,7 @@ const HAIKU = 'us.anthropic.claude-haiku-4-5-20251001-v1:0';
 const quiet: Logger = { info() {}, warn() {}, error() {} };
 const LIMIT = 550_000_000_000n; // $0.55
 const SEEDED = SEARCH_SPEND_PICOS; // $0.50 already spent today, in replica A's ledger
-const BUDGET = [
-  'gateway:',
-  '  budgets:',
-  '    - name: search-daily',
-  '      scope: { team: search }',
-  "      amountUsd: '0.55'",
-  '      period: daily',
-  '  spool:',
-  '    flushMs: 50',
-  '',
-].join('\n');
+const BUDGET = `gateway:\n${SEARCH_DAILY_BUDGET_YAML}\n`;
 
 interface Replica {
   readonly rt: Runtime;

@@ -23,7 +23,11 @@ import { createHttpUpstream, newKey } from '../../src/gateway/index.ts';
 import { priceOf } from '../../src/price/index.ts';
 import { openRuntime, type Runtime } from '../../src/runtime.ts';
 import { type FakeBedrock, nextRequests, startFakeBedrock } from '../support/fake-bedrock.ts';
-import { SEARCH_SPEND_PICOS, seedSearchSpend } from '../support/gateway-seed.ts';
+import {
+  SEARCH_DAILY_BUDGET_YAML,
+  SEARCH_SPEND_PICOS,
+  seedSearchSpend,
+} from '../support/gateway-seed.ts';
 import { tempDir } from '../support/temp-dir.ts';
 
 const CREDS = { accessKeyId: 'AKIDGATEWAYTEST', secretAccessKey: 'gateway-test-secret' };
@@ -484,23 +488,12 @@ describe('gateway: budgets under concurrency', () => {
     // $0.50 of today's search spend is already in the ledger; the $0.55 budget has room for a handful of calls at
     // their worst case (~$0.007 each) and their billed cost (~$0.005 each); the rest must be refused with 429.
     const seeded = SEARCH_SPEND_PICOS;
-    const env = await setup(
-      [
-        '  budgets:',
-        '    - name: search-daily',
-        '      scope: { team: search }',
-        "      amountUsd: '0.55'",
-        '      period: daily',
-        '  spool:',
-        '    flushMs: 50',
-      ].join('\n'),
-      {
-        outputTokens: 1000,
-        seed: async (rt) => {
-          assert.equal(await seedSearchSpend(rt), seeded);
-        },
+    const env = await setup(SEARCH_DAILY_BUDGET_YAML, {
+      outputTokens: 1000,
+      seed: async (rt) => {
+        assert.equal(await seedSearchSpend(rt), seeded);
       },
-    );
+    });
     try {
       const body = JSON.stringify({ ...ANTHROPIC, max_tokens: 1000 });
       const results = await Promise.all(

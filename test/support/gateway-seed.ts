@@ -1,4 +1,7 @@
-/** Today's search-team spend put in a gateway's ledger before it starts: what its budgets start from. */
+/**
+ * A nearly spent budget for the concurrency tests: today's search-team spend put in a gateway's ledger before it
+ * starts (what its budgets start from), and the `gateway:` section of a $0.55 daily search budget.
+ */
 import { ledgerRecord } from '../../src/pipeline/index.ts';
 import type { Runtime } from '../../src/runtime.ts';
 
@@ -28,3 +31,14 @@ export async function seedSearchSpend(rt: Runtime): Promise<bigint | null> {
   await rt.store.writeUsage({ records: [record], rejects: [], checkpoints: [] });
   return record.cost.picos;
 }
+
+/** The `gateway:` section's body (indented two spaces): a $0.55 daily hard budget for team search, a quick spool. */
+export const SEARCH_DAILY_BUDGET_YAML = [
+  '  budgets:',
+  '    - name: search-daily',
+  '      scope: { team: search }',
+  "      amountUsd: '0.55'",
+  '      period: daily',
+  '  spool:',
+  '    flushMs: 50',
+].join('\n');

@@ -131,12 +131,22 @@ export async function startGateway(
       }),
     });
   const redisUrl = opts.env.TOKENLEDGER_REDIS_URL ?? cfg.counters.redis;
+  let redisLogged = Number.NEGATIVE_INFINITY;
   // The Redis client is loaded only when counters are shared.
   const shared =
     redisUrl === undefined
       ? null
       : await loadRedisCounterStore().then((m) =>
-          m.createRedisCounterStore({ url: redisUrl, prefix: cfg.counters.prefix }),
+          m.createRedisCounterStore({
+            url: redisUrl,
+            prefix: cfg.counters.prefix,
+            // The client reports every reconnection attempt: one line a minute is enough.
+            onError: (e) => {
+              if (now() - redisLogged < 60_000) return;
+              redisLogged = now();
+              opts.log.warn('budget counters (Redis) unavailable', { error: e.message });
+            },
+          }),
         );
   const governor = createGovernor(cfg, {
     clock: now,

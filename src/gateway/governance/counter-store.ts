@@ -129,12 +129,24 @@ export function createMemoryCounterStore(): CounterStore {
     if (slot !== undefined) slot.reserved = slot.reserved > amount ? slot.reserved - amount : 0n;
   };
 
+  /**
+   * No hold expires before this (a lower bound: touch only moves expiries later, a commit only removes holds), so
+   * the sweep on every admission costs one comparison until a hold is actually due.
+   */
+  let earliest = Number.POSITIVE_INFINITY;
+
   /** Releases the holds expired at `now`, oldest first, at most `HOLD_SWEEP_MAX`. */
   const sweep = (now: number): void => {
-    if (holds.size === 0) return;
+    if (now < earliest) return;
     const due: [string, number][] = [];
-    for (const [id, h] of holds) if (h.expiresAt <= now) due.push([id, h.expiresAt]);
+    earliest = Number.POSITIVE_INFINITY;
+    for (const [id, h] of holds) {
+      if (h.expiresAt <= now) due.push([id, h.expiresAt]);
+      else if (h.expiresAt < earliest) earliest = h.expiresAt;
+    }
     due.sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    for (const [, expiresAt] of due.slice(HOLD_SWEEP_MAX))
+      if (expiresAt < earliest) earliest = expiresAt; // left for the next call
     for (const [id] of due.slice(0, HOLD_SWEEP_MAX)) {
       const h = holds.get(id);
       holds.delete(id);
@@ -178,6 +190,7 @@ export function createMemoryCounterStore(): CounterStore {
           if (op.reserve !== 0n) h.amounts.set(op.key, (h.amounts.get(op.key) ?? 0n) + op.reserve);
         }
         holds.set(hold.id, h);
+        if (h.expiresAt < earliest) earliest = h.expiresAt;
       }
       return Promise.resolve({ ok: true, levels });
     },

@@ -35,7 +35,7 @@
  * over temporary tables in one transaction; the JSON of dimensions and rules is parsed once per row.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
-import type { TelemetryStore } from '../store.ts';
+import { TELEMETRY_REGION, TELEMETRY_UNKNOWN_ACCOUNT, type TelemetryStore } from '../store.ts';
 
 export type MatchScope = NonNullable<Parameters<TelemetryStore['enrich']>[0]>;
 export type MatchSummary = Awaited<ReturnType<TelemetryStore['enrich']>>;
@@ -47,8 +47,6 @@ export type MatchSummary = Awaited<ReturnType<TelemetryStore['enrich']>>;
 export const MATCH_WINDOW_MS = 120_000;
 export const CLIENT_ONLY_SOURCE = 'telemetry';
 export const CLIENT_ONLY_PREFIX = 'otel:';
-/** The Region the receiver prices telemetry in (otlp-sink's default): what a client-only row says it was priced in. */
-export const CLIENT_ONLY_REGION = 'us-east-1';
 /** A reported duration longer than this is not believed (it only widens the window). */
 const DURATION_CAP_MS = 3_600_000;
 /** Events whose matches a receiver's batch can change: those whose windows can share a record with it. */
@@ -358,7 +356,7 @@ WITH c AS (
     THEN left(pid, length(pid) - length(base) - 1) END AS prefix
   FROM c
 )
-SELECT rid AS request_id, ts, coalesce(account, 'unknown') AS account, '${CLIENT_ONLY_REGION}' AS region,
+SELECT rid AS request_id, ts, coalesce(account, '${TELEMETRY_UNKNOWN_ACCOUNT}') AS account, '${TELEMETRY_REGION}' AS region,
   NULL::VARCHAR AS inference_region, 'unknown' AS operation, model AS model_id, base AS model,
   CASE WHEN prefix IS NOT NULL THEN pid WHEN model LIKE 'arn:%:application-inference-profile/%' THEN model END
     AS profile,
