@@ -39,7 +39,7 @@ import {
   scanMaxOutput,
   tierOf,
 } from './request-info.ts';
-import type { BedrockUpstream, UpstreamResponse } from './upstream.ts';
+import { type BedrockUpstream, Cancel, type UpstreamResponse } from './upstream.ts';
 import { type GatewayUsage, usageFromConverseJson, usageFromInvoke } from './usage.ts';
 
 export interface GatewayOptions {
@@ -272,12 +272,12 @@ export function createGateway(deps: GatewayDeps): Gateway {
     body: Buffer,
     extraHeaders: Record<string, string>,
   ): Promise<void> => {
-    const controller = new AbortController();
+    const cancel = new Cancel();
     /** Why the upstream call was aborted, if it was. */
     let aborted: 'GatewayTimeout' | 'ClientClosedRequest' | null = null;
     const abort = (why: 'GatewayTimeout' | 'ClientClosedRequest') => {
       aborted ??= why;
-      controller.abort();
+      cancel.cancel(why);
     };
     const onTimeout = () => abort('GatewayTimeout');
     const timer = setTimeout(onTimeout, options.timeoutMs);
@@ -293,7 +293,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
         path: modelPath(call.modelId, call.op),
         headers: forwardHeaders(req, call),
         body,
-        signal: controller.signal,
+        cancel,
         ...(roleArn === undefined
           ? {}
           : { role: { arn: roleArn, sessionName: roleSessionNameOf(key) } }),
@@ -437,8 +437,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
       else res.end(sse === null ? undefined : sse.end());
     } finally {
       clearTimeout(timer);
-      // Only an answer left unread needs the upstream request torn down; aborting a finished one costs a DOMException.
-      if (!up.body.readableEnded) controller.abort();
+      // Only an answer left unread needs the upstream request torn down.
+      if (!up.body.readableEnded) cancel.cancel('answer left unread');
     }
   };
 

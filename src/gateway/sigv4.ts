@@ -7,7 +7,7 @@
  * `anthropic.claude-v2:1` travels as `/model/anthropic.claude-v2%3A1/invoke` and is signed as
  * `/model/anthropic.claude-v2%253A1/invoke`; an ARN's `/` travels as `%2F` and is signed as `%252F`.
  */
-import { createHash, createHmac } from 'node:crypto';
+import { createHmac, hash } from 'node:crypto';
 
 /** The shape of the AWS SDK's `AwsCredentialIdentity` (assignable both ways), so its providers plug in directly. */
 export interface Credentials {
@@ -151,14 +151,34 @@ function headerString(value: string | number | readonly string[]): string {
   return value.join(',');
 }
 
+/** One-shot hashing (node ≥ 20.12): no Hash object per call. */
 function sha256Hex(data: Uint8Array | string): string {
-  return createHash('sha256').update(data).digest('hex');
+  return hash('sha256', data, 'hex');
 }
 
-/** `20260102T030405Z` for an epoch-millisecond time. */
+let lastSecond = Number.NaN;
+let lastAmzDate = '';
+/** `20260102T030405Z` for an epoch-millisecond time (the last second's string is reused). */
 function amzDate(ms: number): string {
-  const iso = new Date(ms).toISOString(); // 2026-01-02T03:04:05.678Z
-  return `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}Z`;
+  const second = Math.floor(ms / 1000);
+  if (second !== lastSecond) {
+    const iso = new Date(second * 1000).toISOString(); // 2026-01-02T03:04:05.000Z
+    lastAmzDate = `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}Z`;
+    lastSecond = second;
+  }
+  return lastAmzDate;
+}
+
+/** Canonical paths of recent request paths: a gateway sends a handful of distinct model paths. */
+const canonicalPaths = new Map<string, string>();
+function canonicalPathCached(rawPath: string): string {
+  let c = canonicalPaths.get(rawPath);
+  if (c === undefined) {
+    c = canonicalPath(rawPath);
+    if (canonicalPaths.size >= 1024) canonicalPaths.clear();
+    canonicalPaths.set(rawPath, c);
+  }
+  return c;
 }
 
 interface Target {
@@ -262,7 +282,7 @@ export function createSigV4Signer(options: SigV4SignerOptions): SigV4Signer {
     let headerBlock = '';
     for (const name of names) headerBlock += `${name}:${canonical.get(name)}\n`;
     const signedNames = names.join(';');
-    const canonicalRequest = `${request.method}\n${canonicalPath(target.path)}\n${canonicalQuery(target.query)}\n${headerBlock}\n${signedNames}\n${payloadHash}`;
+    const canonicalRequest = `${request.method}\n${canonicalPathCached(target.path)}\n${canonicalQuery(target.query)}\n${headerBlock}\n${signedNames}\n${payloadHash}`;
     const scope = `${shortDate}/${region}/${service}/aws4_request`;
     const stringToSign = `AWS4-HMAC-SHA256\n${longDate}\n${scope}\n${sha256Hex(canonicalRequest)}`;
     const signature = createHmac('sha256', signingKey(shortDate, creds.secretAccessKey))

@@ -15,7 +15,8 @@ export interface UpstreamRequest {
   readonly path: string;
   readonly headers: Record<string, string>;
   readonly body: Buffer;
-  readonly signal: AbortSignal;
+  /** Cancels the call (the request, or the answer still being read). */
+  readonly cancel: Cancel;
   /** Sign as this assumed role and session (per-team roles), else the gateway's own credentials. */
   readonly role?: { readonly arn: string; readonly sessionName: string };
 }
@@ -30,6 +31,30 @@ export interface BedrockUpstream {
   readonly region: string;
   send(req: UpstreamRequest): Promise<UpstreamResponse>;
   close(): void;
+}
+
+/**
+ * One call's cancellation: what an AbortController does for it, at a fraction of the cost (an AbortController,
+ * its signal and http.request's listener on it were ~7 µs of every call). One listener; cancelling twice is a no-op.
+ */
+export class Cancel {
+  #reason: string | null = null;
+  #listener: ((reason: string) => void) | null = null;
+  get reason(): string | null {
+    return this.#reason;
+  }
+  /** Runs `fn` on cancellation (at once if already cancelled); replaces an earlier listener. */
+  onCancel(fn: (reason: string) => void): void {
+    if (this.#reason !== null) fn(this.#reason);
+    else this.#listener = fn;
+  }
+  cancel(reason: string): void {
+    if (this.#reason !== null) return;
+    this.#reason = reason;
+    const fn = this.#listener;
+    this.#listener = null;
+    fn?.(reason);
+  }
 }
 
 /** Where credentials come from: the standard chain for the gateway, STS AssumeRole for per-team roles. */
@@ -107,6 +132,10 @@ export function createHttpUpstream(opts: HttpUpstreamOptions): BedrockUpstream {
         Object.assign(headers, signed);
       }
       return await new Promise<UpstreamResponse>((resolve, reject) => {
+        if (req.cancel.reason !== null) {
+          reject(new Error(`cancelled: ${req.cancel.reason}`));
+          return;
+        }
         const r = send(
           {
             protocol: url.protocol,
@@ -116,11 +145,12 @@ export function createHttpUpstream(opts: HttpUpstreamOptions): BedrockUpstream {
             path,
             headers,
             agent,
-            signal: req.signal,
           },
           (res) => resolve({ status: res.statusCode ?? 502, headers: res.headers, body: res }),
         );
         r.on('error', reject);
+        // Destroying the request also ends an answer being read: its body stream errors.
+        req.cancel.onCancel((reason) => r.destroy(new Error(`cancelled: ${reason}`)));
         r.end(req.body);
       });
     },
