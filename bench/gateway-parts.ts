@@ -2,7 +2,7 @@
  * What each piece of the gateway's request path costs, one at a time, in one process:
  * `node --import tsx bench/gateway-parts.ts [--n 20000]`. CPU µs per call (process.cpuUsage, best of 5 rounds) for
  * the steps tokenledger adds to a plain forwarding proxy: key check, worst-case pricing and the governor, SigV4,
- * per-call AbortController, usage reading, the spool append, and the ledger write behind the spool. Read it next to
+ * per-call cancellation, usage reading, the spool append, and the ledger write behind the spool. Read it next to
  * the gateway step's "CPU per request, tokenledger vs minimal proxy" rows: the sum of these is most of the gap.
  * Nothing here is asserted; on a busy machine every figure rises, their proportions much less.
  */
@@ -12,12 +12,21 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { RawUsage } from '../src/core/index.ts';
 import { StreamUsageReader } from '../src/gateway/eventstream.ts';
-import { createGovernor, createSpool, KeyRing, newKey } from '../src/gateway/index.ts';
+import {
+  createGovernor,
+  createSpool,
+  decodeLine,
+  encodeLine,
+  KeyRing,
+  newKey,
+} from '../src/gateway/index.ts';
 import { createSigV4Signer } from '../src/gateway/sigv4.ts';
+import { Cancel } from '../src/gateway/upstream.ts';
 import { usageFromConverseJson, usageFromInvoke } from '../src/gateway/usage.ts';
 import { ledgerRecord } from '../src/pipeline/index.ts';
 import { priceOf } from '../src/price/index.ts';
 import { openRuntime } from '../src/runtime.ts';
+import { encodeUsage } from '../src/store/index.ts';
 import { chunkFrame } from '../test/support/fake-bedrock.ts';
 import { GATEWAY_YAML } from './gateway-servers.ts';
 
@@ -163,15 +172,16 @@ async function main(): Promise<void> {
     ),
   );
 
-  // The per-call AbortController: created, listened to (as http.request does with `signal`), aborted at the end.
+  // The per-call cancellation (upstream.ts Cancel) and, for comparison, the AbortController it replaced (as
+  // http.request listens to a `signal`).
   parts.push(
-    await measure('AbortController + listener, not aborted', N, () => {
-      const c = new AbortController();
-      c.signal.addEventListener('abort', () => {}, { once: true });
+    await measure('Cancel + listener (per call)', N, () => {
+      const c = new Cancel();
+      c.onCancel(() => {});
     }),
   );
   parts.push(
-    await measure('AbortController + listener + abort() (as forward() ends)', N, () => {
+    await measure('  (was: AbortController + listener + abort())', N, () => {
       const c = new AbortController();
       c.signal.addEventListener('abort', () => {}, { once: true });
       c.abort();
@@ -272,31 +282,40 @@ async function main(): Promise<void> {
   parts.push(await measure('spool append (JSON line + write(2))', N, (i) => spool.append(raw(i))));
   await spool.close();
 
-  // Behind the spool: ledgerRecord (normalise, price, attribute) + DuckDB writeUsage, in the spool's batches.
+  // Behind the spool, in startGateway's batches: the encoder thread turns spool lines into an encoded file (decode,
+  // ledgerRecord: normalise, price, attribute; encodeUsage), then the event loop runs the insert and telemetry.enrich
+  // (DuckDB's own threads do most of that work). Both measured here in one thread, process CPU.
   const BATCH = rt.config.gateway.spool.batchSize;
   let seq = 0;
   const batches = Math.max(2, Math.round(N / BATCH / 5));
+  const encodeBatch = (file: string) => {
+    const lines = [];
+    for (let j = 0; j < BATCH; j++) lines.push(encodeLine(raw(seq++)));
+    return encodeUsage(
+      lines.map((l) => ledgerRecord(rt, decodeLine(l) as RawUsage)),
+      file,
+    );
+  };
+  let fileNo = 0;
   parts.push(
     await measure(
-      `ledger write per record (ledgerRecord + writeUsage, batches of ${BATCH})`,
+      `encoder thread per record (decode + ledgerRecord + encodeUsage, batches of ${BATCH})`,
       batches,
-      async () => {
-        const records = [];
-        for (let j = 0; j < BATCH; j++) records.push(ledgerRecord(rt, raw(seq++)));
-        await rt.store.writeUsage({ records, rejects: [], checkpoints: [] });
-      },
+      () => encodeBatch(join(dir, `enc-${fileNo++}.ndjson`)),
     ).then((p) => ({ ...p, perCall: p.perCall / BATCH })),
   );
-  // What startGateway's spool writer does per batch: the same, then telemetry.enrich over the batch's time span.
+  const ready = Array.from({ length: 5 * batches }, () =>
+    encodeBatch(join(dir, `enc-${fileNo++}.ndjson`)),
+  );
   parts.push(
     await measure(
-      `  … + telemetry.enrich per batch (startGateway's spool writer)`,
+      '  … then per record: writeEncodedUsage + telemetry.enrich (mostly DuckDB threads)',
       batches,
       async () => {
-        const records = [];
-        for (let j = 0; j < BATCH; j++) records.push(ledgerRecord(rt, raw(seq++)));
-        await rt.store.writeUsage({ records, rejects: [], checkpoints: [] });
-        await rt.store.telemetry.enrich({ fromMs: now - 1000, toMs: now + 1000 });
+        const encoded = ready.pop();
+        if (encoded === undefined) throw new Error('no encoded batch left');
+        await rt.store.writeEncodedUsage(encoded);
+        await rt.store.telemetry.enrich({ fromMs: encoded.minTs, toMs: encoded.maxTs });
       },
     ).then((p) => ({ ...p, perCall: p.perCall / BATCH })),
   );

@@ -48,12 +48,23 @@ export interface RuntimeOptions {
   readonly threads?: number;
 }
 
-export interface Runtime {
+/** What a runtime's pricing and attribution are built from (another thread can build the same: `openPricing`). */
+export interface RuntimeOrigin {
+  readonly configPath: string | undefined;
+  readonly env: NodeJS.ProcessEnv;
+}
+
+/** Configuration, catalog, normaliser and attributor: everything that turns a RawUsage into a ledger record. */
+export interface Pricing {
   readonly config: Config;
-  readonly store: Store;
   readonly catalog: Catalog;
   readonly normaliser: Normaliser;
   readonly attributor: Attributor;
+}
+
+export interface Runtime extends Pricing {
+  readonly origin: RuntimeOrigin;
+  readonly store: Store;
   readonly objects: ObjectStore;
   close(): Promise<void>;
 }
@@ -77,9 +88,20 @@ export function loadPricing(
   );
 }
 
+/** Configuration, catalog (with overrides), normaliser and attributor, as `openRuntime` builds them. */
+export function openPricing(origin: RuntimeOrigin): Pricing {
+  const config = loadConfig(origin.configPath, origin.env);
+  const profiles = new Map(Object.entries(config.inferenceProfiles));
+  return {
+    config,
+    catalog: loadPricing(config, origin.configPath),
+    normaliser: createNormaliser((arn) => profiles.get(arn)),
+    attributor: createAttributor(config.attribution),
+  };
+}
+
 export async function openRuntime(opts: RuntimeOptions): Promise<Runtime> {
-  const config = loadConfig(opts.configPath, opts.env);
-  const catalog = loadPricing(config, opts.configPath);
+  const pricing = openPricing(opts);
   const store = await createDuckDbStore({
     path: opts.db,
     ...(opts.readOnly ? { readOnly: true } : {}),
@@ -87,13 +109,10 @@ export async function openRuntime(opts: RuntimeOptions): Promise<Runtime> {
     ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
   });
   if (!opts.readOnly) await store.migrate();
-  const profiles = new Map(Object.entries(config.inferenceProfiles));
   return {
-    config,
+    ...pricing,
+    origin: { configPath: opts.configPath, env: opts.env },
     store,
-    catalog,
-    normaliser: createNormaliser((arn) => profiles.get(arn)),
-    attributor: createAttributor(config.attribution),
     objects: createObjectStore({
       local: createLocalObjectStore(),
       s3: () => createLazyS3ObjectStore(opts.env),

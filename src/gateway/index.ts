@@ -18,7 +18,7 @@ export { hashKey, KeyRing, newKey, type VirtualKey } from './keys.ts';
 /** Counters shared by replicas in Redis; loaded on demand (the Redis client only when configured). */
 export const loadRedisCounterStore = () => import('./governance/redis-counter-store.ts');
 export { createDualServer, type DualServer } from './listen.ts';
-export { createSpool, type Spool, type SpoolStats } from './spool.ts';
+export { createSpool, decodeLine, encodeLine, type Spool, type SpoolStats } from './spool.ts';
 export {
   type BedrockUpstream,
   type CredentialSource,

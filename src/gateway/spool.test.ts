@@ -172,6 +172,39 @@ describe('spool: restart', () => {
     );
   });
 
+  test('a writer that reads the lines itself: records it cannot read are counted, the rest written once', async () => {
+    const dir = tempDir();
+    const got: string[] = [];
+    const spool = createSpool<Rec, string>({
+      dir,
+      batchSize: 64,
+      flushMs: 3_600_000,
+      onStoreDown: 'serve',
+      log: quiet,
+      deserialize: (line) => line,
+      write: async (lines) => {
+        let unreadable = 0;
+        for (const line of lines) {
+          const r = decodeLine(line) as Rec;
+          if (r.id === 'req-2') unreadable++;
+          else got.push(r.id);
+        }
+        return { unreadable };
+      },
+    });
+    spools.push(spool);
+    for (let i = 1; i <= 3; i++) spool.append(rec(i));
+    await spool.flush();
+    assert.deepEqual(got, ['req-1', 'req-3']);
+    assert.deepEqual(
+      { corrupt: spool.stats().corruptLines, written: spool.stats().written },
+      { corrupt: 1, written: 2 },
+    );
+    assert.equal(spool.stats().pendingRecords, 0);
+    await spool.flush();
+    assert.deepEqual(got, ['req-1', 'req-3'], 'nothing delivered twice');
+  });
+
   test('a process killed with SIGKILL right after appending loses nothing', async () => {
     const dir = tempDir();
     const spoolModule = resolve(import.meta.dirname, 'spool.ts');

@@ -34,18 +34,25 @@ import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AppError, errorMessage, type Logger } from '../core/index.ts';
 
-/** How to build a spool. */
-export interface SpoolOptions<T> {
+/**
+ * How to build a spool of records `T`, delivered as `W` (what `deserialize` makes of a line; `T` by default). A
+ * writer that reads lines itself (the gateway hands them to its encoder thread) takes them as strings.
+ */
+export interface SpoolOptions<T, W = T> {
   readonly dir: string;
-  /** Stores one batch; resolves once it is durable, throws when the store is unavailable. */
-  readonly write: (records: T[]) => Promise<void>;
+  /**
+   * Stores one batch; resolves once it is durable, throws when the store is unavailable. It may report records it
+   * could not read (counted with `corruptLines`, never retried).
+   */
+  // biome-ignore lint/suspicious/noConfusingVoidType: most writers return nothing; `undefined` would not accept them
+  readonly write: (records: W[]) => Promise<void | { readonly unreadable: number }>;
   readonly batchSize: number;
   readonly flushMs: number;
   readonly onStoreDown: 'serve' | 'fail_closed';
   readonly log: Logger;
   /** One line of text per record (no newline). Default: JSON with bigint values kept exact. */
   readonly serialize?: (record: T) => string;
-  readonly deserialize?: (line: string) => T;
+  readonly deserialize?: (line: string) => W;
   /** Seal the active segment at this size (default 16 MiB). */
   readonly maxSegmentBytes?: number;
   /** Longest wait between retries while the store is down (default 30 s). */
@@ -103,10 +110,10 @@ const segmentName = (seq: number) => `${String(seq).padStart(16, '0')}.jsonl`;
 const offsetName = (seq: number) => `${String(seq).padStart(16, '0')}.offset`;
 
 /** Opens (or creates) the spool in `dir`, takes its lock, and schedules the replay of segments left there. */
-export function createSpool<T>(options: SpoolOptions<T>): Spool<T> {
+export function createSpool<T, W = T>(options: SpoolOptions<T, W>): Spool<T> {
   const { dir, log } = options;
   const serialize = options.serialize ?? encodeLine;
-  const deserialize = options.deserialize ?? (decodeLine as (line: string) => T);
+  const deserialize = options.deserialize ?? (decodeLine as (line: string) => W);
   const maxSegmentBytes = options.maxSegmentBytes ?? 16 * 1024 * 1024;
   const maxBackoffMs = options.maxBackoffMs ?? 30_000;
   const path = (name: string) => join(dir, name);
@@ -174,15 +181,17 @@ export function createSpool<T>(options: SpoolOptions<T>): Spool<T> {
   };
 
   /** Writes one batch and moves the segment's committed offset past it. False when the store refused. */
-  const deliver = async (seg: Segment, batch: T[], end: number): Promise<boolean> => {
+  const deliver = async (seg: Segment, batch: W[], end: number): Promise<boolean> => {
     if (batch.length > 0) {
+      let unreadable = 0;
       try {
-        await options.write(batch);
+        unreadable = (await options.write(batch))?.unreadable ?? 0;
       } catch (e: unknown) {
         onFailure(e);
         return false;
       }
-      counts.written += batch.length;
+      counts.corrupt += unreadable;
+      counts.written += batch.length - unreadable;
       pending -= batch.length;
       if (counts.failures > 0) log.info('store back; spool draining', { after: counts.failures });
       counts.failures = 0;
@@ -199,7 +208,7 @@ export function createSpool<T>(options: SpoolOptions<T>): Spool<T> {
     const name = segmentName(seg.seq);
     const data = await readFile(path(name));
     let pos = seg.committed;
-    let batch: T[] = [];
+    let batch: W[] = [];
     while (pos < data.length) {
       const nl = data.indexOf(10, pos);
       if (nl === -1) {

@@ -14,6 +14,22 @@ export interface WriteBatch {
   readonly checkpoints: readonly { readonly key: string; readonly value: string }[];
 }
 
+/**
+ * Usage records already encoded in the store's row format by `encodeUsage` (a pure function, so it can run in a
+ * worker thread), waiting in a file that `Store.writeEncodedUsage` loads and then deletes.
+ */
+export interface EncodedUsage {
+  /** Null when no record was given. */
+  readonly file: string | null;
+  /** Records given to `encodeUsage`, in-batch repeats of a request id included. */
+  readonly records: number;
+  /** Rows in the file: the first copy of each request id (by source, then line). */
+  readonly rows: number;
+  /** Epoch ms of the earliest and latest row (dedupe looks a day either side). */
+  readonly minTs: number;
+  readonly maxTs: number;
+}
+
 export interface WriteResult {
   readonly inserted: number;
   readonly duplicates: number;
@@ -99,6 +115,8 @@ export interface StoredReject {
 export interface Store {
   migrate(): Promise<void>;
   writeUsage(batch: WriteBatch): Promise<WriteResult>;
+  /** `writeUsage` for records encoded elsewhere (`encodeUsage`): same dedupe; the file is deleted, written or not. */
+  writeEncodedUsage(batch: EncodedUsage): Promise<WriteResult>;
   /** Groups (at most `limit`, by cost descending) and the total over everything the filters select. */
   queryUsage(query: UsageQuery): Promise<UsageResult>;
   unpricedModels(query: Omit<UsageQuery, 'groupBy'>): Promise<readonly UnpricedModel[]>;

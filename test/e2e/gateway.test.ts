@@ -68,10 +68,10 @@ async function setup(
   const storeDown = { value: false };
   // The ledger, with a switch that makes writes fail as a database that went away would.
   const store = Object.create(rt0.store) as Runtime['store'];
-  Object.defineProperty(store, 'writeUsage', {
-    value: (batch: Parameters<Runtime['store']['writeUsage']>[0]) => {
+  Object.defineProperty(store, 'writeEncodedUsage', {
+    value: (batch: Parameters<Runtime['store']['writeEncodedUsage']>[0]) => {
       if (storeDown.value) return Promise.reject(new Error('ledger unavailable'));
-      return rt0.store.writeUsage(batch);
+      return rt0.store.writeEncodedUsage(batch);
     },
   });
   const rt: Runtime = { ...rt0, store, close: () => rt0.close() };

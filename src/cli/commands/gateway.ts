@@ -3,7 +3,9 @@
  * spend, calls priced with the catalog and written to the ledger through the local spool.
  */
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { Logger, RawUsage } from '../../core/index.ts';
 import {
@@ -22,11 +24,11 @@ import {
   stsEndpoint,
   upstreamEndpoint,
 } from '../../gateway/index.ts';
-import { ledgerRecord } from '../../pipeline/index.ts';
 import { priceOf } from '../../price/index.ts';
 import type { Runtime } from '../../runtime.ts';
 import { int, parse, str } from '../args.ts';
 import { type CliContext, dbPath, EXIT, print, withRuntime } from '../context.ts';
+import { createLedgerEncoder } from '../ledger-encoder.ts';
 
 export const GATEWAY_HELP = `Usage: tokenledger gateway [--port 8790] [--host 127.0.0.1] [--db FILE] [--config FILE]
 
@@ -161,26 +163,31 @@ export async function startGateway(
     await governor.load(await ledgerSpend(rt, now()));
   const keys = new KeyRing(await rt.store.gatewayKeys.list());
   const spoolDir = isAbsolute(cfg.spool.dir) ? cfg.spool.dir : join(opts.baseDir, cfg.spool.dir);
-  const spool = createSpool<RawUsage>({
+  // Calls become ledger rows on the encoder's thread; the event loop only appends to the spool and runs the insert.
+  const encoder = createLedgerEncoder(rt.origin);
+  const encodeDir = mkdtempSync(join(tmpdir(), 'tokenledger-gateway-'));
+  let encodeNo = 0;
+  const spool = createSpool<RawUsage, string>({
     dir: spoolDir,
     batchSize: cfg.spool.batchSize,
     flushMs: cfg.spool.flushMs,
     onStoreDown: cfg.spool.onStoreDown,
     log: opts.log,
-    write: async (raws) => {
-      await rt.store.writeUsage({
-        records: raws.map((r) => ledgerRecord(rt, r)),
-        rejects: [],
-        checkpoints: [],
-      });
-      // Claude Code telemetry of the same calls (collected beside the gateway by `serve`) joins them now.
-      let from = Number.POSITIVE_INFINITY;
-      let to = Number.NEGATIVE_INFINITY;
-      for (const r of raws) {
-        if (r.occurredAt < from) from = r.occurredAt;
-        if (r.occurredAt > to) to = r.occurredAt;
+    deserialize: (line) => line,
+    write: async (lines) => {
+      const file = join(encodeDir, `batch-${encodeNo++}.ndjson`);
+      const { encoded, unreadable } = await encoder.encode(lines, file);
+      try {
+        await rt.store.writeEncodedUsage(encoded);
+      } finally {
+        rmSync(file, { force: true });
       }
-      if (raws.length > 0) await rt.store.telemetry.enrich({ fromMs: from, toMs: to });
+      for (const u of unreadable.slice(0, 3))
+        opts.log.warn('spool: skipped a record that cannot be read', { error: u.error });
+      // Claude Code telemetry of the same calls (collected beside the gateway by `serve`) joins them now.
+      if (encoded.rows > 0)
+        await rt.store.telemetry.enrich({ fromMs: encoded.minTs, toMs: encoded.maxTs });
+      return { unreadable: unreadable.length };
     },
   });
   const gateway = createGateway({
@@ -222,6 +229,8 @@ export async function startGateway(
         server.closeIdleConnections();
       });
       await spool.close();
+      await encoder.close();
+      rmSync(encodeDir, { recursive: true, force: true });
       upstream.close();
       await shared?.close();
     },

@@ -3,7 +3,9 @@
  * columns drives both, so they cannot drift. Keys are short (`c0`, `c1`…) and values pre-encoded: this runs once
  * per ingested record.
  */
+import { writeFileSync } from 'node:fs';
 import type { AttributedRecord } from '../../core/index.ts';
+import type { EncodedUsage } from '../store.ts';
 
 type Encode = (r: AttributedRecord) => string;
 
@@ -93,3 +95,32 @@ export const SELECT_COLUMNS = COLUMNS.map(([c], i) =>
 ).join(', ');
 /** The encoded key of request_id, for dedupe. */
 export const KEY = { requestId: 'c0' } as const;
+
+/**
+ * Encodes a batch into `file` (NDJSON, one row per request id: a repeat inside the batch keeps its first copy by
+ * source and line, as the SQL would with a window, which costs more than the rest of the insert). Pure apart from
+ * the file: it runs on the gateway's encoder thread as well as in `writeUsage`.
+ */
+export function encodeUsage(records: readonly AttributedRecord[], file: string): EncodedUsage {
+  const keep = new Map<string, AttributedRecord>();
+  for (const r of records) {
+    const seen = keep.get(r.requestId);
+    if (seen === undefined || before(r, seen)) keep.set(r.requestId, r);
+  }
+  if (keep.size === 0) return { file: null, records: records.length, rows: 0, minTs: 0, maxTs: 0 };
+  let minTs = Number.POSITIVE_INFINITY;
+  let maxTs = Number.NEGATIVE_INFINITY;
+  const lines: string[] = [];
+  for (const r of keep.values()) {
+    if (r.occurredAt < minTs) minTs = r.occurredAt;
+    if (r.occurredAt > maxTs) maxTs = r.occurredAt;
+    lines.push(encodeRow(r));
+  }
+  writeFileSync(file, `${lines.join('\n')}\n`);
+  return { file, records: records.length, rows: keep.size, minTs, maxTs };
+}
+
+function before(a: AttributedRecord, b: AttributedRecord): boolean {
+  if (a.source.uri !== b.source.uri) return a.source.uri < b.source.uri;
+  return a.source.line < b.source.line;
+}

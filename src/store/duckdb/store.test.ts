@@ -1,8 +1,11 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { after } from 'node:test';
+import { after, test } from 'node:test';
+import { makeRecord } from '../../../test/support/records.ts';
 import { tempDir } from '../../../test/support/temp-dir.ts';
 import { describeStoreContract } from '../store.contract.ts';
-import { createDuckDbStore } from './store.ts';
+import { createDuckDbStore, encodeUsage } from './store.ts';
 
 describeStoreContract('duckdb in memory', () => createDuckDbStore({ path: ':memory:' }));
 
@@ -12,3 +15,37 @@ let n = 0;
 describeStoreContract('duckdb file', () =>
   createDuckDbStore({ path: join(dir.path, `ledger-${n++}.duckdb`) }),
 );
+
+test('records encoded elsewhere (encodeUsage) are written like writeUsage: deduped, the file deleted', async () => {
+  const store = await createDuckDbStore({ path: ':memory:' });
+  await store.migrate();
+  try {
+    await store.writeUsage({ records: [makeRecord({ id: 'a' })], rejects: [], checkpoints: [] });
+    const file = join(dir.path, 'encoded.ndjson');
+    const records = [makeRecord({ id: 'a' }), makeRecord({ id: 'b' }), makeRecord({ id: 'b' })];
+    const encoded = encodeUsage(records, file);
+    assert.deepEqual({ records: encoded.records, rows: encoded.rows }, { records: 3, rows: 2 });
+    assert.deepEqual(await store.writeEncodedUsage(encoded), {
+      inserted: 1,
+      duplicates: 2,
+      rejects: 0,
+    });
+    assert.equal(existsSync(file), false, 'the store deletes the file');
+    assert.deepEqual(await store.writeEncodedUsage(encodeUsage(records, file)), {
+      inserted: 0,
+      duplicates: 3,
+      rejects: 0,
+    });
+    const empty = encodeUsage([], file);
+    assert.equal(empty.file, null);
+    assert.deepEqual(await store.writeEncodedUsage(empty), {
+      inserted: 0,
+      duplicates: 0,
+      rejects: 0,
+    });
+    const { total } = await store.queryUsage({ groupBy: [], where: [] });
+    assert.equal(total.requests, 2);
+  } finally {
+    await store.close();
+  }
+});

@@ -4,12 +4,13 @@
  * (performance.md). Dedupe is an anti-join on request_id restricted to the batch's time window, so it stays cheap
  * on a large ledger (DuckDB zone maps skip the rest).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
-import { AppError, type AttributedRecord } from '../../core/index.ts';
+import { AppError } from '../../core/index.ts';
 import type {
+  EncodedUsage,
   Store,
   StoredRecord,
   UnpricedModel,
@@ -26,9 +27,11 @@ import { createMetricsStore } from './metrics.ts';
 import { usageSql, whereClause } from './query-sql.ts';
 import { createReconciler } from './reconcile.ts';
 import { createRepricer } from './reprice.ts';
-import { encodeRow, INSERT_COLUMNS, KEY, READ_COLUMNS, SELECT_COLUMNS } from './row-codec.ts';
+import { encodeUsage, INSERT_COLUMNS, KEY, READ_COLUMNS, SELECT_COLUMNS } from './row-codec.ts';
 import { BILL_MIGRATIONS, METRICS_MIGRATIONS, MIGRATIONS, TELEMETRY_MIGRATIONS } from './schema.ts';
 import { createTelemetryStore } from './telemetry.ts';
+
+export { encodeUsage } from './row-codec.ts';
 
 export interface DuckDbStoreOptions {
   /** A file path, or ':memory:'. */
@@ -84,6 +87,54 @@ export async function createDuckDbStore(options: DuckDbStoreOptions): Promise<St
   const rows = async (sql: string, params: unknown[] = []) =>
     (await conn.runAndReadAll(sql, params as DuckDBValue[])).getRowObjectsJS();
 
+  /** One transaction: the encoded rows not stored yet (by request id, a day either side), rejects, checkpoints. */
+  const insertEncoded = async (
+    encoded: EncodedUsage,
+    rejects: WriteBatch['rejects'],
+    checkpoints: WriteBatch['checkpoints'],
+  ): Promise<WriteResult> => {
+    const { file } = encoded;
+    try {
+      await conn.run('BEGIN TRANSACTION');
+      let inserted = 0;
+      if (file !== null) {
+        const result = await conn.run(
+          `INSERT INTO usage (${INSERT_COLUMNS}, ingested_at)
+           SELECT ${SELECT_COLUMNS}, now()::TIMESTAMP
+           FROM read_json($1, format = 'newline_delimited', columns = ${READ_COLUMNS}) s
+           WHERE NOT EXISTS (
+             SELECT 1 FROM usage u
+             WHERE u.request_id = s.${KEY.requestId}
+               AND u.ts BETWEEN epoch_ms($2::BIGINT) AND epoch_ms($3::BIGINT)
+           )`,
+          [file, encoded.minTs - DAY_MS, encoded.maxTs + DAY_MS],
+        );
+        inserted = Number(result.rowsChanged);
+      }
+      await insertValues(conn, 'INSERT OR IGNORE INTO rejects', 5, rejects, (r) => [
+        r.source.uri,
+        r.source.line,
+        r.reason,
+        r.excerpt,
+      ]);
+      const latest = new Map(checkpoints.map((c) => [c.key, c.value]));
+      await insertValues(conn, 'INSERT OR REPLACE INTO checkpoints', 3, [...latest], ([k, v]) => [
+        k,
+        v,
+      ]);
+      await conn.run('COMMIT');
+      return { inserted, duplicates: encoded.records - inserted, rejects: rejects.length };
+    } catch (e: unknown) {
+      await conn.run('ROLLBACK').catch(() => undefined);
+      throw new AppError('store.write_failed', `writing a batch failed: ${(e as Error).message}`, {
+        cause: e,
+        retryable: true,
+      });
+    } finally {
+      if (file !== null) rmSync(file, { force: true });
+    }
+  };
+
   return {
     bulkLogs,
     reprice,
@@ -105,73 +156,11 @@ export async function createDuckDbStore(options: DuckDbStoreOptions): Promise<St
     },
 
     async writeUsage(batch: WriteBatch): Promise<WriteResult> {
-      const file = join(tmp, `batch-${batchNo++}.ndjson`);
-      let minTs = Number.POSITIVE_INFINITY;
-      let maxTs = Number.NEGATIVE_INFINITY;
-      // A request id repeated inside the batch keeps its first copy by (source, line), as the SQL would with a
-      // window — which costs more than the rest of the insert.
-      const keep = new Map<string, AttributedRecord>();
-      for (const r of batch.records) {
-        const seen = keep.get(r.requestId);
-        if (seen === undefined || before(r, seen)) keep.set(r.requestId, r);
-      }
-      if (keep.size > 0) {
-        const lines: string[] = [];
-        for (const r of keep.values()) {
-          if (r.occurredAt < minTs) minTs = r.occurredAt;
-          if (r.occurredAt > maxTs) maxTs = r.occurredAt;
-          lines.push(encodeRow(r));
-        }
-        writeFileSync(file, `${lines.join('\n')}\n`);
-      }
-      await conn.run('BEGIN TRANSACTION');
-      try {
-        let inserted = 0;
-        if (keep.size > 0) {
-          const result = await conn.run(
-            `INSERT INTO usage (${INSERT_COLUMNS}, ingested_at)
-             SELECT ${SELECT_COLUMNS}, now()::TIMESTAMP
-             FROM read_json($1, format = 'newline_delimited', columns = ${READ_COLUMNS}) s
-             WHERE NOT EXISTS (
-               SELECT 1 FROM usage u
-               WHERE u.request_id = s.${KEY.requestId}
-                 AND u.ts BETWEEN epoch_ms($2::BIGINT) AND epoch_ms($3::BIGINT)
-             )`,
-            [file, minTs - DAY_MS, maxTs + DAY_MS],
-          );
-          inserted = Number(result.rowsChanged);
-        }
-        await insertValues(conn, 'INSERT OR IGNORE INTO rejects', 5, batch.rejects, (r) => [
-          r.source.uri,
-          r.source.line,
-          r.reason,
-          r.excerpt,
-        ]);
-        const latest = new Map(batch.checkpoints.map((c) => [c.key, c.value]));
-        await insertValues(conn, 'INSERT OR REPLACE INTO checkpoints', 3, [...latest], ([k, v]) => [
-          k,
-          v,
-        ]);
-        await conn.run('COMMIT');
-        return {
-          inserted,
-          duplicates: batch.records.length - inserted,
-          rejects: batch.rejects.length,
-        };
-      } catch (e: unknown) {
-        await conn.run('ROLLBACK').catch(() => undefined);
-        throw new AppError(
-          'store.write_failed',
-          `writing a batch failed: ${(e as Error).message}`,
-          {
-            cause: e,
-            retryable: true,
-          },
-        );
-      } finally {
-        if (keep.size > 0) rmSync(file, { force: true });
-      }
+      const encoded = encodeUsage(batch.records, join(tmp, `batch-${batchNo++}.ndjson`));
+      return await insertEncoded(encoded, batch.rejects, batch.checkpoints);
     },
+
+    writeEncodedUsage: (batch) => insertEncoded(batch, [], []),
 
     async queryUsage(query: UsageQuery): Promise<UsageResult> {
       const params: unknown[] = [];
@@ -302,11 +291,6 @@ const EMPTY_ROW: UsageRow = {
   costPicos: 0n,
   unpricedRequests: 0,
 };
-
-function before(a: AttributedRecord, b: AttributedRecord): boolean {
-  if (a.source.uri !== b.source.uri) return a.source.uri < b.source.uri;
-  return a.source.line < b.source.line;
-}
 
 function big(v: unknown): bigint {
   if (typeof v === 'bigint') return v;

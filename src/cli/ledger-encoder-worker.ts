@@ -1,0 +1,35 @@
+/**
+ * The ledger encoder's thread (ledger-encoder.ts): spool lines → RawUsage → priced, attributed records → one file in
+ * the store's row format. Built from the same configuration and catalog files as the runtime.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { AttributedRecord, RawUsage } from '../core/index.ts';
+import { decodeLine } from '../gateway/index.ts';
+import { ledgerRecord } from '../pipeline/index.ts';
+import { openPricing } from '../runtime.ts';
+import { encodeUsage } from '../store/index.ts';
+import type { EncoderReply, EncoderRequest, EncoderWorkerData } from './ledger-encoder.ts';
+
+const data = workerData as EncoderWorkerData;
+const pricing = openPricing({ configPath: data.configPath, env: data.env });
+const port = parentPort;
+if (port === null) throw new Error('ledger-encoder-worker runs as a worker thread');
+
+port.on('message', (req: EncoderRequest) => {
+  let reply: EncoderReply;
+  try {
+    const records: AttributedRecord[] = [];
+    const unreadable: { index: number; error: string }[] = [];
+    req.lines.forEach((line, index) => {
+      try {
+        records.push(ledgerRecord(pricing, decodeLine(line) as RawUsage));
+      } catch (e: unknown) {
+        unreadable.push({ index, error: (e as Error).message });
+      }
+    });
+    reply = { id: req.id, ok: true, encoded: encodeUsage(records, req.file), unreadable };
+  } catch (e: unknown) {
+    reply = { id: req.id, ok: false, error: (e as Error).message };
+  }
+  port.postMessage(reply);
+});
