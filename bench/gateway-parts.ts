@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { worstCasePricer } from '../src/cli/commands/gateway.ts';
 import type { RawUsage } from '../src/core/index.ts';
 import { StreamUsageReader } from '../src/gateway/eventstream.ts';
 import {
@@ -111,6 +112,7 @@ async function main(): Promise<void> {
     log: { info() {}, warn() {}, error() {} },
   });
   await governor.load([]);
+  const worstCaseOf = worstCasePricer(rt, 'us-east-1', 'gateway', Date.now);
   const admitSettle = (worstCase: (m: string) => bigint | null) => async (i: number) => {
     const k = (keys[i % 16] as (typeof keys)[number]).key;
     const a = await governor.admit({
@@ -133,17 +135,9 @@ async function main(): Promise<void> {
   );
   parts.push(
     await measure(
-      'governor admit + settle, worst case priced as the gateway does (2 × costOf)',
+      'governor admit + settle, worst case priced as the gateway does (cached rate card)',
       N,
-      admitSettle((model) => {
-        const a = costOf({ ...raw(0, { input: 3000, output: 256 }), modelId: model });
-        const b = costOf({
-          ...raw(0, { input: 0, output: 256 }),
-          modelId: model,
-          tokens: { input: 0, output: 256, cacheRead: 0, cacheWrite5m: 0, cacheWrite1h: 3000 },
-        });
-        return a !== null && b !== null && b > a ? b : a;
-      }),
+      admitSettle((model) => worstCaseOf(model, 'standard', 3000, 256)),
     ),
   );
 

@@ -73,6 +73,17 @@ export interface GatewayDeps {
   readonly record: (raw: RawUsage) => void;
   /** The list price of a call in pico-USD, null when unpriced. */
   readonly costOf: (raw: RawUsage) => bigint | null;
+  /**
+   * The most a call to `modelId` can cost now, in pico-USD: `inputTokens` at the dearest input-side rate (a 1-hour
+   * cache write; tokenizers emit at most one token per byte of text, so body bytes bound them) plus `maxOut` output
+   * tokens; null when the model has no price. Asked for every admitted call: keep it cheap.
+   */
+  readonly worstCaseOf: (
+    modelId: string,
+    tier: Tier,
+    inputTokens: number,
+    maxOut: number,
+  ) => bigint | null;
   readonly now?: () => number;
   /** False while the store is down and the spool is configured to fail closed: calls get 503. */
   readonly canServe?: () => boolean;
@@ -99,9 +110,12 @@ export interface Gateway {
  * upstream timeout (reservations expire after the timeout plus a minute unless configured otherwise).
  */
 const TOUCH_EVERY_MS = 10_000;
-const ZERO: Tokens = { input: 0, output: 0, cacheRead: 0, cacheWrite5m: 0, cacheWrite1h: 0 };
 const NO_USAGE: GatewayUsage = {
-  ...ZERO,
+  input: 0,
+  output: 0,
+  cacheRead: 0,
+  cacheWrite5m: 0,
+  cacheWrite1h: 0,
   cacheTtlKnown: true,
   latencyMs: null,
   firstByteMs: null,
@@ -533,14 +547,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
         project: key.project,
         model: requestedModel,
         worstCase: (model: string) =>
-          worstCase(
-            deps,
-            options,
-            model,
-            body.length + options.reservation.overheadTokens,
-            maxOut,
-            tier,
-          ),
+          deps.worstCaseOf(model, tier, body.length + options.reservation.overheadTokens, maxOut),
         tokensEstimate: body.length + options.reservation.overheadTokens + maxOut,
         now: started,
       });
@@ -702,42 +709,4 @@ function messageOf(body: Buffer): string {
   } catch {
     return 'upstream error';
   }
-}
-
-/**
- * The most a call can cost: every input byte as a token at the dearest input rate (a 1-hour cache write), plus the
- * output limit. Tokenizers emit at most one token per byte of text, so for text this is a sound upper bound.
- */
-function worstCase(
-  deps: GatewayDeps,
-  options: GatewayOptions,
-  modelId: string,
-  inputTokens: number,
-  maxOut: number,
-  tier: Tier,
-): bigint | null {
-  const base = {
-    requestId: '',
-    occurredAt: Date.now(),
-    accountId: options.accountId,
-    region: deps.upstream.region,
-    inferenceRegion: null,
-    operation: 'InvokeModel',
-    modelId,
-    identityArn: null,
-    requestMetadata: {},
-    cacheTtlKnown: true,
-    tier,
-    latencyMs: null,
-    firstByteMs: null,
-    errorCode: null,
-    source: { uri: 'gateway', line: 0 },
-  };
-  const asInput = deps.costOf({ ...base, tokens: { ...ZERO, input: inputTokens, output: maxOut } });
-  const asWrite = deps.costOf({
-    ...base,
-    tokens: { ...ZERO, cacheWrite1h: inputTokens, output: maxOut },
-  });
-  if (asInput === null) return null;
-  return asWrite !== null && asWrite > asInput ? asWrite : asInput;
 }

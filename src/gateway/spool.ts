@@ -467,7 +467,12 @@ async function unlinkIfPresent(file: string): Promise<void> {
  * like a number stays a string). Other values follow JSON (a Date becomes its ISO string).
  */
 export function encodeLine(record: unknown): string {
-  if (!hasBigint(record)) return `{"r":${JSON.stringify(record)}}`;
+  // Most records hold no bigint: JSON.stringify alone (it throws a TypeError on one) beats walking the record first.
+  try {
+    return `{"r":${JSON.stringify(record)}}`;
+  } catch (e: unknown) {
+    if (!(e instanceof TypeError) || !hasBigint(record)) throw e;
+  }
   const paths: (string | number)[][] = [];
   const at: (string | number)[] = [];
   const plain = (v: unknown): unknown => {

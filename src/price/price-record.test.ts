@@ -8,7 +8,14 @@ import { describe, test } from 'node:test';
 import type { Flag, RawUsage, Tier, Tokens } from '../core/index.ts';
 import { type ApplicationProfile, createNormaliser } from '../normalise/index.ts';
 import { defaultCatalogDir, loadCatalogDir } from './catalog.ts';
-import { priceRecord, quote, quoteLines, type TokenClass } from './price-record.ts';
+import {
+  cardCost,
+  priceRecord,
+  quote,
+  quoteLines,
+  rateCard,
+  type TokenClass,
+} from './price-record.ts';
 
 const catalog = loadCatalogDir(defaultCatalogDir());
 
@@ -1328,6 +1335,16 @@ describe('priceRecord (normalise → price, shipped catalog)', () => {
       assert.equal(priced.cost.picos, c.bill === undefined ? null : expectedPicos(c.bill), 'cost');
       assert.equal(priced.requestId, record.requestId);
       assert.deepEqual(priced.tokens, record.tokens);
+      // The rate card alone (what the gateway prices its worst case with) gives the same cost.
+      const card = rateCard(
+        record.model,
+        record.region,
+        record.tier,
+        record.occurredAt,
+        catalog,
+        record.accountId,
+      );
+      assert.equal(cardCost(card, record.tokens), priced.cost.picos, 'rate card cost');
 
       // The explanation adds up to the same cost, line by line.
       const q = quote(record, catalog);

@@ -133,34 +133,63 @@ export function quote(record: UsageRecord, catalog: Catalog): Quote {
     };
   }
   if (card.early) flags.push('price_before_effective');
-  const t = record.tokens;
-  const totalInput = t.input + t.cacheRead + t.cacheWrite5m + t.cacheWrite1h;
-  const longContext = card.longContextThreshold !== null && totalInput > card.longContextThreshold;
-  if (longContext) flags.push('long_context');
+  const at = costAtCard(card, record.tokens, card.rates);
+  if (at.longContext) flags.push('long_context');
   if (card.regional) flags.push('regional_premium');
-  const rates = longContext && card.longContextRates ? card.longContextRates : card.rates;
-  let picos = 0n;
-  let missing = false;
-  for (const c of TOKEN_CLASSES) {
-    const n = t[c];
-    if (n === 0) continue;
-    const rate = rates[c];
-    if (rate === null) missing = true;
-    picos += BigInt(n) * (rate ?? rates.input);
-  }
-  if (missing) flags.push('rate_missing');
+  if (at.rateMissing) flags.push('rate_missing');
   if (card.resolved.override) flags.push('price_override');
   if (card.discount !== null) flags.push('discounted');
   return {
     tier: card.tier,
     resolved: card.resolved,
-    rates,
-    longContext,
+    rates: at.rates,
+    longContext: at.longContext,
     flags,
-    picos: card.discount === null ? picos : applyDiscount(picos, card.discount),
-    undiscounted: picos,
+    picos: at.picos,
+    undiscounted: at.undiscounted,
     discount: card.discount,
   };
+}
+
+/**
+ * Token counts at a card's rates: long-context rates past the threshold, the input rate for a class the entry has no
+ * rate for, then the card's discount. The one cost formula (`quote` uses it; so does the gateway's worst case).
+ */
+export function costAtCard(
+  card: RateCard,
+  t: Tokens,
+  rates: RateSet,
+): {
+  readonly picos: Picos;
+  readonly undiscounted: Picos;
+  readonly rates: RateSet;
+  readonly longContext: boolean;
+  readonly rateMissing: boolean;
+} {
+  const totalInput = t.input + t.cacheRead + t.cacheWrite5m + t.cacheWrite1h;
+  const longContext = card.longContextThreshold !== null && totalInput > card.longContextThreshold;
+  const applied = longContext && card.longContextRates ? card.longContextRates : rates;
+  let picos = 0n;
+  let rateMissing = false;
+  for (const c of TOKEN_CLASSES) {
+    const n = t[c];
+    if (n === 0) continue;
+    const rate = applied[c];
+    if (rate === null) rateMissing = true;
+    picos += BigInt(n) * (rate ?? applied.input);
+  }
+  return {
+    picos: card.discount === null ? picos : applyDiscount(picos, card.discount),
+    undiscounted: picos,
+    rates: applied,
+    longContext,
+    rateMissing,
+  };
+}
+
+/** Pico-USD of token counts at a card's rates (after discounts), null when the card has no price. */
+export function cardCost(card: RateCard, t: Tokens): Picos | null {
+  return card.rates === null ? null : costAtCard(card, t, card.rates).picos;
 }
 
 export function quoteLines(record: UsageRecord, q: Quote): readonly QuoteLine[] {

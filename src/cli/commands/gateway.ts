@@ -17,6 +17,7 @@ import {
   createHttpUpstream,
   createSpool,
   type Gateway,
+  type GatewayDeps,
   type Governor,
   KeyRing,
   loadRedisCounterStore,
@@ -24,7 +25,7 @@ import {
   stsEndpoint,
   upstreamEndpoint,
 } from '../../gateway/index.ts';
-import { priceOf } from '../../price/index.ts';
+import { cardCost, priceOf, type RateCard, rateCard } from '../../price/index.ts';
 import type { Runtime } from '../../runtime.ts';
 import { int, parse, str } from '../args.ts';
 import { type CliContext, dbPath, EXIT, print, withRuntime } from '../context.ts';
@@ -190,9 +191,10 @@ export async function startGateway(
       return { unreadable: unreadable.length };
     },
   });
+  const accountId = opts.env.TOKENLEDGER_GATEWAY_ACCOUNT ?? 'gateway';
   const gateway = createGateway({
     options: {
-      accountId: opts.env.TOKENLEDGER_GATEWAY_ACCOUNT ?? 'gateway',
+      accountId,
       maxBodyBytes: 20 * 1024 * 1024,
       timeoutMs,
       reservation: cfg.reservation,
@@ -206,6 +208,7 @@ export async function startGateway(
     record: (raw) => spool.append(raw),
     canServe: () => spool.canServe(),
     costOf: (raw) => priceOf(rt.normaliser.normalise(raw), rt.catalog).cost.picos,
+    worstCaseOf: worstCasePricer(rt, upstream.region, accountId, now),
     now,
     health: () => ({ spool: spool.stats() }),
   });
@@ -234,6 +237,43 @@ export async function startGateway(
       upstream.close();
       await shared?.close();
     },
+  };
+}
+
+/**
+ * The gateway's worst-case pricing: one rate card per model and tier (the catalog entry in force, its long-context
+ * rates and the account's discounts), looked up again after a minute so that a price or discount taking effect is
+ * seen, then `cardCost` — the formula every record is priced with — at the dearest input-side rate.
+ */
+export function worstCasePricer(
+  rt: Runtime,
+  region: string,
+  accountId: string,
+  now: () => number,
+): GatewayDeps['worstCaseOf'] {
+  const cards = new Map<string, { card: RateCard; until: number }>();
+  const ZERO = { input: 0, output: 0, cacheRead: 0, cacheWrite5m: 0, cacheWrite1h: 0 };
+  return (modelId, tier, inputTokens, maxOut) => {
+    const at = now();
+    const key = `${tier}\u0000${modelId}`;
+    let cached = cards.get(key);
+    if (cached === undefined || at >= cached.until) {
+      if (cards.size >= 1024) cards.clear();
+      const card = rateCard(
+        rt.normaliser.modelRef(modelId),
+        region,
+        tier,
+        at,
+        rt.catalog,
+        accountId,
+      );
+      cached = { card, until: at + 60_000 };
+      cards.set(key, cached);
+    }
+    const asInput = cardCost(cached.card, { ...ZERO, input: inputTokens, output: maxOut });
+    if (asInput === null) return null;
+    const asWrite = cardCost(cached.card, { ...ZERO, cacheWrite1h: inputTokens, output: maxOut });
+    return asWrite !== null && asWrite > asInput ? asWrite : asInput;
   };
 }
 
