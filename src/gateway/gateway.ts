@@ -256,11 +256,13 @@ export function createGateway(deps: GatewayDeps): Gateway {
       'content-type': 'application/json',
       accept: isStreaming(call.op) ? 'application/vnd.amazon.eventstream' : 'application/json',
     };
-    for (const [name, value] of Object.entries(req.headers)) {
+    const headers = req.headers;
+    for (const name in headers) {
       if (
         (name.startsWith('x-amzn-bedrock-') && name !== METADATA_HEADER) ||
         name.startsWith('anthropic-')
       ) {
+        const value = headers[name];
         const v = safeHeaderValue(Array.isArray(value) ? value.join(',') : value);
         if (v !== null) h[name] = v;
       }
@@ -271,7 +273,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
 
   const responseHeaders = (up: UpstreamResponse): Record<string, string> => {
     const h: Record<string, string> = {};
-    for (const [name, value] of Object.entries(up.headers)) {
+    const headers = up.headers;
+    for (const name in headers) {
+      const value = headers[name];
       if (value === undefined || HOP.has(name)) continue;
       h[name] = Array.isArray(value) ? value.join(', ') : value;
     }
