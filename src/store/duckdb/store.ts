@@ -57,6 +57,9 @@ export async function createDuckDbStore(options: DuckDbStoreOptions): Promise<St
       // Freed memory goes back to the OS soon after a task ends rather than when DuckDB next allocates (allocator.ts).
       allocator_background_threads: 'true',
       allocator_flush_threshold: '4MB',
+      // Rows have no meaningful order (every query that needs one says ORDER BY); keeping insertion order made
+      // INSERT … SELECT and COPY buffer for it: ~8 % more CPU in a bulk ingest (15.5 vs 16.7 CPU-s for 1M records).
+      preserve_insertion_order: 'false',
     };
     if (options.memoryLimit) config.memory_limit = options.memoryLimit;
     if (options.readOnly) config.access_mode = 'READ_ONLY';
