@@ -16,6 +16,7 @@ import {
   bedrockError,
   type GatewayRequest,
   type GatewayResponse,
+  readAll,
   readBody,
   safeHeaderValue,
   sendJson,
@@ -336,9 +337,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
     if (errorType !== null) stats.upstreamErrors++;
     try {
       if (!isStreaming(call.op) || up.status !== 200) {
-        const chunks: Buffer[] = [];
+        let answer: Buffer;
         try {
-          for await (const c of up.body) chunks.push(c as Buffer);
+          answer = await readAll(up.body);
         } catch (e) {
           // Aborted (client gone or timeout) or reset before the whole answer came: Bedrock's usage is unknown.
           await finish(call, requestId, NO_USAGE, aborted ?? 'UpstreamReadError');
@@ -352,7 +353,6 @@ export function createGateway(deps: GatewayDeps): Gateway {
           return;
         }
         clearTimeout(timer);
-        const answer = Buffer.concat(chunks);
         const usage =
           up.status !== 200
             ? NO_USAGE

@@ -6,12 +6,20 @@
 import type { IncomingHttpHeaders } from 'node:http';
 
 /** What the gateway needs of a request: node:http's IncomingMessage and http2's Http2ServerRequest both fit. */
-export interface GatewayRequest extends AsyncIterable<Buffer> {
+/** What `readAll` needs of a stream: node's Readable, IncomingMessage and Http2ServerRequest all have it. */
+export interface ByteStream {
+  on(event: 'data', listener: (chunk: Buffer) => void): unknown;
+  on(event: 'end' | 'close', listener: () => void): unknown;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  removeListener(event: string, listener: (...args: never[]) => void): unknown;
+  destroy(error?: Error): unknown;
+}
+
+export interface GatewayRequest extends ByteStream {
   readonly method?: string | undefined;
   readonly url?: string | undefined;
   readonly headers: IncomingHttpHeaders;
   readonly socket?: { readonly remoteAddress?: string | undefined } | null;
-  destroy(error?: Error): unknown;
 }
 
 /** node:http's ServerResponse and http2's Http2ServerResponse both fit. */
@@ -30,17 +38,57 @@ export interface GatewayResponse {
 export class BodyTooLarge extends Error {}
 
 /** The whole body, refusing (before reading it) a declared length over the limit and stopping at the limit. */
-export async function readBody(req: GatewayRequest, limit: number): Promise<Buffer> {
+export function readBody(req: GatewayRequest, limit: number): Promise<Buffer> {
   const declared = req.headers['content-length'];
-  if (declared !== undefined && Number(declared) > limit) throw new BodyTooLarge();
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += chunk.length;
-    if (size > limit) throw new BodyTooLarge();
-    chunks.push(chunk);
-  }
-  return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
+  if (declared !== undefined && Number(declared) > limit) return Promise.reject(new BodyTooLarge());
+  return readAll(req, limit);
+}
+
+/**
+ * Everything a stream sends, as one Buffer, read with plain 'data'/'end' listeners: an async iterator (`for await`)
+ * left ~2.7 KB of garbage per call on the gateway's hot path. Rejects on an error, on a close before the end, and
+ * past `limit` bytes (with `BodyTooLarge`, destroying the stream as an abandoned `for await` would).
+ */
+export function readAll(stream: ByteStream, limit = Number.POSITIVE_INFINITY): Promise<Buffer> {
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let settled = false;
+    const cleanup = () => {
+      settled = true;
+      stream.removeListener('data', onData);
+      stream.removeListener('end', onEnd);
+      stream.removeListener('error', onError);
+      stream.removeListener('close', onClose);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        cleanup();
+        stream.destroy();
+        reject(new BodyTooLarge());
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
+    };
+    const onError = (e: Error) => {
+      cleanup();
+      reject(e);
+    };
+    const onClose = () => {
+      if (settled) return;
+      cleanup();
+      reject(new Error('the stream closed before its end'));
+    };
+    stream.on('data', onData);
+    stream.on('end', onEnd);
+    stream.on('error', onError);
+    stream.on('close', onClose);
+  });
 }
 
 export function sendJson(

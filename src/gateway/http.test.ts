@@ -1,0 +1,38 @@
+import assert from 'node:assert/strict';
+import { PassThrough, Readable } from 'node:stream';
+import { describe, test } from 'node:test';
+import { BodyTooLarge, readAll } from './http.ts';
+
+describe('readAll', () => {
+  test('concatenates every chunk, once the stream ends', async () => {
+    const body = await readAll(
+      Readable.from([Buffer.from('ab'), Buffer.from('c'), Buffer.from('de')]),
+    );
+    assert.equal(body.toString(), 'abcde');
+    assert.equal((await readAll(Readable.from([]))).length, 0);
+  });
+
+  test('past the limit: BodyTooLarge, and the stream is destroyed (nothing more is read)', async () => {
+    const s = new PassThrough();
+    const read = readAll(s, 4);
+    s.write(Buffer.from('abc'));
+    s.write(Buffer.from('de'));
+    await assert.rejects(read, BodyTooLarge);
+    assert.equal(s.destroyed, true);
+  });
+
+  test('an error or a close before the end rejects; nothing is left listening', async () => {
+    const failing = new PassThrough();
+    const a = readAll(failing);
+    failing.destroy(new Error('connection reset'));
+    await assert.rejects(a, /connection reset/);
+
+    const cut = new PassThrough();
+    const b = readAll(cut);
+    cut.write(Buffer.from('partial'));
+    cut.destroy();
+    await assert.rejects(b, /closed before its end/);
+    for (const event of ['data', 'end', 'error', 'close'])
+      assert.equal(cut.listenerCount(event), 0, event);
+  });
+});
