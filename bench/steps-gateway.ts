@@ -15,8 +15,8 @@
  * appends headers to the fetch response), so Bedrock-native workloads have no Portkey row; the OpenAI workloads
  * compare it like for like with tokenledger's own `/v1/chat/completions` (also translated to Converse).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -247,6 +247,27 @@ function lines(child: ChildProcess, onLine: (line: string) => void): void {
   });
 }
 
+/** Where `buildServers` puts the compiled servers (tsconfig.bench.json). */
+const BUILT = join(ROOT, '.bench', 'build');
+
+/**
+ * Compiles the servers (fake, minimal proxy, tokenledger's gateway) with tsc, as `npm run build` compiles the
+ * product, so that every server runs as plain JavaScript — what a deployment runs — and none pays for a loader
+ * (tsx's keepNames wraps every closure it creates). The catalog is linked beside the output, where the compiled
+ * `src/price/catalog.js` looks for it.
+ */
+function buildServers(): void {
+  const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  const r = spawnSync(process.execPath, [tsc, '-p', join(ROOT, 'tsconfig.bench.json')], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
+  if (r.status !== 0)
+    throw new Error(`compiling the gateway servers failed:\n${r.stdout}${r.stderr}`);
+  const catalog = join(BUILT, 'catalog');
+  if (!existsSync(catalog)) symlinkSync(join(ROOT, 'catalog'), catalog, 'dir');
+}
+
 async function startServer(
   role: ServerRole,
   args: ServerArgs,
@@ -254,7 +275,7 @@ async function startServer(
 ): Promise<Running> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', ...nodeArgs, join(HERE, 'gateway-servers.ts'), role, JSON.stringify(args)],
+    [...nodeArgs, join(BUILT, 'bench', 'gateway-servers.js'), role, JSON.stringify(args)],
     { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] },
   );
   let result: ((v: unknown) => void) | null = null;
@@ -378,6 +399,8 @@ export async function gatewayBench(a: GatewayArgs): Promise<StepResult> {
   const log = (s: string) => process.stderr.write(`${s}\n`);
   const notes: string[] = [];
 
+  log('  compiling the servers (tsconfig.bench.json) …');
+  buildServers();
   const fake = await startServer('fake', { outputTokens: OUTPUT_TOKENS });
   const running: Partial<Record<Target, Running>> = {};
   const serverResults: Record<string, unknown> = {};

@@ -272,14 +272,24 @@ export function createGateway(deps: GatewayDeps): Gateway {
     return h;
   };
 
-  const responseHeaders = (up: UpstreamResponse): Record<string, string> => {
-    const h: Record<string, string> = {};
+  /**
+   * The answer's headers as a flat name/value list (what writeHead takes fastest, both protocols): Bedrock's own but
+   * the connection's, then the gateway's (budget headers), then `content-length` when given.
+   */
+  const responseHeaders = (
+    up: UpstreamResponse,
+    extra: Record<string, string>,
+    contentLength: number | null,
+  ): string[] => {
+    const h: string[] = [];
     const headers = up.headers;
     for (const name in headers) {
       const value = headers[name];
-      if (value === undefined || HOP.has(name)) continue;
-      h[name] = Array.isArray(value) ? value.join(', ') : value;
+      if (value === undefined || HOP.has(name) || Object.hasOwn(extra, name)) continue;
+      h.push(name, Array.isArray(value) ? value.join(', ') : value);
     }
+    for (const name in extra) h.push(name, extra[name] as string);
+    if (contentLength !== null) h.push('content-length', String(contentLength));
     return h;
   };
 
@@ -379,11 +389,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
           else sendJson(res, up.status, openAiError(up.status, messageOf(answer), errorType));
           return;
         }
-        res.writeHead(up.status, {
-          ...responseHeaders(up),
-          ...extraHeaders,
-          'content-length': String(answer.length),
-        });
+        res.writeHead(up.status, responseHeaders(up, extraHeaders, answer.length));
         res.end(answer);
         return;
       }
@@ -401,7 +407,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       res.writeHead(
         200,
         sse === null
-          ? { ...responseHeaders(up), ...extraHeaders }
+          ? responseHeaders(up, extraHeaders, null)
           : {
               'content-type': 'text/event-stream',
               'cache-control': 'no-cache',

@@ -27,7 +27,8 @@ export interface GatewayResponse {
   statusCode: number;
   readonly headersSent: boolean;
   readonly writableEnded: boolean;
-  writeHead(status: number, headers?: Record<string, string | string[]>): unknown;
+  /** Headers as an object, or as a flat name/value list (node:http and the http2 compat API take both). */
+  writeHead(status: number, headers?: Record<string, string | string[]> | string[]): unknown;
   write(chunk: Uint8Array | string): boolean;
   end(chunk?: Uint8Array | string): unknown;
   once(event: 'drain' | 'close', listener: () => void): unknown;

@@ -37,7 +37,7 @@ export interface DualResponse extends Writable {
   setHeader(name: string, value: number | string | readonly string[]): unknown;
   getHeader(name: string): number | string | string[] | undefined;
   removeHeader(name: string): void;
-  writeHead(statusCode: number, headers?: OutgoingHttpHeaders): unknown;
+  writeHead(statusCode: number, headers?: OutgoingHttpHeaders | string[]): unknown;
 }
 
 export type DualHandler = (req: DualRequest, res: DualResponse) => void;

@@ -49,7 +49,8 @@ export interface SignableRequest {
 export type SignedHeaders = Record<string, string>;
 
 export interface SigV4Signer {
-  sign(request: SignableRequest): Promise<SignedHeaders>;
+  /** The signature headers, written into `into` when given (the request's own header object, say) and returned. */
+  sign(request: SignableRequest, into?: SignedHeaders): Promise<SignedHeaders>;
 }
 
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
@@ -245,7 +246,7 @@ export function createSigV4Signer(options: SigV4SignerOptions): SigV4Signer {
     return key;
   }
 
-  async function sign(request: SignableRequest): Promise<SignedHeaders> {
+  async function sign(request: SignableRequest, into?: SignedHeaders): Promise<SignedHeaders> {
     const now = clock();
     const creds = await resolveCredentials(now);
     const longDate = amzDate(now);
@@ -264,7 +265,8 @@ export function createSigV4Signer(options: SigV4SignerOptions): SigV4Signer {
       canonical.set(lower, canonicalValue(headerString(value)));
     }
     if (!canonical.has('host')) canonical.set('host', target.host);
-    const out: SignedHeaders = { 'x-amz-date': longDate };
+    const out: SignedHeaders = into ?? {};
+    out['x-amz-date'] = longDate;
     canonical.set('x-amz-date', longDate);
     if (creds.sessionToken !== undefined && creds.sessionToken !== '') {
       out['x-amz-security-token'] = creds.sessionToken;

@@ -116,20 +116,16 @@ export function createHttpUpstream(opts: HttpUpstreamOptions): BedrockUpstream {
     region: opts.region,
     async send(req) {
       const path = basePath + req.path;
-      const headers: Record<string, string> = {
-        ...req.headers,
-        host: url.host,
-        'content-length': String(req.body.length),
-      };
+      const headers: Record<string, string> = {};
+      for (const name in req.headers) headers[name] = req.headers[name] as string;
+      headers.host = url.host;
+      headers['content-length'] = String(req.body.length);
       if (opts.auth === 'sigv4') {
-        const signed = await signerFor(req.role).sign({
-          method: req.method,
-          host: url.host,
-          path,
+        // The signature headers go straight into the request's headers (read first, then written).
+        await signerFor(req.role).sign(
+          { method: req.method, host: url.host, path, headers, body: req.body },
           headers,
-          body: req.body,
-        });
-        Object.assign(headers, signed);
+        );
       }
       return await new Promise<UpstreamResponse>((resolve, reject) => {
         if (req.cancel.reason !== null) {
