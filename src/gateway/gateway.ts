@@ -8,9 +8,16 @@
 import { randomUUID } from 'node:crypto';
 import type { RawUsage, Tier, Tokens } from '../core/index.ts';
 import { handleAdmin } from './admin.ts';
+import type { GatewayReservation } from './config.ts';
 import { roleSessionName } from './credentials.ts';
 import { StreamUsageReader } from './eventstream.ts';
-import type { Governor, Ticket } from './governance/index.ts';
+import {
+  converseMedia,
+  type Governor,
+  rawBodyMedia,
+  type Ticket,
+  worstCaseTokens,
+} from './governance/index.ts';
 import {
   BodyTooLarge,
   bedrockError,
@@ -53,10 +60,7 @@ export interface GatewayOptions {
    * The worst case reserved before forwarding (governance/worst-case.ts): a Converse call without an output limit is
    * sent with `defaultMaxOutputTokens`, so the bound holds.
    */
-  readonly reservation: {
-    readonly defaultMaxOutputTokens: number;
-    readonly overheadTokens: number;
-  };
+  readonly reservation: GatewayReservation;
   /** Bearer token of the admin API; null disables it. */
   readonly adminToken: string | null;
   /** Per-team IAM roles to assume, the session named after the caller's user. */
@@ -530,12 +534,20 @@ export function createGateway(deps: GatewayDeps): Gateway {
         : { ...callerMetadata, openai_user: openaiBody.user },
       session,
     );
-    const ownMax = converse !== null ? converseMaxOutput(converse) : scanMaxOutput(body);
-    const maxOut = ownMax ?? options.reservation.defaultMaxOutputTokens;
-    if (ownMax === null && converse !== null)
+    const media = converse !== null ? converseMedia(converse) : rawBodyMedia(body);
+    const bound = worstCaseTokens(
+      {
+        bodyBytes: body.length,
+        imageBlocks: media.images,
+        otherMediaBlocks: media.other,
+        maxOutputTokens: converse !== null ? converseMaxOutput(converse) : scanMaxOutput(body),
+      },
+      options.reservation,
+    );
+    if (bound.capOutputTo !== null && converse !== null)
       converse.inferenceConfig = {
         ...(converse.inferenceConfig as object | undefined),
-        maxTokens: maxOut,
+        maxTokens: bound.capOutputTo,
       };
     const tier =
       converse !== null
@@ -556,9 +568,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
         feature: key.feature,
         project: key.project,
         model: requestedModel,
-        worstCase: (model: string) =>
-          deps.worstCaseOf(model, tier, body.length + options.reservation.overheadTokens, maxOut),
-        tokensEstimate: body.length + options.reservation.overheadTokens + maxOut,
+        worstCase: (model: string) => deps.worstCaseOf(model, tier, bound.input, bound.output),
+        tokensEstimate: bound.input + bound.output,
         now: started,
       });
     } catch {

@@ -483,6 +483,49 @@ describe('gateway: policy, rate limits and downgrade', () => {
   });
 });
 
+describe('gateway: the worst case counts media', () => {
+  test('a tiny image reserves a full image: a call that fits as text is refused with one', async () => {
+    // Haiku 4.5 (us.): worst case ≈ (body bytes + 1,000) × $2.20/M (1-hour cache write) + 50 × $5.50/M. As text
+    // (~120 bytes) that is ≈ $0.0027, under the $0.004 budget; with one image block (+1,600 tokens) ≈ $0.0064.
+    const env = await setup(
+      [
+        '  budgets:',
+        '    - name: search-tiny',
+        '      scope: { team: search }',
+        "      amountUsd: '0.004'",
+        '      period: daily',
+      ].join('\n'),
+    );
+    try {
+      const call = (content: unknown[]) =>
+        fetch(`${env.gw.url}/model/${encodeURIComponent(HAIKU)}/converse`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${env.key}` },
+          body: JSON.stringify({
+            messages: [{ role: 'user', content }],
+            inferenceConfig: { maxTokens: 50 },
+          }),
+        });
+      const text = await call([{ text: 'Summarise the quarterly report.' }]);
+      assert.equal(text.status, 200, await text.text());
+      const image = await call([
+        { text: 'Summarise the quarterly report.' },
+        {
+          image: {
+            format: 'webp',
+            source: { bytes: 'UklGRhIAAABXRUJQVlA4IAYAAAAwAQCdASoBAAEAAQAcJaQAA3AA/v3AgAA=' },
+          },
+        },
+      ]);
+      assert.equal(image.status, 429);
+      assert.match(await image.text(), /search-tiny/);
+      assert.equal(env.fake.requests.length, 1, 'the refused call never reached Bedrock');
+    } finally {
+      await teardown(env);
+    }
+  });
+});
+
 describe('gateway: budgets under concurrency', () => {
   test('200 parallel calls against a nearly spent hard budget never overshoot, none charged twice or lost', async () => {
     // $0.50 of today's search spend is already in the ledger; the $0.55 budget has room for a handful of calls at

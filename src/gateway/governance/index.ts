@@ -26,6 +26,9 @@ export { calendarSpan, type PeriodName, type Span } from './periods.ts';
 export type { Refusal, RefusalCode } from './report.ts';
 export type { BudgetStatus, GovernorStatus, LimitStatus } from './status.ts';
 export {
+  converseMedia,
+  type MediaBlocks,
+  rawBodyMedia,
   type WorstCaseInput,
   type WorstCaseTokens,
   worstCaseCost,

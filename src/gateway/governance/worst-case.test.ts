@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parseUsdPerMillion } from '../../core/index.ts';
-import { worstCaseCost, worstCaseTokens } from './worst-case.ts';
+import { converseMedia, rawBodyMedia, worstCaseCost, worstCaseTokens } from './worst-case.ts';
 
 const POLICY = {
   defaultMaxOutputTokens: 4096,
@@ -47,5 +47,71 @@ describe('worst case', () => {
       outputPicosPerToken: parseUsdPerMillion('15.00'),
     });
     assert.equal(cost, 10_000n * 6_000_000n + 1000n * 15_000_000n); // $0.06 + $0.015
+  });
+
+  test('media blocks: Converse counted exactly, other bodies from above; text never counts', () => {
+    const text = { text: 'Describe "image", "document" and "video" in {"type":"document"}' };
+    const converse = {
+      messages: [
+        {
+          role: 'user',
+          content: [
+            text,
+            { image: { format: 'webp', source: { bytes: 'UklGRhIAAABXRUJQVlA4' } } },
+            { document: { format: 'pdf', name: 'q3', source: { bytes: 'JVBERi0x' } } },
+          ],
+        },
+        {
+          role: 'user',
+          content: [
+            {
+              toolResult: {
+                toolUseId: 'tu1',
+                content: [{ image: { format: 'png', source: { bytes: 'iVBO' } } }, text],
+              },
+            },
+          ],
+        },
+      ],
+      toolConfig: {
+        tools: [
+          { toolSpec: { name: 't', inputSchema: { json: { properties: { document: {} } } } } },
+        ],
+      },
+    };
+    assert.deepEqual(converseMedia(converse), { images: 2, other: 1 });
+    const anthropic = Buffer.from(
+      JSON.stringify({
+        anthropic_version: 'bedrock-2023-05-31',
+        max_tokens: 100,
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'iVBO' } },
+              { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'iVBO' } },
+              {
+                type: 'document',
+                source: { type: 'base64', media_type: 'application/pdf', data: 'JVBE' },
+              },
+              { type: 'text', text: text.text },
+            ],
+          },
+        ],
+        tools: [{ name: 't', input_schema: { properties: { document: { type: 'string' } } } }],
+      }),
+    );
+    assert.deepEqual(rawBodyMedia(anthropic), { images: 2, other: 1 });
+    // Nova's native body, as Python's json.dumps spaces it.
+    const nova = Buffer.from(
+      '{"messages": [{"role": "user", "content": [{"video": {"format": "mp4", "source": {"s3Location": {}}}}]}]}',
+    );
+    assert.deepEqual(rawBodyMedia(nova), { images: 0, other: 1 });
+    // A tiny image still reserves a full image's tokens.
+    assert.equal(
+      worstCaseTokens({ bodyBytes: anthropic.length, imageBlocks: 2, maxOutputTokens: 100 }, POLICY)
+        .input,
+      anthropic.length + 1000 + 2 * 1600,
+    );
   });
 });

@@ -62,3 +62,47 @@ export function worstCaseCost(
     BigInt(tokens.output) * rates.outputPicosPerToken
   );
 }
+
+export interface MediaBlocks {
+  readonly images: number;
+  /** Documents and video. */
+  readonly other: number;
+}
+
+/**
+ * Media blocks of a Converse request, exactly: the `image`, `document` and `video` blocks of its messages, those
+ * inside tool results included (a screenshot a tool returned is billed as an image too).
+ */
+export function converseMedia(body: Readonly<Record<string, unknown>>): MediaBlocks {
+  const count = { images: 0, other: 0 };
+  const visit = (content: unknown): void => {
+    if (!Array.isArray(content)) return;
+    for (const block of content) {
+      if (block === null || typeof block !== 'object') continue;
+      if ('image' in block) count.images++;
+      else if ('document' in block || 'video' in block) count.other++;
+      else if ('toolResult' in block)
+        visit((block.toolResult as { content?: unknown } | null)?.content);
+    }
+  };
+  if (Array.isArray(body.messages))
+    for (const m of body.messages) visit((m as { content?: unknown } | null)?.content);
+  return count;
+}
+
+const IMAGE = Buffer.from('"image"');
+/** An Anthropic document block (`"type": "document"`), or a Nova-style `"document"`/`"video"` object with a format. */
+const OTHER_MEDIA = /"type"\s*:\s*"document"|"(?:document|video)"\s*:\s*\{\s*"format"/g;
+
+/**
+ * Media blocks of a body the gateway does not parse (InvokeModel, any provider's format), counted from above: every
+ * `"image"` outside a string (a block's key or type; inside a JSON string the quotes are escaped, so text never
+ * counts, and a schema naming a property "image" only loosens the bound by one image), and the document and video
+ * block forms of Anthropic and Nova.
+ */
+export function rawBodyMedia(body: Buffer): MediaBlocks {
+  let images = 0;
+  for (let at = body.indexOf(IMAGE); at >= 0; at = body.indexOf(IMAGE, at + IMAGE.length)) images++;
+  const other = body.toString('latin1').match(OTHER_MEDIA)?.length ?? 0;
+  return { images, other };
+}
