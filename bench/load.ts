@@ -9,6 +9,7 @@
 
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
+import { connect as connectHttp2 } from 'node:http2';
 import { pathToFileURL } from 'node:url';
 
 export const LOAD_PREFIX = 'LOAD_RESULT ';
@@ -26,6 +27,11 @@ export interface LoadSpec {
   readonly warmupMs: number;
   readonly durationMs: number;
   readonly expect: Expect;
+  /**
+   * `http1` (default): one keep-alive socket per worker. `h2c`: every worker's requests are streams of one
+   * cleartext HTTP/2 connection, as the AWS SDK v3 sends them to a plain http:// endpoint.
+   */
+  readonly protocol?: 'http1' | 'h2c';
   /** Processes whose CPU is measured over the window, by label. */
   readonly pids: Readonly<Record<string, number>>;
 }
@@ -164,75 +170,106 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     firstProblem ??= problem;
   };
 
+  /** One answer has fully arrived (or failed): counts it and sends the next request. */
+  const done = (
+    t0: number,
+    t1: number,
+    validating: boolean,
+    status: number,
+    contentType: string,
+    chunks: Buffer[] | null,
+    size: number,
+  ): void => {
+    inFlight--;
+    if (chunks !== null && validating) {
+      validated++;
+      const problem = checkAnswer(spec.expect, status, contentType, Buffer.concat(chunks));
+      if (problem !== null) {
+        invalid++;
+        note(problem);
+      }
+    }
+    // Throughput and latency count the answers that finished inside the window.
+    if (phase === 'measure') {
+      if (status !== 200) {
+        errors++;
+        note(`HTTP ${status}`);
+      } else {
+        if (n === latencies.length) {
+          const grow = new Float64Array(n * 2);
+          grow.set(latencies);
+          latencies = grow;
+          const growT = new Float64Array(n * 2);
+          growT.set(ttfbs);
+          ttfbs = growT;
+        }
+        latencies[n] = performance.now() - t0;
+        ttfbs[n] = t1 - t0;
+        n++;
+        bytes += size;
+      }
+    }
+    fire();
+  };
+  const failed = (what: string, e: Error): void => {
+    inFlight--;
+    if (phase === 'measure') errors++;
+    note(`${what}: ${e.message}`);
+    setTimeout(fire, 5);
+  };
+
+  const h2 = spec.protocol === 'h2c' ? connectHttp2(spec.url) : null;
+  h2?.on('error', (e) => note(`h2c session: ${e.message}`));
+  const h2Headers = headerSets.map((h) => ({ ...h, ':method': 'POST', ':path': spec.path }));
+
   const fire = (): void => {
     if (phase === 'drain') {
       if (inFlight === 0) onDrained?.();
       return;
     }
-    const headers = headerSets[sent++ % headerSets.length] as Record<string, string>;
+    const i = sent++ % headerSets.length;
     const t0 = performance.now();
     const validating = phase === 'warmup';
     inFlight++;
-    const req = request({ ...base, headers }, (res) => {
+    let size = 0;
+    const chunks: Buffer[] | null = validating ? [] : null;
+    const onData = (c: Buffer) => {
+      size += c.length;
+      chunks?.push(c);
+    };
+    if (h2 !== null) {
+      const stream = h2.request(h2Headers[i] as Record<string, string>);
+      let t1 = t0;
+      let status = 0;
+      let contentType = '';
+      stream.on('response', (h) => {
+        t1 = performance.now();
+        status = Number(h[':status'] ?? 0);
+        contentType = String(h['content-type'] ?? '');
+      });
+      stream.on('data', onData);
+      stream.on('end', () => done(t0, t1, validating, status, contentType, chunks, size));
+      stream.on('error', (e) => failed('stream', e));
+      stream.end(body);
+      return;
+    }
+    const req = request({ ...base, headers: headerSets[i] as Record<string, string> }, (res) => {
       const t1 = performance.now();
-      let size = 0;
-      const chunks: Buffer[] | null = validating ? [] : null;
-      res.on('data', (c: Buffer) => {
-        size += c.length;
-        chunks?.push(c);
-      });
-      res.on('end', () => {
-        inFlight--;
-        const status = res.statusCode ?? 0;
-        if (chunks !== null) {
-          validated++;
-          const problem = checkAnswer(
-            spec.expect,
-            status,
-            String(res.headers['content-type'] ?? ''),
-            Buffer.concat(chunks),
-          );
-          if (problem !== null) {
-            invalid++;
-            note(problem);
-          }
-        }
-        // Throughput and latency count the answers that finished inside the window.
-        if (phase === 'measure') {
-          if (status !== 200) {
-            errors++;
-            note(`HTTP ${status}`);
-          } else {
-            if (n === latencies.length) {
-              const grow = new Float64Array(n * 2);
-              grow.set(latencies);
-              latencies = grow;
-              const growT = new Float64Array(n * 2);
-              growT.set(ttfbs);
-              ttfbs = growT;
-            }
-            const t2 = performance.now();
-            latencies[n] = t2 - t0;
-            ttfbs[n] = t1 - t0;
-            n++;
-            bytes += size;
-          }
-        }
-        fire();
-      });
-      res.on('error', (e) => {
-        inFlight--;
-        if (phase === 'measure') errors++;
-        note(`response: ${e.message}`);
-        setTimeout(fire, 5);
-      });
+      res.on('data', onData);
+      res.on('end', () =>
+        done(
+          t0,
+          t1,
+          validating,
+          res.statusCode ?? 0,
+          String(res.headers['content-type'] ?? ''),
+          chunks,
+          size,
+        ),
+      );
+      res.on('error', (e) => failed('response', e));
     });
-    req.on('error', (e) => {
-      inFlight--;
-      if (phase === 'measure') errors++;
-      note(`request: ${e.message}`);
-      setTimeout(fire, 5);
-    });
+    req.on('error', (e) => failed('request', e));
     req.end(body);
   };
 
@@ -261,6 +298,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     if (inFlight === 0) r();
   });
   agent.destroy();
+  h2?.close();
 
   const lat = latencies.subarray(0, n).sort();
   const tt = ttfbs.subarray(0, n).sort();

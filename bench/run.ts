@@ -16,7 +16,7 @@ import { MIGRATIONS } from '../src/store/duckdb/schema.ts';
 import { RESULT_PREFIX } from './child.ts';
 import { ensureCorpus } from './generate-logs.ts';
 import { formatProfile, summariseProfile } from './profile-summary.ts';
-import { type GatewayArgs, printGatewayResults } from './steps-gateway.ts';
+import { type GatewayArgs, printGatewayResults, type WorkloadId } from './steps-gateway.ts';
 import { printResults, type Result } from './table.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -40,6 +40,8 @@ const { values: flags } = parseArgs({
     'gateway-seconds': { type: 'string' },
     /** Comma-separated concurrencies of the gateway cells (default 32,64). */
     'gateway-concurrency': { type: 'string' },
+    /** Comma-separated gateway workloads (default all: invoke,invoke-h2c,converse,invoke-stream,chat,chat-stream). */
+    'gateway-workloads': { type: 'string' },
   },
 });
 const num = (v: string | undefined, fallback: number) =>
@@ -120,6 +122,9 @@ function gatewayStep(work: string): Promise<Result> {
     ...(flags['gateway-concurrency'] === undefined
       ? {}
       : { concurrency: flags['gateway-concurrency'].split(',').map(Number) }),
+    ...(flags['gateway-workloads'] === undefined
+      ? {}
+      : { workloads: flags['gateway-workloads'].split(',') as WorkloadId[] }),
     profileDir: flags.profile ? join(CACHE, 'profile-gateway') : null,
   };
   return runChild('gateway', args);

@@ -55,7 +55,13 @@ export interface GatewayArgs {
 }
 
 export type Target = 'direct' | 'minimal' | 'portkey' | 'tokenledger';
-export type WorkloadId = 'invoke' | 'converse' | 'invoke-stream' | 'chat' | 'chat-stream';
+export type WorkloadId =
+  | 'invoke'
+  | 'invoke-h2c'
+  | 'converse'
+  | 'invoke-stream'
+  | 'chat'
+  | 'chat-stream';
 
 interface Workload {
   readonly id: WorkloadId;
@@ -63,6 +69,8 @@ interface Workload {
   readonly expect: Expect;
   /** Bedrock-native: every target sends the same request. OpenAI: proxies get chat completions, direct Converse. */
   readonly api: 'bedrock' | 'openai';
+  /** h2c: one HTTP/2 connection (the AWS SDK v3's default); only direct and tokenledger speak it. */
+  readonly protocol?: 'h2c';
 }
 
 export interface Cell {
@@ -87,6 +95,14 @@ const MAX_TOKENS = 256;
 
 const WORKLOADS: readonly Workload[] = [
   { id: 'invoke', label: 'InvokeModel, Anthropic body 2 KB', expect: 'json', api: 'bedrock' },
+  {
+    id: 'invoke-h2c',
+    label:
+      'the same over h2c: one HTTP/2 connection, as the AWS SDK v3 (direct and tokenledger only)',
+    expect: 'json',
+    api: 'bedrock',
+    protocol: 'h2c',
+  },
   { id: 'converse', label: 'Converse, 2 KB', expect: 'json', api: 'bedrock' },
   {
     id: 'invoke-stream',
@@ -175,7 +191,7 @@ function requestFor(
       : [{ ...json, authorization: 'Bearer bench-direct-token' }];
   if (w.api === 'bedrock') {
     const op =
-      w.id === 'invoke'
+      w.id === 'invoke' || w.id === 'invoke-h2c'
         ? 'invoke'
         : w.id === 'converse'
           ? 'converse'
@@ -224,7 +240,11 @@ function expectFor(w: Workload, target: Target): Expect {
 }
 
 const targetsFor = (w: Workload): Target[] =>
-  w.api === 'bedrock' ? ['direct', 'minimal', 'tokenledger'] : ['direct', 'portkey', 'tokenledger'];
+  w.protocol === 'h2c'
+    ? ['direct', 'tokenledger']
+    : w.api === 'bedrock'
+      ? ['direct', 'minimal', 'tokenledger']
+      : ['direct', 'portkey', 'tokenledger'];
 
 // ---------------------------------------------------------------------------------------------------------------
 // processes
@@ -448,6 +468,7 @@ export async function gatewayBench(a: GatewayArgs): Promise<StepResult> {
               warmupMs,
               durationMs: seconds * 1000,
               expect: expectFor(w, target),
+              ...(w.protocol === undefined ? {} : { protocol: w.protocol }),
               pids: { fake: fake.ready.pid, ...(proxyPid === null ? {} : { proxy: proxyPid }) },
             };
             const load = await runLoad(spec);
@@ -595,7 +616,7 @@ export function printGatewayResults(r: Record<string, unknown>): GatewayRow[] {
   const fmt = (row: string[]) => row.map((v, i) => v.padEnd(w[i] ?? 0)).join('  ');
   console.log(
     `\ngateway benchmark: ${r.cellSeconds} s per cell${(r.rounds as number) > 1 ? ` (best of ${r.rounds} interleaved rounds)` : ''} after ${(r.warmupMs as number) / 1000} s warm-up, ` +
-      'closed loop, HTTP/1.1 keep-alive, one socket per concurrent request; every process shares this machine',
+      'closed loop, HTTP/1.1 keep-alive with one socket per concurrent request (h2c: one connection); every process shares this machine',
   );
   for (const wl of WORKLOADS) console.log(`  ${wl.id.padEnd(13)} ${wl.label}`);
   console.log(`\n${fmt(head)}\n${w.map((n) => '-'.repeat(n)).join('  ')}`);
@@ -622,6 +643,16 @@ export function printGatewayResults(r: Record<string, unknown>): GatewayRow[] {
           value: `${ratio.toFixed(2)}× (${tl.load.rps.toFixed(0)} / ${ref.load.rps.toFixed(0)})`,
           target: minimal ? '≥ 0.80×' : '≥ 10×',
           status: ratio >= (minimal ? 0.8 : 10) ? 'PASS' : 'MISS',
+        });
+      }
+      const h1 = wl.protocol === 'h2c' ? find('invoke', c, 'tokenledger') : undefined;
+      if (h1?.proxyCpuUs != null && tl.proxyCpuUs !== null) {
+        const ratio = tl.proxyCpuUs / h1.proxyCpuUs;
+        rows.push({
+          what: `${wl.id} c=${c}: tokenledger CPU per request, h2c vs HTTP/1.1`,
+          value: `${ratio.toFixed(2)}× (${tl.proxyCpuUs.toFixed(0)} vs ${h1.proxyCpuUs.toFixed(0)} µs)`,
+          target: '≤ 1.4× (performance.md)',
+          status: ratio <= 1.4 ? 'PASS' : 'MISS',
         });
       }
       const d = find(wl.id, c, 'direct');
