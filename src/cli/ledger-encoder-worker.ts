@@ -20,13 +20,23 @@ port.on('message', (req: EncoderRequest) => {
   try {
     const records: AttributedRecord[] = [];
     const unreadable: { index: number; error: string }[] = [];
-    req.lines.forEach((line, index) => {
-      try {
-        records.push(ledgerRecord(pricing, decodeLine(line) as RawUsage));
-      } catch (e: unknown) {
-        unreadable.push({ index, error: (e as Error).message });
+    const bytes = Buffer.from(req.lines.buffer, req.lines.byteOffset, req.lines.byteLength);
+    let index = 0;
+    for (let pos = 0; pos < bytes.length; ) {
+      let nl = bytes.indexOf(10, pos);
+      if (nl === -1) nl = bytes.length;
+      if (nl > pos) {
+        try {
+          records.push(
+            ledgerRecord(pricing, decodeLine(bytes.toString('utf8', pos, nl)) as RawUsage),
+          );
+        } catch (e: unknown) {
+          unreadable.push({ index, error: (e as Error).message });
+        }
+        index++;
       }
-    });
+      pos = nl + 1;
+    }
     reply = { id: req.id, ok: true, encoded: encodeUsage(records, req.file), unreadable };
   } catch (e: unknown) {
     reply = { id: req.id, ok: false, error: (e as Error).message };

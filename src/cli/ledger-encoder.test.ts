@@ -37,6 +37,9 @@ const raw = (id: string): RawUsage => ({
   source: { uri: 'gateway', line: 0 },
 });
 
+/** Spool lines as a segment holds them: newline-terminated bytes. */
+const lines = (...ls: string[]) => Buffer.from(ls.map((l) => `${l}\n`).join(''));
+
 describe('ledger encoder (worker thread)', () => {
   test('spool lines become the rows the runtime itself would write: same price, same attribution', async () => {
     const config = join(dir.path, 'tokenledger.yaml');
@@ -46,7 +49,7 @@ describe('ledger encoder (worker thread)', () => {
     try {
       const file = join(dir.path, 'batch.ndjson');
       const { encoded, unreadable } = await encoder.encode(
-        [encodeLine(raw('r1')), '{"r":{"requestId":', encodeLine(raw('r2'))],
+        lines(encodeLine(raw('r1')), '', '{"r":{"requestId":', encodeLine(raw('r2'))),
         file,
       );
       assert.equal(unreadable.length, 1);
@@ -74,11 +77,11 @@ describe('ledger encoder (worker thread)', () => {
     const encoder = createLedgerEncoder({ configPath: undefined, env: {} });
     try {
       await assert.rejects(
-        encoder.encode([encodeLine(raw('x'))], join(dir.path, 'missing-dir', 'batch.ndjson')),
+        encoder.encode(lines(encodeLine(raw('x'))), join(dir.path, 'missing-dir', 'batch.ndjson')),
         /ledger encoder: .*ENOENT/,
       );
       const file = join(dir.path, 'ok.ndjson');
-      const { encoded } = await encoder.encode([encodeLine(raw('y'))], file);
+      const { encoded } = await encoder.encode(lines(encodeLine(raw('y'))), file);
       assert.equal(encoded.rows, 1);
       assert.ok(existsSync(file));
     } finally {
@@ -88,9 +91,9 @@ describe('ledger encoder (worker thread)', () => {
 
   test('a closed encoder fails what was in flight and every later batch', async () => {
     const encoder = createLedgerEncoder({ configPath: undefined, env: {} });
-    const pending = encoder.encode([encodeLine(raw('z'))], join(dir.path, 'z.ndjson'));
+    const pending = encoder.encode(lines(encodeLine(raw('z'))), join(dir.path, 'z.ndjson'));
     await encoder.close();
     await assert.rejects(pending, /closed|exited/);
-    await assert.rejects(encoder.encode([], join(dir.path, 'w.ndjson')), /closed/);
+    await assert.rejects(encoder.encode(lines(), join(dir.path, 'w.ndjson')), /closed/);
   });
 });

@@ -1,8 +1,8 @@
 /**
  * Turns spooled gateway calls into ledger rows on a thread of their own. Normalising, pricing, attributing and
  * encoding a call is ~20 µs of CPU (plus the garbage it leaves); on the gateway's event loop that is time every
- * request waits for. Here the main thread only hands over the spool's lines (strings: a cheap copy); the worker
- * decodes them, builds the records with the same configuration and catalog as the runtime (`openPricing` on the
+ * request waits for. Here the main thread only hands over the spool's bytes (one copy, transferred); the worker
+ * splits and decodes them, builds the records with the same configuration and catalog as the runtime (`openPricing` on the
  * runtime's origin) and writes them, encoded, to a file that `Store.writeEncodedUsage` loads.
  *
  * A worker that dies (or cannot start) fails the batches in flight; the spool keeps them and retries, and the next
@@ -13,8 +13,8 @@ import type { EncodedUsage } from '../store/index.ts';
 
 export interface EncoderRequest {
   readonly id: number;
-  /** Spool lines (`encodeLine` of a RawUsage each). */
-  readonly lines: readonly string[];
+  /** Spool lines (`encodeLine` of a RawUsage each, newline-terminated; empty lines are skipped). */
+  readonly lines: Uint8Array;
   /** Where to write the encoded batch. */
   readonly file: string;
 }
@@ -24,7 +24,7 @@ export type EncoderReply =
       readonly id: number;
       readonly ok: true;
       readonly encoded: EncodedUsage;
-      /** Lines that could not be read: index in the batch and why. */
+      /** Lines that could not be read: index among the batch's non-empty lines, and why. */
       readonly unreadable: readonly { readonly index: number; readonly error: string }[];
     }
   | { readonly id: number; readonly ok: false; readonly error: string };
@@ -41,7 +41,8 @@ export interface EncodedBatch {
 }
 
 export interface LedgerEncoder {
-  encode(lines: readonly string[], file: string): Promise<EncodedBatch>;
+  /** `lines` is copied (a spool segment's bytes stay the caller's). */
+  encode(lines: Uint8Array, file: string): Promise<EncodedBatch>;
   /** Stops the worker; batches in flight fail, and so does any later one. */
   close(): Promise<void>;
 }
@@ -106,8 +107,10 @@ export function createLedgerEncoder(data: EncoderWorkerData): LedgerEncoder {
         waiting.set(id, { ok, fail });
         // While a batch is in flight the worker keeps the process alive, as an awaited write would.
         w.ref();
-        const request: EncoderRequest = { id, lines, file };
-        w.postMessage(request);
+        // One copy of the bytes, handed over (transferred) rather than cloned again.
+        const copy = new Uint8Array(lines);
+        const request: EncoderRequest = { id, lines: copy, file };
+        w.postMessage(request, [copy.buffer]);
       }).finally(() => {
         if (waiting.size === 0) w.unref();
       });

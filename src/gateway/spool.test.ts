@@ -172,19 +172,21 @@ describe('spool: restart', () => {
     );
   });
 
-  test('a writer that reads the lines itself: records it cannot read are counted, the rest written once', async () => {
+  test('a writer of raw lines gets whole lines in batches; lines it cannot read are counted, none twice', async () => {
     const dir = tempDir();
     const got: string[] = [];
-    const spool = createSpool<Rec, string>({
+    const counts: number[] = [];
+    const spool = createSpool<Rec>({
       dir,
-      batchSize: 64,
+      batchSize: 2,
       flushMs: 3_600_000,
       onStoreDown: 'serve',
       log: quiet,
-      deserialize: (line) => line,
-      write: async (lines) => {
+      writeLines: async (bytes, count) => {
+        counts.push(count);
         let unreadable = 0;
-        for (const line of lines) {
+        for (const line of bytes.toString('utf8').split('\n')) {
+          if (line === '') continue;
           const r = decodeLine(line) as Rec;
           if (r.id === 'req-2') unreadable++;
           else got.push(r.id);
@@ -193,16 +195,66 @@ describe('spool: restart', () => {
       },
     });
     spools.push(spool);
-    for (let i = 1; i <= 3; i++) spool.append(rec(i));
+    for (let i = 1; i <= 5; i++) spool.append(rec(i));
     await spool.flush();
-    assert.deepEqual(got, ['req-1', 'req-3']);
+    assert.deepEqual(got, ['req-1', 'req-3', 'req-4', 'req-5']);
+    assert.deepEqual(counts, [2, 2, 1]);
     assert.deepEqual(
       { corrupt: spool.stats().corruptLines, written: spool.stats().written },
-      { corrupt: 1, written: 2 },
+      { corrupt: 1, written: 4 },
     );
     assert.equal(spool.stats().pendingRecords, 0);
     await spool.flush();
-    assert.deepEqual(got, ['req-1', 'req-3'], 'nothing delivered twice');
+    assert.equal(got.length, 4, 'nothing delivered twice');
+  });
+
+  test('a torn last line is not handed to a raw-lines writer', async () => {
+    const dir = tempDir();
+    writeFileSync(
+      join(dir, '0000000000000003.jsonl'),
+      `${encodeLine(rec(1))}\n\n${encodeLine(rec(2))}\n{"r":{"id":"req-3","cos`,
+    );
+    const seen: string[] = [];
+    const spool = createSpool<Rec>({
+      dir,
+      batchSize: 64,
+      flushMs: 3_600_000,
+      onStoreDown: 'serve',
+      log: quiet,
+      writeLines: async (bytes, count) => {
+        assert.equal(count, 2);
+        assert.ok(bytes.toString('utf8').endsWith('\n'), 'whole lines only');
+        seen.push(
+          ...bytes
+            .toString('utf8')
+            .split('\n')
+            .filter((l) => l !== ''),
+        );
+        return { unreadable: 0 };
+      },
+    });
+    spools.push(spool);
+    await spool.flush();
+    assert.deepEqual(
+      seen.map((l) => (decodeLine(l) as Rec).id),
+      ['req-1', 'req-2'],
+    );
+    assert.equal(spool.stats().corruptLines, 1);
+    assert.equal(spool.stats().pendingRecords, 0);
+  });
+
+  test('a spool takes exactly one of write and writeLines', () => {
+    assert.throws(
+      () =>
+        createSpool<Rec>({
+          dir: tempDir(),
+          batchSize: 1,
+          flushMs: 1000,
+          onStoreDown: 'serve',
+          log: quiet,
+        }),
+      /exactly one/,
+    );
   });
 
   test('a process killed with SIGKILL right after appending loses nothing', async () => {

@@ -168,14 +168,13 @@ export async function startGateway(
   const encoder = createLedgerEncoder(rt.origin);
   const encodeDir = mkdtempSync(join(tmpdir(), 'tokenledger-gateway-'));
   let encodeNo = 0;
-  const spool = createSpool<RawUsage, string>({
+  const spool = createSpool<RawUsage>({
     dir: spoolDir,
     batchSize: cfg.spool.batchSize,
     flushMs: cfg.spool.flushMs,
     onStoreDown: cfg.spool.onStoreDown,
     log: opts.log,
-    deserialize: (line) => line,
-    write: async (lines) => {
+    writeLines: async (lines, count) => {
       const file = join(encodeDir, `batch-${encodeNo++}.ndjson`);
       const { encoded, unreadable } = await encoder.encode(lines, file);
       try {
@@ -185,6 +184,11 @@ export async function startGateway(
       }
       for (const u of unreadable.slice(0, 3))
         opts.log.warn('spool: skipped a record that cannot be read', { error: u.error });
+      if (encoded.records + unreadable.length !== count)
+        opts.log.warn('spool: the encoder read a different number of lines', {
+          spooled: count,
+          read: encoded.records + unreadable.length,
+        });
       // Claude Code telemetry of the same calls (collected beside the gateway by `serve`) joins them now.
       if (encoded.rows > 0)
         await rt.store.telemetry.enrich({ fromMs: encoded.minTs, toMs: encoded.maxTs });
