@@ -12,8 +12,8 @@
  * fdatasync'ed at every flush, so a power loss can lose at most the last `flushMs` of records; `'always'` syncs
  * every append (durable against power loss, ~ms per call on most disks).
  *
- * Delivery: at least once. Within a process a record is passed to `write` (or `writeLines`) once: flushes are serialized and a
- * segment's committed offset moves after each successful batch. A process that dies after `write` succeeded but
+ * Delivery: at least once. Within a process a record is passed to `write` (or `writeLines`) once: flushes are
+ * serialized and a segment's committed offset moves after each successful batch. A process that dies after `write` succeeded but
  * before the offset was saved writes that one batch again on restart, and a `write` that failed after partly
  * storing is retried whole; the store dedupes on request id, so the ledger counts each call once.
  *
