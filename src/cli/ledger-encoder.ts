@@ -2,8 +2,8 @@
  * Turns spooled gateway calls into ledger rows on a thread of their own. Normalising, pricing, attributing and
  * encoding a call is ~20 µs of CPU (plus the garbage it leaves); on the gateway's event loop that is time every
  * request waits for. Here the main thread only hands over the spool's bytes (one copy, transferred); the worker
- * splits and decodes them, builds the records with the same configuration and catalog as the runtime (`openPricing` on the
- * runtime's origin) and writes them, encoded, to a file that `Store.writeEncodedUsage` loads.
+ * splits and decodes them, builds the records with the same configuration and catalog as the runtime (`openPricing`
+ * on the runtime's origin) and writes them, encoded, to a file that `Store.writeEncodedUsage` loads.
  *
  * A worker that dies (or cannot start) fails the batches in flight; the spool keeps them and retries, and the next
  * batch starts a new worker.
