@@ -4,7 +4,7 @@
  * row-by-row path even when bulk is on.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -81,6 +81,24 @@ test('bulk and row-by-row build the same ledger from the format fixtures', async
   const { bulk } = await compare(root, join(testdata, 'tokenledger.yaml'));
   // The clean NDJSON files went through DuckDB; the pretty JSON, CloudWatch and malformed files did not.
   assert.equal(bulk.bulkFiles, 3);
+});
+
+test('a file with a row DuckDB reads but the parser rejects goes row by row; the rest of its group stays bulk', async () => {
+  const root = join(tmp.path, 'mixed');
+  mkdirSync(root);
+  copyFileSync(join(testdata, 'operations.jsonl'), join(root, 'a-operations.jsonl'));
+  // Well-formed JSON throughout, but one count is a string: the JS parser rejects that row, so the whole file must
+  // take the row-by-row path (exact rejects) while operations.jsonl, in the same group, is inserted by DuckDB.
+  const first = readFileSync(join(testdata, 'operations.jsonl'), 'utf8').split('\n')[0] as string;
+  const good = JSON.parse(first) as { requestId: string; input: Record<string, unknown> };
+  const bad = structuredClone(good);
+  good.requestId = 'mixed-good-0001';
+  bad.requestId = 'mixed-bad-0001';
+  bad.input.inputTokenCount = '100';
+  writeFileSync(join(root, 'b-typed.jsonl'), `${JSON.stringify(good)}\n${JSON.stringify(bad)}\n`);
+  const { bulk } = await compare(root, join(testdata, 'tokenledger.yaml'));
+  assert.equal(bulk.bulkFiles, 1, 'only operations.jsonl went through DuckDB');
+  assert.equal(bulk.rejected, 1);
 });
 
 test('bulk and row-by-row build the same ledger from two days of the demo organisation', {

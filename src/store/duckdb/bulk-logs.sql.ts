@@ -83,10 +83,11 @@ WHERE NOT EXISTS (SELECT 1 FROM ${BULK_MAPS[kind]} o WHERE ${sameKey(kind, 'o', 
 /**
  * A token count as parse.ts `count` reads it: absent, null, or a non-negative safe integer. The JSON column holds the
  * value's JSON text, so an integer is plain digits (a real, "1.0", a string or a negative number is not: its file
- * goes row by row).
+ * goes row by row). TRY_CAST, because DuckDB evaluates both sides of the AND: a plain cast of `"100"` raised a
+ * conversion error that failed the whole group, which was then split and staged again until the file was alone.
  */
 const optCount = (e: string) =>
-  `(${e} IS NULL OR ${e}::VARCHAR = 'null' OR (regexp_full_match(${e}::VARCHAR, '[0-9]{1,16}') AND ${e}::VARCHAR::UBIGINT <= 9007199254740991))`;
+  `(${e} IS NULL OR ${e}::VARCHAR = 'null' OR coalesce(regexp_full_match(${e}::VARCHAR, '[0-9]{1,16}') AND TRY_CAST(${e}::VARCHAR AS UBIGINT) <= 9007199254740991, false))`;
 /** The count of a valid row (digits or null). */
 const count = (e: string) => `TRY_CAST(${e}::VARCHAR AS BIGINT)`;
 /** A non-negative number from a body (DOUBLE after from_json), truncated like Math.trunc (parse.ts `num`). */

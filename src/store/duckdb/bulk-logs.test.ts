@@ -4,7 +4,7 @@
  * out once per run (a discarded batch takes its keys back), and a row without its maps fails the insert.
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { tempDir } from '../../../test/support/temp-dir.ts';
@@ -156,4 +156,26 @@ test('a row whose maps are missing fails the insert instead of vanishing', async
     /no model or price map/,
   );
   await again.abort();
+});
+
+test('a file with a count of the wrong type is reported invalid; the stage itself does not fail', async () => {
+  const good = logFile('typed-good', ids('tg', 3));
+  const typed = join(tmp.path, 'typed-bad.json');
+  const record = JSON.parse(readFileSync(good, 'utf8').split('\n')[0] as string) as {
+    requestId: string;
+    input: Record<string, unknown>;
+  };
+  record.requestId = 'tb-0';
+  record.input.inputTokenCount = '100';
+  writeFileSync(typed, `${JSON.stringify(record)}\n`);
+  const run = await start(1_000);
+  const batch = await run.stage([good, typed]);
+  assert.deepEqual(batch.invalidFiles, [typed], 'the file goes row by row, its group stays bulk');
+  assert.deepEqual(
+    batch.files.map((f) => f.file),
+    [good],
+  );
+  const result = await insert(batch, good);
+  assert.equal(result.inserted, 3);
+  await run.finish();
 });
