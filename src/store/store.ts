@@ -115,8 +115,16 @@ export interface StoredReject {
 export interface Store {
   migrate(): Promise<void>;
   writeUsage(batch: WriteBatch): Promise<WriteResult>;
-  /** `writeUsage` for records encoded elsewhere (`encodeUsage`): same dedupe; the file is deleted, written or not. */
-  writeEncodedUsage(batch: EncodedUsage): Promise<WriteResult>;
+  /**
+   * `writeUsage` for records encoded elsewhere (`encodeUsage`); the file is deleted, written or not. Dedupe looks
+   * `dedupeMarginMs` either side of the batch's span (default a day, as `writeUsage`): a writer whose duplicates
+   * can only be close in time (the gateway: a replayed spool batch has the same times; the invocation log of the
+   * same call is stamped with its start) narrows it, so that a busy day's ledger is not scanned for every batch.
+   */
+  writeEncodedUsage(
+    batch: EncodedUsage,
+    options?: { readonly dedupeMarginMs?: number },
+  ): Promise<WriteResult>;
   /** Groups (at most `limit`, by cost descending) and the total over everything the filters select. */
   queryUsage(query: UsageQuery): Promise<UsageResult>;
   unpricedModels(query: Omit<UsageQuery, 'groupBy'>): Promise<readonly UnpricedModel[]>;

@@ -178,7 +178,7 @@ export async function startGateway(
       const file = join(encodeDir, `batch-${encodeNo++}.ndjson`);
       const { encoded, unreadable } = await encoder.encode(lines, file);
       try {
-        await rt.store.writeEncodedUsage(encoded);
+        await rt.store.writeEncodedUsage(encoded, { dedupeMarginMs: GATEWAY_DEDUPE_MARGIN_MS });
       } finally {
         rmSync(file, { force: true });
       }
@@ -243,6 +243,14 @@ export async function startGateway(
     },
   };
 }
+
+/**
+ * How far around a batch of gateway calls the ledger is searched for the same request ids. A replayed spool batch
+ * has the very same times, and the invocation log of a call (should it be ingested first) is stamped with the
+ * call's start, seconds from the gateway's own; ten minutes covers clock skew and queueing, and keeps each batch's
+ * dedupe to the last minutes of the ledger rather than a busy day of it (10M rows: ~20 ms more per batch).
+ */
+const GATEWAY_DEDUPE_MARGIN_MS = 10 * 60_000;
 
 /**
  * The gateway's worst-case pricing: one rate card per model and tier (the catalog entry in force, its long-context

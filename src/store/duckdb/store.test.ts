@@ -36,6 +36,18 @@ test('records encoded elsewhere (encodeUsage) are written like writeUsage: dedup
       duplicates: 3,
       rejects: 0,
     });
+    // A narrower dedupe window sees only the ledger's rows that close in time.
+    const later = makeRecord({ id: 'a', at: '2026-03-02T12:00:00Z' });
+    const near = makeRecord({ id: 'b', at: '2026-03-02T10:05:00Z' });
+    assert.deepEqual(
+      await store.writeEncodedUsage(encodeUsage([near], file), { dedupeMarginMs: 600_000 }),
+      { inserted: 0, duplicates: 1, rejects: 0 },
+    );
+    assert.deepEqual(
+      await store.writeEncodedUsage(encodeUsage([later], file), { dedupeMarginMs: 600_000 }),
+      { inserted: 1, duplicates: 0, rejects: 0 },
+      'two hours away is outside a ten-minute window',
+    );
     const empty = encodeUsage([], file);
     assert.equal(empty.file, null);
     assert.deepEqual(await store.writeEncodedUsage(empty), {
@@ -44,7 +56,7 @@ test('records encoded elsewhere (encodeUsage) are written like writeUsage: dedup
       rejects: 0,
     });
     const { total } = await store.queryUsage({ groupBy: [], where: [] });
-    assert.equal(total.requests, 2);
+    assert.equal(total.requests, 3);
   } finally {
     await store.close();
   }

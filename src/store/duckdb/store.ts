@@ -90,11 +90,12 @@ export async function createDuckDbStore(options: DuckDbStoreOptions): Promise<St
   const rows = async (sql: string, params: unknown[] = []) =>
     (await conn.runAndReadAll(sql, params as DuckDBValue[])).getRowObjectsJS();
 
-  /** One transaction: the encoded rows not stored yet (by request id, a day either side), rejects, checkpoints. */
+  /** One transaction: the encoded rows not stored yet (by request id, `marginMs` either side), rejects, checkpoints. */
   const insertEncoded = async (
     encoded: EncodedUsage,
     rejects: WriteBatch['rejects'],
     checkpoints: WriteBatch['checkpoints'],
+    marginMs: number,
   ): Promise<WriteResult> => {
     const { file } = encoded;
     try {
@@ -110,7 +111,7 @@ export async function createDuckDbStore(options: DuckDbStoreOptions): Promise<St
              WHERE u.request_id = s.${KEY.requestId}
                AND u.ts BETWEEN epoch_ms($2::BIGINT) AND epoch_ms($3::BIGINT)
            )`,
-          [file, encoded.minTs - DAY_MS, encoded.maxTs + DAY_MS],
+          [file, encoded.minTs - marginMs, encoded.maxTs + marginMs],
         );
         inserted = Number(result.rowsChanged);
       }
@@ -160,10 +161,11 @@ export async function createDuckDbStore(options: DuckDbStoreOptions): Promise<St
 
     async writeUsage(batch: WriteBatch): Promise<WriteResult> {
       const encoded = encodeUsage(batch.records, join(tmp, `batch-${batchNo++}.ndjson`));
-      return await insertEncoded(encoded, batch.rejects, batch.checkpoints);
+      return await insertEncoded(encoded, batch.rejects, batch.checkpoints, DAY_MS);
     },
 
-    writeEncodedUsage: (batch) => insertEncoded(batch, [], []),
+    writeEncodedUsage: (batch, options) =>
+      insertEncoded(batch, [], [], options?.dedupeMarginMs ?? DAY_MS),
 
     async queryUsage(query: UsageQuery): Promise<UsageResult> {
       const params: unknown[] = [];
