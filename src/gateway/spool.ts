@@ -13,9 +13,9 @@
  * every append (durable against power loss, ~ms per call on most disks).
  *
  * Delivery: at least once. Within a process a record is passed to `write` (or `writeLines`) once: flushes are
- * serialized and a segment's committed offset moves after each successful batch. A process that dies after `write` succeeded but
- * before the offset was saved writes that one batch again on restart, and a `write` that failed after partly
- * storing is retried whole; the store dedupes on request id, so the ledger counts each call once.
+ * serialized and a segment's committed offset moves after each successful batch. A process that dies after `write`
+ * succeeded but before the offset was saved writes that one batch again on restart, and a `write` that failed
+ * after partly storing is retried whole; the store dedupes on request id, so the ledger counts each call once.
  *
  * A line that cannot be read (the torn last line of a segment a crash cut short, or a corrupt one) is skipped,
  * counted in `stats().corruptLines` and logged with its segment and offset; it never stops the spool.
@@ -188,8 +188,8 @@ export function createSpool<T>(options: SpoolOptions<T>): Spool<T> {
   };
 
   /**
-   * Stores one batch of `count` records (`send` does it) and moves the segment's committed offset past it. False
-   * when the store refused.
+   * Stores one batch of `count` records (`send` does it, at once) and moves the segment's committed offset past it.
+   * False when the store refused.
    */
   const deliver = async (
     seg: Segment,
@@ -227,16 +227,12 @@ export function createSpool<T>(options: SpoolOptions<T>): Spool<T> {
     let start = pos;
     let count = 0;
     let batch: T[] = [];
-    const send = (end: number) =>
-      writeLines !== undefined
-        ? (
-            (lines: Buffer, n: number) => () =>
-              writeLines(lines, n)
-          )(data.subarray(start, end), count)
-        : ((records: T[]) => async () => {
-            await (write as (records: T[]) => Promise<void>)(records);
-            return undefined;
-          })(batch);
+    /** Hands the batch so far (up to byte `end`) to the writer. */
+    const send = async (end: number): Promise<LinesOutcome | undefined> => {
+      if (writeLines !== undefined) return await writeLines(data.subarray(start, end), count);
+      await (write as (records: T[]) => Promise<void>)(batch);
+      return undefined;
+    };
     while (pos < data.length) {
       const nl = data.indexOf(10, pos);
       if (nl === -1) {
@@ -263,14 +259,14 @@ export function createSpool<T>(options: SpoolOptions<T>): Spool<T> {
       }
       pos = nl + 1;
       if (count >= options.batchSize) {
-        if (!(await deliver(seg, count, send(pos), pos))) return false;
+        if (!(await deliver(seg, count, () => send(pos), pos))) return false;
         start = pos;
         count = 0;
         batch = [];
       }
     }
     // The last batch; a torn last line (counted above) is passed over with it.
-    return deliver(seg, count, send(pos), data.length);
+    return deliver(seg, count, () => send(pos), data.length);
   };
 
   /** One flush: sync, seal the active segment if nothing older waits, deliver sealed segments in order. */

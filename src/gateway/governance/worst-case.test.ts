@@ -107,6 +107,10 @@ describe('worst case', () => {
       '{"messages": [{"role": "user", "content": [{"video": {"format": "mp4", "source": {"s3Location": {}}}}]}]}',
     );
     assert.deepEqual(rawBodyMedia(nova), { images: 0, other: 1 });
+    assert.deepEqual(
+      rawBodyMedia(Buffer.from('{"content":[{"type":"image","source":{"data":"iVBO"}}]}')),
+      { images: 1, other: 0 },
+    );
     // A tiny image still reserves a full image's tokens.
     assert.equal(
       worstCaseTokens({ bodyBytes: anthropic.length, imageBlocks: 2, maxOutputTokens: 100 }, POLICY)

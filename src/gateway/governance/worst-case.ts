@@ -91,6 +91,8 @@ export function converseMedia(body: Readonly<Record<string, unknown>>): MediaBlo
 }
 
 const IMAGE = Buffer.from('"image"');
+const DOCUMENT = Buffer.from('"document"');
+const VIDEO = Buffer.from('"video"');
 /** An Anthropic document block (`"type": "document"`), or a Nova-style `"document"`/`"video"` object with a format. */
 const OTHER_MEDIA = /"type"\s*:\s*"document"|"(?:document|video)"\s*:\s*\{\s*"format"/g;
 
@@ -103,6 +105,10 @@ const OTHER_MEDIA = /"type"\s*:\s*"document"|"(?:document|video)"\s*:\s*\{\s*"fo
 export function rawBodyMedia(body: Buffer): MediaBlocks {
   let images = 0;
   for (let at = body.indexOf(IMAGE); at >= 0; at = body.indexOf(IMAGE, at + IMAGE.length)) images++;
-  const other = body.toString('latin1').match(OTHER_MEDIA)?.length ?? 0;
+  // The regex (and the string it needs) only when the words occur at all: a call body can be megabytes of image.
+  const other =
+    body.includes(DOCUMENT) || body.includes(VIDEO)
+      ? (body.toString('latin1').match(OTHER_MEDIA)?.length ?? 0)
+      : 0;
   return { images, other };
 }
