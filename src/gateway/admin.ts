@@ -134,19 +134,23 @@ export async function handleAdmin(
       return bedrockError(res, 400, 'ValidationException', (e as Error).message);
     }
     const { key, plaintext } = newKey(attrs, t, expires);
-    await deps.saveKeys([key]);
-    deps.keys.put(key);
-    return sendJson(res, 201, JSON.stringify({ ...publicKey(key, t), key: plaintext }));
+    return sendJson(
+      res,
+      201,
+      JSON.stringify({ ...publicKey(key, t), key: plaintext, ...(await apply(deps, [key])) }),
+    );
   }
   const id = parts[2] ?? '';
   const old = deps.keys.get(id);
   if (old === undefined)
     return bedrockError(res, 404, 'ResourceNotFoundException', `no key ${id.slice(0, 40)}`);
   if (parts.length === 3 && req.method === 'DELETE') {
-    const revoked = { ...old, revokedAt: t };
-    await deps.saveKeys([revoked]);
-    deps.keys.put(revoked);
-    return sendJson(res, 200, JSON.stringify(publicKey(revoked, t)));
+    const revoked = revokedKey(old, t);
+    return sendJson(
+      res,
+      200,
+      JSON.stringify({ ...publicKey(revoked, t), ...(await apply(deps, [revoked])) }),
+    );
   }
   if (parts.length === 4 && parts[3] === 'rotate' && req.method === 'POST') {
     const grace = input.grace_seconds ?? 0;
@@ -158,12 +162,39 @@ export async function handleAdmin(
         'grace_seconds must be an integer from 0 to 2592000',
       );
     const { key, plaintext } = rotate(old, t);
-    await deps.saveKeys([key, { ...old, revokedAt: t + grace * 1000, replacedBy: key.id }]);
-    deps.keys.put(key);
-    deps.keys.put({ ...old, revokedAt: t + grace * 1000, replacedBy: key.id });
-    return sendJson(res, 201, JSON.stringify({ ...publicKey(key, t), key: plaintext }));
+    const retired = { ...revokedKey(old, t + grace * 1000), replacedBy: key.id };
+    return sendJson(
+      res,
+      201,
+      JSON.stringify({
+        ...publicKey(key, t),
+        key: plaintext,
+        ...(await apply(deps, [key, retired])),
+      }),
+    );
   }
   return bedrockError(res, 405, 'UnknownOperationException', 'method not allowed');
+}
+
+/**
+ * Stores changed keys, then serves with them; with shared keys also publishes them (`shared`: whether the other
+ * replicas can see the change yet; if not, it is sent again until they can).
+ */
+async function apply(
+  deps: GatewayDeps,
+  keys: readonly VirtualKey[],
+): Promise<{ shared?: boolean }> {
+  await deps.saveKeys(keys);
+  for (const k of keys) deps.keys.put(k);
+  return deps.shareKeys === undefined ? {} : { shared: await deps.shareKeys(keys) };
+}
+
+/**
+ * A key revoked at `at`, unless it already was, earlier: a revocation is never moved later (rotating a revoked key
+ * with a grace period must not bring it back for the grace).
+ */
+export function revokedKey(old: VirtualKey, at: number): VirtualKey {
+  return old.revokedAt !== null && old.revokedAt <= at ? old : { ...old, revokedAt: at };
 }
 
 /** A successor of a key: same attribution and remaining lifetime. */

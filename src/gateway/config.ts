@@ -187,8 +187,8 @@ export type GatewaySpool = z.infer<typeof GatewaySpool>;
 /**
  * Where budget and rate-limit counters live. Without `redis`, in the gateway's memory: right for one gateway
  * process, wrong for several (each would allow the whole budget). With it, every replica pointed at the same Redis
- * shares them (each admission is one atomic script). `TOKENLEDGER_REDIS_URL` overrides `redis` (keep passwords out
- * of the file).
+ * shares them (each admission is one atomic script), and their virtual keys too (key-sync.ts).
+ * `TOKENLEDGER_REDIS_URL` overrides `redis` (keep passwords out of the file).
  */
 export const GatewayCounters = z
   .object({

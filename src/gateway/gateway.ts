@@ -72,6 +72,11 @@ export interface GatewayDeps {
   readonly keys: KeyRing;
   /** Persists keys the admin API creates, rotates or revokes. */
   readonly saveKeys: (keys: readonly VirtualKey[]) => Promise<void>;
+  /**
+   * Present when replicas share their keys: publishes keys the admin API changed (after `saveKeys`); false when
+   * the change could not reach the shared copy yet (it is kept and sent again).
+   */
+  readonly shareKeys?: (keys: readonly VirtualKey[]) => Promise<boolean>;
   readonly governor: Governor;
   readonly upstream: BedrockUpstream;
   /** Takes one finished call (the spool: batched, durable). */

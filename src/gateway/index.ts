@@ -4,7 +4,7 @@
  * SigV4 and records every call through a local spool. Imports core only; the CLI composes it with the store and
  * the pricing pipeline.
  */
-export { expiryOf, keyAttributes, publicKey, rotate } from './admin.ts';
+export { expiryOf, keyAttributes, publicKey, revokedKey, rotate } from './admin.ts';
 export { type GatewayConfig, gatewayConfigSchema } from './config.ts';
 export { createAwsCredentialSource, roleSessionName, stsEndpoint } from './credentials.ts';
 export { createGateway, type Gateway, type GatewayDeps, type GatewayOptions } from './gateway.ts';
@@ -14,9 +14,18 @@ export {
   type Governor,
   type SpendEntry,
 } from './governance/index.ts';
+export {
+  createMemorySharedKeys,
+  type KeySync,
+  mergeKeys,
+  type SharedKeys,
+  startKeySync,
+} from './key-sync.ts';
 export { hashKey, KeyRing, newKey, type VirtualKey } from './keys.ts';
 /** Counters shared by replicas in Redis; loaded on demand (the Redis client only when configured). */
 export const loadRedisCounterStore = () => import('./governance/redis-counter-store.ts');
+/** Keys shared by replicas in the same Redis; loaded on demand like the counters. */
+export const loadRedisSharedKeys = () => import('./redis-shared-keys.ts');
 export { createDualServer, type DualServer } from './listen.ts';
 export { createSpool, decodeLine, encodeLine, type Spool, type SpoolStats } from './spool.ts';
 export {

@@ -77,13 +77,13 @@ describe('gateway replicas sharing counters', { skip }, () => {
     });
 
   /** A replica with its own ledger (and, if asked, today's $0.50 in it), knowing the key. */
-  async function replica(env: NodeJS.ProcessEnv, seed: boolean): Promise<Replica> {
+  async function replica(env: NodeJS.ProcessEnv, seed: boolean, withKey = true): Promise<Replica> {
     const dir = tempDir('tl-gw-shared-');
     const config = join(dir.path, 'tokenledger.yaml');
     writeFileSync(config, BUDGET);
     const rt = await openRuntime({ db: join(dir.path, 'ledger.duckdb'), configPath: config, env });
     if (seed) assert.equal(await seedSearchSpend(rt), SEEDED);
-    await rt.store.gatewayKeys.put([made.key]);
+    if (withKey) await rt.store.gatewayKeys.put([made.key]);
     return { rt, dir, gw: await start({ rt, dir }, env) };
   }
 
@@ -124,6 +124,18 @@ describe('gateway replicas sharing counters', { skip }, () => {
     };
   }
 
+  /** A small InvokeModel call through replica `r` with key `k`. */
+  const hello = (r: Replica, k: string) =>
+    fetch(`${r.gw.url}/model/${encodeURIComponent(HAIKU)}/invoke`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${k}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        anthropic_version: 'bedrock-2023-05-31',
+        max_tokens: 10,
+        messages: [{ role: 'user', content: 'hi' }],
+      }),
+    });
+
   const close = async (replicas: readonly Replica[]) => {
     for (const r of replicas) {
       await r.gw.close();
@@ -160,20 +172,59 @@ describe('gateway replicas sharing counters', { skip }, () => {
     }
   });
 
+  test('keys are shared: created through one replica it works on the other, revoked there it stops on both', async () => {
+    const own = await startTestRedis();
+    if ('skip' in own) return;
+    const env = { TOKENLEDGER_REDIS_URL: own.url, TOKENLEDGER_ADMIN_TOKEN: 'admin-secret' };
+    const replicas = [await replica(env, false, false), await replica(env, false, false)];
+    const [a, b] = replicas as [Replica, Replica];
+    const admin = (r: Replica, method: string, path: string, body?: object) =>
+      fetch(`${r.gw.url}${path}`, {
+        method,
+        headers: { authorization: 'Bearer admin-secret', 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    const call = (r: Replica, k: string) => hello(r, k).then((res) => res.status);
+    /** The status of a call to `r` once it is not `from` any more (replicas look at the shared keys every second). */
+    const settles = async (r: Replica, k: string, from: number) => {
+      const until = Date.now() + 5000;
+      let status = await call(r, k);
+      while (status === from && Date.now() < until) {
+        await new Promise((res) => setTimeout(res, 100));
+        status = await call(r, k);
+      }
+      return status;
+    };
+    try {
+      const created = await admin(a, 'POST', '/admin/keys', { name: 'shared', team: 'search' });
+      assert.equal(created.status, 201);
+      const made = (await created.json()) as { id: string; key: string; shared: boolean };
+      assert.equal(made.shared, true, 'the answer says the other replicas can see it');
+      assert.equal(await call(a, made.key), 200);
+      assert.equal(await settles(b, made.key, 401), 200, 'replica B knows the key');
+      // B's ledger holds it too: B restarts with it even if Redis were gone.
+      assert.ok((await b.rt.store.gatewayKeys.list()).some((k) => k.id === made.id));
+
+      const revoked = await admin(b, 'DELETE', `/admin/keys/${made.id}`);
+      assert.equal(revoked.status, 200);
+      assert.equal(await call(b, made.key), 403);
+      assert.equal(await settles(a, made.key, 200), 403, 'replica A refuses it too');
+      const listed = (await (await admin(a, 'GET', '/admin/keys')).json()) as {
+        id: string;
+        status: string;
+      }[];
+      assert.equal(listed.find((k) => k.id === made.id)?.status, 'revoked');
+    } finally {
+      await close(replicas);
+      await own.stop();
+    }
+  });
+
   test('Redis gone: a call in flight is still recorded, new calls get 503 until it is back', async () => {
     const own = await startTestRedis();
     if ('skip' in own) return;
     const r = await replica({ TOKENLEDGER_REDIS_URL: own.url }, false);
-    const call = () =>
-      fetch(`${r.gw.url}/model/${encodeURIComponent(HAIKU)}/invoke`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-        body: JSON.stringify({
-          anthropic_version: 'bedrock-2023-05-31',
-          max_tokens: 10,
-          messages: [{ role: 'user', content: 'hi' }],
-        }),
-      });
+    const call = () => hello(r, key);
     try {
       assert.equal((await call()).status, 200);
       fake.behave(nextRequests({ kind: 'respond', delayMs: 300 }));

@@ -6,6 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
+import { createClient } from 'redis';
 import { tempDir } from './temp-dir.ts';
 
 export type TestRedis = { url: string; stop(): Promise<void> } | { skip: string };
@@ -26,6 +27,23 @@ export async function startTestRedis(): Promise<TestRedis> {
     }
   }
   throw lastError;
+}
+
+/**
+ * The end of a test file's use of `redis`: deletes every key under `prefix` (a Redis given by
+ * TOKENLEDGER_TEST_REDIS_URL outlives the run: leave nothing behind in it), then stops a server started here.
+ */
+export async function releaseTestRedis(redis: TestRedis, prefix: string): Promise<void> {
+  if (!('stop' in redis)) return;
+  const client = createClient({ url: redis.url });
+  client.on('error', () => {});
+  await client.connect();
+  const match = `${prefix.replace(/[\\*?[\]]/g, '\\$&')}*`;
+  for await (const keys of client.scanIterator({ MATCH: match, COUNT: 1000 })) {
+    if (keys.length > 0) await client.del(keys);
+  }
+  await client.close();
+  await redis.stop();
 }
 
 function onPath(name: string): string | null {

@@ -21,9 +21,12 @@ import {
   type Governor,
   KeyRing,
   loadRedisCounterStore,
+  loadRedisSharedKeys,
   type SpendEntry,
+  startKeySync,
   stsEndpoint,
   upstreamEndpoint,
+  type VirtualKey,
 } from '../../gateway/index.ts';
 import { cardCost, priceOf, type RateCard, rateCard } from '../../price/index.ts';
 import type { Runtime } from '../../runtime.ts';
@@ -51,7 +54,10 @@ export interface RunningGateway {
   readonly port: number;
   readonly gateway: Gateway;
   readonly governor: Governor;
-  /** Where budget counters live, for the start-up line: `in memory`, or `shared in Redis at <url without password>`. */
+  /**
+   * Where budget counters live, for the start-up line: `in memory`, or `and keys shared in Redis at <url without
+   * password>`.
+   */
   readonly counters: string;
   /** Writes what the spool holds to the ledger now (one attempt). */
   flush(): Promise<void>;
@@ -163,6 +169,25 @@ export async function startGateway(
   if (shared === null || (await shared.claim(`seeded:${await ledgerId(rt)}`)))
     await governor.load(await ledgerSpend(rt, now()));
   const keys = new KeyRing(await rt.store.gatewayKeys.list());
+  const saveKeys = (k: readonly VirtualKey[]) => rt.store.gatewayKeys.put(k);
+  // Replicas that share counters share their keys too (same Redis and prefix): a key created or revoked through
+  // any replica holds on all of them.
+  const sharedKeys =
+    redisUrl === undefined
+      ? null
+      : await loadRedisSharedKeys().then((m) =>
+          m.createRedisSharedKeys({ url: redisUrl, prefix: cfg.counters.prefix }),
+        );
+  const keySync =
+    sharedKeys === null
+      ? null
+      : await startKeySync({
+          ring: keys,
+          shared: sharedKeys,
+          save: saveKeys,
+          log: opts.log,
+          clock: now,
+        });
   const spoolDir = isAbsolute(cfg.spool.dir) ? cfg.spool.dir : join(opts.baseDir, cfg.spool.dir);
   // Calls become ledger rows on the encoder's thread; the event loop only appends to the spool and runs the insert.
   const encoder = createLedgerEncoder(rt.origin);
@@ -206,7 +231,8 @@ export async function startGateway(
       roles: cfg.upstream.roles,
     },
     keys,
-    saveKeys: (k) => rt.store.gatewayKeys.put(k),
+    saveKeys,
+    ...(keySync === null ? {} : { shareKeys: (k: readonly VirtualKey[]) => keySync.publish(k) }),
     governor,
     upstream,
     record: (raw) => spool.append(raw),
@@ -214,7 +240,10 @@ export async function startGateway(
     costOf: (raw) => priceOf(rt.normaliser.normalise(raw), rt.catalog).cost.picos,
     worstCaseOf: worstCasePricer(rt, upstream.region, accountId, now),
     now,
-    health: () => ({ spool: spool.stats() }),
+    health: () => ({
+      spool: spool.stats(),
+      ...(keySync === null ? {} : { sharedKeys: keySync.stats() }),
+    }),
   });
   const server = createDualServer(gateway.handle);
   await new Promise<void>((res, rej) => {
@@ -228,7 +257,9 @@ export async function startGateway(
     gateway,
     governor,
     counters:
-      redisUrl === undefined ? 'in memory' : `shared in Redis at ${withoutPassword(redisUrl)}`,
+      redisUrl === undefined
+        ? 'in memory'
+        : `and keys shared in Redis at ${withoutPassword(redisUrl)}`,
     flush: () => spool.flush(),
     async close() {
       await new Promise<void>((res) => {
@@ -239,6 +270,8 @@ export async function startGateway(
       await encoder.close();
       rmSync(encodeDir, { recursive: true, force: true });
       upstream.close();
+      await keySync?.close();
+      await sharedKeys?.close();
       await shared?.close();
     },
   };

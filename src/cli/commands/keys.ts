@@ -5,7 +5,14 @@
  */
 
 import { AppError } from '../../core/index.ts';
-import { expiryOf, keyAttributes, newKey, publicKey, rotate } from '../../gateway/index.ts';
+import {
+  expiryOf,
+  keyAttributes,
+  newKey,
+  publicKey,
+  revokedKey,
+  rotate,
+} from '../../gateway/index.ts';
 import { parse, str } from '../args.ts';
 import { type CliContext, EXIT, print, withRuntime } from '../context.ts';
 import { renderTable } from '../format.ts';
@@ -32,6 +39,8 @@ interface Shown {
   status: string;
   expires_at: string | null;
   key?: string;
+  /** From a gateway whose replicas share keys: whether the others can see the change yet. */
+  shared?: boolean;
 }
 
 export async function keysCommand(ctx: CliContext): Promise<number> {
@@ -99,12 +108,15 @@ export async function keysCommand(ctx: CliContext): Promise<number> {
             case 'rotate': {
               const old = await find();
               const { key, plaintext } = rotate(old, now);
-              await store.put([key, { ...old, revokedAt: now + grace * 1000, replacedBy: key.id }]);
+              await store.put([
+                key,
+                { ...revokedKey(old, now + grace * 1000), replacedBy: key.id },
+              ]);
               return [{ ...publicKey(key, now), key: plaintext }];
             }
             case 'revoke': {
               const old = await find();
-              const revoked = { ...old, revokedAt: now };
+              const revoked = revokedKey(old, now);
               await store.put([revoked]);
               return [publicKey(revoked, now)];
             }
@@ -117,18 +129,24 @@ export async function keysCommand(ctx: CliContext): Promise<number> {
     return EXIT.ok;
   }
   const shown = result as Shown[];
+  // A gateway whose replicas share keys says whether the others can see the change yet.
+  const pending =
+    shown[0]?.shared === false
+      ? '\nNote: the gateway could not reach Redis; the other replicas get this change when it is back.'
+      : '';
   if (action === 'create' || action === 'rotate') {
     const k = shown[0] as Shown;
     print(
       ctx,
       `Created key ${k.id} (${k.name}${k.team === null ? '' : `, team ${k.team}`}${k.user === null ? '' : `, user ${k.user}`}).\n` +
         `Key (shown once, store it now):\n  ${k.key}\n` +
-        'Callers: export AWS_BEARER_TOKEN_BEDROCK=<key> (AWS SDK, Claude Code) or pass it as the OpenAI apiKey.',
+        'Callers: export AWS_BEARER_TOKEN_BEDROCK=<key> (AWS SDK, Claude Code) or pass it as the OpenAI apiKey.' +
+        pending,
     );
     return EXIT.ok;
   }
   if (action === 'revoke') {
-    print(ctx, `Revoked key ${(shown[0] as Shown).id}.`);
+    print(ctx, `Revoked key ${(shown[0] as Shown).id}.${pending}`);
     return EXIT.ok;
   }
   if (shown.length === 0) {

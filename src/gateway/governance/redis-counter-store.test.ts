@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, type TestContext, test } from 'node:test';
 import { createClient } from 'redis';
-import { startTestRedis } from '../../../test/support/redis.ts';
+import { releaseTestRedis, startTestRedis } from '../../../test/support/redis.ts';
 import { counterStoreContract } from './counter-store.contract.ts';
 import { type CounterWindow, createMemoryCounterStore } from './counter-store.ts';
 import { createRedisCounterStore, GRACE_MS } from './redis-counter-store.ts';
@@ -18,18 +18,7 @@ const runPrefix = `tl-test:${process.pid}:${Date.now()}:`;
 let stores = 0;
 const freshPrefix = () => `${runPrefix}${++stores}:`;
 
-after(async () => {
-  if (!('stop' in redis)) return;
-  // A Redis given by TOKENLEDGER_TEST_REDIS_URL outlives the run: leave nothing behind in it.
-  const client = createClient({ url });
-  client.on('error', () => {});
-  await client.connect();
-  for await (const keys of client.scanIterator({ MATCH: `${runPrefix}*`, COUNT: 1000 })) {
-    if (keys.length > 0) await client.del(keys);
-  }
-  await client.close();
-  await redis.stop();
-});
+after(() => releaseTestRedis(redis, runPrefix));
 
 counterStoreContract(
   'redis counter store',

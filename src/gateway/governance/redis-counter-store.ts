@@ -52,9 +52,7 @@ import {
   HOLD_SWEEP_MAX,
   type ReserveOutcome,
 } from './counter-store.ts';
-
-/** Connection attempts before `createRedisCounterStore` gives up (about 5 s). */
-const INITIAL_RETRIES = 9;
+import { redisConnection, timedCalls } from './redis-client.ts';
 
 /** How long a counter outlives the moment its state is surely dead. */
 export const GRACE_MS = 7 * 24 * 3_600_000;
@@ -521,50 +519,22 @@ export async function createRedisCounterStore(
   options: RedisCounterStoreOptions,
 ): Promise<RedisCounterStore> {
   const prefix = options.prefix ?? 'tokenledger:';
-  const onError = options.onError ?? (() => {});
-  // Until the first connection, a few quick retries then a rejection (a gateway should not start against a Redis
-  // it cannot reach); after it, reconnect for as long as it takes, at most 2 s apart.
-  let connected = false;
-  const client = createClient({
-    url: options.url,
-    disableOfflineQueue: true,
-    socket: {
-      reconnectStrategy: (retries: number, cause: Error) =>
-        connected || retries < INITIAL_RETRIES ? Math.min(100 * (retries + 1), 2000) : cause,
-    },
-    scripts: {
-      tlReserve: script(RESERVE_LUA),
-      tlCommit: script(COMMIT_LUA),
-      tlRead: script(READ_LUA),
-      tlTouch: script(TOUCH_LUA),
-    },
-  });
-  client.on('error', (error: unknown) =>
-    onError(error instanceof Error ? error : new Error(String(error))),
+  const connection = redisConnection(options.onError ?? (() => {}));
+  const client = await connection.open(
+    createClient({
+      ...connection.options(options.url),
+      scripts: {
+        tlReserve: script(RESERVE_LUA),
+        tlCommit: script(COMMIT_LUA),
+        tlRead: script(READ_LUA),
+        tlTouch: script(TOUCH_LUA),
+      },
+    }),
   );
-  try {
-    await client.connect();
-  } catch (error) {
-    client.destroy();
-    throw error;
-  }
-  connected = true;
 
   const counters = `${prefix}c:`;
   const redisKey = (key: string) => `${counters}${key}`;
-  const timeoutMs = options.commandTimeoutMs ?? 2000;
-  /** The call's answer, or a rejection once it has waited `timeoutMs`. */
-  const timed = <T>(call: Promise<T>, what: string): Promise<T> => {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`Redis did not answer ${what} within ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-    });
-    call.catch(() => undefined); // settled after the timeout: nobody is waiting
-    return Promise.race([call, timeout]).finally(() => clearTimeout(timer));
-  };
+  const timed = timedCalls(options.commandTimeoutMs ?? 2000);
 
   return {
     async reserve(

@@ -1,0 +1,216 @@
+/**
+ * Virtual keys shared by gateway replicas. Each replica keeps its keys in its own ledger (durable, and what it
+ * starts from); when the replicas share counters in Redis they also share their keys there, so a key created,
+ * rotated or revoked through any replica's admin API (or `tokenledger keys … --gateway`) holds on all of them.
+ *
+ * The shared copy is a merge that every replica can apply in any order, any number of times, and reach the same
+ * result: a key's identity, attribution and expiry never change once created (its id is random), and of two views
+ * of its revocation the more restrictive wins — the earlier revocation, the recorded successor. So a
+ * revocation can never be undone by a replica that had not heard of it, and a Redis that lost its data is filled
+ * again from the replicas' ledgers.
+ *
+ * Each replica publishes every key of its ledger at start, then every change it makes; once a second it asks the
+ * shared copy's version, and on a change reads it whole and takes in what is new (into its ledger too). A change
+ * that could not be published (Redis down) is kept and published again on the next tick. A revocation made on one
+ * replica therefore holds on all of them within about a second of Redis having it.
+ */
+import type { Logger } from '../core/index.ts';
+import type { KeyRing, VirtualKey } from './keys.ts';
+
+/** The shared copy of the keys (Redis, or memory in tests). */
+export interface SharedKeys {
+  /** Merges the keys into the shared copy (see `mergeKeys`); the version changes if anything did. */
+  publish(keys: readonly VirtualKey[]): Promise<void>;
+  /** A token that changes whenever the shared copy does. */
+  version(): Promise<string>;
+  /** Every shared key, and how many entries could not be read as a key. */
+  all(): Promise<{ keys: VirtualKey[]; unreadable: number }>;
+  close(): Promise<void>;
+}
+
+const earlier = (a: number | null, b: number | null): number | null =>
+  a === null ? b : b === null ? a : Math.min(a, b);
+
+/** Two views of one key (same id): the first's identity, the earlier revocation and the successor either names. */
+export function mergeKeys(a: VirtualKey, b: VirtualKey): VirtualKey {
+  const revokedAt = earlier(a.revokedAt, b.revokedAt);
+  const replacedBy = a.replacedBy ?? b.replacedBy;
+  if (revokedAt === a.revokedAt && replacedBy === a.replacedBy) return a;
+  return { ...a, revokedAt, replacedBy };
+}
+
+const sameLifetime = (a: VirtualKey, b: VirtualKey) =>
+  a.revokedAt === b.revokedAt && a.replacedBy === b.replacedBy;
+
+/** The shared copy in this process's memory: for tests, and the reference the Redis one is held to. */
+export function createMemorySharedKeys(): SharedKeys {
+  const keys = new Map<string, VirtualKey>();
+  let version = 0;
+  return {
+    async publish(list) {
+      let changed = false;
+      for (const k of list) {
+        const old = keys.get(k.id);
+        const next = old === undefined ? k : mergeKeys(old, k);
+        if (old === undefined || !sameLifetime(old, next)) {
+          keys.set(k.id, next);
+          changed = true;
+        }
+      }
+      if (changed) version++;
+    },
+    async version() {
+      return String(version);
+    },
+    async all() {
+      return { keys: [...keys.values()], unreadable: 0 };
+    },
+    async close() {},
+  };
+}
+
+export interface KeySyncStats {
+  /** Key changes made here and not yet in the shared copy. */
+  readonly pending: number;
+  /** Epoch ms of the last exchange with the shared copy that succeeded, or null. */
+  readonly lastSyncAt: number | null;
+  /** Shared entries that could not be read as keys, at the last read. */
+  readonly unreadable: number;
+}
+
+export interface KeySync {
+  /** Publishes keys changed here (already in this replica's ledger and ring); false if kept for the next tick. */
+  publish(keys: readonly VirtualKey[]): Promise<boolean>;
+  /** One exchange now: publish what is pending, take in what changed. */
+  tick(): Promise<void>;
+  stats(): KeySyncStats;
+  /** Stops the ticks (the shared copy's connection is the caller's to close). */
+  close(): Promise<void>;
+}
+
+export interface KeySyncDeps {
+  readonly ring: KeyRing;
+  readonly shared: SharedKeys;
+  /** Stores keys in this replica's ledger. */
+  readonly save: (keys: readonly VirtualKey[]) => Promise<void>;
+  readonly log: Logger;
+  readonly clock: () => number;
+  /** Between two looks at the shared copy; default 1000 ms. */
+  readonly intervalMs?: number;
+}
+
+/** Publishes this replica's keys, takes in the shared ones, then keeps both in step. */
+export async function startKeySync(deps: KeySyncDeps): Promise<KeySync> {
+  const { ring, shared, log, clock } = deps;
+  const pending = new Map<string, VirtualKey>();
+  let seen: string | null = null;
+  let lastSyncAt: number | null = null;
+  let unreadable = 0;
+  let warnedAt = Number.NEGATIVE_INFINITY;
+  let running: Promise<void> | null = null;
+  let closed = false;
+
+  const warn = (message: string, error: unknown) => {
+    if (clock() - warnedAt < 60_000) return;
+    warnedAt = clock();
+    log.warn(message, { error: (error as Error).message, pending: pending.size });
+  };
+
+  const queue = (keys: readonly VirtualKey[]) => {
+    for (const k of keys) {
+      const queued = pending.get(k.id);
+      pending.set(k.id, queued === undefined ? k : mergeKeys(queued, k));
+    }
+  };
+
+  /** Sends what is pending; a key changed again meanwhile stays pending. */
+  const flush = async () => {
+    if (pending.size === 0) return;
+    const sent = [...pending.values()];
+    await shared.publish(sent);
+    for (const k of sent) if (pending.get(k.id) === k) pending.delete(k.id);
+  };
+
+  /** Takes in the shared copy if it changed: new keys, and lifetimes more restrictive than ours. */
+  const pull = async () => {
+    const version = await shared.version();
+    if (version === seen) return;
+    const all = await shared.all();
+    if (all.unreadable > 0 && all.unreadable !== unreadable)
+      log.warn('shared keys: entries that are not keys were skipped', {
+        unreadable: all.unreadable,
+      });
+    unreadable = all.unreadable;
+    const changed: VirtualKey[] = [];
+    const ours: VirtualKey[] = [];
+    for (const remote of all.keys) {
+      const local = ring.get(remote.id);
+      if (local !== undefined && local.hash !== remote.hash) {
+        // Ids are random: this is not the same key. Ours stays; theirs is not trusted.
+        log.warn('shared keys: a key id with two different keys; the shared one is ignored', {
+          id: remote.id,
+        });
+        continue;
+      }
+      const merged = local === undefined ? remote : mergeKeys(local, remote);
+      if (local === undefined || !sameLifetime(local, merged)) changed.push(merged);
+      // Ours is more restrictive than the shared copy (it missed a publish): send it again.
+      if (!sameLifetime(merged, remote)) ours.push(merged);
+    }
+    if (changed.length > 0) {
+      await deps.save(changed);
+      for (const k of changed) ring.put(k);
+    }
+    queue(ours);
+    seen = version;
+  };
+
+  const exchange = async () => {
+    try {
+      await flush();
+      await pull();
+      await flush();
+      lastSyncAt = clock();
+    } catch (error: unknown) {
+      warn('shared keys (Redis) unavailable; key changes are kept and sent when it is back', error);
+    }
+  };
+  const tick = (): Promise<void> => {
+    running ??= exchange().finally(() => {
+      running = null;
+    });
+    return running;
+  };
+
+  // At start: every key of this ledger, then whatever the other replicas have.
+  queue(ring.list());
+  await flush();
+  await pull();
+  lastSyncAt = clock();
+  const timer = setInterval(() => void tick(), deps.intervalMs ?? 1000);
+  timer.unref();
+
+  return {
+    async publish(keys) {
+      queue(keys);
+      if (closed) return false;
+      try {
+        await flush();
+        return pending.size === 0;
+      } catch (error: unknown) {
+        warn(
+          'shared keys (Redis) unavailable; key changes are kept and sent when it is back',
+          error,
+        );
+        return false;
+      }
+    },
+    tick,
+    stats: () => ({ pending: pending.size, lastSyncAt, unreadable }),
+    async close() {
+      closed = true;
+      clearInterval(timer);
+      await running;
+    },
+  };
+}

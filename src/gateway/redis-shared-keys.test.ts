@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import { createClient } from 'redis';
+import { releaseTestRedis, startTestRedis } from '../../test/support/redis.ts';
+import { createRedisSharedKeys } from './redis-shared-keys.ts';
+import { sampleKey, sharedKeysContract } from './shared-keys.contract.ts';
+
+const redis = await startTestRedis();
+const url = 'url' in redis ? redis.url : '';
+const skip = 'skip' in redis ? { skip: redis.skip } : {};
+const runPrefix = `tl-keys-test:${process.pid}:${Date.now()}:`;
+let n = 0;
+const freshPrefix = () => `${runPrefix}${++n}:`;
+
+after(() => releaseTestRedis(redis, runPrefix));
+
+sharedKeysContract('redis', () => createRedisSharedKeys({ url, prefix: freshPrefix() }), skip);
+
+describe('redis shared keys', skip, () => {
+  test('entries that are not keys are counted and skipped, never trusted', async (t) => {
+    const prefix = freshPrefix();
+    const keys = await createRedisSharedKeys({ url, prefix });
+    t.after(() => keys.close());
+    const good = sampleKey('ana');
+    await keys.publish([good]);
+    const client = createClient({ url });
+    client.on('error', () => {});
+    await client.connect();
+    t.after(() => client.close());
+    await client.hSet(`${prefix}keys`, 'abcdefabcdef', '{"id":"abcdefabcdef","hash":"not-a-hash"}');
+    await client.hSet(`${prefix}keys`, 'bcdefabcdefa', 'not json');
+    await client.hSet(
+      `${prefix}keys`,
+      'cdefabcdefab',
+      JSON.stringify({ ...good, id: 'cdefabcdefab' }),
+    );
+    await client.hSet(`${prefix}keys:revoked`, 'cdefabcdefab', 'soon');
+    const all = await keys.all();
+    assert.deepEqual(all.keys, [good]);
+    assert.equal(all.unreadable, 3);
+  });
+
+  test('the store never holds a key, only its hash', async (t) => {
+    const prefix = freshPrefix();
+    const keys = await createRedisSharedKeys({ url, prefix });
+    t.after(() => keys.close());
+    await keys.publish([sampleKey('bo')]);
+    const client = createClient({ url });
+    client.on('error', () => {});
+    await client.connect();
+    t.after(() => client.close());
+    const [entry] = Object.values(await client.hGetAll(`${prefix}keys`));
+    assert.doesNotMatch(String(entry), /tlk_/);
+  });
+
+  test('creating it against a Redis nobody listens on rejects', async () => {
+    await assert.rejects(createRedisSharedKeys({ url: 'redis://127.0.0.1:1' }));
+  });
+});

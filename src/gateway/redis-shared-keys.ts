@@ -1,0 +1,172 @@
+/**
+ * `SharedKeys` in Redis, beside the shared counters (same URL and prefix). Four keys:
+ * - `<prefix>keys`: hash, key id → the key's identity and attribution as JSON (id, name, SHA-256 hash, team, user,
+ *   feature, project, environment, createdAt, expiresAt), written once (HSETNX: a key's identity never changes);
+ * - `<prefix>keys:revoked`: hash, key id → revocation time (epoch ms), lowered only (the earlier revocation wins);
+ * - `<prefix>keys:replaced`: hash, key id → its successor's id, written once;
+ * - `<prefix>keys:version`: a counter raised by every publish that changed something.
+ * A publish is one Lua script (atomic); a read is one MULTI of three HGETALLs (a consistent snapshot). Only hashes
+ * of keys are stored, as in the ledger. None of these expire: keys are few, and a revoked key's entry is what keeps
+ * it revoked. One Redis (or a primary with replicas), not Redis Cluster, as for the counters.
+ */
+import { createClient } from 'redis';
+import { redisConnection, timedCalls } from './governance/redis-client.ts';
+import type { SharedKeys } from './key-sync.ts';
+import type { VirtualKey } from './keys.ts';
+
+export interface RedisSharedKeysOptions {
+  readonly url: string;
+  /** Starts every Redis key; default 'tokenledger:'. */
+  readonly prefix?: string;
+  readonly onError?: (error: Error) => void;
+  /** A call Redis has not answered in this long rejects; default 2000 ms. */
+  readonly commandTimeoutMs?: number;
+}
+
+/** Keys per publish script: bounds one script's run (Redis runs scripts alone). */
+const PUBLISH_CHUNK = 500;
+
+const PUBLISH_LUA = `
+local changed = 0
+for i = 1, #ARGV, 4 do
+  local id = ARGV[i]
+  if redis.call('HSETNX', KEYS[1], id, ARGV[i + 1]) == 1 then changed = 1 end
+  local revoked = ARGV[i + 2]
+  if revoked ~= '' then
+    local current = redis.call('HGET', KEYS[2], id)
+    if not current or tonumber(revoked) < tonumber(current) then
+      redis.call('HSET', KEYS[2], id, revoked)
+      changed = 1
+    end
+  end
+  local successor = ARGV[i + 3]
+  if successor ~= '' and redis.call('HSETNX', KEYS[3], id, successor) == 1 then changed = 1 end
+end
+if changed == 1 then redis.call('INCR', KEYS[4]) end
+return changed
+`;
+
+type Identity = Omit<VirtualKey, 'revokedAt' | 'replacedBy'>;
+
+export async function createRedisSharedKeys(options: RedisSharedKeysOptions): Promise<SharedKeys> {
+  const prefix = options.prefix ?? 'tokenledger:';
+  const names = [
+    `${prefix}keys`,
+    `${prefix}keys:revoked`,
+    `${prefix}keys:replaced`,
+    `${prefix}keys:version`,
+  ];
+  const [records, revoked, replaced, version] = names as [string, string, string, string];
+  const connection = redisConnection(options.onError ?? (() => {}));
+  const client = await connection.open(
+    createClient({
+      ...connection.options(options.url),
+    }),
+  );
+  const timed = timedCalls(options.commandTimeoutMs ?? 2000);
+
+  return {
+    async publish(keys) {
+      for (let i = 0; i < keys.length; i += PUBLISH_CHUNK) {
+        const args: string[] = [];
+        for (const k of keys.slice(i, i + PUBLISH_CHUNK)) {
+          const identity: Identity = {
+            id: k.id,
+            name: k.name,
+            hash: k.hash,
+            team: k.team,
+            user: k.user,
+            feature: k.feature,
+            project: k.project,
+            environment: k.environment,
+            createdAt: k.createdAt,
+            expiresAt: k.expiresAt,
+          };
+          args.push(
+            k.id,
+            JSON.stringify(identity),
+            k.revokedAt === null ? '' : String(k.revokedAt),
+            k.replacedBy ?? '',
+          );
+        }
+        await timed(client.eval(PUBLISH_LUA, { keys: names, arguments: args }), 'publish keys');
+      }
+    },
+
+    async version() {
+      return String((await timed(client.get(version), 'keys version')) ?? '0');
+    },
+
+    async all() {
+      const [ids, revokedAt, successors] = (await timed(
+        client.multi().hGetAll(records).hGetAll(revoked).hGetAll(replaced).exec(),
+        'read keys',
+      )) as unknown as [Record<string, string>, Record<string, string>, Record<string, string>];
+      const keys: VirtualKey[] = [];
+      let unreadable = 0;
+      for (const [id, json] of Object.entries(ids)) {
+        const identity = identityOf(id, json);
+        if (identity === null) {
+          unreadable++;
+          continue;
+        }
+        const r = revokedAt[id];
+        const revokedMs = r === undefined ? null : Number(r);
+        if (revokedMs !== null && !Number.isSafeInteger(revokedMs)) {
+          unreadable++;
+          continue;
+        }
+        keys.push({ ...identity, revokedAt: revokedMs, replacedBy: successors[id] ?? null });
+      }
+      return { keys, unreadable };
+    },
+
+    async close() {
+      if (client.isOpen) await client.close();
+    },
+  };
+}
+
+const ID = /^[a-z0-9]{12}$/;
+const HASH = /^[0-9a-f]{64}$/;
+
+/** A shared entry read back, checked field by field (Redis is outside this process: never trusted blindly). */
+function identityOf(id: string, json: string): Identity | null {
+  let v: unknown;
+  try {
+    v = JSON.parse(json);
+  } catch {
+    return null;
+  }
+  if (v === null || typeof v !== 'object') return null;
+  const o = v as Record<string, unknown>;
+  const text = (x: unknown) => x === null || typeof x === 'string';
+  const ms = (x: unknown) => typeof x === 'number' && Number.isSafeInteger(x);
+  if (
+    o.id !== id ||
+    !ID.test(id) ||
+    typeof o.hash !== 'string' ||
+    !HASH.test(o.hash) ||
+    typeof o.name !== 'string' ||
+    !text(o.team) ||
+    !text(o.user) ||
+    !text(o.feature) ||
+    !text(o.project) ||
+    !text(o.environment) ||
+    !ms(o.createdAt) ||
+    !(o.expiresAt === null || ms(o.expiresAt))
+  )
+    return null;
+  return {
+    id,
+    name: o.name,
+    hash: o.hash,
+    team: o.team as string | null,
+    user: o.user as string | null,
+    feature: o.feature as string | null,
+    project: o.project as string | null,
+    environment: o.environment as string | null,
+    createdAt: o.createdAt as number,
+    expiresAt: o.expiresAt as number | null,
+  };
+}

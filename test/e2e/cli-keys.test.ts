@@ -1,0 +1,156 @@
+/**
+ * `tokenledger keys` as a user runs it: against the ledger file, and through a running gateway's admin API — where,
+ * when the gateway's replicas share keys in Redis and Redis is gone, it says the other replicas will see the change
+ * later.
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { startGateway } from '../../src/cli/commands/gateway.ts';
+import type { Logger } from '../../src/core/index.ts';
+import { createHttpUpstream } from '../../src/gateway/index.ts';
+import { openRuntime } from '../../src/runtime.ts';
+import { runCli } from '../support/cli.ts';
+import { startFakeBedrock } from '../support/fake-bedrock.ts';
+import { startTestRedis } from '../support/redis.ts';
+import { tempDir } from '../support/temp-dir.ts';
+
+const NOW = Date.UTC(2026, 10, 23, 12);
+const quiet: Logger = { info() {}, warn() {}, error() {} };
+
+describe('tokenledger keys', () => {
+  const dir = tempDir('tl-cli-keys-');
+  after(() => dir.remove());
+  const db = join(dir.path, 'ledger.duckdb');
+  const cli = (args: string[], env: NodeJS.ProcessEnv = {}, now = NOW) =>
+    runCli(args, { env, cwd: dir.path, now, placeholders: { [dir.path]: '<tmp>' } });
+  const list = async () =>
+    JSON.parse((await cli(['keys', 'list', '--json', '--db', db])).out) as {
+      id: string;
+      status: string;
+      replaced_by: string | null;
+      revoked_at: string | null;
+    }[];
+
+  test('create, list, rotate with a grace period, revoke: on the ledger file', async () => {
+    const created = await cli([
+      'keys',
+      'create',
+      '--name',
+      'ana-laptop',
+      '--team',
+      'search',
+      '--user',
+      'ana@example.com',
+      '--expires-days',
+      '90',
+      '--db',
+      db,
+    ]);
+    assert.equal(created.code, 0, created.err);
+    assert.match(
+      created.out,
+      /Created key [a-z0-9]{12} \(ana-laptop, team search, user ana@example\.com\)/,
+    );
+    assert.match(created.out, /\n {2}tlk_[a-z0-9]{12}_[A-Za-z0-9_-]{43}\n/);
+    const [first] = await list();
+    assert.equal(first?.status, 'active');
+
+    const rotated = await cli([
+      'keys',
+      'rotate',
+      String(first?.id),
+      '--grace-seconds',
+      '3600',
+      '--db',
+      db,
+    ]);
+    assert.equal(rotated.code, 0, rotated.err);
+    let keys = await list();
+    const old = keys.find((k) => k.id === first?.id);
+    assert.equal(old?.status, 'active', 'the old key works during the grace');
+    assert.equal(old?.revoked_at, new Date(NOW + 3_600_000).toISOString());
+    assert.ok(old?.replaced_by);
+
+    const revoked = await cli(['keys', 'revoke', String(first?.id), '--db', db]);
+    assert.equal(revoked.code, 0);
+    assert.equal(revoked.out.trim(), `Revoked key ${first?.id}.`);
+    // Rotating a revoked key again gives a successor, and does not revive the key for a grace period.
+    assert.equal(
+      (
+        await cli(
+          ['keys', 'rotate', String(first?.id), '--grace-seconds', '3600', '--db', db],
+          {},
+          NOW + 1000,
+        )
+      ).code,
+      0,
+    );
+    keys = await list();
+    assert.equal(keys.find((k) => k.id === first?.id)?.status, 'revoked');
+    assert.equal(keys.length, 3);
+  });
+
+  test('usage errors name what is wrong', async () => {
+    const r = await cli(['keys', 'revoke', '--db', db]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.err, /keys revoke needs the key id/);
+    const bad = await cli(['keys', 'create', '--name', 'bad\nname', '--db', db]);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.err, /name must be/);
+  });
+
+  test('through a gateway whose replicas share keys: a note when Redis cannot take the change yet', async (t) => {
+    const redis = await startTestRedis();
+    if ('skip' in redis) return t.skip(redis.skip);
+    const gwDir = tempDir('tl-cli-keys-gw-');
+    const fake = await startFakeBedrock({
+      credentials: [{ accessKeyId: 'AKIDKEYS', secretAccessKey: 'keys-secret' }],
+    });
+    const env = { TOKENLEDGER_REDIS_URL: redis.url, TOKENLEDGER_ADMIN_TOKEN: 'admin-secret' };
+    const rt = await openRuntime({
+      db: join(gwDir.path, 'ledger.duckdb'),
+      configPath: undefined,
+      env,
+    });
+    const gw = await startGateway(rt, {
+      port: 0,
+      host: '127.0.0.1',
+      env,
+      baseDir: gwDir.path,
+      log: quiet,
+      upstream: createHttpUpstream({
+        endpoint: fake.url,
+        region: 'us-east-1',
+        auth: 'sigv4',
+        credentials: {
+          own: async () => ({ accessKeyId: 'AKIDKEYS', secretAccessKey: 'keys-secret' }),
+          assumed: async () => ({ accessKeyId: 'AKIDKEYS', secretAccessKey: 'keys-secret' }),
+        },
+      }),
+    });
+    try {
+      const ok = await cli(['keys', 'create', '--name', 'ci', '--gateway', gw.url], env);
+      assert.equal(ok.code, 0, ok.err);
+      assert.doesNotMatch(ok.out, /Note:/);
+      await redis.stop();
+      const pending = await cli(['keys', 'create', '--name', 'ci-2', '--gateway', gw.url], env);
+      assert.equal(pending.code, 0, pending.err);
+      assert.match(
+        pending.out,
+        /Note: the gateway could not reach Redis; the other replicas get this change/,
+      );
+      const listed = await cli(['keys', 'list', '--json', '--gateway', gw.url], env);
+      assert.equal(
+        (JSON.parse(listed.out) as unknown[]).length,
+        2,
+        'both keys work on this replica',
+      );
+    } finally {
+      await gw.close();
+      await rt.close();
+      await fake.close();
+      gwDir.remove();
+    }
+  });
+});
