@@ -6,17 +6,16 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { startGateway } from '../../src/cli/commands/gateway.ts';
 import type { Logger } from '../../src/core/index.ts';
-import { createHttpUpstream } from '../../src/gateway/index.ts';
 import { openRuntime } from '../../src/runtime.ts';
 import { runCli } from '../support/cli.ts';
 import { startFakeBedrock } from '../support/fake-bedrock.ts';
+import { startGatewayOnFake } from '../support/gateway.ts';
 import { startTestRedis } from '../support/redis.ts';
 import { tempDir } from '../support/temp-dir.ts';
 
 const NOW = Date.UTC(2026, 10, 23, 12);
-const quiet: Logger = { info() {}, warn() {}, error() {} };
+const _quiet: Logger = { info() {}, warn() {}, error() {} };
 
 describe('tokenledger keys', () => {
   const dir = tempDir('tl-cli-keys-');
@@ -113,21 +112,11 @@ describe('tokenledger keys', () => {
       configPath: undefined,
       env,
     });
-    const gw = await startGateway(rt, {
-      port: 0,
-      host: '127.0.0.1',
-      env,
+    const gw = await startGatewayOnFake(rt, {
+      upstream: fake.url,
+      creds: { accessKeyId: 'AKIDKEYS', secretAccessKey: 'keys-secret' },
       baseDir: gwDir.path,
-      log: quiet,
-      upstream: createHttpUpstream({
-        endpoint: fake.url,
-        region: 'us-east-1',
-        auth: 'sigv4',
-        credentials: {
-          own: async () => ({ accessKeyId: 'AKIDKEYS', secretAccessKey: 'keys-secret' }),
-          assumed: async () => ({ accessKeyId: 'AKIDKEYS', secretAccessKey: 'keys-secret' }),
-        },
-      }),
+      env,
     });
     try {
       const ok = await cli(['keys', 'create', '--name', 'ci', '--gateway', gw.url], env);

@@ -12,16 +12,16 @@ import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type RunningGateway, startGateway } from '../../src/cli/commands/gateway.ts';
+import type { RunningGateway } from '../../src/cli/commands/gateway.ts';
 import type { Logger } from '../../src/core/index.ts';
-import { createHttpUpstream, newKey } from '../../src/gateway/index.ts';
-import { priceOf } from '../../src/price/index.ts';
+import { newKey } from '../../src/gateway/index.ts';
 import { openRuntime, type Runtime } from '../../src/runtime.ts';
 import { type FakeBedrock, startFakeBedrock } from '../support/fake-bedrock.ts';
+import { listPriceOf, startGatewayOnFake } from '../support/gateway.ts';
 import { tempDir } from '../support/temp-dir.ts';
 
 const CREDS = { accessKeyId: 'AKIDCLAUDECODE', secretAccessKey: 'claude-code-test-secret' };
-const quiet: Logger = { info() {}, warn() {}, error() {} };
+const _quiet: Logger = { info() {}, warn() {}, error() {} };
 
 function executable(path: string): boolean {
   try {
@@ -55,7 +55,8 @@ const skip =
     ? 'no Claude Code binary: set TOKENLEDGER_TEST_CLAUDE_CODE or `npm install --no-save @anthropic-ai/claude-code`'
     : false;
 
-describe('gateway: real Claude Code in Bedrock mode', { skip }, () => {
+// The skip is the test's, not the suite's, so that a run without the binary counts it as skipped.
+describe('gateway: real Claude Code in Bedrock mode', () => {
   let fake: FakeBedrock;
   let rt: Runtime;
   let gw: RunningGateway;
@@ -74,22 +75,11 @@ describe('gateway: real Claude Code in Bedrock mode', { skip }, () => {
   );
 
   before(async () => {
+    if (skip) return;
     fake = await startFakeBedrock({ credentials: [CREDS] });
     rt = await openRuntime({ db: join(dir.path, 'ledger.duckdb'), configPath: undefined, env: {} });
     await rt.store.gatewayKeys.put([made.key]);
-    gw = await startGateway(rt, {
-      port: 0,
-      host: '127.0.0.1',
-      env: {},
-      baseDir: dir.path,
-      log: quiet,
-      upstream: createHttpUpstream({
-        endpoint: fake.url,
-        region: 'us-east-1',
-        auth: 'sigv4',
-        credentials: { own: async () => CREDS, assumed: async () => CREDS },
-      }),
-    });
+    gw = await startGatewayOnFake(rt, { upstream: fake.url, creds: CREDS, baseDir: dir.path });
   });
   after(async () => {
     await gw?.close();
@@ -98,7 +88,9 @@ describe('gateway: real Claude Code in Bedrock mode', { skip }, () => {
     dir.remove();
   });
 
-  test('`claude -p` answers through the gateway; the call is in the ledger with its session, tokens and dollars', async () => {
+  test('`claude -p` answers through the gateway; the call is in the ledger with its session, tokens and dollars', {
+    skip,
+  }, async () => {
     const home = join(dir.path, 'home');
     const env: NodeJS.ProcessEnv = {
       PATH: process.env.PATH,
@@ -170,27 +162,11 @@ describe('gateway: real Claude Code in Bedrock mode', { skip }, () => {
       ].map(Number),
       [t.input, t.output, t.cacheRead, t.cacheWrite5m, t.cacheWrite1h],
     );
-    const expected = priceOf(
-      rt.normaliser.normalise({
-        requestId: call.requestId,
-        occurredAt: Date.now(),
-        accountId: 'gateway',
-        region: 'us-east-1',
-        inferenceRegion: null,
-        operation: 'InvokeModelWithResponseStream',
-        modelId: call.modelId,
-        identityArn: null,
-        requestMetadata: {},
-        tokens: t,
-        cacheTtlKnown: true,
-        tier: 'standard',
-        latencyMs: null,
-        firstByteMs: null,
-        errorCode: null,
-        source: { uri: 'x', line: 0 },
-      }),
-      rt.catalog,
-    ).cost.picos;
+    const expected = listPriceOf(rt, {
+      ...call,
+      operation: 'InvokeModelWithResponseStream',
+      tokens: t,
+    });
     assert.ok(expected !== null && expected > 0n, `${call.modelId} is priced`);
     assert.equal(BigInt(String(stored.cost_pusd)), expected, 'the exact dollars');
 

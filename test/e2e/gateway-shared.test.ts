@@ -8,11 +8,12 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type RunningGateway, startGateway } from '../../src/cli/commands/gateway.ts';
+import type { RunningGateway } from '../../src/cli/commands/gateway.ts';
 import type { Logger } from '../../src/core/index.ts';
-import { createHttpUpstream, newKey } from '../../src/gateway/index.ts';
+import { newKey } from '../../src/gateway/index.ts';
 import { openRuntime, type Runtime } from '../../src/runtime.ts';
 import { type FakeBedrock, nextRequests, startFakeBedrock } from '../support/fake-bedrock.ts';
+import { startGatewayOnFake } from '../support/gateway.ts';
 import {
   SEARCH_DAILY_BUDGET_YAML,
   SEARCH_SPEND_PICOS,
@@ -23,7 +24,7 @@ import { tempDir } from '../support/temp-dir.ts';
 
 const CREDS = { accessKeyId: 'AKIDGATEWAYTEST', secretAccessKey: 'gateway-test-secret' };
 const HAIKU = 'us.anthropic.claude-haiku-4-5-20251001-v1:0';
-const quiet: Logger = { info() {}, warn() {}, error() {} };
+const _quiet: Logger = { info() {}, warn() {}, error() {} };
 const LIMIT = 550_000_000_000n; // $0.55
 const SEEDED = SEARCH_SPEND_PICOS; // $0.50 already spent today, in replica A's ledger
 const BUDGET = `gateway:\n${SEARCH_DAILY_BUDGET_YAML}\n`;
@@ -62,19 +63,7 @@ describe('gateway replicas sharing counters', { skip }, () => {
   });
 
   const start = async (r: { rt: Runtime; dir: { path: string } }, env: NodeJS.ProcessEnv) =>
-    startGateway(r.rt, {
-      port: 0,
-      host: '127.0.0.1',
-      env,
-      baseDir: r.dir.path,
-      log: quiet,
-      upstream: createHttpUpstream({
-        endpoint: fake.url,
-        region: 'us-east-1',
-        auth: 'sigv4',
-        credentials: { own: async () => CREDS, assumed: async () => CREDS },
-      }),
-    });
+    startGatewayOnFake(r.rt, { upstream: fake.url, creds: CREDS, baseDir: r.dir.path, env });
 
   /** A replica with its own ledger (and, if asked, today's $0.50 in it), knowing the key. */
   async function replica(env: NodeJS.ProcessEnv, seed: boolean, withKey = true): Promise<Replica> {

@@ -17,12 +17,12 @@ import {
   InvokeModelWithResponseStreamCommand,
 } from '@aws-sdk/client-bedrock-runtime';
 import OpenAI from 'openai';
-import { type RunningGateway, startGateway } from '../../src/cli/commands/gateway.ts';
+import type { RunningGateway } from '../../src/cli/commands/gateway.ts';
 import type { Logger } from '../../src/core/index.ts';
-import { createHttpUpstream, newKey } from '../../src/gateway/index.ts';
-import { priceOf } from '../../src/price/index.ts';
+import { newKey } from '../../src/gateway/index.ts';
 import { openRuntime, type Runtime } from '../../src/runtime.ts';
 import { type FakeBedrock, nextRequests, startFakeBedrock } from '../support/fake-bedrock.ts';
+import { listPriceOf, startGatewayOnFake } from '../support/gateway.ts';
 import {
   SEARCH_DAILY_BUDGET_YAML,
   SEARCH_SPEND_PICOS,
@@ -41,7 +41,7 @@ const ANTHROPIC = {
   max_tokens: 200,
   messages: [{ role: 'user', content: 'hello there' }],
 };
-const quiet: Logger = { info() {}, warn() {}, error() {} };
+const _quiet: Logger = { info() {}, warn() {}, error() {} };
 
 interface Env {
   dir: { path: string; remove(): void };
@@ -93,19 +93,12 @@ async function setup(
     null,
   );
   await rt.store.gatewayKeys.put([key]);
-  const gw = await startGateway(rt, {
-    port: 0,
-    host: '127.0.0.1',
-    env: { TOKENLEDGER_ADMIN_TOKEN: 'admin-secret' },
+  const gw = await startGatewayOnFake(rt, {
+    upstream: fake.url,
+    creds: CREDS,
     baseDir: dir.path,
-    log: quiet,
+    env: { TOKENLEDGER_ADMIN_TOKEN: 'admin-secret' },
     ...(extra.timeoutMs === undefined ? {} : { timeoutMs: extra.timeoutMs }),
-    upstream: createHttpUpstream({
-      endpoint: fake.url,
-      region: 'us-east-1',
-      auth: 'sigv4',
-      credentials: { own: async () => CREDS, assumed: async () => CREDS },
-    }),
   });
   return { dir, rt, fake, gw, key: plaintext, storeDown };
 }
@@ -196,27 +189,12 @@ describe('gateway: real AWS SDK and OpenAI SDK in front of a fake Bedrock', () =
         `${r.operation} tokens`,
       );
       assert.equal(stored.team, 'search');
-      const expected = priceOf(
-        env.rt.normaliser.normalise({
-          requestId: r.requestId,
-          occurredAt: Date.now(),
-          accountId: 'gateway',
-          region: 'us-east-1',
-          inferenceRegion: null,
-          operation: r.operation ?? '',
-          modelId: r.modelId,
-          identityArn: null,
-          requestMetadata: {},
-          tokens: t,
-          cacheTtlKnown: true,
-          tier: 'standard',
-          latencyMs: null,
-          firstByteMs: null,
-          errorCode: null,
-          source: { uri: 'x', line: 0 },
-        }),
-        env.rt.catalog,
-      ).cost.picos;
+      const expected = listPriceOf(env.rt, {
+        requestId: r.requestId,
+        operation: r.operation ?? '',
+        modelId: r.modelId,
+        tokens: t,
+      });
       assert.ok(expected !== null && expected > 0n);
       assert.equal(BigInt(String(stored.cost_pusd)), expected, `${r.operation} dollars`);
     }
