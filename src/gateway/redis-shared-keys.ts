@@ -7,10 +7,9 @@
  * - `<prefix>keys:version`: a counter raised by every publish that changed something.
  * A publish is one Lua script (atomic); a read is one MULTI of three HGETALLs (a consistent snapshot). Only hashes
  * of keys are stored, as in the ledger. None of these expire: keys are few, and a revoked key's entry is what keeps
- * it revoked. One Redis (or a primary with replicas), not Redis Cluster, as for the counters.
+ * it revoked. On a Redis Cluster they share the counters' hash tag (redis-client.ts).
  */
-import { createClient } from 'redis';
-import { redisConnection, timedCalls } from './governance/redis-client.ts';
+import { luaScript, openRedis, taggedPrefix } from './governance/redis-client.ts';
 import type { SharedKeys } from './key-sync.ts';
 import type { VirtualKey } from './keys.ts';
 
@@ -46,10 +45,12 @@ if changed == 1 then redis.call('INCR', KEYS[4]) end
 return changed
 `;
 
+const PUBLISH = luaScript(PUBLISH_LUA);
+
 type Identity = Omit<VirtualKey, 'revokedAt' | 'replacedBy'>;
 
 export async function createRedisSharedKeys(options: RedisSharedKeysOptions): Promise<SharedKeys> {
-  const prefix = options.prefix ?? 'tokenledger:';
+  const prefix = taggedPrefix(options.prefix ?? 'tokenledger:');
   const names = [
     `${prefix}keys`,
     `${prefix}keys:revoked`,
@@ -57,13 +58,7 @@ export async function createRedisSharedKeys(options: RedisSharedKeysOptions): Pr
     `${prefix}keys:version`,
   ];
   const [records, revoked, replaced, version] = names as [string, string, string, string];
-  const connection = redisConnection(options.onError ?? (() => {}));
-  const client = await connection.open(
-    createClient({
-      ...connection.options(options.url),
-    }),
-  );
-  const timed = timedCalls(options.commandTimeoutMs ?? 2000);
+  const redis = await openRedis(options);
 
   return {
     async publish(keys) {
@@ -89,19 +84,19 @@ export async function createRedisSharedKeys(options: RedisSharedKeysOptions): Pr
             k.replacedBy ?? '',
           );
         }
-        await timed(client.eval(PUBLISH_LUA, { keys: names, arguments: args }), 'publish keys');
+        await redis.script(PUBLISH, names, args, 'publish keys');
       }
     },
 
     async version() {
-      return String((await timed(client.get(version), 'keys version')) ?? '0');
+      return (await redis.get(version, 'keys version')) ?? '0';
     },
 
     async all() {
-      const [ids, revokedAt, successors] = (await timed(
-        client.multi().hGetAll(records).hGetAll(revoked).hGetAll(replaced).exec(),
+      const [ids = {}, revokedAt = {}, successors = {}] = await redis.hashes(
+        [records, revoked, replaced],
         'read keys',
-      )) as unknown as [Record<string, string>, Record<string, string>, Record<string, string>];
+      );
       const keys: VirtualKey[] = [];
       let unreadable = 0;
       for (const [id, json] of Object.entries(ids)) {
@@ -121,9 +116,7 @@ export async function createRedisSharedKeys(options: RedisSharedKeysOptions): Pr
       return { keys, unreadable };
     },
 
-    async close() {
-      if (client.isOpen) await client.close();
-    },
+    close: () => redis.close(),
   };
 }
 

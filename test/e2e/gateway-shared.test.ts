@@ -19,7 +19,7 @@ import {
   SEARCH_SPEND_PICOS,
   seedSearchSpend,
 } from '../support/gateway-seed.ts';
-import { startTestRedis } from '../support/redis.ts';
+import { startTestRedis, startTestRedisCluster } from '../support/redis.ts';
 import { tempDir } from '../support/temp-dir.ts';
 
 const CREDS = { accessKeyId: 'AKIDGATEWAYTEST', secretAccessKey: 'gateway-test-secret' };
@@ -158,6 +158,24 @@ describe('gateway replicas sharing counters', { skip }, () => {
       );
     } finally {
       await close(replicas);
+    }
+  });
+
+  test('on a Redis Cluster (as ElastiCache Serverless is) the replicas hold the budget together too', async () => {
+    const cluster = await startTestRedisCluster(3);
+    if ('skip' in cluster) return;
+    const env = { TOKENLEDGER_REDIS_URL: cluster.url };
+    const replicas = [await replica(env, true), await replica(env, false)];
+    try {
+      const r = await burst(replicas);
+      assert.equal(r.ok + r.refused, 200);
+      assert.ok(r.ok > 0 && r.refused > 0, `some calls fit, the rest are refused (${r.ok} ok)`);
+      assert.equal(r.recorded, r.ok + 1, 'every admitted call recorded once, plus the seed');
+      assert.ok(r.spend <= LIMIT, `spend ${r.spend} within the $0.55 limit`);
+      assert.ok(r.spend > SEEDED, 'the admitted calls were charged');
+    } finally {
+      await close(replicas);
+      await cluster.stop();
     }
   });
 

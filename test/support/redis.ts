@@ -30,6 +30,62 @@ export async function startTestRedis(): Promise<TestRedis> {
 }
 
 /**
+ * A real Redis Cluster of `nodes` throwaway `redis-server`s (cluster mode, the slots split evenly, no replicas), or a
+ * reason to skip. The URL names the first node; clients discover the others from it.
+ */
+export async function startTestRedisCluster(nodes = 3): Promise<TestRedis> {
+  const binary = onPath('redis-server');
+  if (binary === null) return { skip: SKIP };
+  const servers: { url: string; port: number; stop(): Promise<void> }[] = [];
+  const stop = async () => {
+    for (const s of servers) await s.stop();
+  };
+  try {
+    for (let i = 0; i < nodes; i++)
+      servers.push(
+        await launch(binary, [
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          'nodes.conf',
+          '--cluster-node-timeout',
+          '2000',
+        ]),
+      );
+    const clients = [];
+    for (const s of servers) {
+      const c = createClient({ url: s.url });
+      c.on('error', () => {});
+      await c.connect();
+      clients.push(c);
+    }
+    const per = Math.ceil(16384 / nodes);
+    for (const [i, c] of clients.entries())
+      await c.sendCommand([
+        'CLUSTER',
+        'ADDSLOTSRANGE',
+        String(i * per),
+        String(Math.min(16383, (i + 1) * per - 1)),
+      ]);
+    for (const s of servers.slice(1))
+      await clients[0]?.sendCommand(['CLUSTER', 'MEET', '127.0.0.1', String(s.port)]);
+    const deadline = Date.now() + 15_000;
+    for (const c of clients) {
+      while (!/cluster_state:ok/.test(String(await c.sendCommand(['CLUSTER', 'INFO'])))) {
+        if (Date.now() > deadline)
+          throw new Error('the test Redis Cluster did not come up in 15 s');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    for (const c of clients) await c.close();
+    return { url: servers[0]?.url ?? '', stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/**
  * The end of a test file's use of `redis`: deletes every key under `prefix` (a Redis given by
  * TOKENLEDGER_TEST_REDIS_URL outlives the run: leave nothing behind in it), then stops a server started here.
  */
@@ -60,7 +116,10 @@ function onPath(name: string): string | null {
   return null;
 }
 
-async function launch(binary: string): Promise<{ url: string; stop(): Promise<void> }> {
+async function launch(
+  binary: string,
+  extra: readonly string[] = [],
+): Promise<{ url: string; port: number; stop(): Promise<void> }> {
   const port = await freePort();
   const dir = tempDir('tl-redis-');
   const child = spawn(
@@ -76,6 +135,7 @@ async function launch(binary: string): Promise<{ url: string; stop(): Promise<vo
       '127.0.0.1',
       '--dir',
       dir.path,
+      ...extra,
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -102,7 +162,7 @@ async function launch(binary: string): Promise<{ url: string; stop(): Promise<vo
     await stop();
     throw error;
   }
-  return { url: `redis://127.0.0.1:${port}`, stop };
+  return { url: `redis://127.0.0.1:${port}`, port, stop };
 }
 
 function freePort(): Promise<number> {

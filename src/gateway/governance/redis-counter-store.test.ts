@@ -16,9 +16,10 @@ const skip = 'skip' in redis ? { skip: redis.skip } : {};
 /** Every store gets its own prefix, so tests share one server without seeing each other's counters. */
 const runPrefix = `tl-test:${process.pid}:${Date.now()}:`;
 let stores = 0;
-const freshPrefix = () => `${runPrefix}${++stores}:`;
+/** Already a hash tag (so the stores use it as it is and raw reads below can name their keys). */
+const freshPrefix = () => `{${runPrefix}${++stores}:}`;
 
-after(() => releaseTestRedis(redis, runPrefix));
+after(() => releaseTestRedis(redis, `{${runPrefix}`));
 
 counterStoreContract(
   'redis counter store',

@@ -1,10 +1,12 @@
 /**
  * A `CounterStore` on Redis, so gateway replicas share one set of counters (and one budget). Each of `reserve`,
- * `commit` and `read` is one Lua script (EVALSHA through node-redis `defineScript`, EVAL on NOSCRIPT), so the
+ * `commit` and `read` is one Lua script (EVALSHA, EVAL on NOSCRIPT: redis-client.ts), so the
  * check-then-apply of `reserve` is atomic across replicas; the scripts reproduce the in-memory store step by step
  * (see `createMemoryCounterStore`): same window moves, same clamping, same `ReserveOutcome`.
  *
- * Representation: counter `key` is the Redis hash `<prefix>c:<key>` with the fields
+ * Representation (`<prefix>` is the configured prefix as a hash tag, `{tokenledger:}` by default, so that every key of
+ * the store is in one Redis Cluster slot: redis-client.ts): counter `key` is the Redis hash `<prefix>c:<key>` with
+ * the fields
  * - `reserved`: the amount held by calls in flight;
  * - `spent`: spend inside the window (the period's total, or the sum of the buckets);
  * - `head`: the period's start (epoch ms), or the newest bucket index `floor(now / bucketMs)`;
@@ -29,18 +31,18 @@
  * is skipped, one that does keeps its TTL. A hold's hash lives (TTL) as long as the longest-lived counter it holds
  * on, and at least `GRACE_MS` past its expiry, so it cannot vanish while its reservation could still be counted;
  * `touch` moves its score and TTL later by the same amount. The `holds` set has no TTL: sweeps and commits empty it.
- * These keys are computed inside the scripts (not passed as KEYS), one more reason this needs a single Redis.
+ * These keys are computed inside the scripts (not passed as KEYS); the hash tag keeps them in the slot of the keys
+ * that are, and `touch`, which has no counter key, names the `holds` set to be routed there.
  *
  * Claims (`claim`): the string keys `<prefix>claim:<name>`, set once with SET NX and never expired (they mark
  * one-off work done against this Redis, such as seeding the counters from a ledger; a Redis that loses its data
  * loses them with the counters). The `c:` and `claim:` namespaces keep them apart from counters, whatever the key.
  *
- * Limits: one script touches all a call's keys, so this runs on a single Redis (or a primary with replicas), not on
- * Redis Cluster (keys would need a common hash tag). Amounts must be non-negative (a negative one rejects). While
+ * Limits: one script touches all a call's keys, so a store's keys live on one shard of a cluster (two short scripts
+ * per gateway call). Amounts must be non-negative (a negative one rejects). While
  * Redis is unreachable calls reject at once (no offline queue) while the client reconnects; the governor decides
  * what that means. Creating the store rejects when Redis stays unreachable for about 5 s.
  */
-import { createClient, defineScript } from 'redis';
 import {
   type CounterCommit,
   type CounterHold,
@@ -52,7 +54,7 @@ import {
   HOLD_SWEEP_MAX,
   type ReserveOutcome,
 } from './counter-store.ts';
-import { redisConnection, timedCalls } from './redis-client.ts';
+import { luaScript, openRedis, taggedPrefix } from './redis-client.ts';
 
 /** How long a counter outlives the moment its state is surely dead. */
 export const GRACE_MS = 7 * 24 * 3_600_000;
@@ -488,20 +490,10 @@ for _, st in ipairs(list) do if st.exists then save(st) end end
 return reply
 `;
 
-/** A script taking the counter keys and flat string arguments, replying with an array of strings. */
-const script = (source: string) =>
-  defineScript({
-    SCRIPT: source,
-    parseCommand(
-      parser: { pushKeysLength(keys: string[]): unknown; push(...args: string[]): unknown },
-      keys: string[],
-      args: string[],
-    ) {
-      parser.pushKeysLength(keys);
-      parser.push(...args);
-    },
-    transformReply: (reply: unknown): string[] => reply as string[],
-  });
+const RESERVE = luaScript(RESERVE_LUA);
+const COMMIT = luaScript(COMMIT_LUA);
+const READ = luaScript(READ_LUA);
+const TOUCH = luaScript(TOUCH_LUA);
 
 /** The Redis store: the counter port, plus one-off claims and closing the connection. */
 export interface RedisCounterStore extends CounterStore {
@@ -518,23 +510,13 @@ export interface RedisCounterStore extends CounterStore {
 export async function createRedisCounterStore(
   options: RedisCounterStoreOptions,
 ): Promise<RedisCounterStore> {
-  const prefix = options.prefix ?? 'tokenledger:';
-  const connection = redisConnection(options.onError ?? (() => {}));
-  const client = await connection.open(
-    createClient({
-      ...connection.options(options.url),
-      scripts: {
-        tlReserve: script(RESERVE_LUA),
-        tlCommit: script(COMMIT_LUA),
-        tlRead: script(READ_LUA),
-        tlTouch: script(TOUCH_LUA),
-      },
-    }),
-  );
-
+  const prefix = taggedPrefix(options.prefix ?? 'tokenledger:');
+  const redis = await openRedis(options);
   const counters = `${prefix}c:`;
   const redisKey = (key: string) => `${counters}${key}`;
-  const timed = timedCalls(options.commandTimeoutMs ?? 2000);
+  // Names a call's slot when it has no counter key (every key of the store shares the prefix's hash tag).
+  const holds = `${prefix}holds`;
+  const strings = (reply: unknown) => reply as string[];
 
   return {
     async reserve(
@@ -553,12 +535,13 @@ export async function createRedisCounterStore(
         args.push(...windowArgs(op.window));
         args.push(op.limit === null ? '' : digits(op.limit), digits(op.reserve), digits(op.spend));
       }
-      const reply = await timed(
-        client.tlReserve(
+      const reply = strings(
+        await redis.script(
+          RESERVE,
           ops.map((op) => redisKey(op.key)),
           args,
+          'reserve',
         ),
-        'reserve',
       );
       if (reply[0] === '1') return { ok: true, levels: levelsOf(reply, 1, ops.length) };
       return {
@@ -575,29 +558,29 @@ export async function createRedisCounterStore(
       for (const op of ops) {
         args.push(...windowArgs(op.window), digits(op.release), digits(op.spend), time(op.at));
       }
-      await timed(
-        client.tlCommit(
-          ops.map((op) => redisKey(op.key)),
-          args,
-        ),
+      await redis.script(
+        COMMIT,
+        ops.map((op) => redisKey(op.key)),
+        args,
         'commit',
       );
     },
 
     async touch(holdId: string, expiresAt: number): Promise<void> {
-      await timed(client.tlTouch([], [prefix, holdId, time(expiresAt)]), 'touch');
+      await redis.script(TOUCH, [holds], [prefix, holdId, time(expiresAt)], 'touch');
     },
 
     async read(refs: readonly CounterRef[], now: number): Promise<CounterLevel[]> {
       if (refs.length === 0) return [];
       const args = [time(now), prefix];
       for (const ref of refs) args.push(...windowArgs(ref.window));
-      const reply = await timed(
-        client.tlRead(
+      const reply = strings(
+        await redis.script(
+          READ,
           refs.map((ref) => redisKey(ref.key)),
           args,
+          'read',
         ),
-        'read',
       );
       return levelsOf(reply, 0, refs.length);
     },
@@ -605,27 +588,19 @@ export async function createRedisCounterStore(
     async keys(keyPrefix: string): Promise<string[]> {
       const found = new Set<string>();
       const match = `${escapeGlob(counters + keyPrefix)}*`;
-      for await (const batch of client.scanIterator({ MATCH: match, COUNT: 1000 })) {
-        for (const raw of batch) {
-          const name = String(raw);
-          if (!name.startsWith(counters)) continue;
-          const key = name.slice(counters.length);
-          if (key.startsWith(keyPrefix)) found.add(key);
-        }
+      for await (const name of redis.scan(match, holds)) {
+        if (!name.startsWith(counters)) continue;
+        const key = name.slice(counters.length);
+        if (key.startsWith(keyPrefix)) found.add(key);
       }
       return [...found].sort();
     },
 
     async claim(name: string): Promise<boolean> {
-      return (
-        (await timed(client.set(`${prefix}claim:${name}`, '1', { condition: 'NX' }), 'claim')) !==
-        null
-      );
+      return redis.setIfAbsent(`${prefix}claim:${name}`, '1', 'claim');
     },
 
-    async close(): Promise<void> {
-      if (client.isOpen) await client.close();
-    },
+    close: () => redis.close(),
   };
 }
 
