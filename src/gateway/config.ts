@@ -271,6 +271,15 @@ export const gatewayConfigSchema = z
       flushMs: 1000,
       onStoreDown: 'serve',
     }),
+    /**
+     * Serve HTTPS (HTTP/1.1 and h2 by ALPN) with this PEM certificate chain and private key, so that virtual keys
+     * never cross the network in clear. Paths are relative to the configuration file. Without it, plain HTTP and
+     * h2c (behind a load balancer that terminates TLS, or on localhost).
+     */
+    tls: z
+      .object({ cert: z.string().min(1), key: z.string().min(1) })
+      .strict()
+      .optional(),
     /** Keep request and response bodies; off by default (bodies hold prompts and answers). */
     storeBodies: z.boolean().default(false),
   })

@@ -1,10 +1,14 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import http2 from 'node:http2';
+import https from 'node:https';
 import net from 'node:net';
 import { Duplex } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
+import { runNodeScript } from '../../test/support/process.ts';
 import {
   createDualServer,
   type DualRequest,
@@ -318,5 +322,103 @@ describe('shutdown', () => {
     const silent = net.connect((own.address() as net.AddressInfo).port, '127.0.0.1');
     await new Promise<void>((resolve) => silent.once('close', () => resolve()));
     await new Promise<void>((resolve) => own.close(() => resolve()));
+  });
+});
+
+describe('TLS: the protocol is chosen by ALPN', () => {
+  const dir = new URL('../../test/support/tls/', import.meta.url);
+  const cert = readFileSync(new URL('localhost.crt', dir));
+  const key = readFileSync(new URL('localhost.key', dir));
+  let secure: DualServer;
+  let securePort: number;
+  const tlsErrors: string[] = [];
+  before(async () => {
+    secure = createDualServer(
+      (req, res) => {
+        echo(req, res).catch(() => res.destroy());
+      },
+      { tls: { cert, key }, onError: (e, where) => tlsErrors.push(`${where}: ${e.message}`) },
+    );
+    await new Promise<void>((resolve) => secure.listen(0, '127.0.0.1', resolve));
+    securePort = (secure.address() as net.AddressInfo).port;
+  });
+  after(async () => {
+    await new Promise<void>((resolve) => secure.close(() => resolve()));
+  });
+
+  test('HTTPS with HTTP/1.1, and h2 when the client offers it', async () => {
+    const one = await new Promise<Record<string, unknown>>((resolve, reject) => {
+      const req = https.request(
+        {
+          host: '127.0.0.1',
+          port: securePort,
+          path: '/p',
+          method: 'POST',
+          ca: cert,
+          servername: 'localhost',
+        },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (text += c));
+          res.on('end', () => resolve(JSON.parse(text) as Record<string, unknown>));
+        },
+      );
+      req.on('error', reject);
+      req.end('hello');
+    });
+    assert.equal(one.version, '1.1');
+    assert.equal(one.bytes, 5);
+    const session = http2.connect(`https://localhost:${securePort}`, { ca: cert });
+    try {
+      const two = await h2(session, '/q', 'hey');
+      assert.equal(two.version, '2.0');
+      assert.equal(two.bytes, 3);
+    } finally {
+      session.close();
+    }
+  });
+
+  test('the real AWS SDK v3 Bedrock client, unchanged but for trusting the CA, speaks h2 over TLS', async () => {
+    // NODE_EXTRA_CA_CERTS is read when a process starts, as users trust a private CA: a child process.
+    const script = `
+      import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
+      const client = new BedrockRuntimeClient({ endpoint: 'https://localhost:${securePort}', region: 'us-east-1',
+        credentials: { accessKeyId: 'AKID', secretAccessKey: 'secret' }, maxAttempts: 1 });
+      const out = await client.send(new ConverseCommand({ modelId: 'anthropic.claude-v2:1',
+        messages: [{ role: 'user', content: [{ text: 'hi' }] }] }));
+      process.stdout.write(out.output.message.content[0].text);
+      client.destroy();`;
+    const run = await runNodeScript(script, {
+      ...process.env,
+      NODE_EXTRA_CA_CERTS: fileURLToPath(new URL('localhost.crt', dir)),
+    });
+    assert.equal(run.code, 0, run.err);
+    const out = run.out;
+    assert.equal(out, 'via 2.0');
+  });
+
+  test('a plain-HTTP client on the TLS port is dropped and reported; the server keeps serving', async () => {
+    const reply = await new Promise<string>((resolve) => {
+      const socket = net.connect(securePort, '127.0.0.1', () =>
+        socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n'),
+      );
+      let text = '';
+      socket.setEncoding('latin1');
+      socket.on('data', (c: string) => (text += c));
+      socket.on('close', () => resolve(text));
+      socket.on('error', () => undefined);
+    });
+    assert.doesNotMatch(reply, /200 OK/);
+    assert.ok(
+      tlsErrors.some((e) => e.startsWith('tls: ')),
+      tlsErrors.join('; '),
+    );
+    const session = http2.connect(`https://localhost:${securePort}`, { ca: cert });
+    try {
+      assert.equal((await h2(session, '/after', '')).version, '2.0');
+    } finally {
+      session.close();
+    }
   });
 });

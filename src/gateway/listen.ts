@@ -1,7 +1,8 @@
 /**
  * One plain-TCP port that serves HTTP/1.1 (node:http) and cleartext HTTP/2 with prior knowledge (h2c, node:http2
  * compat API). The AWS SDK v3 Bedrock client speaks h2c to a plain `http://` endpoint while Claude Code, curl and the
- * OpenAI SDK speak HTTP/1.1, so the gateway must accept both on the same port.
+ * OpenAI SDK speak HTTP/1.1, so the gateway must accept both on the same port. With `tls`, the port is TLS instead,
+ * and the protocol is the one the client chose by ALPN (`h2`, else HTTP/1.1), as the AWS SDK does against `https://`.
  *
  * Each connection's first bytes are compared with the HTTP/2 connection preface (`PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n`),
  * then the socket itself — no wrapper, so both protocols keep node's native read path — is handed to node:http or
@@ -13,6 +14,7 @@ import http, { type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:h
 import http2 from 'node:http2';
 import net from 'node:net';
 import type { Readable, Writable } from 'node:stream';
+import tls from 'node:tls';
 
 /** What a handler may rely on in both `http.IncomingMessage` and `http2.Http2ServerRequest`. */
 export interface DualRequest extends Readable {
@@ -57,8 +59,10 @@ export interface DualServerOptions {
   readonly maxHeaderSize?: number;
   /** HTTP/2 concurrent streams per session. Default 256. */
   readonly maxConcurrentStreams?: number;
+  /** Serve TLS (PEM certificate chain and private key) instead of plain TCP. */
+  readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
   /** Told about every connection-level error; the server itself never throws or crashes on one. */
-  readonly onError?: (error: Error, where: 'socket' | 'http1' | 'http2') => void;
+  readonly onError?: (error: Error, where: 'socket' | 'tls' | 'http1' | 'http2') => void;
 }
 
 /** The listening server plus the connection controls node:http has and node:net lacks. */
@@ -168,7 +172,7 @@ function createHttp2(
   return server;
 }
 
-type Report = (error: Error, where: 'socket' | 'http1' | 'http2') => void;
+type Report = (error: Error, where: 'socket' | 'tls' | 'http1' | 'http2') => void;
 
 /**
  * A `net.Server` (call `.listen()` on it) whose connections are served by `handler` over HTTP/1.1 or h2c. The
@@ -192,42 +196,64 @@ export function createDualServer(
   const firstBytesMs = options.firstBytesTimeoutMs ?? 10_000;
   const onSocketError = (error: Error): void => report(error, 'socket');
 
-  const server = net.createServer({ noDelay: true }, (socket) => {
+  const track = (socket: net.Socket): void => {
     sockets.add(socket);
-    sniffing.add(socket);
-    socket.once('close', () => {
-      sockets.delete(socket);
-      sniffing.delete(socket);
-    });
+    socket.once('close', () => sockets.delete(socket));
     socket.on('error', onSocketError); // stays for the socket's life: an error is reported, never thrown
-    const onSilent = (): void => {
-      socket.destroy();
-    };
-    socket.setTimeout(firstBytesMs);
-    socket.once('timeout', onSilent);
-    let head: Buffer | null = null;
-    const onData = (chunk: Buffer): void => {
-      head = head === null ? chunk : Buffer.concat([head, chunk]);
-      const verdict = classify(head);
-      if (verdict === 'more') return;
-      socket.removeListener('data', onData);
-      socket.setTimeout(0);
-      socket.removeListener('timeout', onSilent); // a later socket timeout belongs to node:http, not to us
-      sniffing.delete(socket);
-      if (verdict === 'h1') {
-        h1.emit('connection', socket);
-        // node:http now reads the native handle itself; hand it the sniffed bytes before any newer ones.
-        socket.emit('data', head);
-      } else {
-        // node:http2 also reads the native handle, but first feeds itself what is buffered on the JS side
-        // (node ≥ 15, nodejs/node#35475), on the next tick, before any newer bytes can arrive.
-        socket.pause();
-        socket.unshift(head);
-        h2.emit('connection', socket);
-      }
-    };
-    socket.on('data', onData);
-  });
+  };
+  const server = options.tls
+    ? // TLS: the handshake has chosen the protocol (ALPN); the handshake itself must end within firstBytesMs.
+      tls
+        .createServer(
+          {
+            cert: options.tls.cert,
+            key: options.tls.key,
+            ALPNProtocols: ['h2', 'http/1.1'],
+            handshakeTimeout: firstBytesMs,
+            noDelay: true,
+          },
+          (socket) => {
+            track(socket);
+            if (socket.alpnProtocol === 'h2') h2.emit('connection', socket);
+            else h1.emit('connection', socket);
+          },
+        )
+        .on('tlsClientError', (error: Error, socket: tls.TLSSocket) => {
+          report(error, 'tls');
+          socket.destroy();
+        })
+    : net.createServer({ noDelay: true }, (socket) => {
+        track(socket);
+        sniffing.add(socket);
+        socket.once('close', () => sniffing.delete(socket));
+        const onSilent = (): void => {
+          socket.destroy();
+        };
+        socket.setTimeout(firstBytesMs);
+        socket.once('timeout', onSilent);
+        let head: Buffer | null = null;
+        const onData = (chunk: Buffer): void => {
+          head = head === null ? chunk : Buffer.concat([head, chunk]);
+          const verdict = classify(head);
+          if (verdict === 'more') return;
+          socket.removeListener('data', onData);
+          socket.setTimeout(0);
+          socket.removeListener('timeout', onSilent); // a later socket timeout belongs to node:http, not to us
+          sniffing.delete(socket);
+          if (verdict === 'h1') {
+            h1.emit('connection', socket);
+            // node:http now reads the native handle itself; hand it the sniffed bytes before any newer ones.
+            socket.emit('data', head);
+          } else {
+            // node:http2 also reads the native handle, but first feeds itself what is buffered on the JS side
+            // (node ≥ 15, nodejs/node#35475), on the next tick, before any newer bytes can arrive.
+            socket.pause();
+            socket.unshift(head);
+            h2.emit('connection', socket);
+          }
+        };
+        socket.on('data', onData);
+      });
 
   const close = server.close.bind(server);
   const dual = Object.assign(server, {

@@ -3,11 +3,11 @@
  * AWS SDK v3 with its default credential chain, against a local S3 endpoint (AWS_ENDPOINT_URL_S3).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { startFakeS3 } from '../support/fake-s3.ts';
+import { runProcess } from '../support/process.ts';
 import { tempDir } from '../support/temp-dir.ts';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -15,27 +15,11 @@ const testdata = join(root, 'src', 'sources', 'invocation-logs', 'testdata');
 const tmp = tempDir();
 after(() => tmp.remove());
 
-function run(
-  args: string[],
-  env: NodeJS.ProcessEnv,
-): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...args],
-      { cwd: root, env },
-    );
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      err += d.toString();
-    });
-    child.on('exit', (code) => resolve({ code, out, err }));
+const run = (args: string[], env: NodeJS.ProcessEnv) =>
+  runProcess(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...args], {
+    cwd: root,
+    env,
   });
-}
 
 test('ingest s3://bucket/prefix with the standard AWS environment', async () => {
   const hour = join(

@@ -8,7 +8,6 @@
  * @anthropic-ai/claude-code`), else on PATH; without one the test is skipped and says so (`.ci/run` installs it).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -18,6 +17,7 @@ import { newKey } from '../../src/gateway/index.ts';
 import { openRuntime, type Runtime } from '../../src/runtime.ts';
 import { type FakeBedrock, startFakeBedrock } from '../support/fake-bedrock.ts';
 import { listPriceOf, startGatewayOnFake } from '../support/gateway.ts';
+import { runProcess } from '../support/process.ts';
 import { tempDir } from '../support/temp-dir.ts';
 
 const CREDS = { accessKeyId: 'AKIDCLAUDECODE', secretAccessKey: 'claude-code-test-secret' };
@@ -103,29 +103,7 @@ describe('gateway: real Claude Code in Bedrock mode', () => {
       CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
       DISABLE_AUTOUPDATER: '1',
     };
-    const run = await new Promise<{ code: number | null; out: string; err: string }>(
-      (resolve, reject) => {
-        const child = spawn(claude as string, ['-p', 'say hello'], {
-          env,
-          cwd: dir.path,
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        let out = '';
-        let err = '';
-        child.stdout.on('data', (d: Buffer) => {
-          out += d.toString();
-        });
-        child.stderr.on('data', (d: Buffer) => {
-          err += d.toString();
-        });
-        const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
-        child.on('error', reject);
-        child.on('close', (code) => {
-          clearTimeout(timer);
-          resolve({ code, out, err });
-        });
-      },
-    );
+    const run = await runProcess(claude as string, ['-p', 'say hello'], { env, cwd: dir.path });
     assert.equal(run.code, 0, `claude exited ${run.code}: ${run.err}`);
     // The fake's answer text ("w0 w1 …"), as Claude Code printed it.
     assert.match(run.out, /w0 w1/);

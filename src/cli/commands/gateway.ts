@@ -3,11 +3,12 @@
  * spend, calls priced with the catalog and written to the ledger through the local spool.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
-import type { Logger, RawUsage } from '../../core/index.ts';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { createSecureContext } from 'node:tls';
+import { AppError, type Logger, type RawUsage } from '../../core/index.ts';
 import {
   type BedrockUpstream,
   createAwsCredentialSource,
@@ -37,7 +38,8 @@ import { createLedgerEncoder } from '../ledger-encoder.ts';
 export const GATEWAY_HELP = `Usage: tokenledger gateway [--port 8790] [--host 127.0.0.1] [--db FILE] [--config FILE]
 
 A drop-in Bedrock runtime endpoint (Converse, ConverseStream, InvokeModel,
-InvokeModelWithResponseStream; HTTP/1.1 and h2c on one port) plus OpenAI chat completions
+InvokeModelWithResponseStream; HTTP/1.1 and h2c on one port, or HTTPS with h2 and HTTP/1.1
+when gateway.tls names a certificate and key) plus OpenAI chat completions
 (POST /v1/chat/completions), in front of Bedrock. Callers authenticate with virtual keys
 (tokenledger keys create); every call is attributed, checked against budgets, rate limits and
 model policy (the gateway: section of tokenledger.yaml), forwarded with SigV4 (standard AWS
@@ -139,6 +141,8 @@ export async function startGateway(
         log: opts.log,
       }),
     });
+  // First, so that an unusable certificate stops the start before anything is opened.
+  const tls = cfg.tls === undefined ? undefined : readTls(cfg.tls, rt.origin.configPath);
   const redisUrl = opts.env.TOKENLEDGER_REDIS_URL ?? cfg.counters.redis;
   let redisLogged = Number.NEGATIVE_INFINITY;
   // The Redis client is loaded only when counters are shared.
@@ -245,14 +249,14 @@ export async function startGateway(
       ...(keySync === null ? {} : { sharedKeys: keySync.stats() }),
     }),
   });
-  const server = createDualServer(gateway.handle);
+  const server = createDualServer(gateway.handle, tls === undefined ? {} : { tls });
   await new Promise<void>((res, rej) => {
     server.once('error', rej);
     server.listen(opts.port, opts.host, () => res());
   });
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://${opts.host}:${port}`,
+    url: `${tls === undefined ? 'http' : 'https'}://${opts.host}:${port}`,
     port,
     gateway,
     governor,
@@ -275,6 +279,40 @@ export async function startGateway(
       await shared?.close();
     },
   };
+}
+
+/**
+ * The TLS certificate chain and key of `gateway.tls`, read from files named relative to the configuration file and
+ * checked to make a usable pair.
+ */
+function readTls(
+  files: { cert: string; key: string },
+  configPath: string | undefined,
+): { cert: Buffer; key: Buffer } {
+  const base = configPath === undefined ? process.cwd() : dirname(resolve(configPath));
+  const read = (what: 'cert' | 'key') => {
+    const path = resolve(base, files[what]);
+    try {
+      return readFileSync(path);
+    } catch (e: unknown) {
+      throw new AppError(
+        'gateway.tls_unreadable',
+        `gateway.tls.${what}: cannot read ${path}: ${(e as Error).message}`,
+        { cause: e },
+      );
+    }
+  };
+  const pair = { cert: read('cert'), key: read('key') };
+  try {
+    createSecureContext(pair);
+  } catch (e: unknown) {
+    throw new AppError(
+      'gateway.tls_invalid',
+      `gateway.tls: the certificate or key cannot be used: ${(e as Error).message}`,
+      { cause: e },
+    );
+  }
+  return pair;
 }
 
 /**

@@ -1,0 +1,45 @@
+/** Runs a program to its end and collects what it printed (tests of real clients and of the CLI as a process). */
+import { spawn } from 'node:child_process';
+
+export interface ProcessRun {
+  readonly code: number | null;
+  readonly out: string;
+  readonly err: string;
+}
+
+/** `command args…` with exactly `env`; killed after `timeoutMs` (default 90 s). Rejects only if it cannot start. */
+export function runProcess(
+  command: string,
+  args: readonly string[],
+  opts: { env: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number },
+): Promise<ProcessRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, {
+      env: opts.env,
+      ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 90_000);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out, err });
+    });
+  });
+}
+
+/** An ES module script run by this Node from the project's root (so it imports the project's dependencies). */
+export function runNodeScript(script: string, env: NodeJS.ProcessEnv): Promise<ProcessRun> {
+  return runProcess(process.execPath, ['--input-type=module', '-e', script], { env });
+}
