@@ -134,6 +134,38 @@ describe('key sync between replicas', () => {
     assert.equal(b.ring.check(plaintext, T0).ok, true);
   });
 
+  test('a ledger that cannot store a key taken in: the key is served at once and stored on a later tick', async (t) => {
+    const shared = createMemorySharedKeys();
+    const a = await replica(t, shared);
+    const ring = new KeyRing();
+    const saved: VirtualKey[] = [];
+    const warnings: string[] = [];
+    let ledgerDown = true;
+    const b = await startKeySync({
+      ring,
+      shared,
+      save: async (k) => {
+        if (ledgerDown) throw new Error('database is locked');
+        saved.push(...k);
+      },
+      log: { info() {}, warn: (m) => warnings.push(m), error() {} },
+      clock: () => T0,
+      intervalMs: 60_000,
+    });
+    t.after(() => b.close());
+    const { key, plaintext } = create('gus');
+    const revoked = { ...key, revokedAt: T0 - 1 };
+    a.ring.put(revoked);
+    await a.sync.publish([revoked]);
+    await b.tick();
+    assert.deepEqual(ring.check(plaintext, T0), { ok: false, reason: 'revoked' }, 'served already');
+    assert.deepEqual(saved, []);
+    assert.match(warnings.join('\n'), /the ledger could not store keys/);
+    ledgerDown = false;
+    await b.tick();
+    assert.deepEqual(saved, [revoked]);
+  });
+
   test('a replica whose ledger holds a revocation the shared copy missed sends it again', async (t) => {
     const shared = createMemorySharedKeys();
     const { key, plaintext } = create('eve');

@@ -103,16 +103,19 @@ export interface KeySyncDeps {
 export async function startKeySync(deps: KeySyncDeps): Promise<KeySync> {
   const { ring, shared, log, clock } = deps;
   const pending = new Map<string, VirtualKey>();
+  /** Keys taken in from the shared copy and served, not yet in this replica's ledger. */
+  const unsaved = new Map<string, VirtualKey>();
   let seen: string | null = null;
   let lastSyncAt: number | null = null;
   let unreadable = 0;
-  let warnedAt = Number.NEGATIVE_INFINITY;
+  /** Each warning at most once a minute. */
+  const warnedAt = new Map<string, number>();
   let running: Promise<void> | null = null;
   let closed = false;
 
   const warn = (message: string, error: unknown) => {
-    if (clock() - warnedAt < 60_000) return;
-    warnedAt = clock();
+    if (clock() - (warnedAt.get(message) ?? Number.NEGATIVE_INFINITY) < 60_000) return;
+    warnedAt.set(message, clock());
     log.warn(message, { error: (error as Error).message, pending: pending.size });
   };
 
@@ -157,15 +160,33 @@ export async function startKeySync(deps: KeySyncDeps): Promise<KeySync> {
       // Ours is more restrictive than the shared copy (it missed a publish): send it again.
       if (!sameLifetime(merged, remote)) ours.push(merged);
     }
-    if (changed.length > 0) {
-      await deps.save(changed);
-      for (const k of changed) ring.put(k);
+    // Served at once (a revocation must hold even if the ledger cannot take it now), then stored.
+    for (const k of changed) {
+      ring.put(k);
+      unsaved.set(k.id, k);
     }
     queue(ours);
     seen = version;
+    await store();
+  };
+
+  /** Stores in the ledger what was taken in; what it could not take is tried again on the next tick. */
+  const store = async () => {
+    if (unsaved.size === 0) return;
+    const batch = [...unsaved.values()];
+    try {
+      await deps.save(batch);
+      for (const k of batch) if (unsaved.get(k.id) === k) unsaved.delete(k.id);
+    } catch (error: unknown) {
+      warn(
+        'shared keys: the ledger could not store keys taken in; they are served and stored later',
+        error,
+      );
+    }
   };
 
   const exchange = async () => {
+    await store();
     try {
       await flush();
       await pull();

@@ -1,7 +1,7 @@
 /**
  * The gateway's Redis, as its two users need it (the shared counters, the shared keys): Lua scripts, a few plain
  * commands, a consistent read of several hashes, a scan. One Redis (or a primary with replicas) or a Redis Cluster
- * (ElastiCache Serverless always is one): which, is asked at connection (`INFO cluster`).
+ * (ElastiCache Serverless always is one): which, is asked at connection (`CLUSTER INFO`).
  *
  * Cluster: a script, a MULTI and a multi-key command must touch keys of one hash slot, and the scripts also compute
  * key names from the prefix (holds). So every key of a store lives under one hash tag — `taggedPrefix` wraps the
@@ -70,7 +70,6 @@ interface Commands {
   get(key: string): Promise<string | null>;
   set(key: string, value: string, options: { condition: 'NX' }): Promise<string | null>;
   multi(): { hGetAll(key: string): unknown; exec(): Promise<unknown[]> };
-  info(section: string): Promise<string>;
 }
 interface NodeClient extends Commands {
   scanIterator(options: { MATCH: string; COUNT: number }): AsyncIterable<string[]>;
@@ -108,11 +107,13 @@ export async function openRedis(options: RedisPortOptions): Promise<RedisPort> {
   const single = await open(
     createClient({ url: options.url, disableOfflineQueue: true, socket: { reconnectStrategy } }),
   );
-  let cluster = false;
+  // CLUSTER INFO answers on a cluster node (ElastiCache Serverless included) and fails on a Redis without cluster
+  // support ("cluster support disabled").
+  let cluster = true;
   try {
-    cluster = /^cluster_enabled:1/m.test(await single.info('cluster'));
+    await single.sendCommand(['CLUSTER', 'INFO']);
   } catch {
-    // INFO refused (a restricted managed Redis): taken as a single Redis; a cluster would then answer MOVED.
+    cluster = false;
   }
   let client: Connectable & Commands = single as unknown as Connectable & Commands;
   if (cluster) {
