@@ -264,10 +264,10 @@ describe('what the sink keeps and how it prices', () => {
       ...attrs.map(([k, v]) => kv(k, v)),
     ],
   });
-  const logs = (records: unknown[]) => ({
+  const logs = (records: unknown[], res: { attributes: unknown[] } = resource) => ({
     resourceLogs: [
       {
-        resource,
+        resource: res,
         scopeLogs: [{ scope: { name: 'com.anthropic.claude_code.events' }, logRecords: records }],
       },
     ],
@@ -312,6 +312,34 @@ describe('what the sink keeps and how it prices', () => {
         user_reject: { accept: 0, reject: 1 },
         '(unknown)': { accept: 1, reject: 0 },
       });
+    } finally {
+      await rt.close();
+    }
+  });
+
+  test('Bedrock mode: the person is enduser.id from the resource, not the anonymous install user.id', async () => {
+    const rt = await runtime();
+    try {
+      // As Claude Code sends it with CLAUDE_CODE_USE_BEDROCK=1 and OTEL_RESOURCE_ATTRIBUTES=enduser.id=…: every record
+      // carries the install id as user.id; the admin's identity is only in the resource.
+      const record = event('api_request', '2026-11-20T10:00:01Z', 1, [
+        ['user.id', 'c4ac972b16db5d5e8f07f1b2a0f3e9d1c4ac972b16db5d5e8f07f1b2a0f3e9d1'],
+        ['model', 'us.anthropic.claude-sonnet-4-5-20250929-v1:0'],
+        ['input_tokens', 100],
+        ['output_tokens', 10],
+      ]);
+      await send(
+        rt,
+        'logs',
+        logs([record], {
+          attributes: [kv('service.name', 'claude-code'), kv('enduser.id', 'jdoe@example.com')],
+        }),
+      );
+      const users = await rt.store.telemetry.telemetryReport({ kind: 'users', ...RANGE });
+      assert.deepEqual(
+        users.map((u) => u.user),
+        ['jdoe@example.com'],
+      );
     } finally {
       await rt.close();
     }

@@ -134,6 +134,15 @@ const NO_PRICE: EventPrice = {
   catalogHash: null,
 };
 
+/**
+ * Who a record is about: `enduser.id` when given (set on purpose — what Anthropic's docs advise for Bedrock sessions,
+ * through OTEL_RESOURCE_ATTRIBUTES; the OpenTelemetry attribute for the end user), else `user.id`, which Claude Code
+ * always sets to an anonymous install id.
+ */
+function personOf(identity: TelemetryIdentity): string | null {
+  return identity.enduserId?.value ?? identity.userId?.value ?? null;
+}
+
 function eventRow(deps: OtlpSinkDeps, e: ClaudeCodeEvent, receivedAt: number): TelemetryEventRow {
   const base = {
     eventKey: e.eventKey,
@@ -143,7 +152,7 @@ function eventRow(deps: OtlpSinkDeps, e: ClaudeCodeEvent, receivedAt: number): T
     event: e.event,
     sessionId: e.sessionId,
     promptId: e.promptId,
-    userId: e.identity.userId?.value ?? e.identity.enduserId?.value ?? null,
+    userId: personOf(e.identity),
     userEmail: e.identity.userEmail?.value ?? null,
     identity: json(sourced(e.identity)),
     dimensions: json(e.dimensions),
@@ -252,7 +261,7 @@ function metricRow(m: ClaudeCodeMetricDelta, receivedAt: number): TelemetryMetri
     model: m.model,
     value: String(m.value),
     sessionId: m.sessionId,
-    userId: m.identity.userId?.value ?? m.identity.enduserId?.value ?? null,
+    userId: personOf(m.identity),
     userEmail: m.identity.userEmail?.value ?? null,
     dimensions: json(m.dimensions),
     terminal: m.terminal,
@@ -281,7 +290,7 @@ function spanRow(deps: OtlpSinkDeps, u: GenAiSpanUsage, receivedAt: number): Tel
     event: u.operation ?? u.spanName,
     sessionId: u.sessionId ?? u.conversationId,
     promptId: null,
-    userId: u.identity.userId?.value ?? u.identity.enduserId?.value ?? null,
+    userId: personOf(u.identity),
     userEmail: u.identity.userEmail?.value ?? null,
     identity: json(sourced(u.identity)),
     dimensions: json(u.dimensions),
@@ -343,7 +352,7 @@ function metricUsageRow(
     event: m.operation ?? 'gen_ai.client.token.usage',
     sessionId: m.sessionId ?? m.conversationId,
     promptId: null,
-    userId: m.identity.userId?.value ?? m.identity.enduserId?.value ?? null,
+    userId: personOf(m.identity),
     userEmail: m.identity.userEmail?.value ?? null,
     identity: json(sourced(m.identity)),
     dimensions: json(m.dimensions),
