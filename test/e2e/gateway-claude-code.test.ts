@@ -2,7 +2,9 @@
  * Real Claude Code (the Linux binary of `@anthropic-ai/claude-code`) in Bedrock mode, unchanged, pointed at the
  * gateway with a virtual key as its Bedrock API key (claude-code-on-bedrock.md): its answer comes back through the
  * gateway's stream, and the ledger holds the call with the tokens Bedrock billed, the key's attribution and Claude
- * Code's session id. Its availability probes are recorded too, never as free.
+ * Code's session id. Its availability probes are recorded too, never as free. Its own OTLP telemetry, sent to the
+ * receiver on the same ledger (as `serve` runs them), joins that record: the call counts once, under the person
+ * `enduser.id` names.
  *
  * The binary is found at TOKENLEDGER_TEST_CLAUDE_CODE, else in node_modules (an `npm install --no-save
  * @anthropic-ai/claude-code`), else on PATH; without one the test is skipped and says so (`.ci/run` installs it).
@@ -11,6 +13,7 @@ import assert from 'node:assert/strict';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { type Collector, startCollector } from '../../src/cli/commands/collect.ts';
 import type { RunningGateway } from '../../src/cli/commands/gateway.ts';
 import type { Logger } from '../../src/core/index.ts';
 import { newKey } from '../../src/gateway/index.ts';
@@ -60,6 +63,7 @@ describe('gateway: real Claude Code in Bedrock mode', () => {
   let fake: FakeBedrock;
   let rt: Runtime;
   let gw: RunningGateway;
+  let collector: Collector;
   const dir = tempDir('tl-gw-claude-');
   const made = newKey(
     {
@@ -80,8 +84,11 @@ describe('gateway: real Claude Code in Bedrock mode', () => {
     rt = await openRuntime({ db: join(dir.path, 'ledger.duckdb'), configPath: undefined, env: {} });
     await rt.store.gatewayKeys.put([made.key]);
     gw = await startGatewayOnFake(rt, { upstream: fake.url, creds: CREDS, baseDir: dir.path });
+    // Its OTLP telemetry into the same ledger, as `tokenledger serve` runs them.
+    collector = await startCollector(rt, { port: 0, host: '127.0.0.1' });
   });
   after(async () => {
+    await collector?.close();
     await gw?.close();
     await rt?.close();
     await fake?.close();
@@ -102,6 +109,15 @@ describe('gateway: real Claude Code in Bedrock mode', () => {
       AWS_REGION: 'us-east-1',
       CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
       DISABLE_AUTOUPDATER: '1',
+      CLAUDE_CODE_ENABLE_TELEMETRY: '1',
+      OTEL_METRICS_EXPORTER: 'otlp',
+      OTEL_LOGS_EXPORTER: 'otlp',
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+      OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
+      OTEL_METRIC_EXPORT_INTERVAL: '1000',
+      OTEL_LOGS_EXPORT_INTERVAL: '500',
+      // What Anthropic's docs advise for Bedrock sessions, which have no account.
+      OTEL_RESOURCE_ATTRIBUTES: 'enduser.id=dev@example.com,team=platform',
     };
     const run = await runProcess(claude as string, ['-p', 'say hello'], { env, cwd: dir.path });
     assert.equal(run.code, 0, `claude exited ${run.code}: ${run.err}`);
@@ -125,6 +141,7 @@ describe('gateway: real Claude Code in Bedrock mode', () => {
     await gw.flush();
     const stored = await rt.store.getRecord(call.requestId);
     assert.ok(stored, 'the call is in the ledger under its Bedrock request id');
+    assert.equal(stored.source, 'gateway');
     assert.equal(stored.operation, 'InvokeModelWithResponseStream');
     assert.equal(stored.team, 'platform');
     assert.equal(stored.user, 'dev@example.com');
@@ -153,5 +170,27 @@ describe('gateway: real Claude Code in Bedrock mode', () => {
     const billed = fake.requests.filter((q) => q.tokens !== null).length;
     assert.equal(total.requests, billed);
     assert.equal(total.unpricedRequests, 0);
+
+    // Its telemetry arrived (Claude Code exports on exit), and the api_request event of the streamed call is that
+    // same call: the session costs what the gateway's record costs, under the person enduser.id names, and the
+    // ledger gained no telemetry-only row (the call counts once).
+    const range = { from: Date.now() - 3_600_000, to: Date.now() + 60_000 };
+    const sessions = await rt.store.telemetry.telemetryReport({
+      kind: 'sessions',
+      ...range,
+      limit: 5,
+    });
+    const mine = sessions.find((x) => x.sessionId === session);
+    assert.ok(
+      mine,
+      `the telemetry has the gateway's session (${sessions.map((x) => x.sessionId).join(', ')})`,
+    );
+    assert.equal(mine.user, 'dev@example.com');
+    assert.equal(
+      mine.costPicos,
+      expected,
+      'the session costs the ledger record, not its own repricing',
+    );
+    assert.equal((await rt.store.queryUsage({ groupBy: [], where: [] })).total.requests, billed);
   });
 });
