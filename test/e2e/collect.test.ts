@@ -36,12 +36,12 @@ after(async () => {
 });
 
 const SONNET = 'us.anthropic.claude-sonnet-4-5-20250929-v1:0';
-/** Bedrock session: identity only in OTEL_RESOURCE_ATTRIBUTES (resource attributes). */
-const resource = (email: string) =>
+/** Bedrock session: identity only in OTEL_RESOURCE_ATTRIBUTES (resource attributes), or none (null). */
+const resource = (email: string | null) =>
   resourceFromAttributes({
     'service.name': 'claude-code',
     'service.version': '2.1.328',
-    'user.email': email,
+    ...(email === null ? {} : { 'user.email': email }),
     team: 'search',
   });
 
@@ -66,7 +66,11 @@ function request(session: string, sequence: number, input: number, output: numbe
   };
 }
 
-async function sendLogs(json: boolean, email: string, records: ReturnType<typeof request>[]) {
+async function sendLogs(
+  json: boolean,
+  email: string | null,
+  records: ReturnType<typeof request>[],
+) {
   const config = { url: `${collector.url}/v1/logs` };
   const exporter = json ? new JsonLogExporter(config) : new ProtoLogExporter(config);
   const provider = new LoggerProvider({
@@ -184,4 +188,35 @@ test('the same calls as invocation logs and api_request events count once, the l
   const late = await rt.store.getRecord('0b7c2a1e-0001-4000-8000-000000000002');
   assert.equal(late?.session, 'S-late');
   assert.match(String(late?.attribution), /telemetry\.session\.id/);
+});
+
+test('a session whose telemetry names nobody is the person the ledger billed its calls to', async () => {
+  // Claude Code on Bedrock with SSO credentials and no OTEL_RESOURCE_ATTRIBUTES: its records carry only the
+  // anonymous install id, and its call's invocation log (already ingested above) the role session of the person.
+  const r = request('S-alice', 1, 50, 400);
+  const record = {
+    ...r,
+    attributes: {
+      ...r.attributes,
+      'user.id': 'a1b2c3d4e5f6a1b2c3d4e5f6a1b2c3d4e5f6a1b2c3d4e5f6a1b2c3d4e5f6a1b2',
+      request_id: '0b7c2a1e-0001-4000-8000-000000000004',
+      'event.timestamp': '2026-03-02T10:18:01Z',
+    },
+  };
+  await sendLogs(false, null, [record]);
+  const billedTo = (await rt.store.getRecord('0b7c2a1e-0001-4000-8000-000000000004'))?.user;
+  assert.equal(billedTo, 'alice.nguyen@example.com');
+  const range = {
+    from: Date.parse('2026-03-02T00:00:00Z'),
+    to: Date.parse('2026-03-03T00:00:00Z'),
+  };
+  const sessions = await rt.store.telemetry.telemetryReport({
+    kind: 'sessions',
+    ...range,
+    limit: 10,
+  });
+  assert.equal(sessions.find((s) => s.sessionId === 'S-alice')?.user, 'alice.nguyen@example.com');
+  const users = await rt.store.telemetry.telemetryReport({ kind: 'users', ...range });
+  assert.ok(users.some((u) => u.user === 'alice.nguyen@example.com'));
+  assert.ok(!users.some((u) => u.user?.startsWith('a1b2c3')), 'not the install id');
 });

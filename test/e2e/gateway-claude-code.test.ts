@@ -3,8 +3,8 @@
  * gateway with a virtual key as its Bedrock API key (claude-code-on-bedrock.md): its answer comes back through the
  * gateway's stream, and the ledger holds the call with the tokens Bedrock billed, the key's attribution and Claude
  * Code's session id. Its availability probes are recorded too, never as free. Its own OTLP telemetry, sent to the
- * receiver on the same ledger (as `serve` runs them), joins that record: the call counts once, under the person
- * `enduser.id` names.
+ * receiver on the same ledger (as `serve` runs them), joins that record: the call counts once, and the session is
+ * the key's person although the telemetry names nobody.
  *
  * The binary is found at TOKENLEDGER_TEST_CLAUDE_CODE, else in node_modules (an `npm install --no-save
  * @anthropic-ai/claude-code`), else on PATH; without one the test is skipped and says so (`.ci/run` installs it).
@@ -116,8 +116,8 @@ describe('gateway: real Claude Code in Bedrock mode', () => {
       OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
       OTEL_METRIC_EXPORT_INTERVAL: '1000',
       OTEL_LOGS_EXPORT_INTERVAL: '500',
-      // What Anthropic's docs advise for Bedrock sessions, which have no account.
-      OTEL_RESOURCE_ATTRIBUTES: 'enduser.id=dev@example.com,team=platform',
+      // No person in the telemetry (Bedrock sessions have no account): the virtual key names them.
+      OTEL_RESOURCE_ATTRIBUTES: 'team=platform',
     };
     const run = await runProcess(claude as string, ['-p', 'say hello'], { env, cwd: dir.path });
     assert.equal(run.code, 0, `claude exited ${run.code}: ${run.err}`);
@@ -172,8 +172,8 @@ describe('gateway: real Claude Code in Bedrock mode', () => {
     assert.equal(total.unpricedRequests, 0);
 
     // Its telemetry arrived (Claude Code exports on exit), and the api_request event of the streamed call is that
-    // same call: the session costs what the gateway's record costs, under the person enduser.id names, and the
-    // ledger gained no telemetry-only row (the call counts once).
+    // same call: the session costs what the gateway's record costs, under the person the key names (the telemetry
+    // itself only has Claude Code's install id), and the ledger gained no telemetry-only row (the call counts once).
     const range = { from: Date.now() - 3_600_000, to: Date.now() + 60_000 };
     const sessions = await rt.store.telemetry.telemetryReport({
       kind: 'sessions',

@@ -49,7 +49,27 @@ const bind = (params: Params, value: DuckDBValue): string => {
   return `$${params.length}`;
 };
 
-const USER = 'coalesce(user_email, user_id)';
+/**
+ * Who a telemetry row is about: its `user.email`; else the person the ledger billed the session's calls to (a matched
+ * record's user: the gateway key's, or the IAM identity's); else its `user.id` (`enduser.id` when the admin set it,
+ * else Claude Code's anonymous install id). `person` comes from `SESSION_PEOPLE`, joined into `EVENTS`/`METRICS`.
+ */
+const USER = 'coalesce(user_email, person, user_id)';
+
+/** Per session, the user of the ledger records its API-request events matched (the latest name when several). */
+const SESSION_PEOPLE = `(
+  SELECT e.session_id, max(u."user") AS person
+  FROM telemetry_matches m
+  JOIN telemetry_events e ON e.event_key = m.event_key
+  JOIN usage u ON u.request_id = m.request_id
+  WHERE m.match IN ('request_id', 'fingerprint') AND u."user" IS NOT NULL AND e.session_id IS NOT NULL
+  GROUP BY e.session_id
+)`;
+/** The telemetry tables with the person of their session. */
+const withPerson = (table: string) =>
+  `(SELECT t.*, p.person FROM ${table} t LEFT JOIN ${SESSION_PEOPLE} p ON p.session_id = t.session_id)`;
+const EVENTS = withPerson('telemetry_events');
+const METRICS = withPerson('telemetry_metrics');
 /** Attribution attribute names that may reach the SQL text (quoted as a JSON path key). */
 const ATTRIBUTE_NAME = /^[A-Za-z0-9_.:@/+=-]{1,256}$/;
 const dim = (...names: string[]) => {
@@ -130,7 +150,7 @@ const COUNTED = `(source <> '${METRIC_SOURCE}' OR event_key NOT IN (
 const PRICED_EVENTS = `(
   SELECT e.* REPLACE (CASE WHEN l.event_key IS NULL THEN e.cost_pusd
       WHEN l.k = 1 OR l.cost_pusd IS NULL THEN l.cost_pusd ELSE 0 END AS cost_pusd)
-  FROM telemetry_events e LEFT JOIN (
+  FROM ${EVENTS} e LEFT JOIN (
     SELECT m.event_key, r.cost_pusd,
       row_number() OVER (PARTITION BY m.request_id ORDER BY m.ts, m.event_key) AS k
     FROM telemetry_matches m JOIN (
@@ -368,7 +388,7 @@ async function editDecisions(
   ];
   const sql = `WITH d AS (
   SELECT ${[...cols, 'TRY_CAST(value AS HUGEINT) AS n', "json_extract_string(attributes, '$.decision') AS decision"].join(', ')}
-  FROM telemetry_metrics WHERE metric = 'claude_code.code_edit_tool.decision' AND ${and(filters)}
+  FROM ${METRICS} WHERE metric = 'claude_code.code_edit_tool.decision' AND ${and(filters)}
 )
 ${groupsAndTotal(
   'd',
@@ -497,7 +517,7 @@ WITH e AS (
   GROUP BY 1
 ), m AS (
   SELECT ${metricSums(`${USER} AS "user"`)}
-  FROM telemetry_metrics WHERE ${and([...range, ...user])}
+  FROM ${METRICS} WHERE ${and([...range, ...user])}
   GROUP BY 1
 ), j AS (
   SELECT coalesce(e."user", m."user") AS "user", coalesce(e.sessions, 0) AS sessions,
@@ -546,11 +566,11 @@ async function tools(
 WITH ${ctes}, facts AS (
   SELECT coalesce(tool_name, '${UNKNOWN}') AS tool, ${who} AS "user", 'call' AS f, success, duration_ms,
     NULL::VARCHAR AS decision, NULL::VARCHAR AS src, 0::BIGINT AS requests, 0::HUGEINT AS cost, 0::BIGINT AS unpriced
-  FROM telemetry_events WHERE kind = 'tool_result' AND ${and([...range, ...user])}
+  FROM ${EVENTS} WHERE kind = 'tool_result' AND ${and([...range, ...user])}
   UNION ALL
   SELECT coalesce(tool_name, '${UNKNOWN}'), ${who}, 'decision', NULL, NULL, decision,
     coalesce(json_extract_string(attributes, '$.source'), '${UNKNOWN}'), 0, 0, 0
-  FROM telemetry_events WHERE kind = 'tool_decision' AND ${and([...range, ...user])}
+  FROM ${EVENTS} WHERE kind = 'tool_decision' AND ${and([...range, ...user])}
   UNION ALL
   SELECT tool, ${q.byUser ? 'k0' : 'NULL::VARCHAR'}, 'cost', NULL, NULL, NULL, NULL, sum(requests), sum(cost), sum(unpriced)
   FROM s GROUP BY ALL
