@@ -16,6 +16,7 @@ const DEFAULTS = {
   prices: {},
   /** The gateway section's own defaults (tested in src/gateway/config.test.ts). */
   gateway: gatewayConfigSchema.parse({}),
+  otlp: {},
 };
 
 /** Asserts that loading fails with `config.invalid` and a message containing every fragment. */
@@ -61,6 +62,7 @@ describe('loadConfig', () => {
       },
       prices: { catalogDir: '/opt/tokenledger/catalog' },
       gateway: DEFAULTS.gateway,
+      otlp: {},
     });
   });
 

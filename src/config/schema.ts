@@ -46,6 +46,17 @@ export const Config = z
       .default({}),
     /** The gateway (`tokenledger gateway`): budgets, rate limits, model policy, downgrades, spool, upstream. */
     gateway: gatewayConfigSchema.default(gatewayConfigSchema.parse({})),
+    /** The OTLP receiver (`tokenledger collect`, `serve`). */
+    otlp: z
+      .object({
+        /** Serve HTTPS with this PEM certificate chain and private key (paths relative to this file). */
+        tls: z
+          .object({ cert: z.string().min(1), key: z.string().min(1) })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .default({}),
   })
   .strict();
 export type Config = z.infer<typeof Config>;

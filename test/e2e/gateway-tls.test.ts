@@ -5,10 +5,12 @@
  * stops the start with a message naming the setting.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { startCollector } from '../../src/cli/commands/collect.ts';
 import { newKey } from '../../src/gateway/index.ts';
 import { openRuntime, type Runtime } from '../../src/runtime.ts';
 import { startFakeBedrock } from '../support/fake-bedrock.ts';
@@ -20,18 +22,18 @@ const CREDS = { accessKeyId: 'AKIDTLS', secretAccessKey: 'tls-secret' };
 const CERT = fileURLToPath(new URL('../support/tls/localhost.crt', import.meta.url));
 const KEY = fileURLToPath(new URL('../support/tls/localhost.key', import.meta.url));
 
-describe('gateway over TLS', () => {
+describe('gateway and OTLP receiver over TLS', () => {
   const dir = tempDir('tl-gw-tls-');
   after(() => dir.remove());
 
   /** A runtime whose configuration (in its own folder) names the certificate files relative to itself. */
-  async function runtime(name: string, tls: string): Promise<Runtime> {
+  async function runtime(name: string, tls: string, section = 'gateway'): Promise<Runtime> {
     const folder = join(dir.path, name);
     const config = join(folder, 'tokenledger.yaml');
     mkdirSync(join(folder, 'certs'), { recursive: true });
     copyFileSync(CERT, join(folder, 'certs', 'gateway.crt'));
     copyFileSync(KEY, join(folder, 'certs', 'gateway.key'));
-    writeFileSync(config, `gateway:\n  tls:\n${tls}`);
+    writeFileSync(config, `${section}:\n  tls:\n${tls}`);
     return openRuntime({ db: join(folder, 'ledger.duckdb'), configPath: config, env: {} });
   }
 
@@ -106,5 +108,66 @@ describe('gateway over TLS', () => {
       '    cert: certs/gateway.key\n    key: certs/gateway.crt\n',
       /gateway\.tls: the certificate or key cannot be used/,
     );
+  });
+
+  test('the OTLP receiver serves HTTPS with otlp.tls: a client that trusts the CA delivers its logs', async () => {
+    const rt = await runtime(
+      'otlp',
+      '    cert: certs/gateway.crt\n    key: certs/gateway.key\n',
+      'otlp',
+    );
+    const collector = await startCollector(rt, { port: 0, host: '127.0.0.1' });
+    try {
+      assert.match(collector.url, /^https:/);
+      const at = `${BigInt(Date.now()) * 1_000_000n}`;
+      const body = JSON.stringify({
+        resourceLogs: [
+          {
+            resource: {
+              attributes: [{ key: 'service.name', value: { stringValue: 'claude-code' } }],
+            },
+            scopeLogs: [
+              {
+                scope: { name: 'com.anthropic.claude_code.events' },
+                logRecords: [
+                  {
+                    timeUnixNano: at,
+                    body: { stringValue: 'claude_code.user_prompt' },
+                    attributes: [
+                      { key: 'event.name', value: { stringValue: 'user_prompt' } },
+                      { key: 'session.id', value: { stringValue: 'S-tls' } },
+                    ],
+                  },
+                ],
+              },
+            ],
+          },
+        ],
+      });
+      const status = await new Promise<number>((resolve, reject) => {
+        const u = new URL(`${collector.url}/v1/logs`);
+        const req = https.request(
+          {
+            host: u.hostname,
+            port: u.port,
+            path: u.pathname,
+            method: 'POST',
+            ca: readFileSync(CERT),
+            servername: 'localhost',
+            headers: { 'content-type': 'application/json' },
+          },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      });
+      assert.equal(status, 200);
+    } finally {
+      await collector.close();
+      await rt.close();
+    }
   });
 });

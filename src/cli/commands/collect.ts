@@ -1,11 +1,13 @@
 /** `tokenledger collect`: the OTLP/HTTP receiver for Claude Code and OpenTelemetry GenAI apps, alone. */
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createOtlpSink } from '../../pipeline/index.ts';
 import type { Runtime } from '../../runtime.ts';
 import { createOtlpReceiver, toNodeListener } from '../../sources/index.ts';
 import { int, parse, str } from '../args.ts';
 import { type CliContext, EXIT, print, withRuntime } from '../context.ts';
+import { readTls } from '../tls.ts';
 
 export const COLLECT_HELP = `Usage: tokenledger collect [--port 4318] [--host 127.0.0.1] [--db FILE] [--config FILE]
 
@@ -15,7 +17,7 @@ Claude Code and OpenTelemetry GenAI apps. Point them at it:
   export OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf OTEL_EXPORTER_OTLP_ENDPOINT=http://HOST:4318
   export OTEL_RESOURCE_ATTRIBUTES="team=search,cost_center=CC-42,user.email=ana@example.com"
 API-request costs are recomputed from their tokens with the catalog (Claude Code's cost_usd is
-kept only for comparison). With TOKENLEDGER_OTLP_TOKEN
+kept only for comparison). otlp.tls in tokenledger.yaml (cert, key) serves HTTPS. With TOKENLEDGER_OTLP_TOKEN
 set, requests need "Authorization: Bearer <token>" (OTEL_EXPORTER_OTLP_HEADERS). Stop with Ctrl-C.
 The ledger file is held open while it runs: run reports after stopping it, or on a copy.`;
 
@@ -34,14 +36,20 @@ export async function startCollector(
     ...(opts.token ? { bearerToken: opts.token } : {}),
     ...(opts.now ? { now: opts.now } : {}),
   });
-  const server: Server = createServer(toNodeListener(app));
+  const tls =
+    rt.config.otlp.tls === undefined
+      ? undefined
+      : readTls('otlp.tls', rt.config.otlp.tls, rt.origin.configPath);
+  const listener = toNodeListener(app);
+  const server: Server =
+    tls === undefined ? createServer(listener) : createHttpsServer(tls, listener);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://${opts.host}:${port}`,
+    url: `${tls === undefined ? 'http' : 'https'}://${opts.host}:${port}`,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -3,12 +3,11 @@
  * spend, calls priced with the catalog and written to the ledger through the local spool.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { createSecureContext } from 'node:tls';
-import { AppError, type Logger, type RawUsage } from '../../core/index.ts';
+import { isAbsolute, join, resolve } from 'node:path';
+import type { Logger, RawUsage } from '../../core/index.ts';
 import {
   type BedrockUpstream,
   createAwsCredentialSource,
@@ -34,6 +33,7 @@ import type { Runtime } from '../../runtime.ts';
 import { int, parse, str } from '../args.ts';
 import { type CliContext, dbPath, EXIT, print, withRuntime } from '../context.ts';
 import { createLedgerEncoder } from '../ledger-encoder.ts';
+import { readTls } from '../tls.ts';
 
 export const GATEWAY_HELP = `Usage: tokenledger gateway [--port 8790] [--host 127.0.0.1] [--db FILE] [--config FILE]
 
@@ -142,7 +142,8 @@ export async function startGateway(
       }),
     });
   // First, so that an unusable certificate stops the start before anything is opened.
-  const tls = cfg.tls === undefined ? undefined : readTls(cfg.tls, rt.origin.configPath);
+  const tls =
+    cfg.tls === undefined ? undefined : readTls('gateway.tls', cfg.tls, rt.origin.configPath);
   const redisUrl = opts.env.TOKENLEDGER_REDIS_URL ?? cfg.counters.redis;
   let redisLogged = Number.NEGATIVE_INFINITY;
   // The Redis client is loaded only when counters are shared.
@@ -279,40 +280,6 @@ export async function startGateway(
       await shared?.close();
     },
   };
-}
-
-/**
- * The TLS certificate chain and key of `gateway.tls`, read from files named relative to the configuration file and
- * checked to make a usable pair.
- */
-function readTls(
-  files: { cert: string; key: string },
-  configPath: string | undefined,
-): { cert: Buffer; key: Buffer } {
-  const base = configPath === undefined ? process.cwd() : dirname(resolve(configPath));
-  const read = (what: 'cert' | 'key') => {
-    const path = resolve(base, files[what]);
-    try {
-      return readFileSync(path);
-    } catch (e: unknown) {
-      throw new AppError(
-        'gateway.tls_unreadable',
-        `gateway.tls.${what}: cannot read ${path}: ${(e as Error).message}`,
-        { cause: e },
-      );
-    }
-  };
-  const pair = { cert: read('cert'), key: read('key') };
-  try {
-    createSecureContext(pair);
-  } catch (e: unknown) {
-    throw new AppError(
-      'gateway.tls_invalid',
-      `gateway.tls: the certificate or key cannot be used: ${(e as Error).message}`,
-      { cause: e },
-    );
-  }
-  return pair;
 }
 
 /**
