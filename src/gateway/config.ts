@@ -196,7 +196,7 @@ export const GatewayCounters = z
       .string()
       .regex(/^rediss?:\/\//, { message: 'a redis:// or rediss:// URL' })
       .optional(),
-    /** Prefix of every Redis key, as a hash tag (`{tokenledger:}…`, one Cluster slot); fleets sharing a Redis differ. */
+    /** Prefix of every Redis key (on a Redis Cluster as a hash tag, `{tokenledger:}…`); fleets sharing a Redis differ. */
     prefix: z.string().min(1).default('tokenledger:'),
   })
   .strict();

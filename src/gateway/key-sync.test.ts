@@ -108,6 +108,27 @@ describe('key sync between replicas', () => {
     assert.equal(d.ring.check(plaintext, T0).ok, true);
   });
 
+  test('a shared copy that loses its data while replicas run is refilled, and a revocation after it still holds', async (t) => {
+    const shared = createMemorySharedKeys();
+    const { key, plaintext } = create('hal');
+    const other = create('ivy');
+    const a = await replica(t, shared, [key]);
+    const b = await replica(t, shared, [key, other.key]);
+    await a.sync.tick();
+    shared.lose(); // a Redis restarted without persistence
+    const revoked = { ...key, revokedAt: T0 - 1 };
+    a.ring.put(revoked);
+    await a.sync.publish([revoked]);
+    await b.sync.tick();
+    assert.deepEqual(b.ring.check(plaintext, T0), { ok: false, reason: 'revoked' });
+    // b published all its keys again into the new copy: a (and any new replica) knows b's other key.
+    await a.sync.tick();
+    assert.equal(a.ring.check(other.plaintext, T0).ok, true);
+    const fresh = await replica(t, shared);
+    assert.equal(fresh.ring.check(other.plaintext, T0).ok, true);
+    assert.deepEqual(fresh.ring.check(plaintext, T0), { ok: false, reason: 'revoked' });
+  });
+
   test('while the shared copy is down a change is kept, and published on the next tick', async (t) => {
     const inner = createMemorySharedKeys();
     let down = false;

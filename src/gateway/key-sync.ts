@@ -12,20 +12,32 @@
  * Each replica publishes every key of its ledger at start, then every change it makes; once a second it asks the
  * shared copy's version, and on a change reads it whole and takes in what is new (into its ledger too). A change
  * that could not be published (Redis down) is kept and published again on the next tick. A revocation made on one
- * replica therefore holds on all of them within about a second of Redis having it.
+ * replica therefore holds on all of them within about a second of Redis having it. The version carries an epoch,
+ * set by the first publish into an empty shared copy: a shared copy that lost its data (a Redis restarted without
+ * persistence) has no epoch or a new one, and every running replica then publishes all its keys again — a counter
+ * alone would start again from values the replicas have already seen, and changes would go unnoticed.
  */
+import { randomUUID } from 'node:crypto';
 import type { Logger } from '../core/index.ts';
 import type { KeyRing, VirtualKey } from './keys.ts';
 
 /** The shared copy of the keys (Redis, or memory in tests). */
 export interface SharedKeys {
-  /** Merges the keys into the shared copy (see `mergeKeys`); the version changes if anything did. */
+  /**
+   * Merges the keys into the shared copy (see `mergeKeys`); the version's counter moves if anything changed. Into an
+   * empty shared copy, it first sets a new epoch.
+   */
   publish(keys: readonly VirtualKey[]): Promise<void>;
-  /** A token that changes whenever the shared copy does. */
-  version(): Promise<string>;
+  /** The shared copy's epoch (null while it is empty) and a counter that moves whenever it changes. */
+  version(): Promise<SharedVersion>;
   /** Every shared key, and how many entries could not be read as a key. */
   all(): Promise<{ keys: VirtualKey[]; unreadable: number }>;
   close(): Promise<void>;
+}
+
+export interface SharedVersion {
+  readonly epoch: string | null;
+  readonly counter: string;
 }
 
 const earlier = (a: number | null, b: number | null): number | null =>
@@ -42,12 +54,17 @@ export function mergeKeys(a: VirtualKey, b: VirtualKey): VirtualKey {
 const sameLifetime = (a: VirtualKey, b: VirtualKey) =>
   a.revokedAt === b.revokedAt && a.replacedBy === b.replacedBy;
 
-/** The shared copy in this process's memory: for tests, and the reference the Redis one is held to. */
-export function createMemorySharedKeys(): SharedKeys {
+/**
+ * The shared copy in this process's memory: for tests, and the reference the Redis one is held to. `lose()` empties
+ * it, as a Redis restarted without persistence is.
+ */
+export function createMemorySharedKeys(): SharedKeys & { lose(): void } {
   const keys = new Map<string, VirtualKey>();
   let version = 0;
+  let epoch: string | null = null;
   return {
     async publish(list) {
+      epoch ??= randomUUID();
       let changed = false;
       for (const k of list) {
         const old = keys.get(k.id);
@@ -60,12 +77,17 @@ export function createMemorySharedKeys(): SharedKeys {
       if (changed) version++;
     },
     async version() {
-      return String(version);
+      return { epoch, counter: String(version) };
     },
     async all() {
       return { keys: [...keys.values()], unreadable: 0 };
     },
     async close() {},
+    lose() {
+      keys.clear();
+      version = 0;
+      epoch = null;
+    },
   };
 }
 
@@ -105,7 +127,9 @@ export async function startKeySync(deps: KeySyncDeps): Promise<KeySync> {
   const pending = new Map<string, VirtualKey>();
   /** Keys taken in from the shared copy and served, not yet in this replica's ledger. */
   const unsaved = new Map<string, VirtualKey>();
-  let seen: string | null = null;
+  let seen: SharedVersion | null = null;
+  /** The epoch of the shared copy this replica published into (undefined: none yet). */
+  let seenEpoch: string | undefined;
   let lastSyncAt: number | null = null;
   let unreadable = 0;
   /** Each warning at most once a minute. */
@@ -134,10 +158,16 @@ export async function startKeySync(deps: KeySyncDeps): Promise<KeySync> {
     for (const k of sent) if (pending.get(k.id) === k) pending.delete(k.id);
   };
 
-  /** Takes in the shared copy if it changed: new keys, and lifetimes more restrictive than ours. */
+  /**
+   * Takes in the shared copy if it changed: new keys, and lifetimes more restrictive than ours. A shared copy without
+   * our epoch lost its data: all our keys go to it again.
+   */
   const pull = async () => {
     const version = await shared.version();
-    if (version === seen) return;
+    if (version.epoch === null || (seenEpoch !== undefined && version.epoch !== seenEpoch))
+      queue(ring.list());
+    seenEpoch = version.epoch ?? undefined;
+    if (version.epoch === seen?.epoch && version.counter === seen.counter) return;
     const all = await shared.all();
     if (all.unreadable > 0 && all.unreadable !== unreadable)
       log.warn('shared keys: entries that are not keys were skipped', {
@@ -173,10 +203,11 @@ export async function startKeySync(deps: KeySyncDeps): Promise<KeySync> {
   /** Stores in the ledger what was taken in; what it could not take is tried again on the next tick. */
   const store = async () => {
     if (unsaved.size === 0) return;
-    const batch = [...unsaved.values()];
+    // The ring's current view of each key: a revocation made here since it was taken in must not be overwritten.
+    const taken = [...unsaved];
     try {
-      await deps.save(batch);
-      for (const k of batch) if (unsaved.get(k.id) === k) unsaved.delete(k.id);
+      await deps.save(taken.map(([id, k]) => ring.get(id) ?? k));
+      for (const [id, k] of taken) if (unsaved.get(id) === k) unsaved.delete(id);
     } catch (error: unknown) {
       warn(
         'shared keys: the ledger could not store keys taken in; they are served and stored later',

@@ -398,6 +398,22 @@ describe('TLS: the protocol is chosen by ALPN', () => {
     assert.equal(out, 'via 2.0');
   });
 
+  test('close() does not wait for a connection still in its handshake', async () => {
+    const own = createDualServer(() => undefined, { tls: { cert, key } });
+    await new Promise<void>((resolve) => own.listen(0, '127.0.0.1', resolve));
+    const silent = net.connect((own.address() as net.AddressInfo).port, '127.0.0.1');
+    silent.on('error', () => undefined);
+    await new Promise<void>((resolve) => silent.once('connect', () => resolve()));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const t0 = Date.now();
+    await new Promise<void>((resolve) => own.close(() => resolve()));
+    assert.ok(
+      Date.now() - t0 < 2000,
+      `closed in ${Date.now() - t0} ms, not at the handshake timeout`,
+    );
+    silent.destroy();
+  });
+
   test('a plain-HTTP client on the TLS port is dropped and reported; the server keeps serving', async () => {
     const reply = await new Promise<string>((resolve) => {
       const socket = net.connect(securePort, '127.0.0.1', () =>

@@ -196,6 +196,9 @@ export function createDualServer(
   const firstBytesMs = options.firstBytesTimeoutMs ?? 10_000;
   const onSocketError = (error: Error): void => report(error, 'socket');
 
+  /** TLS connections whose handshake has not ended, by peer address (the TLS socket is made from the TCP one). */
+  const handshaking = new Map<string, net.Socket>();
+  const peer = (socket: net.Socket): string => `${socket.remoteAddress}:${socket.remotePort}`;
   const track = (socket: net.Socket): void => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
@@ -213,11 +216,21 @@ export function createDualServer(
             noDelay: true,
           },
           (socket) => {
+            handshaking.delete(peer(socket));
             track(socket);
             if (socket.alpnProtocol === 'h2') h2.emit('connection', socket);
             else h1.emit('connection', socket);
           },
         )
+        .on('connection', (raw: net.Socket) => {
+          // Until its handshake ends a connection is only this TCP socket: closed by close(), like a silent one.
+          track(raw);
+          const key = peer(raw);
+          handshaking.set(key, raw);
+          raw.once('close', () => {
+            if (handshaking.get(key) === raw) handshaking.delete(key);
+          });
+        })
         .on('tlsClientError', (error: Error, socket: tls.TLSSocket) => {
           report(error, 'tls');
           socket.destroy();
@@ -260,6 +273,7 @@ export function createDualServer(
     closeIdleConnections(): void {
       h1.closeIdleConnections();
       for (const socket of sniffing) socket.destroy();
+      for (const socket of handshaking.values()) socket.destroy();
       for (const session of sessions) if (!session.closed) session.close();
     },
     closeAllConnections(): void {

@@ -39,6 +39,10 @@ describe('redis shared keys', skip, () => {
     const all = await keys.all();
     assert.deepEqual(all.keys, [good]);
     assert.equal(all.unreadable, 3);
+    // A revocation over that non-numeric value is taken, and publishing goes on working.
+    await client.hSet(`${prefix}keys:revoked`, good.id, 'soon');
+    await keys.publish([{ ...good, revokedAt: 1_800_000_000_000 }]);
+    assert.equal((await keys.all()).keys[0]?.revokedAt, 1_800_000_000_000);
   });
 
   test('the store never holds a key, only its hash', async (t) => {

@@ -4,12 +4,15 @@
  *   feature, project, environment, createdAt, expiresAt), written once (HSETNX: a key's identity never changes);
  * - `<prefix>keys:revoked`: hash, key id → revocation time (epoch ms), lowered only (the earlier revocation wins);
  * - `<prefix>keys:replaced`: hash, key id → its successor's id, written once;
- * - `<prefix>keys:version`: a counter raised by every publish that changed something.
+ * - `<prefix>keys:version`: a counter raised by every publish that changed something;
+ * - `<prefix>keys:epoch`: a random id set by the first publish into an empty Redis (key-sync.ts: how replicas notice
+ *   a Redis that lost its data).
  * A publish is one Lua script (atomic); a read is one MULTI of three HGETALLs (a consistent snapshot). Only hashes
  * of keys are stored, as in the ledger. None of these expire: keys are few, and a revoked key's entry is what keeps
  * it revoked. On a Redis Cluster they share the counters' hash tag (redis-client.ts).
  */
-import { luaScript, openRedis, taggedPrefix } from './governance/redis-client.ts';
+import { randomUUID } from 'node:crypto';
+import { luaScript, openRedis } from './governance/redis-client.ts';
 import type { SharedKeys } from './key-sync.ts';
 import type { VirtualKey } from './keys.ts';
 
@@ -27,13 +30,15 @@ const PUBLISH_CHUNK = 500;
 
 const PUBLISH_LUA = `
 local changed = 0
-for i = 1, #ARGV, 4 do
+if redis.call('SETNX', KEYS[5], ARGV[1]) == 1 then changed = 1 end
+for i = 2, #ARGV, 4 do
   local id = ARGV[i]
   if redis.call('HSETNX', KEYS[1], id, ARGV[i + 1]) == 1 then changed = 1 end
   local revoked = ARGV[i + 2]
   if revoked ~= '' then
-    local current = redis.call('HGET', KEYS[2], id)
-    if not current or tonumber(revoked) < tonumber(current) then
+    -- A value that is not a number (written by something else) counts as no revocation.
+    local current = tonumber(redis.call('HGET', KEYS[2], id) or '')
+    if not current or tonumber(revoked) < current then
       redis.call('HSET', KEYS[2], id, revoked)
       changed = 1
     end
@@ -46,24 +51,36 @@ return changed
 `;
 
 const PUBLISH = luaScript(PUBLISH_LUA);
+/** The epoch and the counter, read together. */
+const VERSION = luaScript(
+  `return { redis.call('GET', KEYS[2]) or '', redis.call('GET', KEYS[1]) or '0' }`,
+);
 
 type Identity = Omit<VirtualKey, 'revokedAt' | 'replacedBy'>;
 
 export async function createRedisSharedKeys(options: RedisSharedKeysOptions): Promise<SharedKeys> {
-  const prefix = taggedPrefix(options.prefix ?? 'tokenledger:');
+  const redis = await openRedis(options);
+  const prefix = redis.keyPrefix(options.prefix ?? 'tokenledger:');
   const names = [
     `${prefix}keys`,
     `${prefix}keys:revoked`,
     `${prefix}keys:replaced`,
     `${prefix}keys:version`,
+    `${prefix}keys:epoch`,
   ];
-  const [records, revoked, replaced, version] = names as [string, string, string, string];
-  const redis = await openRedis(options);
+  const [records, revoked, replaced, version, epoch] = names as [
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
 
   return {
     async publish(keys) {
-      for (let i = 0; i < keys.length; i += PUBLISH_CHUNK) {
-        const args: string[] = [];
+      // Nothing to publish still sets the epoch of an empty Redis.
+      for (let i = 0; i < Math.max(keys.length, 1); i += PUBLISH_CHUNK) {
+        const args: string[] = [randomUUID()];
         for (const k of keys.slice(i, i + PUBLISH_CHUNK)) {
           const identity: Identity = {
             id: k.id,
@@ -89,7 +106,11 @@ export async function createRedisSharedKeys(options: RedisSharedKeysOptions): Pr
     },
 
     async version() {
-      return (await redis.get(version, 'keys version')) ?? '0';
+      const [e, counter] = (await redis.script(VERSION, [version, epoch], [], 'keys version')) as [
+        string,
+        string,
+      ];
+      return { epoch: e === '' ? null : e, counter };
     },
 
     async all() {

@@ -38,13 +38,19 @@ export function sharedKeysContract(
     test('a published key reads back whole, and the version moves only when something changed', async (t) => {
       const s = await open(t);
       const v0 = await s.version();
+      assert.equal(v0.epoch, null, 'an empty shared copy has no epoch');
       const k = sampleKey('ana', T0 + 86_400_000);
       await s.publish([k]);
       const v1 = await s.version();
-      assert.notEqual(v1, v0);
+      assert.ok(v1.epoch !== null, 'the first publish sets one');
+      assert.notEqual(v1.counter, v0.counter);
       assert.deepEqual((await s.all()).keys, [k]);
       await s.publish([k]);
-      assert.equal(await s.version(), v1, 'publishing the same key again changes nothing');
+      assert.deepEqual(await s.version(), v1, 'publishing the same key again changes nothing');
+      await s.publish([sampleKey('bo')]);
+      const v2 = await s.version();
+      assert.equal(v2.epoch, v1.epoch, 'the epoch stays while the copy lives');
+      assert.notEqual(v2.counter, v1.counter);
     });
 
     test('the earlier revocation wins, in either order; a later one never lifts it', async (t) => {

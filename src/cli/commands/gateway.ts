@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import type { Logger, RawUsage } from '../../core/index.ts';
+import { type Logger, type RawUsage, withoutCredentials } from '../../core/index.ts';
 import {
   type BedrockUpstream,
   createAwsCredentialSource,
@@ -68,18 +68,6 @@ export interface RunningGateway {
 }
 
 const DAY_MS = 86_400_000;
-
-/** A URL fit for a log line: user and password dropped. */
-function withoutPassword(url: string): string {
-  try {
-    const u = new URL(url);
-    u.username = '';
-    u.password = '';
-    return u.toString();
-  } catch {
-    return '(unparsable URL)';
-  }
-}
 
 /** This ledger's identity for shared counters (made once, kept in the ledger). */
 async function ledgerId(rt: Runtime): Promise<string> {
@@ -251,10 +239,25 @@ export async function startGateway(
     }),
   });
   const server = createDualServer(gateway.handle, tls === undefined ? {} : { tls });
-  await new Promise<void>((res, rej) => {
-    server.once('error', rej);
-    server.listen(opts.port, opts.host, () => res());
-  });
+  const release = async () => {
+    await spool.close();
+    await encoder.close();
+    rmSync(encodeDir, { recursive: true, force: true });
+    upstream.close();
+    await keySync?.close();
+    await sharedKeys?.close();
+    await shared?.close();
+  };
+  try {
+    await new Promise<void>((res, rej) => {
+      server.once('error', rej);
+      server.listen(opts.port, opts.host, () => res());
+    });
+  } catch (e: unknown) {
+    // A port in use: close what was opened, or its clients and timers would keep the process alive.
+    await release();
+    throw e;
+  }
   const { port } = server.address() as AddressInfo;
   return {
     url: `${tls === undefined ? 'http' : 'https'}://${opts.host}:${port}`,
@@ -264,20 +267,14 @@ export async function startGateway(
     counters:
       redisUrl === undefined
         ? 'in memory'
-        : `and keys shared in Redis at ${withoutPassword(redisUrl)}`,
+        : `and keys shared in Redis at ${withoutCredentials(redisUrl)}`,
     flush: () => spool.flush(),
     async close() {
       await new Promise<void>((res) => {
         server.close(() => res());
         server.closeIdleConnections();
       });
-      await spool.close();
-      await encoder.close();
-      rmSync(encodeDir, { recursive: true, force: true });
-      upstream.close();
-      await keySync?.close();
-      await sharedKeys?.close();
-      await shared?.close();
+      await release();
     },
   };
 }

@@ -5,7 +5,7 @@
 import { resolve } from 'node:path';
 import { int, parse, str } from '../args.ts';
 import { type CliContext, dbPath, EXIT, print, withRuntime } from '../context.ts';
-import { startCollector } from './collect.ts';
+import { type Collector, startCollector } from './collect.ts';
 import { startGateway, stderrLogger } from './gateway.ts';
 
 export const SERVE_HELP = `Usage: tokenledger serve [--port 8790] [--otlp-port 4318] [--host 127.0.0.1] [--db FILE] [--config FILE]
@@ -36,10 +36,19 @@ export async function serveCommand(ctx: CliContext): Promise<number> {
       log: stderrLogger(ctx),
     });
     const otlpPort = int(flags, 'otlp-port', 4318);
-    const collector =
-      otlpPort === 0
-        ? null
-        : await startCollector(rt, { port: otlpPort, host, token: ctx.env.TOKENLEDGER_OTLP_TOKEN });
+    let collector: Collector | null = null;
+    try {
+      if (otlpPort !== 0)
+        collector = await startCollector(rt, {
+          port: otlpPort,
+          host,
+          token: ctx.env.TOKENLEDGER_OTLP_TOKEN,
+        });
+    } catch (e: unknown) {
+      // The gateway is up (its Redis clients and timers would keep this process alive): stop it first.
+      await gateway.close();
+      throw e;
+    }
     print(
       ctx,
       `Bedrock gateway on ${gateway.url} (OpenAI: ${gateway.url}/v1), budget counters ${gateway.counters}` +

@@ -4,10 +4,11 @@
  * (ElastiCache Serverless always is one): which, is asked at connection (`CLUSTER INFO`).
  *
  * Cluster: a script, a MULTI and a multi-key command must touch keys of one hash slot, and the scripts also compute
- * key names from the prefix (holds). So every key of a store lives under one hash tag — `taggedPrefix` wraps the
- * configured prefix in `{…}` unless it already holds a tag — and every call names one key of the store, which routes
- * it to the node serving that slot. A store's keys then sit on one shard: it serves every replica's admissions (two
- * short scripts per call), well within one Redis node.
+ * key names from the prefix (holds). So on a cluster every key of a store lives under one hash tag — `keyPrefix`
+ * wraps the configured prefix in `{…}` unless it already holds a tag — and every call names one key of the store,
+ * which routes it to the node serving that slot. A store's keys then sit on one shard: it serves every replica's
+ * admissions (two short scripts per call), well within one Redis node. On one Redis the prefix stays as configured
+ * (keys keep the names they had before clusters were supported).
  *
  * Alike for both: connect with a few quick retries then give up (a gateway should not start against a Redis it
  * cannot reach), reconnect for as long as it takes once connected (at most 2 s apart), never queue commands while
@@ -16,6 +17,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createClient, createCluster } from 'redis';
+import { withoutCredentials } from '../../core/index.ts';
 
 /** Connection attempts before the first connection gives up (about 5 s). */
 const INITIAL_RETRIES = 9;
@@ -30,9 +32,14 @@ export function luaScript(source: string): LuaScript {
   return { source, sha: createHash('sha1').update(source).digest('hex') };
 }
 
-/** The configured prefix as a hash tag (`tokenledger:` → `{tokenledger:}`), unless it already holds one. */
+/**
+ * The configured prefix as a hash tag (`tokenledger:` → `{tokenledger:}`), unless it already holds one — by Redis's
+ * rule: the first `{` and the first `}` after it, with something between them.
+ */
 export function taggedPrefix(prefix: string): string {
-  return /\{[^}]+\}/.test(prefix) ? prefix : `{${prefix}}`;
+  const open = prefix.indexOf('{');
+  const close = open < 0 ? -1 : prefix.indexOf('}', open + 1);
+  return close > open + 1 ? prefix : `{${prefix}}`;
 }
 
 export interface RedisPortOptions {
@@ -46,6 +53,8 @@ export interface RedisPortOptions {
 export interface RedisPort {
   /** Whether Redis is a cluster. */
   readonly cluster: boolean;
+  /** The prefix a store's keys take here: `taggedPrefix` on a cluster, as configured on one Redis. */
+  keyPrefix(configured: string): string;
   /** Runs a script; `keys[0]` routes it (every key of the call must be in its slot). */
   script(
     script: LuaScript,
@@ -78,7 +87,7 @@ interface ClusterClient extends Commands {
   getNodeClientForKey(key: string): Promise<NodeClient>;
 }
 interface Connectable {
-  on(event: 'error', listener: (error: unknown) => void): unknown;
+  on(event: 'error' | 'node-error', listener: (error: unknown) => void): unknown;
   connect(): Promise<unknown>;
   destroy(): void;
   close(): Promise<void>;
@@ -88,13 +97,28 @@ interface Connectable {
 /** Connects to the Redis (or Redis Cluster) at `url`; rejects if it stays unreachable for about 5 s. */
 export async function openRedis(options: RedisPortOptions): Promise<RedisPort> {
   const onError = options.onError ?? (() => {});
+  const timeoutMs = options.commandTimeoutMs ?? 2000;
+  const timed = <T>(call: Promise<T>, what: string): Promise<T> => {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`Redis did not answer ${what} within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+    });
+    call.catch(() => undefined); // settled after the timeout: nobody is waiting
+    return Promise.race([call, timeout]).finally(() => clearTimeout(timer));
+  };
+
   let connected = false;
   const reconnectStrategy = (retries: number, cause: Error): number | Error =>
     connected || retries < INITIAL_RETRIES ? Math.min(100 * (retries + 1), 2000) : cause;
   const open = async <C extends Connectable>(client: C): Promise<C> => {
-    client.on('error', (error: unknown) =>
-      onError(error instanceof Error ? error : new Error(String(error))),
-    );
+    const report = (error: unknown) =>
+      onError(error instanceof Error ? error : new Error(String(error)));
+    client.on('error', report);
+    // A cluster reports its nodes' connection errors as 'node-error'.
+    client.on('node-error', report);
     try {
       await client.connect();
     } catch (error) {
@@ -108,11 +132,20 @@ export async function openRedis(options: RedisPortOptions): Promise<RedisPort> {
     createClient({ url: options.url, disableOfflineQueue: true, socket: { reconnectStrategy } }),
   );
   // CLUSTER INFO answers on a cluster node (ElastiCache Serverless included) and fails on a Redis without cluster
-  // support ("cluster support disabled").
+  // support ("cluster support disabled"), or one that does not know the command. Any other failure (an ACL that
+  // forbids it, no answer) says nothing: guessing "single" would turn every later call into a MOVED error.
   let cluster = true;
   try {
-    await single.sendCommand(['CLUSTER', 'INFO']);
-  } catch {
+    await timed(single.sendCommand(['CLUSTER', 'INFO']), 'CLUSTER INFO');
+  } catch (e: unknown) {
+    const message = String((e as Error).message);
+    if (!/cluster support disabled|unknown command/i.test(message)) {
+      await single.close().catch(() => undefined);
+      throw new Error(
+        `cannot tell whether the Redis at ${withoutCredentials(options.url)} is a cluster (CLUSTER INFO: ${message}); allow the command (ACL: +cluster|info)`,
+        { cause: e },
+      );
+    }
     cluster = false;
   }
   let client: Connectable & Commands = single as unknown as Connectable & Commands;
@@ -133,21 +166,9 @@ export async function openRedis(options: RedisPortOptions): Promise<RedisPort> {
   }
   connected = true;
 
-  const timeoutMs = options.commandTimeoutMs ?? 2000;
-  const timed = <T>(call: Promise<T>, what: string): Promise<T> => {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`Redis did not answer ${what} within ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-    });
-    call.catch(() => undefined); // settled after the timeout: nobody is waiting
-    return Promise.race([call, timeout]).finally(() => clearTimeout(timer));
-  };
-
   return {
     cluster,
+    keyPrefix: (configured) => (cluster ? taggedPrefix(configured) : configured),
     script(script, keys, args, what) {
       const call = { keys: [...keys], arguments: [...args] };
       return timed(

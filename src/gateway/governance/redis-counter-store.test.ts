@@ -4,6 +4,7 @@ import { createClient } from 'redis';
 import { releaseTestRedis, startTestRedis } from '../../../test/support/redis.ts';
 import { counterStoreContract } from './counter-store.contract.ts';
 import { type CounterWindow, createMemoryCounterStore } from './counter-store.ts';
+import { openRedis, taggedPrefix } from './redis-client.ts';
 import { createRedisCounterStore, GRACE_MS } from './redis-counter-store.ts';
 
 const HOUR = 3_600_000;
@@ -334,5 +335,39 @@ describe('redis counter store, shared', skip, () => {
     await store.close();
     await assert.rejects(store.read([{ key: 'k', window: day }], T0));
     await store.close();
+  });
+});
+
+describe('redis connection', skip, () => {
+  test('the hash tag follows Redis: the first { and the first } after it, with something between', () => {
+    assert.equal(taggedPrefix('tokenledger:'), '{tokenledger:}');
+    assert.equal(taggedPrefix('fleet-{a}:'), 'fleet-{a}:', 'already a tag');
+    assert.equal(taggedPrefix('a{}{b}:'), '{a{}{b}:}', 'an empty first tag is no tag');
+    assert.equal(taggedPrefix('a}{b'), '{a}{b}', 'a } before the { is no tag');
+  });
+
+  test('on one Redis the prefix stays as configured', async (t) => {
+    const port = await openRedis({ url });
+    t.after(() => port.close());
+    assert.equal(port.cluster, false);
+    assert.equal(port.keyPrefix('tokenledger:'), 'tokenledger:');
+  });
+
+  test('a user whose ACL forbids CLUSTER INFO is told so, rather than guessed to be on one Redis', async (t) => {
+    const admin = createClient({ url });
+    admin.on('error', () => {});
+    await admin.connect();
+    const user = `tl-acl-${process.pid}`;
+    await admin.sendCommand(['ACL', 'SETUSER', user, 'on', '>secret', '~*', '+@all', '-cluster']);
+    t.after(async () => {
+      await admin.sendCommand(['ACL', 'DELUSER', user]);
+      await admin.close();
+    });
+    const limited = url.replace('redis://', `redis://${user}:secret@`);
+    await assert.rejects(openRedis({ url: limited }), (e: Error) => {
+      assert.match(e.message, /cannot tell whether the Redis at .* is a cluster .*\+cluster\|info/);
+      assert.doesNotMatch(e.message, /secret/, 'no password in the message');
+      return true;
+    });
   });
 });

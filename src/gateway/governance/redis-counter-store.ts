@@ -4,9 +4,9 @@
  * check-then-apply of `reserve` is atomic across replicas; the scripts reproduce the in-memory store step by step
  * (see `createMemoryCounterStore`): same window moves, same clamping, same `ReserveOutcome`.
  *
- * Representation (`<prefix>` is the configured prefix as a hash tag, `{tokenledger:}` by default, so that every key of
- * the store is in one Redis Cluster slot: redis-client.ts): counter `key` is the Redis hash `<prefix>c:<key>` with
- * the fields
+ * Representation (`<prefix>` is the configured prefix, `tokenledger:` by default; on a Redis Cluster as a hash tag,
+ * `{tokenledger:}`, so that every key of the store is in one slot: redis-client.ts): counter `key` is the Redis hash
+ * `<prefix>c:<key>` with the fields
  * - `reserved`: the amount held by calls in flight;
  * - `spent`: spend inside the window (the period's total, or the sum of the buckets);
  * - `head`: the period's start (epoch ms), or the newest bucket index `floor(now / bucketMs)`;
@@ -54,7 +54,7 @@ import {
   HOLD_SWEEP_MAX,
   type ReserveOutcome,
 } from './counter-store.ts';
-import { luaScript, openRedis, taggedPrefix } from './redis-client.ts';
+import { luaScript, openRedis } from './redis-client.ts';
 
 /** How long a counter outlives the moment its state is surely dead. */
 export const GRACE_MS = 7 * 24 * 3_600_000;
@@ -510,8 +510,8 @@ export interface RedisCounterStore extends CounterStore {
 export async function createRedisCounterStore(
   options: RedisCounterStoreOptions,
 ): Promise<RedisCounterStore> {
-  const prefix = taggedPrefix(options.prefix ?? 'tokenledger:');
   const redis = await openRedis(options);
+  const prefix = redis.keyPrefix(options.prefix ?? 'tokenledger:');
   const counters = `${prefix}c:`;
   const redisKey = (key: string) => `${counters}${key}`;
   // Names a call's slot when it has no counter key (every key of the store shares the prefix's hash tag).

@@ -56,9 +56,9 @@ const bind = (params: Params, value: DuckDBValue): string => {
  */
 const USER = 'coalesce(user_email, person, user_id)';
 
-/** Per session, the user of the ledger records its API-request events matched (the latest name when several). */
+/** Per session, the user of the ledger records its API-request events matched (the latest call's when several). */
 const SESSION_PEOPLE = `(
-  SELECT e.session_id, max(u."user") AS person
+  SELECT e.session_id, arg_max(u."user", u.ts) AS person
   FROM telemetry_matches m
   JOIN telemetry_events e ON e.event_key = m.event_key
   JOIN usage u ON u.request_id = m.request_id
