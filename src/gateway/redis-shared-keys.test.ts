@@ -62,3 +62,49 @@ describe('redis shared keys', skip, () => {
     await assert.rejects(createRedisSharedKeys({ url: 'redis://127.0.0.1:1' }));
   });
 });
+
+describe('redis shared keys, signed with the fleet secret', skip, () => {
+  test('only identities signed with the secret are taken in: a key planted in Redis is skipped', async (t) => {
+    const prefix = freshPrefix();
+    const a = await createRedisSharedKeys({ url, prefix, secret: 'fleet-secret' });
+    const b = await createRedisSharedKeys({ url, prefix, secret: 'fleet-secret' });
+    t.after(() => Promise.all([a.close(), b.close()]).then(() => undefined));
+    const good = sampleKey('ana');
+    await a.publish([good]);
+    // Someone with write access to Redis plants a key of their own (a well-formed identity, unsigned or signed
+    // with a guess).
+    const planted = sampleKey('mallory');
+    const client = createClient({ url });
+    client.on('error', () => {});
+    await client.connect();
+    t.after(() => client.close());
+    const { revokedAt: _r, replacedBy: _s, ...identity } = planted;
+    await client.hSet(`${prefix}keys`, planted.id, JSON.stringify(identity));
+    await client.hSet(`${prefix}keys:sig`, planted.id, 'ab'.repeat(32));
+    const seen = await b.all();
+    assert.deepEqual(
+      seen.keys.map((k) => k.id),
+      [good.id],
+    );
+    assert.equal(seen.unreadable, 1);
+    // Without a secret nothing is checked (the README says to set one).
+    const open = await createRedisSharedKeys({ url, prefix });
+    t.after(() => open.close());
+    assert.equal((await open.all()).keys.length, 2);
+  });
+
+  test('after the secret changes, a replica with the new one signs its keys again', async (t) => {
+    const prefix = freshPrefix();
+    const old = await createRedisSharedKeys({ url, prefix, secret: 'old' });
+    const renewed = await createRedisSharedKeys({ url, prefix, secret: 'new' });
+    t.after(() => Promise.all([old.close(), renewed.close()]).then(() => undefined));
+    const k = sampleKey('bo');
+    await old.publish([k]);
+    assert.equal((await renewed.all()).keys.length, 0, 'signed with the old secret');
+    await renewed.publish([k]);
+    assert.deepEqual(
+      (await renewed.all()).keys.map((x) => x.id),
+      [k.id],
+    );
+  });
+});

@@ -1,17 +1,24 @@
 /**
- * `SharedKeys` in Redis, beside the shared counters (same URL and prefix). Four keys:
+ * `SharedKeys` in Redis, beside the shared counters (same URL and prefix). These keys:
  * - `<prefix>keys`: hash, key id → the key's identity and attribution as JSON (id, name, SHA-256 hash, team, user,
  *   feature, project, environment, createdAt, expiresAt), written once (HSETNX: a key's identity never changes);
  * - `<prefix>keys:revoked`: hash, key id → revocation time (epoch ms), lowered only (the earlier revocation wins);
  * - `<prefix>keys:replaced`: hash, key id → its successor's id, written once;
  * - `<prefix>keys:version`: a counter raised by every publish that changed something;
  * - `<prefix>keys:epoch`: a random id set by the first publish into an empty Redis (key-sync.ts: how replicas notice
- *   a Redis that lost its data).
- * A publish is one Lua script (atomic); a read is one MULTI of three HGETALLs (a consistent snapshot). Only hashes
- * of keys are stored, as in the ledger. None of these expire: keys are few, and a revoked key's entry is what keeps
- * it revoked. On a Redis Cluster they share the counters' hash tag (redis-client.ts).
+ *   a Redis that lost its data);
+ * - `<prefix>keys:sig`: hash, key id → HMAC-SHA256 of its identity JSON under the fleet's `secret`, when one is set.
+ * A publish is one Lua script (atomic); a read is one MULTI of HGETALLs (a consistent snapshot). Only hashes of keys
+ * are stored, as in the ledger. None of these expire: keys are few, and a revoked key's entry is what keeps it
+ * revoked. On a Redis Cluster they share the counters' hash tag (redis-client.ts).
+ *
+ * Trust: whoever can write to this Redis could add a key of their own. With a `secret` (the same on every replica)
+ * each identity is signed, and a replica takes in only identities signed with it: a planted key is skipped and
+ * counted unreadable. Signatures are overwritten by every publish (an identity is the same for every replica, so
+ * is its signature), so after the secret changes the replicas that restart with the new one sign their keys again.
+ * Revocations need no signature: a planted one can only refuse a key, never admit one.
  */
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { luaScript, openRedis } from './governance/redis-client.ts';
 import type { SharedKeys } from './key-sync.ts';
 import type { VirtualKey } from './keys.ts';
@@ -23,6 +30,8 @@ export interface RedisSharedKeysOptions {
   readonly onError?: (error: Error) => void;
   /** A call Redis has not answered in this long rejects; default 2000 ms. */
   readonly commandTimeoutMs?: number;
+  /** The fleet's secret: identities are signed with it, and only signed ones are taken in. */
+  readonly secret?: string;
 }
 
 /** Keys per publish script: bounds one script's run (Redis runs scripts alone). */
@@ -31,7 +40,7 @@ const PUBLISH_CHUNK = 500;
 const PUBLISH_LUA = `
 local changed = 0
 if redis.call('SETNX', KEYS[5], ARGV[1]) == 1 then changed = 1 end
-for i = 2, #ARGV, 4 do
+for i = 2, #ARGV, 5 do
   local id = ARGV[i]
   if redis.call('HSETNX', KEYS[1], id, ARGV[i + 1]) == 1 then changed = 1 end
   local revoked = ARGV[i + 2]
@@ -45,6 +54,11 @@ for i = 2, #ARGV, 4 do
   end
   local successor = ARGV[i + 3]
   if successor ~= '' and redis.call('HSETNX', KEYS[3], id, successor) == 1 then changed = 1 end
+  local sig = ARGV[i + 4]
+  if sig ~= '' and redis.call('HGET', KEYS[6], id) ~= sig then
+    redis.call('HSET', KEYS[6], id, sig)
+    changed = 1
+  end
 end
 if changed == 1 then redis.call('INCR', KEYS[4]) end
 return changed
@@ -67,14 +81,23 @@ export async function createRedisSharedKeys(options: RedisSharedKeysOptions): Pr
     `${prefix}keys:replaced`,
     `${prefix}keys:version`,
     `${prefix}keys:epoch`,
+    `${prefix}keys:sig`,
   ];
-  const [records, revoked, replaced, version, epoch] = names as [
+  const [records, revoked, replaced, version, epoch, sigs] = names as [
+    string,
     string,
     string,
     string,
     string,
     string,
   ];
+  const secret = options.secret;
+  const sign = (json: string) =>
+    secret === undefined ? '' : createHmac('sha256', secret).update(json).digest('hex');
+  const signedBy = (json: string, sig: string | undefined) => {
+    if (sig === undefined || !/^[0-9a-f]{64}$/.test(sig)) return false;
+    return timingSafeEqual(Buffer.from(sign(json), 'hex'), Buffer.from(sig, 'hex'));
+  };
 
   return {
     async publish(keys) {
@@ -94,11 +117,13 @@ export async function createRedisSharedKeys(options: RedisSharedKeysOptions): Pr
             createdAt: k.createdAt,
             expiresAt: k.expiresAt,
           };
+          const json = JSON.stringify(identity);
           args.push(
             k.id,
-            JSON.stringify(identity),
+            json,
             k.revokedAt === null ? '' : String(k.revokedAt),
             k.replacedBy ?? '',
+            sign(json),
           );
         }
         await redis.script(PUBLISH, names, args, 'publish keys');
@@ -114,15 +139,15 @@ export async function createRedisSharedKeys(options: RedisSharedKeysOptions): Pr
     },
 
     async all() {
-      const [ids = {}, revokedAt = {}, successors = {}] = await redis.hashes(
-        [records, revoked, replaced],
+      const [ids = {}, revokedAt = {}, successors = {}, signatures = {}] = await redis.hashes(
+        [records, revoked, replaced, sigs],
         'read keys',
       );
       const keys: VirtualKey[] = [];
       let unreadable = 0;
       for (const [id, json] of Object.entries(ids)) {
         const identity = identityOf(id, json);
-        if (identity === null) {
+        if (identity === null || (secret !== undefined && !signedBy(json, signatures[id]))) {
           unreadable++;
           continue;
         }

@@ -182,7 +182,11 @@ describe('gateway replicas sharing counters', { skip }, () => {
   test('keys are shared: created through one replica it works on the other, revoked there it stops on both', async () => {
     const own = await startTestRedis();
     if ('skip' in own) return;
-    const env = { TOKENLEDGER_REDIS_URL: own.url, TOKENLEDGER_ADMIN_TOKEN: 'admin-secret' };
+    const env = {
+      TOKENLEDGER_REDIS_URL: own.url,
+      TOKENLEDGER_ADMIN_TOKEN: 'admin-secret',
+      TOKENLEDGER_KEYS_SECRET: 'fleet-secret',
+    };
     const replicas = [await replica(env, false, false), await replica(env, false, false)];
     const [a, b] = replicas as [Replica, Replica];
     const admin = (r: Replica, method: string, path: string, body?: object) =>

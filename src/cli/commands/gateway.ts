@@ -168,9 +168,18 @@ export async function startGateway(
   const sharedKeys =
     redisUrl === undefined
       ? null
-      : await loadRedisSharedKeys().then((m) =>
-          m.createRedisSharedKeys({ url: redisUrl, prefix: cfg.counters.prefix }),
-        );
+      : await loadRedisSharedKeys().then((m) => {
+          const secret = opts.env.TOKENLEDGER_KEYS_SECRET;
+          if (secret === undefined || secret === '')
+            opts.log.warn(
+              'shared keys are not signed: whoever can write to the Redis could add a key; set TOKENLEDGER_KEYS_SECRET (the same on every replica)',
+            );
+          return m.createRedisSharedKeys({
+            url: redisUrl,
+            prefix: cfg.counters.prefix,
+            ...(secret ? { secret } : {}),
+          });
+        });
   const keySync =
     sharedKeys === null
       ? null
