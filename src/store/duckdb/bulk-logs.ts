@@ -1,7 +1,8 @@
 /**
  * The DuckDB BulkLogLoader. A run has two connections: `stage` reads a group of files with read_json into a temporary
- * table on the staging connection, hands back the keys the pipeline must resolve and exports the group's valid rows
- * as a Parquet file; `insert` prices, attributes, dedupes and inserts them on the writing connection, in a
+ * table on the staging connection, hands back the keys the pipeline must resolve and copies the group's valid rows
+ * into an in-memory database attached for the group; `insert` prices, attributes, dedupes and inserts them on the
+ * writing connection, in a
  * transaction that spans groups. The next group stages while this one inserts (each statement alone keeps only one
  * core busy).
  *
@@ -98,15 +99,15 @@ export function createBulkLogLoader(
       let over = false;
       // Model ids and price keys handed out, with the stage that did (see CREATE_HANDED_SQL).
       const handed = { models: new Map<string, number>(), prices: new Map<string, number>() };
-      // Parquet files of staged groups not inserted yet.
+      // Databases of staged groups not inserted yet (detached on the staging connection once done with).
       const pending = new Set<string>();
-      const drop = (file: string) => {
-        pending.delete(file);
-        rmSync(file, { force: true });
-      };
       const inserting = serial();
       // Stages run one at a time on the staging connection, in call order.
       const staging = serial();
+      const drop = (db: string) => {
+        if (!pending.delete(db)) return;
+        void staging(() => stageConn.run(`DETACH DATABASE IF EXISTS ${db}`)).catch(() => undefined);
+      };
       const end = async (sql: 'COMMIT' | 'ROLLBACK') => {
         if (over) return;
         over = true;
@@ -142,7 +143,7 @@ export function createBulkLogLoader(
           return JSON.parse(String(reader.getRows()[0]?.[0] ?? '[]')) as Record<string, unknown>[];
         };
         const seq = n++;
-        const parquet = join(tmp, `bulk-${seq}.parquet`);
+        const staged = `bulk_g${seq}`;
         try {
           await stageConn.run(stageSql(groupFiles, metadataKeys));
           await stageConn.run(OK_VIEW_SQL);
@@ -152,8 +153,8 @@ export function createBulkLogLoader(
           const prices = await rows(KEYS_SQL.prices);
           await stageConn.run(NEW_ATTRIBUTION_KEYS_SQL);
           const attributions = await rows(NEW_ATTRIBUTION_KEYS_QUERY);
-          pending.add(parquet);
-          await stageConn.run(exportStagedSql(parquet));
+          pending.add(staged);
+          for (const sql of exportStagedSql(staged)) await stageConn.run(sql);
           await stageConn.run(markHandedSql(seq));
           const str = (v: unknown) => (v === null || v === undefined ? null : String(v));
           const priceKey = (r: Record<string, unknown>): PriceKey => ({
@@ -230,7 +231,7 @@ export function createBulkLogLoader(
                     const n = Number(
                       (
                         await writeConn.run(
-                          insertSql(parquet, repeated, parts.length === 1 ? null : part),
+                          insertSql(staged, repeated, parts.length === 1 ? null : part),
                           [maps.catalogHash, span[0], span[1]],
                         )
                       ).rowsChanged,
@@ -253,7 +254,7 @@ export function createBulkLogLoader(
                       uncommitted = 0;
                     }
                   }
-                  drop(parquet);
+                  drop(staged);
                   return { read, inserted, duplicates: read - inserted, rejects: 0 };
                 } catch (e: unknown) {
                   // The transaction is aborted: the run is over (its uncommitted groups are rolled back).
@@ -265,7 +266,7 @@ export function createBulkLogLoader(
             // Takes its keys back: the groups staged after it, which were not given them, must be discarded too.
             discard: async () => {
               if (!release()) return;
-              drop(parquet);
+              drop(staged);
               if (over) return;
               for (const keys of [handed.models, handed.prices])
                 for (const [k, s] of keys) if (s === seq) keys.delete(k);
@@ -273,7 +274,7 @@ export function createBulkLogLoader(
             },
           };
         } catch (e: unknown) {
-          drop(parquet);
+          drop(staged);
           throw e;
         } finally {
           for (const sql of DROP_STAGED_SQL) await stageConn.run(sql).catch(() => undefined);
