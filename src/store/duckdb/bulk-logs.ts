@@ -65,8 +65,14 @@ export const BULK_COMMIT_ROWS = 2 * 122_880;
 export function createBulkLogLoader(
   instance: DuckDBInstance,
   tmp: string,
-): BulkLogLoader & { close(): void } {
+): BulkLogLoader & { close(): Promise<void> } {
   let conns: { stage: DuckDBConnection; write: DuckDBConnection } | null = null;
+  /**
+   * Detaches of staged groups' databases under way on the staging connection. Waited for before a run ends and
+   * before the connections close: closing a DuckDB connection while a statement runs on it deadlocks (the statement
+   * ends by destroying the connection's context, whose lock it holds).
+   */
+  const detaching = new Set<Promise<unknown>>();
   // One run at a time: the next start waits for the previous run's end.
   let running: Promise<void> = Promise.resolve();
   let n = 0;
@@ -106,7 +112,11 @@ export function createBulkLogLoader(
       const staging = serial();
       const drop = (db: string) => {
         if (!pending.delete(db)) return;
-        void staging(() => stageConn.run(`DETACH DATABASE IF EXISTS ${db}`)).catch(() => undefined);
+        const detach = staging(() => stageConn.run(`DETACH DATABASE IF EXISTS ${db}`)).catch(
+          () => undefined,
+        );
+        detaching.add(detach);
+        void detach.finally(() => detaching.delete(detach));
       };
       const end = async (sql: 'COMMIT' | 'ROLLBACK') => {
         if (over) return;
@@ -116,6 +126,8 @@ export function createBulkLogLoader(
         } finally {
           inTransaction = false;
           for (const f of pending) drop(f);
+          // The next run, or close(), must not use the staging connection while a detach still runs on it.
+          await Promise.all(detaching);
           ended();
         }
       };
@@ -288,7 +300,8 @@ export function createBulkLogLoader(
         abort: () => inserting(() => end('ROLLBACK')),
       };
     },
-    close() {
+    async close() {
+      await Promise.all(detaching);
       if (conns) {
         conns.stage.closeSync();
         conns.write.closeSync();

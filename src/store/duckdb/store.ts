@@ -253,7 +253,7 @@ export async function createDuckDbStore(options: DuckDbStoreOptions): Promise<St
     async close() {
       if (closed) return;
       closed = true;
-      bulkLogs.close();
+      await bulkLogs.close();
       conn.closeSync();
       instance.closeSync();
       rmSync(tmp, { recursive: true, force: true });
