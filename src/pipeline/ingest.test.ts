@@ -165,6 +165,26 @@ describe('ingest', () => {
     }
   });
 
+  test('a ledger write that fails ends the ingest with that error (test/e2e/ingest-memory.test.ts: as a process)', async () => {
+    const rt = await runtime();
+    try {
+      const store = Object.create(rt.store) as Runtime['store'];
+      Object.defineProperty(store, 'writeUsage', {
+        value: () => Promise.reject(new Error('Out of Memory Error: could not allocate block')),
+      });
+      Object.defineProperty(store, 'bulkLogs', { value: undefined });
+      await assert.rejects(
+        ingest(
+          { ...rt, store },
+          opts([s3Layout(join(tmp.path, `fail-${n++}`))], { batchLines: 2 }),
+        ),
+        /Out of Memory/,
+      );
+    } finally {
+      await rt.close();
+    }
+  });
+
   test('s3://bucket/prefix through the real AWS SDK client against a local S3', async () => {
     const s3root = join(tmp.path, 's3');
     s3Layout(join(s3root, 'acme-logs', 'bedrock'));

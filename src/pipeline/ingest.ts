@@ -114,6 +114,9 @@ export async function ingest(deps: IngestDeps, opts: IngestOptions): Promise<Ing
       summary.inserted += r.inserted;
       summary.duplicates += r.duplicates;
     });
+    // A failed write is thrown where it is awaited (the next flush, or the end). Until then it must not count as an
+    // unhandled rejection, which ended the process with a stack trace instead of the CLI's error.
+    inFlight.catch(() => undefined);
     if (batch.rejects.length > 0) writeRejects(opts.rejectsFile, batch.rejects, summary);
   };
   const checkpoint = (key: string, cp: Checkpoint) =>
