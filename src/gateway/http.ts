@@ -5,7 +5,6 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 
-/** What the gateway needs of a request: node:http's IncomingMessage and http2's Http2ServerRequest both fit. */
 /** What `readAll` needs of a stream: node's Readable, IncomingMessage and Http2ServerRequest all have it. */
 export interface ByteStream {
   on(event: 'data', listener: (chunk: Buffer) => void): unknown;
@@ -15,6 +14,7 @@ export interface ByteStream {
   destroy(error?: Error): unknown;
 }
 
+/** What the gateway needs of a request: node:http's IncomingMessage and http2's Http2ServerRequest both fit. */
 export interface GatewayRequest extends ByteStream {
   readonly method?: string | undefined;
   readonly url?: string | undefined;

@@ -14,13 +14,7 @@ export {
   type Governor,
   type SpendEntry,
 } from './governance/index.ts';
-export {
-  createMemorySharedKeys,
-  type KeySync,
-  mergeKeys,
-  type SharedKeys,
-  startKeySync,
-} from './key-sync.ts';
+export { startKeySync } from './key-sync.ts';
 export { hashKey, KeyRing, newKey, type VirtualKey } from './keys.ts';
 /** Counters shared by replicas in Redis; loaded on demand (the Redis client only when configured). */
 export const loadRedisCounterStore = () => import('./governance/redis-counter-store.ts');

@@ -25,7 +25,7 @@ export interface EncodedUsage {
   readonly records: number;
   /** Rows in the file: the first copy of each request id (by source, then line). */
   readonly rows: number;
-  /** Epoch ms of the earliest and latest row (dedupe looks a day either side). */
+  /** Epoch ms of the earliest and latest row (dedupe looks around this span: `writeEncodedUsage`). */
   readonly minTs: number;
   readonly maxTs: number;
 }

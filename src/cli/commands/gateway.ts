@@ -204,11 +204,8 @@ export async function startGateway(
     writeLines: async (lines, count) => {
       const file = join(encodeDir, `batch-${encodeNo++}.ndjson`);
       const { encoded, unreadable } = await encoder.encode(lines, file);
-      try {
-        await rt.store.writeEncodedUsage(encoded, { dedupeMarginMs: GATEWAY_DEDUPE_MARGIN_MS });
-      } finally {
-        rmSync(file, { force: true });
-      }
+      // The store deletes the file, written or not.
+      await rt.store.writeEncodedUsage(encoded, { dedupeMarginMs: GATEWAY_DEDUPE_MARGIN_MS });
       for (const u of unreadable.slice(0, 3))
         opts.log.warn('spool: skipped a record that cannot be read', { error: u.error });
       if (encoded.records + unreadable.length !== count)
