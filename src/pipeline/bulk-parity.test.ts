@@ -4,13 +4,16 @@
  * row-by-row path even when bulk is on.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { S3Client } from '@aws-sdk/client-s3';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { startFakeS3 } from '../../test/support/fake-s3.ts';
 import { tempDir } from '../../test/support/temp-dir.ts';
 import { generateDemo } from '../demo/index.ts';
 import { openRuntime } from '../runtime.ts';
+import { createS3ObjectStore } from '../sources/s3-object-store.ts';
 import { type IngestSummary, ingest } from './ingest.ts';
 
 const testdata = join(import.meta.dirname, '..', 'sources', 'invocation-logs', 'testdata');
@@ -58,6 +61,15 @@ async function compare(root: string, config: string, bulkGroupFiles?: number) {
   const fast = join(tmp.path, `fast-${Math.random()}.duckdb`);
   const a = await ingestInto(slow, root, config, false);
   const b = await ingestInto(fast, root, config, true, bulkGroupFiles);
+  await assertSame({ summary: a, db: slow }, { summary: b, db: fast });
+  return { rowByRow: a, bulk: b };
+}
+
+/** The same counts, and the same records in both ledgers (returned). */
+async function assertSame(
+  rowByRow: { summary: IngestSummary; db: string },
+  bulk: { summary: IngestSummary; db: string },
+): Promise<unknown[]> {
   const counts = (s: IngestSummary) => [
     s.files,
     s.read,
@@ -66,11 +78,11 @@ async function compare(root: string, config: string, bulkGroupFiles?: number) {
     s.rejected,
     s.unpriced,
   ];
-  assert.deepEqual(counts(b), counts(a));
-  const [ra, rb] = [await dump(slow), await dump(fast)];
+  assert.deepEqual(counts(bulk.summary), counts(rowByRow.summary));
+  const [ra, rb] = [await dump(rowByRow.db), await dump(bulk.db)];
   assert.equal(rb.length, ra.length);
   for (let i = 0; i < ra.length; i++) assert.deepEqual(rb[i], ra[i], `record ${i} differs`);
-  return { rowByRow: a, bulk: b };
+  return rb;
 }
 
 test('bulk and row-by-row build the same ledger from the format fixtures', async () => {
@@ -99,6 +111,74 @@ test('a file with a row DuckDB reads but the parser rejects goes row by row; the
   const { bulk } = await compare(root, join(testdata, 'tokenledger.yaml'));
   assert.equal(bulk.bulkFiles, 1, 'only operations.jsonl went through DuckDB');
   assert.equal(bulk.rejected, 1);
+});
+
+test('S3 objects go through DuckDB by local copies: the same ledger as row by row, under their s3:// URIs', {
+  timeout: 120_000,
+}, async () => {
+  // The format fixtures and a day of the demo organisation as objects of one bucket, behind the real AWS SDK.
+  const bucket = join(tmp.path, 's3', 'acme-logs');
+  mkdirSync(bucket, { recursive: true });
+  for (const f of readdirSync(testdata))
+    if (!f.endsWith('.golden.json') && f !== 'tokenledger.yaml')
+      copyFileSync(join(testdata, f), join(bucket, f));
+  const demo = await generateDemo({
+    outDir: join(tmp.path, 's3-demo'),
+    days: 1,
+    seed: 31,
+    end: new Date('2026-06-03T00:00:00Z'),
+  });
+  cpSync(demo.logsRoot, join(bucket, 'AWSLogs'), { recursive: true });
+  const fake = await startFakeS3({ root: join(tmp.path, 's3') });
+  // Copies go under TMPDIR: a directory of the test's own, to see that none is left behind.
+  const copies = join(tmp.path, 'copies');
+  mkdirSync(copies);
+  const tmpdirBefore = process.env.TMPDIR;
+  process.env.TMPDIR = copies;
+  try {
+    const s3 = createS3ObjectStore({
+      client: new S3Client({
+        region: 'us-east-1',
+        endpoint: fake.endpoint,
+        forcePathStyle: true,
+        credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
+      }),
+    });
+    const ingestS3 = async (db: string, bulk: boolean) => {
+      const rt = await openRuntime({ db, configPath: demo.configPath, env: {} });
+      try {
+        const o = {
+          paths: ['s3://acme-logs/'],
+          format: 'auto' as const,
+          rejectsFile: `${db}.rejects.jsonl`,
+          bulk,
+          bulkMinBytes: 0,
+          bulkGroupFiles: 4,
+        };
+        const first = await ingest({ ...rt, objects: s3 }, o);
+        return { first, again: await ingest({ ...rt, objects: s3 }, o) };
+      } finally {
+        await rt.close();
+      }
+    };
+    const slow = join(tmp.path, 's3-slow.duckdb');
+    const fast = join(tmp.path, 's3-fast.duckdb');
+    const a = await ingestS3(slow, false);
+    const b = await ingestS3(fast, true);
+    // The clean NDJSON fixtures and every demo file through DuckDB; the others row by row, from S3 again.
+    assert.equal(b.first.bulkFiles, 3 + demo.files);
+    assert.ok(b.first.rejected > 0, 'the malformed fixture is still rejected line by line');
+    assert.deepEqual([b.again.read, b.again.inserted, b.again.filesSkipped], [0, 0, b.first.files]);
+    const rb = await assertSame({ summary: a.first, db: slow }, { summary: b.first, db: fast });
+    assert.ok(
+      rb.every((r) => String((r as { source: string }).source).startsWith('s3://acme-logs/')),
+    );
+    assert.deepEqual(readdirSync(copies), [], 'the local copies are deleted');
+  } finally {
+    if (tmpdirBefore === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = tmpdirBefore;
+    await fake.close();
+  }
 });
 
 test('bulk and row-by-row build the same ledger from two days of the demo organisation', {

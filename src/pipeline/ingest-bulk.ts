@@ -3,7 +3,10 @@
  * resolved here with the same normalise/price/attribute code as the row-by-row path, inserted with their
  * checkpoints in the run's transactions. One group stages while the previous one inserts.
  */
-import type { ObjectInfo } from '../sources/index.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { isAbsolute, join } from 'node:path';
+import { localFileOf, type ObjectInfo } from '../sources/index.ts';
 import { type BulkLogLoader, priceKeyId, type StagedBatch } from '../store/index.ts';
 import { createBulkResolver } from './bulk-maps.ts';
 import { CHECKPOINT_PREFIX } from './checkpoint.ts';
@@ -13,7 +16,10 @@ import type { IngestDeps, IngestSummary } from './ingest.ts';
 export const BULK_GROUP_BYTES = 4 * 1024 * 1024;
 export const BULK_GROUP_FILES = 64;
 export const BULK_MIN_BYTES = 128 * 1024;
-/** Groups staged ahead of the one inserting (their rows wait on disk, not in memory). */
+/**
+ * Groups staged ahead of the one inserting (their rows wait in DuckDB, spilled to disk if need be). Remote objects
+ * (S3) are copied to a local file first, while earlier groups stage, and the copy is deleted once staged.
+ */
 export const STAGE_AHEAD = 3;
 
 /**
@@ -27,6 +33,7 @@ export async function ingestBulk(
   sizes: { readonly groupFiles: number; readonly commitRows?: number | undefined },
   summary: IngestSummary,
   fileDone: () => void,
+  signal?: AbortSignal,
 ): Promise<string[]> {
   const fallback: string[] = [];
   const groups: ObjectInfo[][] = [];
@@ -88,12 +95,35 @@ export async function ingestBulk(
     [...deps.attributor.metadataKeys],
     sizes.commitRows === undefined ? {} : { commitRows: sizes.commitRows },
   );
-  const tryStage = async (files: readonly ObjectInfo[]): Promise<StagedBatch | null> => {
-    try {
-      return await run.stage(files.map((f) => f.uri));
-    } catch {
-      return null;
-    }
+  // Local copies of remote objects, made while earlier groups stage; each is deleted once its group is staged.
+  let copies: string | null = null;
+  let copied = 0;
+  const localFiles = (files: readonly ObjectInfo[]): Promise<string[]> =>
+    Promise.all(
+      files.map((f) => {
+        if (!isRemote(f)) return f.uri;
+        copies ??= mkdtempSync(join(tmpdir(), 'tokenledger-ingest-'));
+        return localFileOf(deps.objects, f.uri, copies, copied++, signal);
+      }),
+    );
+  // Groups stage in the order asked (a group's keys are those no earlier group was given): each waits for the one
+  // before it. A group that cannot be copied or read stages as null.
+  let previous: Promise<unknown> = Promise.resolve();
+  const tryStage = (files: readonly ObjectInfo[]): Promise<StagedBatch | null> => {
+    const paths = localFiles(files);
+    paths.catch(() => undefined); // awaited below, in turn
+    const staged = previous.then(async () => {
+      const local = await paths;
+      try {
+        return await run.stage(files.map((f, i) => ({ path: local[i] as string, source: f.uri })));
+      } finally {
+        for (const [i, f] of files.entries())
+          if (isRemote(f)) rmSync(local[i] as string, { force: true });
+      }
+    });
+    const settled = staged.catch(() => null);
+    previous = settled;
+    return settled;
   };
   // DuckDB could not read a group (malformed JSON, a truncated gzip, memory…): halve it until the culprit file is
   // alone; that file goes row by row.
@@ -142,6 +172,11 @@ export async function ingestBulk(
   } catch (e: unknown) {
     await run.abort();
     throw e;
+  } finally {
+    if (copies !== null) rmSync(copies, { recursive: true, force: true });
   }
   return fallback;
 }
+
+/** An object the store cannot read where it is (an S3 object): local files have absolute paths. */
+const isRemote = (f: ObjectInfo): boolean => !isAbsolute(f.uri);

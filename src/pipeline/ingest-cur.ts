@@ -4,12 +4,11 @@
  * is a no-op and a newer delivery wins. Of several deliveries of one period under one path, only the current one is
  * read: the one a legacy Manifest names, else the last version folder.
  */
-import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pipeline as pump } from 'node:stream/promises';
 import { AppError, type Reject } from '../core/index.ts';
-import type { ObjectInfo, ObjectStore } from '../sources/index.ts';
+import { localFileOf, type ObjectInfo, type ObjectStore } from '../sources/index.ts';
 import type { BillFile, Store } from '../store/index.ts';
 import { classifyBillKey } from './bill-classes.ts';
 
@@ -117,14 +116,7 @@ export async function ingestCur(
     const local: BillFile[] = [];
     for (const [i, f] of files.entries()) {
       const format = /\.parquet$/i.test(f.uri) ? 'parquet' : 'csv';
-      if (f.uri.startsWith('s3://')) {
-        const name = f.uri.slice(f.uri.lastIndexOf('/') + 1);
-        const path = join(tmp, `${i}-${name}`);
-        await pump(await deps.objects.read(f.uri), createWriteStream(path));
-        local.push({ path, source: f.uri, format });
-      } else {
-        local.push({ path: f.uri, source: f.uri, format });
-      }
+      local.push({ path: await localFileOf(deps.objects, f.uri, tmp, i), source: f.uri, format });
     }
     const staged = await deps.store.bill.stage(local);
     const classes = staged.keys.map(classifyBillKey);

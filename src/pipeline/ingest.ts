@@ -5,7 +5,7 @@
  * dedupe in the store makes any overlap harmless. The next batch is parsed while the store writes the last one.
  */
 import { appendFileSync, mkdirSync } from 'node:fs';
-import { dirname, isAbsolute } from 'node:path';
+import { dirname } from 'node:path';
 import type { Attributor } from '../attribute/index.ts';
 import type { AttributedRecord, RawUsage, Reject } from '../core/index.ts';
 import type { Normaliser } from '../normalise/index.ts';
@@ -138,11 +138,10 @@ export async function ingest(deps: IngestDeps, opts: IngestOptions): Promise<Ing
 
   const bulk = deps.store.bulkLogs;
   if (bulk && opts.bulk !== false && (opts.format === 'auto' || opts.format === 'ndjson')) {
-    // Whole local files the store can read natively; the rest, and any file it finds irregular, go row by row.
+    // Whole files the store can read natively (S3 objects through a local copy); the rest, and any file it finds
+    // irregular, go row by row.
     const minBytes = opts.bulkMinBytes ?? BULK_MIN_BYTES;
-    const eligible = todo.filter(
-      (t) => t.afterLine === 0 && isAbsolute(t.info.uri) && t.info.size >= minBytes,
-    );
+    const eligible = todo.filter((t) => t.afterLine === 0 && t.info.size >= minBytes);
     const groupFiles = Math.max(1, opts.bulkGroupFiles ?? BULK_GROUP_FILES);
     const fallback = await ingestBulk(
       bulk,
@@ -154,6 +153,7 @@ export async function ingest(deps: IngestDeps, opts: IngestOptions): Promise<Ing
         filesDone++;
         progress();
       },
+      opts.signal,
     );
     const rowByRow = new Set([
       ...fallback,

@@ -2,7 +2,10 @@
  * The port through which sources read files and objects: a local directory tree or an S3 bucket. Sources never
  * call the AWS SDK or `fs` directly for their data, so tests use the local implementation and a fake S3 endpoint.
  */
+import { createWriteStream } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 
 export interface ObjectInfo {
   /** Full URI: `s3://bucket/key` or an absolute file path. Stable across runs; used in checkpoints and rejects. */
@@ -17,4 +20,26 @@ export interface ObjectStore {
   list(uri: string, signal?: AbortSignal): AsyncIterable<ObjectInfo>;
   /** The object's bytes, as stored (still gzip-compressed if the object is). */
   read(uri: string, signal?: AbortSignal): Promise<Readable>;
+}
+
+/**
+ * A local file with the object's bytes, as stored, for readers that take only files (DuckDB): a local object's own
+ * path, else a copy made in `dir` as `<n>-<the key's last segment>` (which keeps its extension, so `.gz` still
+ * says gzip). The caller deletes `dir`.
+ */
+export async function localFileOf(
+  objects: ObjectStore,
+  uri: string,
+  dir: string,
+  n: number,
+  signal?: AbortSignal,
+): Promise<string> {
+  if (isAbsolute(uri)) return uri;
+  const path = join(dir, `${n}-${uri.slice(uri.lastIndexOf('/') + 1)}`);
+  await pipeline(
+    await objects.read(uri, signal),
+    createWriteStream(path),
+    signal ? { signal } : {},
+  );
+  return path;
 }

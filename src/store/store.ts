@@ -174,11 +174,20 @@ export interface BulkLogLoader {
  */
 export interface BulkRun {
   /** Stages a group; its keys are those not yet given to this run. */
-  stage(files: readonly string[]): Promise<StagedBatch>;
+  stage(files: readonly BulkFile[]): Promise<StagedBatch>;
   /** Commits what is inserted and ends the run. */
   finish(): Promise<void>;
   /** Rolls back what is not committed yet and ends the run (a no-op once it has ended). */
   abort(): Promise<void>;
+}
+
+/**
+ * A file of a bulk group: the local file the store reads, and where it came from (file path or s3:// URI), which its
+ * rows are recorded under (`source`, the batch's file lists). The same unless the file is a local copy.
+ */
+export interface BulkFile {
+  readonly path: string;
+  readonly source: string;
 }
 
 export interface StagedBatch extends BulkStage {

@@ -4,6 +4,7 @@
  * (a type the JS parser would reject, an odd timestamp) sends its file to the row-by-row path, which produces
  * exact rejects. `src/pipeline/bulk-parity.test.ts` holds the two paths to identical ledgers.
  */
+import type { BulkFile } from '../store.ts';
 
 /**
  * Token counts are read as JSON so that DuckDB never casts ("100" → 100) what the JS parser rejects: such a file goes
@@ -22,8 +23,14 @@ const COLUMNS = `{schemaType: 'VARCHAR', schemaVersion: 'VARCHAR', "timestamp": 
     output: 'STRUCT(outputTokenCount JSON, outputBodyJson JSON)'}`;
 
 /** One group's files; `filename` names each row's file (read_json has no line numbers). */
-const readFiles = (files: readonly string[]) =>
-  `read_json([${files.map(lit).join(', ')}], format = 'newline_delimited', filename = true, maximum_object_size = 1048576, columns = ${COLUMNS})`;
+const readFiles = (files: readonly BulkFile[]) =>
+  `read_json([${files.map((f) => lit(f.path)).join(', ')}], format = 'newline_delimited', filename = true, maximum_object_size = 1048576, columns = ${COLUMNS})`;
+
+/** Where each row's file came from: its path, or (a local copy of an S3 object) the object's URI. */
+const fileSource = (files: readonly BulkFile[]) =>
+  files.every((f) => f.path === f.source)
+    ? 'filename'
+    : `CASE filename ${files.map((f) => `WHEN ${lit(f.path)} THEN ${lit(f.source)}`).join(' ')} END`;
 
 /** The maps the pipeline resolves (one row per distinct key): columns, and which of them are the key. */
 const MAPS = {
@@ -150,7 +157,7 @@ const write1h = (
  * usage, invocation metrics); object bodies usage, then metrics. Object bodies (most records) are read field by
  * field; lists only for streams.
  */
-export const stageSql = (files: readonly string[], metadataKeys: readonly string[]) => `
+export const stageSql = (files: readonly BulkFile[], metadataKeys: readonly string[]) => `
 CREATE OR REPLACE TEMP TABLE bulk_rows AS
 WITH b AS (
   SELECT *, ${ST} AS st,
@@ -159,7 +166,7 @@ WITH b AS (
     CASE WHEN starts_with(output.outputBodyJson, '[') THEN from_json(output.outputBodyJson, '${STREAM_BODY}') END AS chunks
   FROM ${readFiles(files)}
 )
-SELECT filename AS file, ${VALID} AS valid,
+SELECT ${fileSource(files)} AS file, ${VALID} AS valid,
   -- read_json gives no line numbers; the record's place is its file (and its requestId within it).
   0 AS line,
   requestId AS request_id,

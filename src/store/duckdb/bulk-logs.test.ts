@@ -57,6 +57,8 @@ async function ledger(): Promise<{ requests: number; checkpoints: number }> {
     checkpoints: (await rt.store.checkpoints('test:')).size,
   };
 }
+/** Files staged from where they are. */
+const local = (...paths: string[]) => paths.map((path) => ({ path, source: path }));
 const start = (commitRows: number): Promise<BulkRun> =>
   rt.store.bulkLogs?.start(rt.attributor.metadataKeys, { commitRows }) ??
   assert.fail('the DuckDB store loads logs in bulk');
@@ -65,7 +67,7 @@ test('a run commits after commitRows rows and at the end; dedupe sees its uncomm
   const before = await ledger();
   const run = await start(1_000);
   const a = logFile('a', ids('a', 10));
-  const first = await run.stage([a]);
+  const first = await run.stage(local(a));
   assert.equal(first.models.length, 1);
   assert.equal((await insert(first, a)).inserted, 10);
   // Not committed yet: another connection (the store's own) sees nothing of it.
@@ -73,7 +75,7 @@ test('a run commits after commitRows rows and at the end; dedupe sees its uncomm
 
   // The same model, price key and identity: nothing left to resolve.
   const b = logFile('b', [...ids('a', 5), ...ids('b', 5)]);
-  const second = await run.stage([b]);
+  const second = await run.stage(local(b));
   assert.deepEqual(
     [second.models.length, second.priceKeys.length, second.attributionKeys.length],
     [0, 0, 0],
@@ -89,7 +91,7 @@ test('a run commits after commitRows rows and at the end; dedupe sees its uncomm
   // commitRows reached: each insert commits at once.
   const eager = await start(1);
   const c = logFile('c', ids('c', 3));
-  await insert(await eager.stage([c]), c);
+  await insert(await eager.stage(local(c)), c);
   assert.equal((await ledger()).requests, before.requests + 18);
   await eager.finish();
 });
@@ -98,7 +100,7 @@ test('a group that crosses commitRows is inserted in parts: each transaction end
   const before = await ledger();
   const run = await start(4);
   const h = logFile('h', ids('h', 10));
-  const result = await insert(await run.stage([h]), h);
+  const result = await insert(await run.stage(local(h)), h);
   assert.deepEqual([result.read, result.inserted, result.duplicates], [10, 10, 0]);
   // Two transactions of 4 rows committed; the last 2 rows and the file's checkpoint wait for the next commit.
   assert.deepEqual(await ledger(), { ...before, requests: before.requests + 8 });
@@ -113,12 +115,12 @@ test('abort rolls back the uncommitted groups and their checkpoints', async () =
   const before = await ledger();
   const run = await start(1_000);
   const d = logFile('d', ids('d', 4));
-  await insert(await run.stage([d]), d);
+  await insert(await run.stage(local(d)), d);
   await run.abort();
   assert.deepEqual(await ledger(), before);
   // A new run resolves its keys afresh and inserts them.
   const again = await start(1_000);
-  const batch = await again.stage([d]);
+  const batch = await again.stage(local(d));
   assert.equal(batch.models.length, 1);
   assert.equal((await insert(batch, d)).inserted, 4);
   await again.finish();
@@ -129,12 +131,12 @@ test('a discarded batch takes its keys back: staged again, they are handed out a
   const run = await start(1_000);
   const e = logFile('e', ids('e', 2));
   const f = logFile('f', ids('f', 2));
-  const [first, second] = [await run.stage([e]), await run.stage([f])];
+  const [first, second] = [await run.stage(local(e)), await run.stage(local(f))];
   assert.deepEqual([first.models.length, second.models.length], [1, 0]);
   // The second was not given the first's keys: both go, latest first, and are staged again.
   await second.discard();
   await first.discard();
-  const [again, next] = [await run.stage([e]), await run.stage([f])];
+  const [again, next] = [await run.stage(local(e)), await run.stage(local(f))];
   assert.deepEqual([again.models.length, next.models.length], [1, 0]);
   assert.equal((await insert(again, e)).inserted, 2);
   assert.equal((await insert(next, f)).inserted, 2);
@@ -144,13 +146,13 @@ test('a discarded batch takes its keys back: staged again, they are handed out a
 test('a row whose maps are missing fails the insert instead of vanishing', async () => {
   const run = await start(1_000);
   const g = logFile('g', ids('g', 3));
-  const batch = await run.stage([g]);
+  const batch = await run.stage(local(g));
   // The keys were handed out, but the maps given leave them out.
   const maps = resolve()(batch);
   await assert.rejects(batch.insert({ ...maps, attributions: [] }, []), /no attribution map/);
   await run.abort();
   const again = await start(1_000);
-  const other = await again.stage([g]);
+  const other = await again.stage(local(g));
   await assert.rejects(
     other.insert({ ...resolve()(other), prices: [] }, []),
     /no model or price map/,
@@ -169,7 +171,7 @@ test('a file with a count of the wrong type is reported invalid; the stage itsel
   record.input.inputTokenCount = '100';
   writeFileSync(typed, `${JSON.stringify(record)}\n`);
   const run = await start(1_000);
-  const batch = await run.stage([good, typed]);
+  const batch = await run.stage(local(good, typed));
   assert.deepEqual(batch.invalidFiles, [typed], 'the file goes row by row, its group stays bulk');
   assert.deepEqual(
     batch.files.map((f) => f.file),

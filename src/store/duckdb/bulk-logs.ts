@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { AppError } from '../../core/index.ts';
 import {
+  type BulkFile,
   type BulkLogLoader,
   type BulkMaps,
   type BulkRun,
@@ -143,9 +144,9 @@ export function createBulkLogLoader(
         }
       };
 
-      const stage = (groupFiles: readonly string[]): Promise<StagedBatch> =>
+      const stage = (groupFiles: readonly BulkFile[]): Promise<StagedBatch> =>
         staging(() => stageGroup(groupFiles));
-      const stageGroup = async (groupFiles: readonly string[]): Promise<StagedBatch> => {
+      const stageGroup = async (groupFiles: readonly BulkFile[]): Promise<StagedBatch> => {
         if (over) throw new Error('bulk run already ended');
         // Key lists come back as one JSON text: much cheaper than converting DuckDB rows to JS objects one by one.
         const rows = async (sql: string): Promise<Record<string, unknown>[]> => {
