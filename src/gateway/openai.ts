@@ -1,8 +1,9 @@
 /**
  * OpenAI chat completions ⇄ Bedrock Converse. A request becomes a Converse (or ConverseStream) body; the answer
  * becomes a `chat.completion` object or `chat.completion.chunk` server-sent events, with usage (always on the last
- * chunk when `stream_options.include_usage` is set). Text, system/developer messages, tool definitions, tool calls and
- * tool results are translated; image parts and other content types are refused with a clear 400, not dropped.
+ * chunk when `stream_options.include_usage` is set). Text, images given as `data:` URLs, system/developer messages,
+ * tool definitions, tool calls and tool results are translated; image URLs the gateway would have to fetch, audio,
+ * files and other content types are refused with a clear 400, not dropped.
  */
 import { EventStreamCodec } from '@smithy/eventstream-codec';
 import { fromUtf8, toUtf8 } from '@smithy/util-utf8';
@@ -31,21 +32,59 @@ export interface ConverseRequest {
   readonly user: string | null;
 }
 
+function textPart(p: unknown, where: string, i: number, supported = 'text parts'): string {
+  const part = p as { type?: unknown; text?: unknown };
+  if (part?.type === 'text' && typeof part.text === 'string') return part.text;
+  throw new TranslationError(
+    `${where}.content[${i}]: only ${supported} are supported (got ${JSON.stringify(part?.type)})`,
+  );
+}
+
 function textOf(content: unknown, where: string): string {
   if (typeof content === 'string') return content;
   if (content === null || content === undefined) return '';
-  if (Array.isArray(content)) {
-    return content
-      .map((p: unknown, i) => {
-        const part = p as { type?: unknown; text?: unknown };
-        if (part?.type === 'text' && typeof part.text === 'string') return part.text;
-        throw new TranslationError(
-          `${where}.content[${i}]: only text parts are supported (got ${JSON.stringify(part?.type)})`,
-        );
-      })
-      .join('');
-  }
+  if (Array.isArray(content)) return content.map((p, i) => textPart(p, where, i)).join('');
   throw new TranslationError(`${where}.content must be a string or an array of text parts`);
+}
+
+/** The image formats Converse takes, by the media type of a `data:` URL. */
+const IMAGE_FORMATS: Readonly<Record<string, string>> = {
+  'image/png': 'png',
+  'image/jpeg': 'jpeg',
+  'image/jpg': 'jpeg',
+  'image/gif': 'gif',
+  'image/webp': 'webp',
+};
+const DATA_URL = /^data:([a-z]+\/[a-z0-9.+-]+);base64,([A-Za-z0-9+/]*={0,2})$/i;
+
+/**
+ * A user message's content as Converse blocks: text parts (adjacent ones joined, as `textOf` joins them) and images.
+ * An image must come as base64 in a `data:` URL: Bedrock takes image bytes, and the gateway does not fetch URLs
+ * (callers' URLs would make it a proxy into wherever it runs).
+ */
+function userBlocks(content: unknown, where: string): Block[] {
+  if (!Array.isArray(content)) return [{ text: textOf(content, where) }];
+  const blocks: Block[] = [];
+  let text: string | null = null;
+  content.forEach((p: unknown, i) => {
+    const part = p as { type?: unknown; image_url?: { url?: unknown } | string };
+    if (part?.type !== 'image_url') {
+      text = (text ?? '') + textPart(part, where, i, 'text and image_url parts');
+      return;
+    }
+    const url = typeof part.image_url === 'string' ? part.image_url : part.image_url?.url;
+    const m = typeof url === 'string' ? DATA_URL.exec(url) : null;
+    const format = m === null ? undefined : IMAGE_FORMATS[(m[1] as string).toLowerCase()];
+    if (m === null || format === undefined)
+      throw new TranslationError(
+        `${where}.content[${i}].image_url: only base64 data: URLs of PNG, JPEG, GIF or WebP images are supported (Bedrock takes image bytes; the gateway does not fetch URLs)`,
+      );
+    if (text !== null) blocks.push({ text });
+    text = null;
+    blocks.push({ image: { format, source: { bytes: m[2] } } });
+  });
+  if (text !== null || blocks.length === 0) blocks.push({ text: text ?? '' });
+  return blocks;
 }
 
 function parseArgs(args: unknown, where: string): unknown {
@@ -83,7 +122,7 @@ export function chatToConverse(input: unknown): ConverseRequest {
         system.push({ text: textOf(m.content, where) });
         break;
       case 'user':
-        push('user', [{ text: textOf(m.content, where) }]);
+        push('user', userBlocks(m.content, where));
         break;
       case 'assistant': {
         const blocks: Block[] = [];

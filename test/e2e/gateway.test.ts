@@ -234,6 +234,43 @@ describe('gateway: real AWS SDK and OpenAI SDK in front of a fake Bedrock', () =
     assert.equal(usage?.completion_tokens, srec?.tokens?.output);
     await env.gw.flush();
     assert.ok(await env.rt.store.getRecord(srec?.requestId ?? ''));
+
+    // An image as the OpenAI SDK sends one (a data: URL) reaches Bedrock as a Converse image block.
+    const png =
+      'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYGD4DwABBAEAwS2OUAAAAABJRU5ErkJggg==';
+    const seen = await openai.chat.completions.create({
+      model: SONNET,
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'What is this?' },
+            { type: 'image_url', image_url: { url: `data:image/png;base64,${png}` } },
+          ],
+        },
+      ],
+      max_tokens: 20,
+    });
+    const irec = env.fake.requests.at(-1);
+    const body = irec?.body as { messages: { content: unknown[] }[] };
+    assert.deepEqual(body.messages[0]?.content, [
+      { text: 'What is this?' },
+      { image: { format: 'png', source: { bytes: png } } },
+    ]);
+    assert.equal(seen.usage?.prompt_tokens, irec?.tokens?.input);
+    await assert.rejects(
+      openai.chat.completions.create({
+        model: SONNET,
+        messages: [
+          {
+            role: 'user',
+            content: [{ type: 'image_url', image_url: { url: 'http://169.254.169.254/latest' } }],
+          },
+        ],
+      }),
+      (e: unknown) => e instanceof OpenAI.BadRequestError && /does not fetch URLs/.test(e.message),
+    );
+    assert.equal(env.fake.requests.at(-1), irec, 'the refused call was not forwarded');
   });
 
   test('hostile and malformed requests get clean 4xx and are not forwarded', async () => {
