@@ -190,6 +190,12 @@ test('the same calls as invocation logs and api_request events count once, the l
   assert.match(String(late?.attribution), /telemetry\.session\.id/);
 });
 
+/** The day of the invocation-log fixture's calls. */
+const MARCH_2 = {
+  from: Date.parse('2026-03-02T00:00:00Z'),
+  to: Date.parse('2026-03-03T00:00:00Z'),
+};
+
 test('a session whose telemetry names nobody is the person the ledger billed its calls to', async () => {
   // Claude Code on Bedrock with SSO credentials and no OTEL_RESOURCE_ATTRIBUTES: its records carry only the
   // anonymous install id, and its call's invocation log (already ingested above) the role session of the person.
@@ -206,17 +212,52 @@ test('a session whose telemetry names nobody is the person the ledger billed its
   await sendLogs(false, null, [record]);
   const billedTo = (await rt.store.getRecord('0b7c2a1e-0001-4000-8000-000000000004'))?.user;
   assert.equal(billedTo, 'alice.nguyen@example.com');
-  const range = {
-    from: Date.parse('2026-03-02T00:00:00Z'),
-    to: Date.parse('2026-03-03T00:00:00Z'),
-  };
   const sessions = await rt.store.telemetry.telemetryReport({
     kind: 'sessions',
-    ...range,
+    ...MARCH_2,
     limit: 10,
   });
   assert.equal(sessions.find((s) => s.sessionId === 'S-alice')?.user, 'alice.nguyen@example.com');
-  const users = await rt.store.telemetry.telemetryReport({ kind: 'users', ...range });
+  const users = await rt.store.telemetry.telemetryReport({ kind: 'users', ...MARCH_2 });
   assert.ok(users.some((u) => u.user === 'alice.nguyen@example.com'));
   assert.ok(!users.some((u) => u.user?.startsWith('a1b2c3')), 'not the install id');
+});
+
+test("a session whose calls were billed to several people is its latest call's person, once", async () => {
+  // Three calls of one session matched to invocation logs of three role sessions. The latest one's person is neither
+  // the first sent nor the smallest nor the largest name, so only "the latest call's user" picks it.
+  const calls = [
+    { id: '0b7c2a1e-0001-4000-8000-000000000002', at: '2026-03-02T10:16:01Z' },
+    { id: '0b7c2a1e-0001-4000-8000-000000000010', at: '2026-03-02T10:24:01Z' },
+    { id: '0b7c2a1e-0001-4000-8000-000000000004', at: '2026-03-02T10:18:01Z' },
+  ];
+  await sendLogs(
+    false,
+    null,
+    calls.map((c, i) => {
+      const r = request('S-three', i + 1, 50, 400);
+      return {
+        ...r,
+        attributes: {
+          ...r.attributes,
+          'user.id': 'f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0',
+          request_id: c.id,
+          'event.timestamp': c.at,
+        },
+      };
+    }),
+  );
+  const billed = await Promise.all(calls.map(async (c) => (await rt.store.getRecord(c.id))?.user));
+  const latest = billed[1] as string;
+  const names = [...billed].sort();
+  assert.equal(new Set(billed).size, 3, `three people: ${billed.join(', ')}`);
+  assert.ok(latest !== billed[0] && latest !== names[0] && latest !== names[2]);
+  const sessions = await rt.store.telemetry.telemetryReport({
+    kind: 'sessions',
+    ...MARCH_2,
+    limit: 50,
+  });
+  const three = sessions.filter((s) => s.sessionId === 'S-three');
+  assert.equal(three.length, 1, 'one row for the session');
+  assert.equal(three[0]?.user, latest);
 });

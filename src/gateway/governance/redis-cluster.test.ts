@@ -117,4 +117,27 @@ describe('redis cluster', skip, () => {
       slots.add(Number(await node.sendCommand(['CLUSTER', 'KEYSLOT', k])));
     assert.equal(slots.size, 1);
   });
+  test("a node's dropped connection is reported (node-error) and the port reconnects to it", async (t) => {
+    const errors: Error[] = [];
+    const port = await openRedis({ url, onError: (e) => errors.push(e) });
+    t.after(() => port.close());
+    const c = await raw(t);
+    // A key on every node, so that the port holds a connection to each.
+    const prefixes = await Promise.all(c.masters.map((m) => prefixServedBy(m.port)));
+    for (const p of prefixes) await port.setIfAbsent(`${taggedPrefix(p)}k`, '1', 'test');
+    // Every node drops its clients but the killer's own connection, as a node restart or failover would.
+    for (const m of c.masters) {
+      const node = createClient({ url: `redis://127.0.0.1:${m.port}` });
+      node.on('error', () => {});
+      await node.connect();
+      await node.sendCommand(['CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes']);
+      await node.close();
+    }
+    const deadline = Date.now() + 5_000;
+    while (errors.length === 0 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
+    assert.ok(errors.length > 0, 'the dropped node connections reach onError');
+    assert.ok(errors.every((e) => e instanceof Error && e.message.length > 0));
+    for (const p of prefixes) assert.equal(await port.get(`${taggedPrefix(p)}k`, 'test'), '1');
+  });
 });
