@@ -69,7 +69,8 @@ export function keyAttributes(input: Record<string, unknown>): KeyAttributes {
   };
 }
 
-function authorised(req: GatewayRequest, token: string): boolean {
+/** Whether the request carries `Authorization: Bearer <token>` (compared in constant time). */
+export function authorised(req: GatewayRequest, token: string): boolean {
   const h = req.headers.authorization;
   if (h === undefined || !h.startsWith('Bearer ')) return false;
   const given = Buffer.from(h.slice(7));

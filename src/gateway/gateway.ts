@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { RawUsage, Tier, Tokens } from '../core/index.ts';
-import { handleAdmin } from './admin.ts';
+import { authorised, handleAdmin } from './admin.ts';
 import type { GatewayReservation } from './config.ts';
 import { roleSessionName } from './credentials.ts';
 import { StreamUsageReader } from './eventstream.ts';
@@ -28,6 +28,7 @@ import {
   safeHeaderValue,
   sendJson,
 } from './http.ts';
+import type { KeySyncStats } from './key-sync.ts';
 import { type KeyRing, keyFromHeaders, type VirtualKey } from './keys.ts';
 import { buildMetadata, METADATA_HEADER, parseMetadataHeader } from './metadata.ts';
 import {
@@ -37,6 +38,7 @@ import {
   openAiError,
   TranslationError,
 } from './openai.ts';
+import { createCallMetrics, createProcessSampler, renderMetrics } from './prometheus.ts';
 import {
   converseMaxOutput,
   isConverse,
@@ -47,6 +49,7 @@ import {
   scanMaxOutput,
   tierOf,
 } from './request-info.ts';
+import type { SpoolStats } from './spool.ts';
 import { type BedrockUpstream, Cancel, type UpstreamResponse } from './upstream.ts';
 import { type GatewayUsage, usageFromConverseJson, usageFromInvoke } from './usage.ts';
 
@@ -63,6 +66,8 @@ export interface GatewayOptions {
   readonly reservation: GatewayReservation;
   /** Bearer token of the admin API; null disables it. */
   readonly adminToken: string | null;
+  /** Bearer token of `GET /metrics` (the admin token is taken too); with neither, /metrics is disabled. */
+  readonly metricsToken: string | null;
   /** Per-team IAM roles to assume, the session named after the caller's user. */
   readonly roles: Readonly<Record<string, string>>;
 }
@@ -97,8 +102,8 @@ export interface GatewayDeps {
   readonly now?: () => number;
   /** False while the store is down and the spool is configured to fail closed: calls get 503. */
   readonly canServe?: () => boolean;
-  /** Health details (spool, store) for /healthz. */
-  readonly health?: () => Record<string, unknown>;
+  /** Health details for /healthz and /metrics: the spool, and the shared keys when replicas share them. */
+  readonly health?: () => { readonly spool?: SpoolStats; readonly sharedKeys?: KeySyncStats };
 }
 
 export interface GatewayStats {
@@ -157,6 +162,8 @@ interface Call {
 export function createGateway(deps: GatewayDeps): Gateway {
   const now = deps.now ?? Date.now;
   const { options } = deps;
+  const calls = createCallMetrics();
+  let sampler: ReturnType<typeof createProcessSampler> | null = null;
   const stats: GatewayStats = {
     requests: 0,
     recorded: 0,
@@ -250,9 +257,19 @@ export function createGateway(deps: GatewayDeps): Gateway {
     // recorded first, whatever happens to the counters.
     deps.record(raw);
     stats.recorded++;
+    const cost = billed === 0 ? 0n : deps.costOf(raw);
+    calls.observe({
+      team: call.key.team,
+      model: call.modelId,
+      operation: call.op,
+      error: errorCode,
+      tokens,
+      costPicos: cost,
+      latencyMs: now() - call.started,
+    });
     try {
       if (billed === 0) await deps.governor.release(call.ticket);
-      else await deps.governor.settle(call.ticket, deps.costOf(raw) ?? 0n, billed);
+      else await deps.governor.settle(call.ticket, cost ?? 0n, billed);
     } catch {
       // The counters are unreachable (a shared Redis down): the spend is in the ledger (budgets start from it when
       // a gateway starts) but not in the counters; the reservation stays held there until the store releases it
@@ -631,6 +648,38 @@ export function createGateway(deps: GatewayDeps): Gateway {
     await forward(req, res, call, body, admission.headers);
   };
 
+  /** `GET /metrics` for Prometheus, behind the metrics (or admin) token: budgets and team names are not public. */
+  const metrics = async (req: GatewayRequest, res: GatewayResponse): Promise<void> => {
+    const tokens = [deps.options.metricsToken, deps.options.adminToken].filter(
+      (t): t is string => t !== null,
+    );
+    if (tokens.length === 0)
+      return bedrockError(
+        res,
+        404,
+        'UnknownOperationException',
+        'metrics are disabled (set TOKENLEDGER_METRICS_TOKEN, or TOKENLEDGER_ADMIN_TOKEN)',
+      );
+    if (!tokens.some((t) => authorised(req, t)))
+      return bedrockError(res, 401, 'UnrecognizedClientException', 'metrics token required');
+    // The event-loop delay is measured from the first scrape on.
+    sampler ??= createProcessSampler();
+    const health = deps.health?.() ?? {};
+    const text = renderMetrics({
+      ...stats,
+      calls,
+      governor: await deps.governor.status(now()),
+      spool: health.spool,
+      sharedKeys: health.sharedKeys,
+      process: sampler.sample(),
+    });
+    res.writeHead(200, {
+      'content-type': 'text/plain; version=0.0.4; charset=utf-8',
+      'content-length': String(Buffer.byteLength(text)),
+    });
+    res.end(text);
+  };
+
   const route = async (req: GatewayRequest, res: GatewayResponse): Promise<void> => {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
@@ -677,6 +726,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
         200,
         JSON.stringify({ status: 'ok', ...stats, ...(deps.health?.() ?? {}) }),
       );
+    if (req.method === 'GET' && path === '/metrics') return await metrics(req, res);
     // Claude Code lists inference profiles (control plane) first and tolerates an empty answer.
     if (req.method === 'GET' && path === '/inference-profiles')
       return sendJson(res, 200, '{"inferenceProfileSummaries":[]}');

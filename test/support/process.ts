@@ -1,5 +1,7 @@
 /** Runs a program to its end and collects what it printed (tests of real clients and of the CLI as a process). */
 import { spawn } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
 
 export interface ProcessRun {
   readonly code: number | null;
@@ -42,4 +44,19 @@ export function runProcess(
 /** An ES module script run by this Node from the project's root (so it imports the project's dependencies). */
 export function runNodeScript(script: string, env: NodeJS.ProcessEnv): Promise<ProcessRun> {
   return runProcess(process.execPath, ['--input-type=module', '-e', script], { env });
+}
+
+/** The executable `name` on PATH, or null. */
+export function onPath(name: string): string | null {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (dir === '') continue;
+    const candidate = join(dir, name);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return null;
 }

@@ -3,10 +3,9 @@
  * localhost port (no persistence, its own temporary directory), else a reason to skip.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
 import { createServer } from 'node:net';
-import { delimiter, join } from 'node:path';
 import { createClient } from 'redis';
+import { onPath } from './process.ts';
 import { tempDir } from './temp-dir.ts';
 
 export type TestRedis = { url: string; stop(): Promise<void> } | { skip: string };
@@ -100,20 +99,6 @@ export async function releaseTestRedis(redis: TestRedis, prefix: string): Promis
   }
   await client.close();
   await redis.stop();
-}
-
-function onPath(name: string): string | null {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (dir === '') continue;
-    const candidate = join(dir, name);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return null;
 }
 
 async function launch(

@@ -49,7 +49,8 @@ credential chain), and recorded in the ledger through a local spool.
                AWS_BEARER_TOKEN_BEDROCK=<key>
   OpenAI SDK:  new OpenAI({ baseURL: 'http://HOST:8790/v1', apiKey: '<key>' })
 Upstream: Bedrock in AWS_REGION, or gateway.upstream.endpoint / AWS_ENDPOINT_URL_BEDROCK_RUNTIME.
-Admin API (keys, budgets) under /admin/ with TOKENLEDGER_ADMIN_TOKEN. Stop with Ctrl-C.`;
+Admin API (keys, budgets) under /admin/ with TOKENLEDGER_ADMIN_TOKEN; Prometheus metrics at
+GET /metrics with TOKENLEDGER_METRICS_TOKEN (or the admin token). Stop with Ctrl-C.`;
 
 export interface RunningGateway {
   readonly url: string;
@@ -227,6 +228,7 @@ export async function startGateway(
       timeoutMs,
       reservation: cfg.reservation,
       adminToken: opts.env.TOKENLEDGER_ADMIN_TOKEN ?? null,
+      metricsToken: opts.env.TOKENLEDGER_METRICS_TOKEN ?? null,
       roles: cfg.upstream.roles,
     },
     keys,
