@@ -17,6 +17,7 @@ import {
   NO_OVERRIDES,
 } from './price/index.ts';
 import {
+  createLazyCloudWatchLogsObjectStore,
   createLazyS3ObjectStore,
   createLocalObjectStore,
   createObjectStore,
@@ -116,6 +117,7 @@ export async function openRuntime(opts: RuntimeOptions): Promise<Runtime> {
     objects: createObjectStore({
       local: createLocalObjectStore(),
       s3: () => createLazyS3ObjectStore(opts.env),
+      cwlogs: () => createLazyCloudWatchLogsObjectStore(opts.env),
     }),
     close: () => store.close(),
   };

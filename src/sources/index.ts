@@ -5,7 +5,7 @@ export * from './cloudwatch/index.ts';
 export type { LogBody } from './invocation-logs/lines.ts';
 export * from './invocation-logs/read.ts';
 export * from './invocation-logs/records.ts';
-export * from './lazy-s3-object-store.ts';
+export * from './lazy-object-stores.ts';
 export * from './local-object-store.ts';
 export * from './object-store.ts';
 export * from './object-store-router.ts';

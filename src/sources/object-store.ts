@@ -15,6 +15,9 @@ export interface ObjectInfo {
   readonly version: string;
 }
 
+/** CloudWatch Logs log groups as objects (cloudwatch-logs-object-store.ts). */
+export const CWLOGS_SCHEME = 'cwlogs://';
+
 export interface ObjectStore {
   /** Every object under the URI (a prefix or a single object), in lexicographic order of URI. */
   list(uri: string, signal?: AbortSignal): AsyncIterable<ObjectInfo>;

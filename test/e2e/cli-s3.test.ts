@@ -7,7 +7,7 @@ import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { startFakeS3 } from '../support/fake-s3.ts';
-import { runProcess } from '../support/process.ts';
+import { awsTestEnv, runCliProcess } from '../support/process.ts';
 import { tempDir } from '../support/temp-dir.ts';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -15,11 +15,7 @@ const testdata = join(root, 'src', 'sources', 'invocation-logs', 'testdata');
 const tmp = tempDir();
 after(() => tmp.remove());
 
-const run = (args: string[], env: NodeJS.ProcessEnv) =>
-  runProcess(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...args], {
-    cwd: root,
-    env,
-  });
+const run = runCliProcess;
 
 test('ingest s3://bucket/prefix with the standard AWS environment', async () => {
   const hour = join(
@@ -35,16 +31,10 @@ test('ingest s3://bucket/prefix with the standard AWS environment', async () => 
   );
   const fake = await startFakeS3({ root: join(tmp.path, 's3') });
   try {
-    const env: NodeJS.ProcessEnv = {
-      PATH: process.env.PATH,
-      HOME: tmp.path,
+    const env = awsTestEnv(tmp.path, {
       AWS_ENDPOINT_URL_S3: fake.endpoint,
-      AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
-      AWS_SECRET_ACCESS_KEY: 'secret',
-      AWS_REGION: 'us-east-1',
-      AWS_EC2_METADATA_DISABLED: 'true',
       TOKENLEDGER_CONFIG: join(testdata, 'tokenledger.yaml'),
-    };
+    });
     const db = join(tmp.path, 'ledger.duckdb');
     const r = await run(['ingest', 's3://acme-logs/AWSLogs/', '--db', db, '--json'], env);
     assert.equal(r.code, 0, r.err);
@@ -77,15 +67,9 @@ test('ingest-cur s3://bucket/export/ with the standard AWS environment: the same
   );
   const fake = await startFakeS3({ root: join(tmp.path, 's3-cur') });
   try {
-    const env: NodeJS.ProcessEnv = {
-      PATH: process.env.PATH,
-      HOME: tmp.path,
+    const env = awsTestEnv(tmp.path, {
       AWS_ENDPOINT_URL_S3: fake.endpoint,
-      AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
-      AWS_SECRET_ACCESS_KEY: 'secret',
-      AWS_REGION: 'us-east-1',
-      AWS_EC2_METADATA_DISABLED: 'true',
-    };
+    });
     const fromS3 = await run(
       ['ingest-cur', 's3://billing/exports/', '--db', join(tmp.path, 'cur-s3.duckdb'), '--json'],
       env,

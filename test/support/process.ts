@@ -42,6 +42,32 @@ export function runProcess(
 }
 
 /** An ES module script run by this Node from the project's root (so it imports the project's dependencies). */
+const ROOT = join(import.meta.dirname, '..', '..');
+
+/** `tokenledger ARGS…` from source in a child process, as a user runs it, with exactly `env`. */
+export function runCliProcess(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+): Promise<ProcessRun> {
+  return runProcess(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args], {
+    cwd: ROOT,
+    env,
+  });
+}
+
+/** The standard AWS environment of a client pointed at local fakes: static keys, a Region, no instance metadata. */
+export function awsTestEnv(home: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    HOME: home,
+    AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+    AWS_SECRET_ACCESS_KEY: 'secret',
+    AWS_REGION: 'us-east-1',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    ...extra,
+  };
+}
+
 export function runNodeScript(script: string, env: NodeJS.ProcessEnv): Promise<ProcessRun> {
   return runProcess(process.execPath, ['--input-type=module', '-e', script], { env });
 }

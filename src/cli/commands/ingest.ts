@@ -1,9 +1,10 @@
 /** `tokenledger ingest PATH…`: invocation logs from files, directories or s3:// prefixes into the ledger. */
 import { dirname, join } from 'node:path';
+import { parseTime } from '../../analyse/index.ts';
 import { AppError } from '../../core/index.ts';
 import { type IngestOptions, type IngestSummary, ingest } from '../../pipeline/index.ts';
 import type { Runtime } from '../../runtime.ts';
-import { LOG_FORMATS, type LogFormat } from '../../sources/index.ts';
+import { CWLOGS_SCHEME, LOG_FORMATS, type LogFormat } from '../../sources/index.ts';
 import { int, parse, str } from '../args.ts';
 import {
   type CliContext,
@@ -17,9 +18,13 @@ import {
 import { createProgressBar } from '../progress.ts';
 
 export const INGEST_HELP = `Usage: tokenledger ingest PATH… [--format auto|ndjson|cloudwatch|json] [--json] [--batch N] [--db FILE]
+                         [--since 7d|DATE] [--until DATE]
 
 PATH is a file, a directory (walked recursively) or s3://bucket/prefix, in the Bedrock S3 layout
-(AWSLogs/<account>/BedrockModelInvocationLogs/<region>/YYYY/MM/DD/HH/*.json.gz) or any other.
+(AWSLogs/<account>/BedrockModelInvocationLogs/<region>/YYYY/MM/DD/HH/*.json.gz) or any other;
+or cwlogs://LOG_GROUP, the CloudWatch Logs log group Bedrock logs to (cwlogs:///aws/bedrock/x for
+a name that starts with /), read with FilterLogEvents hour by hour from --since (default 7d) to
+--until (default now), in AWS_REGION.
 Formats are detected per file: gzip or plain NDJSON records, CloudWatch Logs FilterLogEvents
 responses and subscription payloads, CloudWatch Logs S3 exports, pretty-printed JSON.
 Clean NDJSON files of at least --bulk-min-bytes (default 131072) are read by DuckDB itself
@@ -39,6 +44,8 @@ export async function ingestCommand(ctx: CliContext): Promise<number> {
     group: { type: 'string' },
     'bulk-min-bytes': { type: 'string' },
     'row-by-row': { type: 'boolean' },
+    since: { type: 'string' },
+    until: { type: 'string' },
   });
   if (flags.help) {
     print(ctx, INGEST_HELP);
@@ -50,11 +57,12 @@ export async function ingestCommand(ctx: CliContext): Promise<number> {
   if (!LOG_FORMATS.includes(format)) {
     throw new AppError('cli.usage', `--format must be one of ${LOG_FORMATS.join(', ')}`);
   }
+  const paths = withWindow(positionals, str(flags, 'since'), str(flags, 'until'), ctx.now());
   const summary = await withRuntime(
     ctx,
     flags,
     (rt) =>
-      runIngest(ctx, rt, positionals, format, rejectsPath(ctx, dbPath(ctx, flags)), {
+      runIngest(ctx, rt, paths, format, rejectsPath(ctx, dbPath(ctx, flags)), {
         ...(flags.batch === undefined
           ? {}
           : {
@@ -69,6 +77,28 @@ export async function ingestCommand(ctx: CliContext): Promise<number> {
   );
   print(ctx, flags.json ? JSON.stringify(summary) : formatSummary(summary));
   return summary.rejected > 0 ? EXIT.partial : EXIT.ok;
+}
+
+/** --since/--until as the window of every cwlogs:// PATH (files and S3 objects are read whole). */
+function withWindow(
+  paths: readonly string[],
+  since: string | undefined,
+  until: string | undefined,
+  now: number,
+): string[] {
+  if (since === undefined && until === undefined) return [...paths];
+  const logs = paths.filter((p) => p.startsWith(CWLOGS_SCHEME));
+  if (logs.length === 0)
+    throw new AppError(
+      'cli.usage',
+      '--since and --until pick the hours of cwlogs:// sources; files and S3 objects are read whole',
+    );
+  const window = new URLSearchParams();
+  if (since !== undefined)
+    window.set('since', new Date(parseTime(since, now, '--since')).toISOString());
+  if (until !== undefined)
+    window.set('until', new Date(parseTime(until, now, '--until')).toISOString());
+  return paths.map((p) => (p.startsWith(CWLOGS_SCHEME) ? `${p.split('?')[0]}?${window}` : p));
 }
 
 export function rejectsPath(ctx: CliContext, db: string): string {

@@ -2,7 +2,7 @@
  * Reads invocation logs from an ObjectStore: which objects are logs (bedrock.md §1.2: skip `data/` bodies and the
  * permission-check marker), and each object as batches of items, resumable from a line number.
  */
-import type { ObjectInfo, ObjectStore } from '../object-store.ts';
+import { CWLOGS_SCHEME, type ObjectInfo, type ObjectStore } from '../object-store.ts';
 import { type LogBody, openBody, readLines, TruncatedObject } from './lines.ts';
 import { type Item, itemsFromLine, itemsFromValue, type LogFormat } from './records.ts';
 
@@ -14,6 +14,7 @@ const MAX_DOCUMENT_BYTES = 256 * 1024 * 1024;
 /** True for objects that hold log records; false for body objects, the permission-check marker and other files. */
 export function isLogObject(uri: string, listedFrom: string): boolean {
   if (uri === listedFrom) return true; // a file named explicitly is read whatever its name
+  if (uri.startsWith(CWLOGS_SCHEME)) return true; // an hour of a CloudWatch Logs log group
   if (
     /\/BedrockModelInvocationLogs\/.*\/data\//.test(uri) ||
     /\/data\/[^/]*_(input|output)\.json(\.gz)?$/.test(uri)
