@@ -52,6 +52,10 @@ export function createCloudWatchLogsObjectStore(
   const region = options.region ?? 'us-east-1';
   const config: CloudWatchLogsClientConfig = {
     region,
+    // FilterLogEvents has a low per-account rate quota, and ingest opens several hours at once: on throttling, the
+    // adaptive mode slows the client down and retries rather than failing the run.
+    retryMode: 'adaptive',
+    maxAttempts: 10,
     ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
   };
   const client = options.client ?? new CloudWatchLogsClient(config);
