@@ -38,7 +38,12 @@ import {
   openAiError,
   TranslationError,
 } from './openai.ts';
-import { createCallMetrics, createProcessSampler, renderMetrics } from './prometheus.ts';
+import {
+  createCallMetrics,
+  createProcessSampler,
+  OTHER_MODEL,
+  renderMetrics,
+} from './prometheus.ts';
 import {
   converseMaxOutput,
   isConverse,
@@ -102,6 +107,11 @@ export interface GatewayDeps {
   readonly now?: () => number;
   /** False while the store is down and the spool is configured to fail closed: calls get 503. */
   readonly canServe?: () => boolean;
+  /**
+   * Model ids `GET /v1/models` offers besides those served since start: what the gateway served before (the
+   * ledger's recent gateway calls) and the downgrade targets. Each caller sees those its team's policy allows.
+   */
+  readonly knownModels?: readonly string[];
   /** Health details for /healthz and /metrics: the spool, and the shared keys when replicas share them. */
   readonly health?: () => { readonly spool?: SpoolStats; readonly sharedKeys?: KeySyncStats };
 }
@@ -680,6 +690,36 @@ export function createGateway(deps: GatewayDeps): Gateway {
     res.end(text);
   };
 
+  /**
+   * OpenAI's `GET /v1/models` (and `/v1/models/{id}`), for clients that list models before they call one: the
+   * models this gateway knows of (`knownModels`, and every model served since start) that the key's team may call.
+   * Any other Bedrock model id still works in a call; this is only the menu.
+   */
+  const models = (req: GatewayRequest, res: GatewayResponse, id: string | null): void => {
+    const key = authenticate(req, res, true);
+    if (key === null) return;
+    const ids = new Set(deps.knownModels ?? []);
+    for (const s of calls.series()) if (s.model !== OTHER_MODEL) ids.add(s.model);
+    const allowed = [...ids].filter((m) => deps.governor.allows(key.team, m)).sort();
+    const model = (m: string) => ({
+      id: m,
+      object: 'model',
+      created: 0,
+      owned_by: 'amazon-bedrock',
+    });
+    if (id === null)
+      sendJson(res, 200, JSON.stringify({ object: 'list', data: allowed.map(model) }));
+    else if (allowed.includes(id)) sendJson(res, 200, JSON.stringify(model(id)));
+    else
+      reject(
+        res,
+        true,
+        404,
+        'model_not_found',
+        `the model ${JSON.stringify(id.slice(0, 200))} is not listed here`,
+      );
+  };
+
   const route = async (req: GatewayRequest, res: GatewayResponse): Promise<void> => {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
@@ -727,6 +767,18 @@ export function createGateway(deps: GatewayDeps): Gateway {
         JSON.stringify({ status: 'ok', ...stats, ...(deps.health?.() ?? {}) }),
       );
     if (req.method === 'GET' && path === '/metrics') return await metrics(req, res);
+    if (req.method === 'GET') {
+      const m = /^(?:\/v1)?\/models(?:\/([^/]+))?$/.exec(path);
+      if (m !== null) {
+        let id: string | null = null;
+        try {
+          id = m[1] === undefined ? null : decodeURIComponent(m[1]);
+        } catch {
+          return reject(res, true, 400, 'invalid_request_error', 'malformed model id in the path');
+        }
+        return models(req, res, id);
+      }
+    }
     // Claude Code lists inference profiles (control plane) first and tolerates an empty answer.
     if (req.method === 'GET' && path === '/inference-profiles')
       return sendJson(res, 200, '{"inferenceProfileSummaries":[]}');

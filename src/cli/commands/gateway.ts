@@ -160,8 +160,16 @@ export async function startGateway(
   // Budgets start from the ledger's spend. Shared counters already hold what the replicas spent since they were
   // seeded, so each ledger adds its spend once: a marker per ledger, in the same Redis (a Redis that lost its data
   // lost the marker too, and is seeded again).
+  // The same spend names the models the gateway served lately, which /v1/models offers.
+  const spend = await ledgerSpend(rt, now());
   if (shared === null || (await shared.claim(`seeded:${await ledgerId(rt)}`)))
-    await governor.load(await ledgerSpend(rt, now()));
+    await governor.load(spend);
+  const knownModels = [
+    ...new Set([
+      ...spend.flatMap((e) => (e.key && e.model ? [e.model] : [])),
+      ...cfg.downgrade.map((d) => d.to),
+    ]),
+  ];
   const keys = new KeyRing(await rt.store.gatewayKeys.list());
   const saveKeys = (k: readonly VirtualKey[]) => rt.store.gatewayKeys.put(k);
   // Replicas that share counters share their keys too (same Redis and prefix): a key created or revoked through
@@ -241,6 +249,7 @@ export async function startGateway(
     costOf: (raw) => priceOf(rt.normaliser.normalise(raw), rt.catalog).cost.picos,
     worstCaseOf: worstCasePricer(rt, upstream.region, accountId, now),
     now,
+    knownModels,
     health: () => ({
       spool: spool.stats(),
       ...(keySync === null ? {} : { sharedKeys: keySync.stats() }),

@@ -52,7 +52,7 @@ export async function startCommand(ctx: CliContext): Promise<number> {
       '      npm run tokenledger -- report --by day --where team=search --format csv',
       '      npm run tokenledger -- sessions            (Claude Code sessions, from the pilot teams’ OTLP telemetry)',
       '      npm run tokenledger -- report --by session,user --where team=security --since 7d',
-      '      npm run tokenledger -- ingest s3://your-bucket/AWSLogs/   (or a local folder of logs)',
+      '      npm run tokenledger -- ingest s3://your-bucket/AWSLogs/   (a local folder, or cwlogs://LOG_GROUP)',
     ].join('\n'),
   );
   return EXIT.ok;

@@ -33,7 +33,7 @@
  * `lateSettlements` means the bound is too short for the calls being made.
  */
 import { randomUUID } from 'node:crypto';
-import type { Logger } from '../../core/index.ts';
+import { type Logger, UNALLOCATED } from '../../core/index.ts';
 import type { GatewayConfig } from '../config.ts';
 import {
   type CounterCommit,
@@ -125,6 +125,8 @@ export interface Governor {
   load(entries: readonly SpendEntry[]): Promise<number>;
   /** Every budget and limit counter: limit, spent, reserved, remaining, period; plus open tickets. */
   status(now?: number): Promise<GovernorStatus>;
+  /** Whether model policy lets `team` call `model` (budgets and limits aside). */
+  allows(team: string | null | undefined, model: string): boolean;
 }
 
 /** What the governor needs besides configuration. */
@@ -524,6 +526,8 @@ export function createGovernor(config: GatewayConfig, deps: GovernorDeps): Gover
       if (ops.length > 0) await store.commit(ops, now);
       return matched;
     },
+
+    allows: (team, model) => modelRefused(team ?? UNALLOCATED, model) === null,
 
     async status(now) {
       const at = now ?? deps.clock();
