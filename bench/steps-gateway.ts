@@ -268,15 +268,15 @@ function lines(child: ChildProcess, onLine: (line: string) => void): void {
 }
 
 /** Where `buildServers` puts the compiled servers (tsconfig.bench.json). */
-const BUILT = join(ROOT, '.bench', 'build');
+export const BUILT = join(ROOT, '.bench', 'build');
 
 /**
- * Compiles the servers (fake, minimal proxy, tokenledger's gateway) with tsc, as `npm run build` compiles the
- * product, so that every server runs as plain JavaScript — what a deployment runs — and none pays for a loader
- * (tsx's keepNames wraps every closure it creates). The catalog is linked beside the output, where the compiled
- * `src/price/catalog.js` looks for it.
+ * Compiles the benchmark's processes (the step child, and the servers: fake, minimal proxy, tokenledger's gateway)
+ * with tsc, as `npm run build` compiles the product, so that what is measured runs as plain JavaScript — what a
+ * deployment runs — and pays for no loader (tsx's keepNames wraps every closure it creates, and its loader thread
+ * holds ~35 MB). The catalog is linked beside the output, where the compiled `src/price/catalog.js` looks for it.
  */
-function buildServers(): void {
+export function buildServers(): void {
   const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
   const r = spawnSync(process.execPath, [tsc, '-p', join(ROOT, 'tsconfig.bench.json')], {
     cwd: ROOT,
