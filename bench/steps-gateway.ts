@@ -274,7 +274,8 @@ export const BUILT = join(ROOT, '.bench', 'build');
  * Compiles the benchmark's processes (the step child, and the servers: fake, minimal proxy, tokenledger's gateway)
  * with tsc, as `npm run build` compiles the product, so that what is measured runs as plain JavaScript — what a
  * deployment runs — and pays for no loader (tsx's keepNames wraps every closure it creates, and its loader thread
- * holds ~35 MB). The catalog is linked beside the output, where the compiled `src/price/catalog.js` looks for it.
+ * holds ~35 MB). The catalog and the OTLP protos are linked beside the output, where the compiled modules look for
+ * them.
  */
 export function buildServers(): void {
   const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
@@ -284,8 +285,11 @@ export function buildServers(): void {
   });
   if (r.status !== 0)
     throw new Error(`compiling the gateway servers failed:\n${r.stdout}${r.stderr}`);
-  const catalog = join(BUILT, 'catalog');
-  if (!existsSync(catalog)) symlinkSync(join(ROOT, 'catalog'), catalog, 'dir');
+  // Data the compiled modules look for beside themselves, as dist/ finds them beside the package.
+  for (const dir of ['catalog', 'proto']) {
+    const link = join(BUILT, dir);
+    if (!existsSync(link)) symlinkSync(join(ROOT, dir), link, 'dir');
+  }
 }
 
 async function startServer(
