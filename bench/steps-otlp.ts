@@ -68,7 +68,7 @@ function logsRequest(batch: number): object {
   };
 }
 
-function bodies(events: number, encoding: 'json' | 'protobuf'): Uint8Array[] {
+export function bodies(events: number, encoding: 'json' | 'protobuf'): Uint8Array[] {
   const type = otlpProtoRoot().lookupType(
     'opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest',
   );

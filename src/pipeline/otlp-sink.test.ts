@@ -959,4 +959,51 @@ describe('gen_ai.client.token.usage: an app that exports only the histogram', ()
       await rt.close();
     }
   });
+
+  test('requests that arrive while a match runs share the next one, over their union', async () => {
+    const rt = await runtime();
+    try {
+      const telemetry = rt.store.telemetry;
+      const scopes: { fromMs: number; toMs: number }[] = [];
+      let release!: () => void;
+      const gate = new Promise<void>((r) => {
+        release = r;
+      });
+      const counting: typeof telemetry = {
+        ...telemetry,
+        enrich: async (scope) => {
+          if (scope !== undefined) scopes.push(scope);
+          if (scopes.length === 1) await gate; // the first match is slow
+          return telemetry.enrich(scope);
+        },
+      };
+      const sink = createOtlpSink({ ...rt, store: { ...rt.store, telemetry: counting } });
+      const at = (minute: number) => `2026-03-02T10:${String(minute).padStart(2, '0')}:00Z`;
+      const accept = (minute: number) =>
+        sink.accept({
+          signal: 'logs',
+          encoding: 'json',
+          body: body([apiRequest(`s-${minute}`, at(minute), tokens([100, 10, 0, 0]))]),
+          headers: {},
+          receivedAt: Date.parse('2026-03-02T16:00:00Z'),
+        });
+      let settled = 0;
+      const first = accept(10).then(() => settled++);
+      while (scopes.length === 0) await new Promise((r) => setTimeout(r, 5));
+      // Three more while the first match runs: they wait for one match of their own, not three.
+      const rest = [20, 30, 40].map((m) => accept(m).then(() => settled++));
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(settled, 0, 'no request is answered before the match that covers it');
+      release();
+      await Promise.all([first, ...rest]);
+      assert.deepEqual(scopes, [
+        { fromMs: Date.parse(at(10)), toMs: Date.parse(at(10)) },
+        { fromMs: Date.parse(at(20)), toMs: Date.parse(at(40)) },
+      ]);
+      const sessions = await rt.store.telemetry.sessions(0, Date.UTC(2027, 0, 1), 100);
+      assert.equal(sessions.length, 4);
+    } finally {
+      await rt.close();
+    }
+  });
 });

@@ -419,6 +419,27 @@ export function createOtlpSink(given: OtlpSinkDeps): OtlpSink {
     queue = next.catch(() => undefined);
     return next;
   };
+  // A match costs ~20 statements whatever its span, and exporters send several requests at once: requests that
+  // arrive while a match runs share the next one, over the union of their spans. Each request's events are written
+  // before it asks, so the match that covers it starts after its write; it is answered when that match is done.
+  let matching: Promise<unknown> = Promise.resolve();
+  let nextMatch: { fromMs: number; toMs: number; done: Promise<void> } | null = null;
+  const enrich = (fromMs: number, toMs: number): Promise<void> => {
+    if (nextMatch !== null) {
+      nextMatch.fromMs = Math.min(nextMatch.fromMs, fromMs);
+      nextMatch.toMs = Math.max(nextMatch.toMs, toMs);
+      return nextMatch.done;
+    }
+    const slot = { fromMs, toMs, done: Promise.resolve() };
+    slot.done = matching.then(async () => {
+      // From here on, requests wait for the match after this one.
+      if (nextMatch === slot) nextMatch = null;
+      await deps.store.telemetry.enrich({ fromMs: slot.fromMs, toMs: slot.toMs });
+    });
+    nextMatch = slot;
+    matching = slot.done.catch(() => undefined);
+    return slot.done;
+  };
   const write = async (
     events: readonly TelemetryEventRow[],
     metrics: readonly TelemetryMetricRow[],
@@ -469,12 +490,11 @@ export function createOtlpSink(given: OtlpSinkDeps): OtlpSink {
         // Match this request's calls to server-side records (request id, else token fingerprint), or count them
         // client-only: only events and ledger records near them in time, not a scan of the whole ledger.
         const calls = events.filter((e) => e.kind === 'api_request');
-        if (calls.length > 0) {
-          await deps.store.telemetry.enrich({
-            fromMs: calls.reduce((m, e) => Math.min(m, e.at), Number.POSITIVE_INFINITY),
-            toMs: calls.reduce((m, e) => Math.max(m, e.at), Number.NEGATIVE_INFINITY),
-          });
-        }
+        if (calls.length > 0)
+          await enrich(
+            calls.reduce((m, e) => Math.min(m, e.at), Number.POSITIVE_INFINITY),
+            calls.reduce((m, e) => Math.max(m, e.at), Number.NEGATIVE_INFINITY),
+          );
       } catch (e: unknown) {
         throw writeFailed(e);
       }
