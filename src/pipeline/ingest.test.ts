@@ -185,6 +185,39 @@ describe('ingest', () => {
     }
   });
 
+  test('--since/--until keep the S3-layout files of those hours; files outside the layout are read whole', async () => {
+    const root = s3Layout(join(tmp.path, 'layout-window'));
+    const earlier = join(
+      root,
+      'AWSLogs/111122223333/BedrockModelInvocationLogs/us-east-1/2026/03/01/09',
+    );
+    mkdirSync(earlier, { recursive: true });
+    const record = JSON.parse(operations.split('\n')[0] as string) as Record<string, unknown>;
+    writeFileSync(
+      join(earlier, '20260301T091500Z_aa.json.gz'),
+      gzipSync(
+        `${JSON.stringify({ ...record, requestId: 'earlier-1', timestamp: '2026-03-01T09:15:00Z' })}\n`,
+      ),
+    );
+    const loose = join(tmp.path, 'window-loose.jsonl');
+    writeFileSync(loose, `${JSON.stringify({ ...record, requestId: 'loose-1' })}\n`);
+    const count = async (over: Partial<IngestOptions>) => {
+      const rt = await runtime();
+      try {
+        const s = await run(rt, opts([root, loose], over));
+        return [s.files, s.read];
+      } finally {
+        await rt.close();
+      }
+    };
+    assert.deepEqual(await count({}), [4, 13]);
+    // From 10:00 on the 2nd: the two files of that hour, and the loose file.
+    assert.deepEqual(await count({ since: Date.parse('2026-03-02T10:00:00Z') }), [3, 12]);
+    // An hour counts if the window touches it: 10:59 still takes the 10:00 folder.
+    assert.deepEqual(await count({ since: Date.parse('2026-03-02T10:59:00Z') }), [3, 12]);
+    assert.deepEqual(await count({ until: Date.parse('2026-03-02T10:00:00Z') }), [2, 2]);
+  });
+
   test('s3://bucket/prefix through the real AWS SDK client against a local S3', async () => {
     const s3root = join(tmp.path, 's3');
     s3Layout(join(s3root, 'acme-logs', 'bedrock'));

@@ -14,6 +14,7 @@ import type { ObjectInfo, ObjectStore } from '../sources/index.ts';
 import {
   type LogBody,
   type LogFormat,
+  layoutHour,
   listLogObjects,
   openLogObject,
   readLogObject,
@@ -21,6 +22,8 @@ import {
 import type { Store, WriteResult } from '../store/index.ts';
 import { CHECKPOINT_PREFIX, type Checkpoint, parseCheckpoint } from './checkpoint.ts';
 import { BULK_GROUP_FILES, BULK_MIN_BYTES, ingestBulk } from './ingest-bulk.ts';
+
+const HOUR_MS = 3_600_000;
 
 export interface IngestDeps {
   readonly store: Store;
@@ -56,6 +59,12 @@ export interface IngestOptions {
    * tiny files are faster row by row; large ones are several times faster in DuckDB.
    */
   readonly bulkMinBytes?: number;
+  /**
+   * Only objects of these hours (epoch ms, [since, until)) of Bedrock's S3 layout, by their `YYYY/MM/DD/HH` folder;
+   * objects outside that layout are read whole. (A `cwlogs://` path carries its window in its URI.)
+   */
+  readonly since?: number;
+  readonly until?: number;
   readonly signal?: AbortSignal;
 }
 
@@ -75,8 +84,17 @@ export interface IngestSummary {
 
 export async function ingest(deps: IngestDeps, opts: IngestOptions): Promise<IngestSummary> {
   const objects: ObjectInfo[] = [];
+  const inWindow = (uri: string) => {
+    const hour = layoutHour(uri);
+    return (
+      hour === null ||
+      ((opts.since === undefined || hour + HOUR_MS > opts.since) &&
+        (opts.until === undefined || hour < opts.until))
+    );
+  };
   for (const path of opts.paths) {
-    for await (const info of listLogObjects(deps.objects, path, opts.signal)) objects.push(info);
+    for await (const info of listLogObjects(deps.objects, path, opts.signal))
+      if (inWindow(info.uri)) objects.push(info);
   }
   const bytesTotal = objects.reduce((n, o) => n + o.size, 0);
   const summary: IngestSummary = {

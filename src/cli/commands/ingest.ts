@@ -24,7 +24,8 @@ PATH is a file, a directory (walked recursively) or s3://bucket/prefix, in the B
 (AWSLogs/<account>/BedrockModelInvocationLogs/<region>/YYYY/MM/DD/HH/*.json.gz) or any other;
 or cwlogs://LOG_GROUP, the CloudWatch Logs log group Bedrock logs to (cwlogs:///aws/bedrock/x for
 a name that starts with /), read with FilterLogEvents hour by hour from --since (default 7d) to
---until (default now), in AWS_REGION.
+--until (default now), in AWS_REGION. --since/--until also keep only the S3-layout files of those
+hours (by their YYYY/MM/DD/HH folder); other files are read whole.
 Formats are detected per file: gzip or plain NDJSON records, CloudWatch Logs FilterLogEvents
 responses and subscription payloads, CloudWatch Logs S3 exports, pretty-printed JSON.
 Clean NDJSON files of at least --bulk-min-bytes (default 131072) are read by DuckDB itself
@@ -57,7 +58,11 @@ export async function ingestCommand(ctx: CliContext): Promise<number> {
   if (!LOG_FORMATS.includes(format)) {
     throw new AppError('cli.usage', `--format must be one of ${LOG_FORMATS.join(', ')}`);
   }
-  const paths = withWindow(positionals, str(flags, 'since'), str(flags, 'until'), ctx.now());
+  const since = time(str(flags, 'since'), ctx.now(), '--since');
+  const until = time(str(flags, 'until'), ctx.now(), '--until');
+  if (since !== undefined && until !== undefined && since >= until)
+    throw new AppError('cli.usage', '--since must be before --until');
+  const paths = withWindow(positionals, since, until);
   const summary = await withRuntime(
     ctx,
     flags,
@@ -72,6 +77,8 @@ export async function ingestCommand(ctx: CliContext): Promise<number> {
         bulkGroupFiles: Math.max(1, int(flags, 'group', 64)),
         bulkMinBytes: int(flags, 'bulk-min-bytes', 128 * 1024),
         bulk: flags['row-by-row'] !== true,
+        ...(since === undefined ? {} : { since }),
+        ...(until === undefined ? {} : { until }),
       }),
     { memoryLimit: INGEST_MEMORY, threads: INGEST_THREADS },
   );
@@ -79,25 +86,15 @@ export async function ingestCommand(ctx: CliContext): Promise<number> {
   return summary.rejected > 0 ? EXIT.partial : EXIT.ok;
 }
 
-/** --since/--until as the window of every cwlogs:// PATH (files and S3 objects are read whole). */
-function withWindow(
-  paths: readonly string[],
-  since: string | undefined,
-  until: string | undefined,
-  now: number,
-): string[] {
+const time = (text: string | undefined, now: number, flag: string) =>
+  text === undefined ? undefined : parseTime(text, now, flag);
+
+/** The window as the query of every cwlogs:// PATH (the log group's hours); other paths are filtered by the pipeline. */
+function withWindow(paths: readonly string[], since?: number, until?: number): string[] {
   if (since === undefined && until === undefined) return [...paths];
-  const logs = paths.filter((p) => p.startsWith(CWLOGS_SCHEME));
-  if (logs.length === 0)
-    throw new AppError(
-      'cli.usage',
-      '--since and --until pick the hours of cwlogs:// sources; files and S3 objects are read whole',
-    );
   const window = new URLSearchParams();
-  if (since !== undefined)
-    window.set('since', new Date(parseTime(since, now, '--since')).toISOString());
-  if (until !== undefined)
-    window.set('until', new Date(parseTime(until, now, '--until')).toISOString());
+  if (since !== undefined) window.set('since', new Date(since).toISOString());
+  if (until !== undefined) window.set('until', new Date(until).toISOString());
   return paths.map((p) => (p.startsWith(CWLOGS_SCHEME) ? `${p.split('?')[0]}?${window}` : p));
 }
 
@@ -114,7 +111,7 @@ export async function runIngest(
   rejectsFile: string,
   tuning: Pick<
     IngestOptions,
-    'batchLines' | 'bulkCommitRows' | 'bulkGroupFiles' | 'bulkMinBytes' | 'bulk'
+    'batchLines' | 'bulkCommitRows' | 'bulkGroupFiles' | 'bulkMinBytes' | 'bulk' | 'since' | 'until'
   > = {},
 ): Promise<IngestSummary> {
   const bar = createProgressBar(ctx.stderr, ctx.now);

@@ -25,6 +25,16 @@ export function isLogObject(uri: string, listedFrom: string): boolean {
   return LOG_FILE.test(uri);
 }
 
+const LAYOUT_HOUR = /\/BedrockModelInvocationLogs\/[^/]+\/(\d{4})\/(\d{2})\/(\d{2})\/(\d{2})\//;
+/** The UTC hour (epoch ms) of an object in Bedrock's S3 layout (`…/<region>/YYYY/MM/DD/HH/…`), else null. */
+export function layoutHour(uri: string): number | null {
+  const m = LAYOUT_HOUR.exec(uri);
+  if (m === null) return null;
+  const [y, mo, d, h] = m.slice(1).map(Number) as [number, number, number, number];
+  const t = Date.UTC(y, mo - 1, d, h);
+  return Number.isNaN(t) ? null : t;
+}
+
 export async function* listLogObjects(
   store: ObjectStore,
   uri: string,
