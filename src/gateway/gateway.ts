@@ -38,12 +38,7 @@ import {
   openAiError,
   TranslationError,
 } from './openai.ts';
-import {
-  createCallMetrics,
-  createProcessSampler,
-  OTHER_MODEL,
-  renderMetrics,
-} from './prometheus.ts';
+import { createCallMetrics, createProcessSampler, renderMetrics } from './prometheus.ts';
 import {
   converseMaxOutput,
   isConverse,
@@ -128,6 +123,8 @@ export interface GatewayStats {
 export interface Gateway {
   handle(req: GatewayRequest, res: GatewayResponse): void;
   stats(): GatewayStats;
+  /** Stops what the gateway runs beside requests (the event-loop monitor of /metrics). */
+  close(): void;
 }
 
 /**
@@ -173,6 +170,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const now = deps.now ?? Date.now;
   const { options } = deps;
   const calls = createCallMetrics();
+  /** Models that served a call since start (billed, no error): what /v1/models adds to `knownModels`. */
+  const served = new Set<string>();
   let sampler: ReturnType<typeof createProcessSampler> | null = null;
   const stats: GatewayStats = {
     requests: 0,
@@ -268,6 +267,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     deps.record(raw);
     stats.recorded++;
     const cost = billed === 0 ? 0n : deps.costOf(raw);
+    if (billed > 0 && errorCode === null) served.add(call.modelId);
     calls.observe({
       team: call.key.team,
       model: call.modelId,
@@ -661,7 +661,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   /** `GET /metrics` for Prometheus, behind the metrics (or admin) token: budgets and team names are not public. */
   const metrics = async (req: GatewayRequest, res: GatewayResponse): Promise<void> => {
     const tokens = [deps.options.metricsToken, deps.options.adminToken].filter(
-      (t): t is string => t !== null,
+      (t): t is string => t !== null && t !== '',
     );
     if (tokens.length === 0)
       return bedrockError(
@@ -698,8 +698,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const models = (req: GatewayRequest, res: GatewayResponse, id: string | null): void => {
     const key = authenticate(req, res, true);
     if (key === null) return;
-    const ids = new Set(deps.knownModels ?? []);
-    for (const s of calls.series()) if (s.model !== OTHER_MODEL) ids.add(s.model);
+    const ids = new Set([...(deps.knownModels ?? []), ...served]);
     const allowed = [...ids].filter((m) => deps.governor.allows(key.team, m)).sort();
     const model = (m: string) => ({
       id: m,
@@ -802,6 +801,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       });
     },
     stats: () => stats,
+    close: () => sampler?.stop(),
   };
 }
 

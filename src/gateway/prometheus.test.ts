@@ -84,9 +84,12 @@ function state() {
     }),
   );
   // A team name with the characters the format escapes.
-  calls.observe(call({ team: 'a"b\\c\nd', costPicos: 1n, latencyMs: 90_000 }));
+  const some = { ...ZERO, input: 1 };
+  calls.observe(call({ team: 'a"b\\c\nd', tokens: some, costPicos: 1n, latencyMs: 90_000 }));
   // A fourth combination: past the cap of three, it counts under (other).
-  calls.observe(call({ model: 'brand.new-model-v1:0', costPicos: 7n, latencyMs: 400_000 }));
+  calls.observe(
+    call({ model: 'brand.new-model-v1:0', tokens: some, costPicos: 7n, latencyMs: 400_000 }),
+  );
   return renderMetrics({
     requests: 9,
     recorded: 5,
@@ -210,9 +213,26 @@ describe('gateway /metrics', () => {
       assert.throws(() => parseExposition(bad), bad);
   });
 
+  test('a call that billed nothing opens no series of its own: made-up model ids cannot fill the cap', () => {
+    const calls = createCallMetrics(10);
+    calls.observe(call({ tokens: { ...ZERO, input: 5 }, costPicos: 5n }));
+    calls.observe(call({ error: 'ThrottlingException' })); // a known model's refusal: counted under it
+    for (let i = 0; i < 100; i++)
+      calls.observe(call({ model: `made-up-${i}`, error: 'ValidationException' }));
+    assert.deepEqual(
+      calls.series().map((s) => [s.model, s.calls, [...s.errors]]),
+      [
+        ['us.anthropic.claude-sonnet-4-5-20250929-v1:0', 2, [['ThrottlingException', 1]]],
+        [OTHER_MODEL, 100, [['ValidationException', 100]]],
+      ],
+    );
+  });
+
   test('past the cap every new combination shares the (other) series of its team and operation', () => {
     const calls = createCallMetrics(1);
-    for (let i = 0; i < 100; i++) calls.observe(call({ model: `m-${i}`, costPicos: 1n }));
+    const one = { ...ZERO, output: 1 };
+    for (let i = 0; i < 100; i++)
+      calls.observe(call({ model: `m-${i}`, tokens: one, costPicos: 1n }));
     const series = calls.series();
     assert.equal(series.length, 2);
     assert.deepEqual(

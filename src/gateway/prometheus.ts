@@ -57,6 +57,11 @@ interface Series {
 }
 
 export interface CallMetrics {
+  /**
+   * Counts a call. A call that billed nothing (an error before inference: a made-up model id, say) counts under
+   * its team × model × operation only if that series exists already, else under (other): callers cannot grow the
+   * series, or fill the cap, with calls Bedrock refused.
+   */
   observe(call: ObservedCall): void;
   series(): readonly Readonly<Series>[];
 }
@@ -70,7 +75,9 @@ export function createCallMetrics(maxSeries = 2000): CallMetrics {
       let s = series.get(id);
       if (s === undefined) {
         let model = call.model;
-        if (series.size >= maxSeries) {
+        const t = call.tokens;
+        const billed = t.input + t.output + t.cacheRead + t.cacheWrite5m + t.cacheWrite1h > 0;
+        if (series.size >= maxSeries || !billed) {
           model = OTHER_MODEL;
           id = `${team}\u0000${model}\u0000${call.operation}`;
           s = series.get(id);

@@ -10,7 +10,7 @@ import OpenAI from 'openai';
 import type { RunningGateway } from '../../src/cli/commands/gateway.ts';
 import { newKey } from '../../src/gateway/index.ts';
 import { openRuntime, type Runtime } from '../../src/runtime.ts';
-import { type FakeBedrock, startFakeBedrock } from '../support/fake-bedrock.ts';
+import { type FakeBedrock, nextRequests, startFakeBedrock } from '../support/fake-bedrock.ts';
 import { startGatewayOnFake } from '../support/gateway.ts';
 import { tempDir } from '../support/temp-dir.ts';
 
@@ -77,6 +77,15 @@ test('GET /v1/models lists what the team may call of what the gateway served and
       messages: [{ role: 'user', content: 'hi' }],
       max_tokens: 10,
     });
+    assert.deepEqual((await ids(gw)).out, [HAIKU, SONNET]);
+    // A model id Bedrock refuses (nothing billed) is not offered, here or after a restart.
+    fake.behave(nextRequests({ kind: 'error', exception: 'ValidationException', status: 400 }));
+    await assert.rejects(
+      openai.chat.completions.create({
+        model: 'us.made-up.model-v9:0',
+        messages: [{ role: 'user', content: 'hi' }],
+      }),
+    );
     assert.deepEqual((await ids(gw)).out, [HAIKU, SONNET]);
     assert.equal((await openai.models.retrieve(SONNET)).id, SONNET);
     await assert.rejects(openai.models.retrieve(OPUS), OpenAI.NotFoundError);

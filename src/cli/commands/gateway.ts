@@ -166,7 +166,8 @@ export async function startGateway(
     await governor.load(spend);
   const knownModels = [
     ...new Set([
-      ...spend.flatMap((e) => (e.key && e.model ? [e.model] : [])),
+      // Calls that cost something: a made-up model id Bedrock refused bills nothing and is not offered.
+      ...spend.flatMap((e) => (e.key && e.model && e.costPicos > 0n ? [e.model] : [])),
       ...cfg.downgrade.map((d) => d.to),
     ]),
   ];
@@ -257,6 +258,7 @@ export async function startGateway(
   });
   const server = createDualServer(gateway.handle, tls === undefined ? {} : { tls });
   const release = async () => {
+    gateway.close();
     await spool.close();
     await encoder.close();
     rmSync(encodeDir, { recursive: true, force: true });
