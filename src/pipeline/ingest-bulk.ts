@@ -21,6 +21,8 @@ export const BULK_MIN_BYTES = 128 * 1024;
  * (S3) are copied to a local file first, while earlier groups stage, and the copy is deleted once staged.
  */
 export const STAGE_AHEAD = 3;
+/** Remote objects copied at once (S3 GETs in flight). */
+export const COPIES_AT_ONCE = 8;
 
 /**
  * The bulk path: groups of files staged by the store, their distinct keys resolved here, inserted with their
@@ -95,24 +97,38 @@ export async function ingestBulk(
     [...deps.attributor.metadataKeys],
     sizes.commitRows === undefined ? {} : { commitRows: sizes.commitRows },
   );
-  // Local copies of remote objects, made while earlier groups stage; each is deleted once its group is staged.
-  let copies: string | null = null;
+  // Local copies of remote objects (S3), made while earlier groups stage, at most COPIES_AT_ONCE at a time; a group's
+  // copies are deleted once it is staged, or as soon as one of them fails. The directory is made up front, so a
+  // TMPDIR that cannot be written stops the run with its error instead of sending everything row by row.
+  const copies = eligible.some(({ info }) => isRemote(info))
+    ? mkdtempSync(join(tmpdir(), 'tokenledger-ingest-'))
+    : null;
   let copied = 0;
-  const localFiles = (files: readonly ObjectInfo[]): Promise<string[]> =>
-    Promise.all(
-      files.map((f) => {
-        if (!isRemote(f)) return f.uri;
-        copies ??= mkdtempSync(join(tmpdir(), 'tokenledger-ingest-'));
-        return localFileOf(deps.objects, f.uri, copies, copied++, signal);
-      }),
+  const slots = limiter(COPIES_AT_ONCE);
+  const localFiles = async (files: readonly ObjectInfo[]): Promise<string[]> => {
+    const made = await Promise.allSettled(
+      files.map((f) =>
+        !isRemote(f) || copies === null
+          ? Promise.resolve(f.uri)
+          : slots(() => localFileOf(deps.objects, f.uri, copies, copied++, signal)),
+      ),
     );
+    const failed = made.find((r) => r.status === 'rejected');
+    if (failed === undefined) return made.map((r) => (r as PromiseFulfilledResult<string>).value);
+    for (const [i, r] of made.entries())
+      if (r.status === 'fulfilled' && isRemote(files[i] as ObjectInfo))
+        rmSync(r.value, { force: true });
+    throw failed.reason;
+  };
   // Groups stage in the order asked (a group's keys are those no earlier group was given): each waits for the one
-  // before it. A group that cannot be copied or read stages as null.
+  // before it. A group that cannot be copied or read stages as null (it is split, its culprit goes row by row); an
+  // aborted run rejects.
   let previous: Promise<unknown> = Promise.resolve();
   const tryStage = (files: readonly ObjectInfo[]): Promise<StagedBatch | null> => {
     const paths = localFiles(files);
     paths.catch(() => undefined); // awaited below, in turn
     const staged = previous.then(async () => {
+      signal?.throwIfAborted();
       const local = await paths;
       try {
         return await run.stage(files.map((f, i) => ({ path: local[i] as string, source: f.uri })));
@@ -121,8 +137,11 @@ export async function ingestBulk(
           if (isRemote(f)) rmSync(local[i] as string, { force: true });
       }
     });
-    const settled = staged.catch(() => null);
-    previous = settled;
+    const settled = staged.catch((e: unknown) => {
+      if (signal?.aborted) throw e;
+      return null;
+    });
+    previous = settled.catch(() => undefined);
     return settled;
   };
   // DuckDB could not read a group (malformed JSON, a truncated gzip, memory…): halve it until the culprit file is
@@ -180,3 +199,20 @@ export async function ingestBulk(
 
 /** An object the store cannot read where it is (an S3 object): local files have absolute paths. */
 const isRemote = (f: ObjectInfo): boolean => !isAbsolute(f.uri);
+
+/** Runs at most `n` tasks at once, in call order. */
+function limiter(n: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  return async <T>(task: () => Promise<T>): Promise<T> => {
+    if (active < n) active++;
+    else await new Promise<void>((go) => waiting.push(go)); // a finishing task hands over its slot
+    try {
+      return await task();
+    } finally {
+      const next = waiting.shift();
+      if (next !== undefined) next();
+      else active--;
+    }
+  };
+}

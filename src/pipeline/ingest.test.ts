@@ -4,15 +4,25 @@
  * S3 and CloudWatch counted once, rejects written with file:line, and S3 through the real AWS SDK.
  */
 import assert from 'node:assert/strict';
-import { appendFileSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  copyFileSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { after, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { S3Client } from '@aws-sdk/client-s3';
 import { startFakeS3 } from '../../test/support/fake-s3.ts';
 import { tempDir } from '../../test/support/temp-dir.ts';
 import { openRuntime, type Runtime } from '../runtime.ts';
+import type { ObjectStore } from '../sources/index.ts';
 import { createS3ObjectStore } from '../sources/s3-object-store.ts';
+import { CHECKPOINT_PREFIX } from './checkpoint.ts';
 import { type IngestOptions, ingest } from './ingest.ts';
 
 const testdata = join(import.meta.dirname, '..', 'sources', 'invocation-logs', 'testdata');
@@ -216,6 +226,113 @@ describe('ingest', () => {
     // An hour counts if the window touches it: 10:59 still takes the 10:00 folder.
     assert.deepEqual(await count({ since: Date.parse('2026-03-02T10:59:00Z') }), [3, 12]);
     assert.deepEqual(await count({ until: Date.parse('2026-03-02T10:00:00Z') }), [2, 2]);
+  });
+
+  test('remote objects on the DuckDB path: a failed copy takes its group’s other copies with it; abort rejects', async () => {
+    const lines = operations.trim().split('\n');
+    const objectsOf = (n: number) =>
+      Array.from({ length: n }, (_, i) => ({
+        uri: `mem://logs/part-${i}.json`,
+        body: `${lines.slice(i * 3, i * 3 + 3).join('\n')}\n`,
+      }));
+    const copies = join(tmp.path, 'mem-copies');
+    mkdirSync(copies, { recursive: true });
+    const inCopies = () =>
+      readdirSync(copies).flatMap((d) => readdirSync(join(copies, d)).map((f) => `${d}/${f}`));
+    const remote = (
+      parts: { uri: string; body: string }[],
+      onRead: (uri: string, nth: number) => void,
+    ): ObjectStore => {
+      const reads = new Map<string, number>();
+      return {
+        async *list() {
+          for (const p of parts) yield { uri: p.uri, size: p.body.length, version: 'v1' };
+        },
+        read: async (uri) => {
+          const nth = (reads.get(uri) ?? 0) + 1;
+          reads.set(uri, nth);
+          onRead(uri, nth);
+          return Readable.from([Buffer.from(parts.find((p) => p.uri === uri)?.body ?? '')]);
+        },
+      };
+    };
+    const tmpdirBefore = process.env.TMPDIR;
+    process.env.TMPDIR = copies;
+    const rt = await runtime();
+    try {
+      // part-1 fails once: its group's copies of part-0 and part-2 are gone before it is read again.
+      let leftover: string[] | null = null;
+      const flaky = remote(objectsOf(3), (uri, nth) => {
+        if (uri.endsWith('part-1.json') && nth === 1) throw new Error('connection reset');
+        if (uri.endsWith('part-1.json') && nth === 2) leftover = inCopies();
+      });
+      const s = await run({ ...rt, objects: flaky }, opts(['mem://logs/'], { bulkMinBytes: 0 }));
+      assert.deepEqual([s.read, s.inserted], [9, 9]);
+      assert.ok(leftover !== null, 'part-1 was read again');
+      assert.deepEqual(
+        (leftover as string[]).filter((f) => /\/(0|2)\.json$/.test(f)),
+        [],
+        `the first copies were deleted: ${leftover}`,
+      );
+      assert.deepEqual(inCopies(), []);
+
+      // An abort during the copies rejects the ingest instead of sending the files row by row.
+      const abort = new AbortController();
+      const aborting = remote(objectsOf(3), (uri) => {
+        if (uri.endsWith('part-1.json')) abort.abort();
+      });
+      const db2 = await runtime();
+      try {
+        await assert.rejects(
+          run(
+            { ...db2, objects: aborting },
+            opts(['mem://logs/'], { bulkMinBytes: 0, signal: abort.signal }),
+          ),
+          { name: 'AbortError' },
+        );
+      } finally {
+        await db2.close();
+      }
+    } finally {
+      if (tmpdirBefore === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = tmpdirBefore;
+      await rt.close();
+    }
+  });
+
+  test('an object whose lines can come back in another order is read again from its start, not resumed', async () => {
+    const body = `${operations.trim().split('\n').slice(0, 3).join('\n')}\n`;
+    for (const resumable of [undefined, false] as const) {
+      const rt = await runtime();
+      try {
+        const store: ObjectStore = {
+          async *list() {
+            yield {
+              uri: 'mem://hour',
+              size: body.length,
+              version: 'v1',
+              ...(resumable === false ? { resumable } : {}),
+            };
+          },
+          read: async () => Readable.from([Buffer.from(body)]),
+        };
+        // An earlier run committed its first line, then stopped.
+        await rt.store.writeUsage({
+          records: [],
+          rejects: [],
+          checkpoints: [
+            {
+              key: `${CHECKPOINT_PREFIX}mem://hour`,
+              value: JSON.stringify({ version: 'v1', line: 1, done: false }),
+            },
+          ],
+        });
+        const s = await run({ ...rt, objects: store }, opts(['mem://hour'], { bulk: false }));
+        assert.equal(s.read, resumable === false ? 3 : 2, `resumable ${resumable}`);
+      } finally {
+        await rt.close();
+      }
+    }
   });
 
   test('s3://bucket/prefix through the real AWS SDK client against a local S3', async () => {

@@ -149,7 +149,10 @@ export async function ingest(deps: IngestDeps, opts: IngestOptions): Promise<Ing
       summary.bytes += info.size;
       filesDone++;
     } else {
-      todo.push({ info, afterLine: cp && cp.version === info.version ? cp.line : 0 });
+      todo.push({
+        info,
+        afterLine: cp && cp.version === info.version && info.resumable !== false ? cp.line : 0,
+      });
     }
   }
   progress();

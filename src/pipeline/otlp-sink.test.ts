@@ -969,8 +969,14 @@ describe('gen_ai.client.token.usage: an app that exports only the histogram', ()
       const gate = new Promise<void>((r) => {
         release = r;
       });
+      let written = 0;
       const counting: typeof telemetry = {
         ...telemetry,
+        write: async (events, metrics, streams) => {
+          const r = await telemetry.write(events, metrics, streams);
+          written++;
+          return r;
+        },
         enrich: async (scope) => {
           if (scope !== undefined) scopes.push(scope);
           if (scopes.length === 1) await gate; // the first match is slow
@@ -992,7 +998,9 @@ describe('gen_ai.client.token.usage: an app that exports only the histogram', ()
       while (scopes.length === 0) await new Promise((r) => setTimeout(r, 5));
       // Three more while the first match runs: they wait for one match of their own, not three.
       const rest = [20, 30, 40].map((m) => accept(m).then(() => settled++));
-      await new Promise((r) => setTimeout(r, 100));
+      // Their events are written and they wait: none is answered before the match that covers it.
+      while (written < 4) await new Promise((r) => setTimeout(r, 5));
+      await new Promise((r) => setTimeout(r, 20));
       assert.equal(settled, 0, 'no request is answered before the match that covers it');
       release();
       await Promise.all([first, ...rest]);

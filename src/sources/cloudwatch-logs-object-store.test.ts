@@ -83,6 +83,10 @@ describe('cwlogs:// object store', () => {
       ],
     );
     assert.ok(Date.parse('2026-03-02T12:00:00Z') + SETTLE_MS > NOW);
+    assert.ok(
+      hours.every((h) => h.resumable === false),
+      'an hour is read again from its start',
+    );
     // Without a window: the last 7 days to now.
     const week = await list(`cwlogs://${GROUP}`);
     assert.equal(week.length, 7 * 24 + 1);

@@ -8,7 +8,8 @@
  * consumed, so the ingest pipeline parses, rejects, checkpoints and resumes it like a file (line = the event's place
  * in the hour). An hour that ended more than SETTLE_MS ago is settled: its version never changes, so once ingested
  * it is skipped. A later hour's version is the minute it was listed: the next run reads it again, and request-id
- * dedupe makes the overlap free.
+ * dedupe makes the overlap free. An hour is never resumed mid-way (`resumable: false`): events of one timestamp may
+ * come back in another order, so an interrupted hour is read again from its first event.
  *
  * Only Bedrock's stream (`aws/bedrock/modelinvocations`) is read, so a log group shared with other writers costs
  * no rejects. The port holds no credentials and never logs; errors name the log group and the permission needed.
@@ -25,8 +26,11 @@ import { CWLOGS_SCHEME, type ObjectInfo, type ObjectStore } from './object-store
 
 /** Where Bedrock writes in the log group (bedrock.md §1.3). */
 export const BEDROCK_LOG_STREAM = 'aws/bedrock/modelinvocations';
-/** Events can reach CloudWatch Logs after their timestamp: an hour counts as complete this long after it ends. */
-export const SETTLE_MS = 30 * 60_000;
+/**
+ * Events can reach CloudWatch Logs after their timestamp (Bedrock writes them as calls end, a few minutes at most):
+ * an hour counts as complete this long after it ends, and is not read again after that.
+ */
+export const SETTLE_MS = 60 * 60_000;
 export const DEFAULT_WINDOW_MS = 7 * 86_400_000;
 const HOUR_MS = 3_600_000;
 /** Log group names: letters, digits and `_ - / . #` (CloudWatch Logs' own rule), up to 512. */
@@ -127,6 +131,7 @@ function* hours({ group, since, until }: Location, now: number): Generator<Objec
       version: settled
         ? 'settled'
         : `open@${new Date(Math.floor(now / 60_000) * 60_000).toISOString()}`,
+      resumable: false,
     };
   }
 }

@@ -13,6 +13,12 @@ export interface ObjectInfo {
   readonly size: number;
   /** Changes when the content changes (S3 ETag, or file mtime + size). */
   readonly version: string;
+  /**
+   * False when a read may return the same lines in another order (a CloudWatch Logs hour: events of one timestamp):
+   * an interrupted read then starts again from the first line, not from the last one committed (dedupe makes that
+   * free). Files and S3 objects resume where they stopped.
+   */
+  readonly resumable?: false;
 }
 
 /** CloudWatch Logs log groups as objects (cloudwatch-logs-object-store.ts). */
@@ -27,8 +33,9 @@ export interface ObjectStore {
 
 /**
  * A local file with the object's bytes, as stored, for readers that take only files (DuckDB): a local object's own
- * path, else a copy made in `dir` as `<n>-<the key's last segment>` (which keeps its extension, so `.gz` still
- * says gzip). The caller deletes `dir`.
+ * path, else a copy made in `dir` as `<n><extension>` (the key's extension, `.json.gz` or `.csv`, so that a reader
+ * still sees gzip; nothing else of the key, whose characters a reader could take for a glob). The caller deletes
+ * `dir`.
  */
 export async function localFileOf(
   objects: ObjectStore,
@@ -38,7 +45,8 @@ export async function localFileOf(
   signal?: AbortSignal,
 ): Promise<string> {
   if (isAbsolute(uri)) return uri;
-  const path = join(dir, `${n}-${uri.slice(uri.lastIndexOf('/') + 1)}`);
+  const ext = /(\.[A-Za-z0-9]{1,10}){1,2}$/.exec(uri.slice(uri.lastIndexOf('/') + 1))?.[0] ?? '';
+  const path = join(dir, `${n}${ext}`);
   await pipeline(
     await objects.read(uri, signal),
     createWriteStream(path),
