@@ -60,6 +60,7 @@ describe('OpenAI content parts → Converse blocks', () => {
     refused(image(`data:image/bmp;base64,${PNG}`), /PNG, JPEG, GIF or WebP/);
     refused(image('data:image/png;base64,not base64!'), /data: URLs/);
     refused(image(undefined), /data: URLs/);
+    refused(image('data:image/png;base64,'), /data: URLs/); // no bytes at all
   });
 
   test('audio, files and images outside user messages are refused, naming the part', () => {

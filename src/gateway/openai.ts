@@ -55,7 +55,7 @@ const IMAGE_FORMATS: Readonly<Record<string, string>> = {
   'image/gif': 'gif',
   'image/webp': 'webp',
 };
-const DATA_URL = /^data:([a-z]+\/[a-z0-9.+-]+);base64,([A-Za-z0-9+/]*={0,2})$/i;
+const DATA_URL = /^data:([a-z]+\/[a-z0-9.+-]+);base64,([A-Za-z0-9+/]+={0,2})$/i;
 
 /**
  * A user message's content as Converse blocks: text parts (adjacent ones joined, as `textOf` joins them) and images.
