@@ -51,7 +51,7 @@ interface Series {
   cacheWrite5m: number;
   cacheWrite1h: number;
   cost: bigint;
-  /** Cumulative counts per DURATION_BUCKETS bound, then +Inf. */
+  /** Calls per DURATION_BUCKETS bound they first fit under, then those above the last (not cumulative). */
   readonly buckets: number[];
   durationMs: number;
 }
@@ -67,58 +67,71 @@ export interface CallMetrics {
 }
 
 export function createCallMetrics(maxSeries = 2000): CallMetrics {
-  const series = new Map<string, Series>();
+  // team → operation → model → series: three lookups of strings the call already holds, no key built per call.
+  const index = new Map<string, Map<string, Map<string, Series>>>();
+  const all: Series[] = [];
+  const find = (team: string, operation: string, model: string): Series | undefined =>
+    index.get(team)?.get(operation)?.get(model);
+  const open = (team: string, operation: string, model: string): Series => {
+    const s: Series = {
+      team,
+      model,
+      operation,
+      calls: 0,
+      unpriced: 0,
+      errors: new Map(),
+      input: 0,
+      output: 0,
+      cacheRead: 0,
+      cacheWrite5m: 0,
+      cacheWrite1h: 0,
+      cost: 0n,
+      buckets: new Array<number>(DURATION_BUCKETS.length + 1).fill(0),
+      durationMs: 0,
+    };
+    let ops = index.get(team);
+    if (ops === undefined) {
+      ops = new Map();
+      index.set(team, ops);
+    }
+    let models = ops.get(operation);
+    if (models === undefined) {
+      models = new Map();
+      ops.set(operation, models);
+    }
+    models.set(model, s);
+    all.push(s);
+    return s;
+  };
   return {
     observe(call) {
       const team = call.team ?? '(none)';
-      let id = `${team}\u0000${call.model}\u0000${call.operation}`;
-      let s = series.get(id);
+      const t = call.tokens;
+      let s = find(team, call.operation, call.model);
       if (s === undefined) {
-        let model = call.model;
-        const t = call.tokens;
         const billed = t.input + t.output + t.cacheRead + t.cacheWrite5m + t.cacheWrite1h > 0;
-        if (series.size >= maxSeries || !billed) {
-          model = OTHER_MODEL;
-          id = `${team}\u0000${model}\u0000${call.operation}`;
-          s = series.get(id);
-        }
-        if (s === undefined) {
-          s = {
-            team,
-            model,
-            operation: call.operation,
-            calls: 0,
-            unpriced: 0,
-            errors: new Map(),
-            input: 0,
-            output: 0,
-            cacheRead: 0,
-            cacheWrite5m: 0,
-            cacheWrite1h: 0,
-            cost: 0n,
-            buckets: new Array<number>(DURATION_BUCKETS.length + 1).fill(0),
-            durationMs: 0,
-          };
-          series.set(id, s);
-        }
+        s =
+          all.length < maxSeries && billed
+            ? open(team, call.operation, call.model)
+            : (find(team, call.operation, OTHER_MODEL) ?? open(team, call.operation, OTHER_MODEL));
       }
       s.calls++;
       if (call.error !== null) s.errors.set(call.error, (s.errors.get(call.error) ?? 0) + 1);
-      const t = call.tokens;
       s.input += t.input;
       s.output += t.output;
       s.cacheRead += t.cacheRead;
       s.cacheWrite5m += t.cacheWrite5m;
       s.cacheWrite1h += t.cacheWrite1h;
       if (call.costPicos === null) s.unpriced++;
-      else s.cost += call.costPicos;
+      else if (call.costPicos !== 0n) s.cost += call.costPicos;
+      // One bucket per call (the first bound it fits under); the exposition makes them cumulative.
       const seconds = call.latencyMs / 1000;
-      for (let i = 0; i < DURATION_BUCKETS.length; i++)
-        if (seconds <= (DURATION_BUCKETS[i] as number)) (s.buckets[i] as number)++;
-      (s.buckets[DURATION_BUCKETS.length] as number)++;
+      let b = 0;
+      while (b < DURATION_BUCKETS.length && seconds > (DURATION_BUCKETS[b] as number)) b++;
+      (s.buckets[b] as number)++;
       s.durationMs += call.latencyMs;
     },
-    series: () => [...series.values()],
+    series: () => all,
   };
 }
 
@@ -272,9 +285,11 @@ export function renderMetrics(m: MetricsSnapshot): string {
   );
   for (const s of series) {
     const l = key(s);
+    let cumulative = 0;
     DURATION_BUCKETS.forEach((le, i) => {
+      cumulative += s.buckets[i] as number;
       out.push(
-        `tokenledger_gateway_call_duration_seconds_bucket${labels({ ...l, le: String(le) })} ${s.buckets[i]}`,
+        `tokenledger_gateway_call_duration_seconds_bucket${labels({ ...l, le: String(le) })} ${cumulative}`,
       );
     });
     out.push(
