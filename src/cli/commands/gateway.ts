@@ -39,9 +39,9 @@ export const GATEWAY_HELP = `Usage: tokenledger gateway [--port 8790] [--host 12
 
 A drop-in Bedrock runtime endpoint (Converse, ConverseStream, InvokeModel,
 InvokeModelWithResponseStream; HTTP/1.1 and h2c on one port, or HTTPS with h2 and HTTP/1.1
-when gateway.tls names a certificate and key) plus OpenAI chat completions
-(POST /v1/chat/completions), in front of Bedrock. Callers authenticate with virtual keys
-(tokenledger keys create); every call is attributed, checked against budgets, rate limits and
+when gateway.tls names a certificate and key) plus OpenAI chat completions (POST
+/v1/chat/completions, GET /v1/models), in front of Bedrock. Callers authenticate with virtual
+keys (tokenledger keys create); every call is attributed, checked against budgets, rate limits and
 model policy (the gateway: section of tokenledger.yaml), forwarded with SigV4 (standard AWS
 credential chain), and recorded in the ledger through a local spool.
   AWS SDK:     AWS_ENDPOINT_URL_BEDROCK_RUNTIME=http://HOST:8790 AWS_BEARER_TOKEN_BEDROCK=<key>
