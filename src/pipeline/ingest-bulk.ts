@@ -93,16 +93,21 @@ export async function ingestBulk(
     }
   };
 
-  const run = await bulk.start(
-    [...deps.attributor.metadataKeys],
-    sizes.commitRows === undefined ? {} : { commitRows: sizes.commitRows },
-  );
   // Local copies of remote objects (S3), made while earlier groups stage, at most COPIES_AT_ONCE at a time; a group's
   // copies are deleted once it is staged, or as soon as one of them fails. The directory is made up front, so a
   // TMPDIR that cannot be written stops the run with its error instead of sending everything row by row.
   const copies = eligible.some(({ info }) => isRemote(info))
     ? mkdtempSync(join(tmpdir(), 'tokenledger-ingest-'))
     : null;
+  const run = await bulk
+    .start(
+      [...deps.attributor.metadataKeys],
+      sizes.commitRows === undefined ? {} : { commitRows: sizes.commitRows },
+    )
+    .catch((e: unknown) => {
+      if (copies !== null) rmSync(copies, { recursive: true, force: true });
+      throw e;
+    });
   let copied = 0;
   const slots = limiter(COPIES_AT_ONCE);
   const localFiles = async (files: readonly ObjectInfo[]): Promise<string[]> => {
