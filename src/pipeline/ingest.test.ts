@@ -276,6 +276,22 @@ describe('ingest', () => {
       );
       assert.deepEqual(inCopies(), []);
 
+      // A TMPDIR that cannot take the copies (here: the copy's stream fails with ENOSPC, as a full disk makes it):
+      // every record still goes in (row by row, or copied again when the group is split), and the summary says so.
+      const full = remote(objectsOf(3), (_uri, nth) => {
+        if (nth === 1)
+          throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+      });
+      const db3 = await runtime();
+      try {
+        const f = await run({ ...db3, objects: full }, opts(['mem://logs/'], { bulkMinBytes: 0 }));
+        assert.deepEqual([f.read, f.inserted], [9, 9]);
+        assert.equal(f.warnings.length, 1);
+        assert.match(f.warnings[0] as string, /copying S3 objects to .* failed \(ENOSPC\)/);
+      } finally {
+        await db3.close();
+      }
+
       // An abort during the copies rejects the ingest instead of sending the files row by row.
       const abort = new AbortController();
       const aborting = remote(objectsOf(3), (uri) => {

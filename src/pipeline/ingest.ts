@@ -80,6 +80,8 @@ export interface IngestSummary {
   rejectsFile: string | null;
   /** Files DuckDB read natively (the bulk path); the others were parsed row by row. */
   bulkFiles: number;
+  /** What slowed the run without losing anything (e.g. copies that TMPDIR could not take), once each. */
+  warnings: string[];
 }
 
 export async function ingest(deps: IngestDeps, opts: IngestOptions): Promise<IngestSummary> {
@@ -108,6 +110,7 @@ export async function ingest(deps: IngestDeps, opts: IngestOptions): Promise<Ing
     bytes: 0,
     rejectsFile: null,
     bulkFiles: 0,
+    warnings: [],
   };
   let filesDone = 0;
   const progress = () =>

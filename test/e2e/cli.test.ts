@@ -65,6 +65,7 @@ describe('tokenledger CLI', () => {
       bytes: JSON.parse(again.out).bytes,
       rejectsFile: null,
       bulkFiles: 0,
+      warnings: [],
     });
   });
 

@@ -145,5 +145,6 @@ export function formatSummary(s: IngestSummary): string {
       `  unpriced   ${n(s.unpriced)}  (no catalog price: tokens kept, cost not counted; see \`tokenledger report\`)`,
     );
   }
+  for (const w of s.warnings) lines.push(`  note: ${w}`);
   return lines.join('\n');
 }
