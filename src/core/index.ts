@@ -1,6 +1,7 @@
 /**
  * core: the shared vocabulary (usage record, money, errors, logging). Imports nothing else in src/.
  */
+export * from './concurrency.ts';
 export * from './errors.ts';
 export * from './logger.ts';
 export * from './money.ts';

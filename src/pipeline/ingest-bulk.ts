@@ -6,6 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
+import { limiter } from '../core/index.ts';
 import { localFileOf, type ObjectInfo } from '../sources/index.ts';
 import { type BulkLogLoader, priceKeyId, type StagedBatch } from '../store/index.ts';
 import { createBulkResolver } from './bulk-maps.ts';
@@ -220,20 +221,3 @@ export async function ingestBulk(
 
 /** An object the store cannot read where it is (an S3 object): local files have absolute paths. */
 const isRemote = (f: ObjectInfo): boolean => !isAbsolute(f.uri);
-
-/** Runs at most `n` tasks at once, in call order. */
-function limiter(n: number): <T>(task: () => Promise<T>) => Promise<T> {
-  let active = 0;
-  const waiting: (() => void)[] = [];
-  return async <T>(task: () => Promise<T>): Promise<T> => {
-    if (active < n) active++;
-    else await new Promise<void>((go) => waiting.push(go)); // a finishing task hands over its slot
-    try {
-      return await task();
-    } finally {
-      const next = waiting.shift();
-      if (next !== undefined) next();
-      else active--;
-    }
-  };
-}

@@ -12,6 +12,7 @@ import type { Normaliser } from '../normalise/index.ts';
 import { type Catalog, priceOf } from '../price/index.ts';
 import type { ObjectInfo, ObjectStore } from '../sources/index.ts';
 import {
+  CWLOGS_SCHEME,
   type LogBody,
   type LogFormat,
   layoutHour,
@@ -60,8 +61,8 @@ export interface IngestOptions {
    */
   readonly bulkMinBytes?: number;
   /**
-   * Only objects of these hours (epoch ms, [since, until)) of Bedrock's S3 layout, by their `YYYY/MM/DD/HH` folder;
-   * objects outside that layout are read whole. (A `cwlogs://` path carries its window in its URI.)
+   * Only these hours (epoch ms, [since, until)): a `cwlogs://` log group's hours, and the objects of Bedrock's S3
+   * layout by their `YYYY/MM/DD/HH` folder; objects outside that layout are read whole.
    */
   readonly since?: number;
   readonly until?: number;
@@ -84,6 +85,15 @@ export interface IngestSummary {
   warnings: string[];
 }
 
+/** A `cwlogs://` path with the window as its query (the log group lists those hours); other paths as given. */
+function withWindow(path: string, since?: number, until?: number): string {
+  if (!path.startsWith(CWLOGS_SCHEME) || (since === undefined && until === undefined)) return path;
+  const window = new URLSearchParams();
+  if (since !== undefined) window.set('since', new Date(since).toISOString());
+  if (until !== undefined) window.set('until', new Date(until).toISOString());
+  return `${path.split('?')[0]}?${window}`;
+}
+
 export async function ingest(deps: IngestDeps, opts: IngestOptions): Promise<IngestSummary> {
   const objects: ObjectInfo[] = [];
   const inWindow = (uri: string) => {
@@ -94,7 +104,7 @@ export async function ingest(deps: IngestDeps, opts: IngestOptions): Promise<Ing
         (opts.until === undefined || hour < opts.until))
     );
   };
-  for (const path of opts.paths) {
+  for (const path of opts.paths.map((p) => withWindow(p, opts.since, opts.until))) {
     for await (const info of listLogObjects(deps.objects, path, opts.signal))
       if (inWindow(info.uri)) objects.push(info);
   }

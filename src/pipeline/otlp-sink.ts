@@ -14,7 +14,7 @@
  * Like a span, a row no span covers counts in the ledger (client-only) only where no server-side record of its
  * model covers the hour — of its AWS account when the resource names one (`cloud.account.id`).
  */
-import { AppError, type RawUsage } from '../core/index.ts';
+import { AppError, limiter, type RawUsage } from '../core/index.ts';
 import type { Normaliser } from '../normalise/index.ts';
 import { type Catalog, priceOf } from '../price/index.ts';
 import {
@@ -413,12 +413,7 @@ export function createOtlpSink(given: OtlpSinkDeps): OtlpSink {
       });
     return loaded;
   };
-  let queue: Promise<unknown> = Promise.resolve();
-  const oneAtATime = <T>(fn: () => Promise<T>): Promise<T> => {
-    const next = queue.then(fn, fn);
-    queue = next.catch(() => undefined);
-    return next;
-  };
+  const oneAtATime = limiter(1);
   // A match costs ~20 statements whatever its span, and exporters send several requests at once: requests that
   // arrive while a match runs share the next one, over the union of their spans. Each request's events are written
   // before it asks, so the match that covers it starts after its write; it is answered when that match is done.

@@ -3,8 +3,6 @@
  * the ledger to the pico-dollar after real AWS SDK calls (counts, Bedrock's tokens, list cost, the budget's spend).
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
   BedrockRuntimeClient,
@@ -14,16 +12,18 @@ import {
 } from '@aws-sdk/client-bedrock-runtime';
 import type { RunningGateway } from '../../src/cli/commands/gateway.ts';
 import { formatUsd, parseUsd } from '../../src/core/index.ts';
-import { newKey } from '../../src/gateway/index.ts';
-import { openRuntime, type Runtime } from '../../src/runtime.ts';
+import type { Runtime } from '../../src/runtime.ts';
 import { type FakeBedrock, startFakeBedrock } from '../support/fake-bedrock.ts';
-import { startGatewayOnFake } from '../support/gateway.ts';
+import {
+  HAIKU,
+  ledgerWithGateway,
+  putKey,
+  SONNET,
+  startGatewayOnFake,
+} from '../support/gateway.ts';
 import { parseExposition, type Sample, sampleOf } from '../support/prometheus.ts';
-import { tempDir } from '../support/temp-dir.ts';
 
 const CREDS = { accessKeyId: 'AKIDMETRICSTEST', secretAccessKey: 'metrics-test-secret' };
-const SONNET = 'us.anthropic.claude-sonnet-4-5-20250929-v1:0';
-const HAIKU = 'us.anthropic.claude-haiku-4-5-20251001-v1:0';
 const MESSAGES = [{ role: 'user' as const, content: [{ text: 'Count the tokens, please.' }] }];
 
 interface Env {
@@ -35,32 +35,19 @@ interface Env {
 }
 
 async function setup(env: NodeJS.ProcessEnv): Promise<Env> {
-  const dir = tempDir('tl-gw-metrics-');
-  const config = join(dir.path, 'tokenledger.yaml');
-  writeFileSync(
-    config,
-    "gateway:\n  budgets:\n    - { name: search-daily, scope: { team: search }, amountUsd: '100.00', period: daily }\n",
+  const { dir, rt } = await ledgerWithGateway(
+    'tl-gw-metrics-',
+    "  budgets:\n    - { name: search-daily, scope: { team: search }, amountUsd: '100.00', period: daily }\n",
   );
-  const rt = await openRuntime({
-    db: join(dir.path, 'ledger.duckdb'),
-    configPath: config,
-    env: {},
-  });
   const fake = await startFakeBedrock({ credentials: [CREDS] });
-  const attrs = { feature: null, project: null, environment: null };
-  const { key, plaintext } = newKey(
-    { name: 'm', team: 'search', user: 'ana@example.com', ...attrs },
-    Date.now(),
-    null,
-  );
-  await rt.store.gatewayKeys.put([key]);
+  const key = await putKey(rt, 'search', 'ana@example.com');
   const gw = await startGatewayOnFake(rt, {
     upstream: fake.url,
     creds: CREDS,
     baseDir: dir.path,
     env,
   });
-  return { dir, rt, fake, gw, key: plaintext };
+  return { dir, rt, fake, gw, key };
 }
 
 async function teardown(env: Env): Promise<void> {

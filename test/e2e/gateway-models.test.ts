@@ -3,54 +3,38 @@
  * before, from the ledger) and its downgrade targets, as far as the key's team may call them.
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import OpenAI from 'openai';
 import type { RunningGateway } from '../../src/cli/commands/gateway.ts';
-import { newKey } from '../../src/gateway/index.ts';
-import { openRuntime, type Runtime } from '../../src/runtime.ts';
+import type { Runtime } from '../../src/runtime.ts';
 import { type FakeBedrock, nextRequests, startFakeBedrock } from '../support/fake-bedrock.ts';
-import { startGatewayOnFake } from '../support/gateway.ts';
-import { tempDir } from '../support/temp-dir.ts';
+import {
+  HAIKU,
+  ledgerWithGateway,
+  putKey,
+  SONNET,
+  startGatewayOnFake,
+} from '../support/gateway.ts';
 
 const CREDS = { accessKeyId: 'AKIDMODELSTEST', secretAccessKey: 'models-test-secret' };
-const SONNET = 'us.anthropic.claude-sonnet-4-5-20250929-v1:0';
-const HAIKU = 'us.anthropic.claude-haiku-4-5-20251001-v1:0';
 const OPUS = 'us.anthropic.claude-opus-4-1-20250805-v1:0';
 
-const dir = tempDir('tl-gw-models-');
+let dir: { path: string; remove(): void };
 let rt: Runtime;
 let fake: FakeBedrock;
 let key: string;
 before(async () => {
-  const config = join(dir.path, 'tokenledger.yaml');
-  writeFileSync(
-    config,
-    `gateway:
-  models:
+  ({ dir, rt } = await ledgerWithGateway(
+    'tl-gw-models-',
+    `  models:
     search: { deny: ['*opus*'] }
   downgrade:
     - { from: '*sonnet*', to: ${HAIKU} }
     - { from: '*nova*', to: ${OPUS} }
 `,
-  );
-  rt = await openRuntime({ db: join(dir.path, 'ledger.duckdb'), configPath: config, env: {} });
+  ));
   fake = await startFakeBedrock({ credentials: [CREDS] });
-  const k = newKey(
-    {
-      name: 'm',
-      team: 'search',
-      user: 'ana@example.com',
-      feature: null,
-      project: null,
-      environment: null,
-    },
-    Date.now(),
-    null,
-  );
-  await rt.store.gatewayKeys.put([k.key]);
-  key = k.plaintext;
+  key = await putKey(rt, 'search', 'ana@example.com');
 });
 after(async () => {
   await fake.close();

@@ -1,9 +1,15 @@
 /** What the gateway's end-to-end tests share: a gateway in front of the fake Bedrock, and what a call should cost. */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { type RunningGateway, startGateway } from '../../src/cli/commands/gateway.ts';
 import type { Logger, Tokens } from '../../src/core/index.ts';
-import { createHttpUpstream } from '../../src/gateway/index.ts';
+import { createHttpUpstream, newKey } from '../../src/gateway/index.ts';
 import { priceOf } from '../../src/price/index.ts';
-import type { Runtime } from '../../src/runtime.ts';
+import { openRuntime, type Runtime } from '../../src/runtime.ts';
+import { tempDir } from './temp-dir.ts';
+
+export const SONNET = 'us.anthropic.claude-sonnet-4-5-20250929-v1:0';
+export const HAIKU = 'us.anthropic.claude-haiku-4-5-20251001-v1:0';
 
 export const quiet: Logger = { info() {}, warn() {}, error() {} };
 
@@ -65,4 +71,31 @@ export function listPriceOf(
     }),
     rt.catalog,
   ).cost.picos;
+}
+
+/** A fresh ledger in a temp directory, configured with `gatewayYaml` as the `gateway:` section. */
+export async function ledgerWithGateway(
+  prefix: string,
+  gatewayYaml: string,
+): Promise<{ dir: { path: string; remove(): void }; rt: Runtime }> {
+  const dir = tempDir(prefix);
+  const config = join(dir.path, 'tokenledger.yaml');
+  writeFileSync(config, `gateway:\n${gatewayYaml}`);
+  const rt = await openRuntime({
+    db: join(dir.path, 'ledger.duckdb'),
+    configPath: config,
+    env: {},
+  });
+  return { dir, rt };
+}
+
+/** Stores a virtual key for `team` / `user` in the ledger; returns its plaintext. */
+export async function putKey(rt: Runtime, team: string, user: string): Promise<string> {
+  const { key, plaintext } = newKey(
+    { name: user, team, user, feature: null, project: null, environment: null },
+    Date.now(),
+    null,
+  );
+  await rt.store.gatewayKeys.put([key]);
+  return plaintext;
 }

@@ -4,7 +4,7 @@ import { parseTime } from '../../analyse/index.ts';
 import { AppError } from '../../core/index.ts';
 import { type IngestOptions, type IngestSummary, ingest } from '../../pipeline/index.ts';
 import type { Runtime } from '../../runtime.ts';
-import { CWLOGS_SCHEME, LOG_FORMATS, type LogFormat } from '../../sources/index.ts';
+import { LOG_FORMATS, type LogFormat } from '../../sources/index.ts';
 import { int, parse, str } from '../args.ts';
 import {
   type CliContext,
@@ -62,12 +62,11 @@ export async function ingestCommand(ctx: CliContext): Promise<number> {
   const until = time(str(flags, 'until'), ctx.now(), '--until');
   if (since !== undefined && until !== undefined && since >= until)
     throw new AppError('cli.usage', '--since must be before --until');
-  const paths = withWindow(positionals, since, until);
   const summary = await withRuntime(
     ctx,
     flags,
     (rt) =>
-      runIngest(ctx, rt, paths, format, rejectsPath(ctx, dbPath(ctx, flags)), {
+      runIngest(ctx, rt, positionals, format, rejectsPath(ctx, dbPath(ctx, flags)), {
         ...(flags.batch === undefined
           ? {}
           : {
@@ -88,15 +87,6 @@ export async function ingestCommand(ctx: CliContext): Promise<number> {
 
 const time = (text: string | undefined, now: number, flag: string) =>
   text === undefined ? undefined : parseTime(text, now, flag);
-
-/** The window as the query of every cwlogs:// PATH (the log group's hours); other paths are filtered by the pipeline. */
-function withWindow(paths: readonly string[], since?: number, until?: number): string[] {
-  if (since === undefined && until === undefined) return [...paths];
-  const window = new URLSearchParams();
-  if (since !== undefined) window.set('since', new Date(since).toISOString());
-  if (until !== undefined) window.set('until', new Date(until).toISOString());
-  return paths.map((p) => (p.startsWith(CWLOGS_SCHEME) ? `${p.split('?')[0]}?${window}` : p));
-}
 
 export function rejectsPath(ctx: CliContext, db: string): string {
   const stamp = new Date(ctx.now()).toISOString().replace(/[:.]/g, '-');

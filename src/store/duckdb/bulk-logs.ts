@@ -19,7 +19,7 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { AppError } from '../../core/index.ts';
+import { AppError, limiter } from '../../core/index.ts';
 import {
   type BulkFile,
   type BulkLogLoader,
@@ -108,9 +108,9 @@ export function createBulkLogLoader(
       const handed = { models: new Map<string, number>(), prices: new Map<string, number>() };
       // Databases of staged groups not inserted yet (detached on the staging connection once done with).
       const pending = new Set<string>();
-      const inserting = serial();
+      const inserting = limiter(1);
       // Stages run one at a time on the staging connection, in call order.
-      const staging = serial();
+      const staging = limiter(1);
       const drop = (db: string) => {
         if (!pending.delete(db)) return;
         const detach = staging(() => stageConn.run(`DETACH DATABASE IF EXISTS ${db}`)).catch(
@@ -309,16 +309,6 @@ export function createBulkLogLoader(
       }
       conns = null;
     },
-  };
-}
-
-/** Runs tasks one at a time, in call order (a failed task does not stop the next). */
-function serial() {
-  let tail: Promise<unknown> = Promise.resolve();
-  return <T>(task: () => Promise<T>): Promise<T> => {
-    const run = tail.then(task, task);
-    tail = run.catch(() => undefined);
-    return run;
   };
 }
 

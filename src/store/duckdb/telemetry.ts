@@ -4,6 +4,7 @@ import { rmSync } from 'node:fs';
  * sessions report.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { limiter } from '../../core/index.ts';
 import type { TelemetryStore } from '../store.ts';
 import { writeMapFile } from './bulk-logs.ts';
 import { matchTelemetry } from './telemetry-match.ts';
@@ -84,12 +85,7 @@ function insertSql(table: string, columns: Record<string, string>, file: string)
 export function createTelemetryStore(conn: DuckDBConnection, tmp: string): TelemetryStore {
   let n = 0;
   // The receiver takes concurrent requests; their transactions on this one connection must not interleave.
-  let queue: Promise<unknown> = Promise.resolve();
-  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
-    const next = queue.then(fn, fn);
-    queue = next.catch(() => undefined);
-    return next;
-  };
+  const serial = limiter(1);
   return {
     write: (events, metrics, streams = []) =>
       serial(async () => {
