@@ -23,7 +23,6 @@ import {
   bedrockError,
   type GatewayRequest,
   type GatewayResponse,
-  readAll,
   readBody,
   safeHeaderValue,
   sendJson,
@@ -385,7 +384,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       if (!isStreaming(call.op) || up.status !== 200) {
         let answer: Buffer;
         try {
-          answer = await readAll(up.body);
+          answer = await up.body.all();
         } catch (e) {
           // Aborted (client gone or timeout) or reset before the whole answer came: Bedrock's usage is unknown.
           await finish(call, requestId, NO_USAGE, aborted ?? 'UpstreamReadError');
@@ -498,7 +497,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     } finally {
       clearTimeout(timer);
       // Only an answer left unread needs the upstream request torn down.
-      if (!up.body.readableEnded) cancel.cancel('answer left unread');
+      if (!up.body.ended) cancel.cancel('answer left unread');
     }
   };
 

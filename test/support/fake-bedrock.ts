@@ -141,6 +141,8 @@ export interface FakeBedrockOptions {
   readonly region?: string;
   /** Keep every request in `requests` (default true); benchmarks turn it off to keep memory flat. */
   readonly record?: boolean;
+  /** Serve HTTPS with this certificate (its `url` then names `localhost`, the name the test certificate holds). */
+  readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
 }
 
 export interface FakeBedrock {
@@ -871,16 +873,19 @@ export async function startFakeBedrock(options: FakeBedrockOptions = {}): Promis
     }
   }
 
-  const server = createDualServer((req, res) => {
-    handle(req, res).catch(() => res.destroy());
-  });
+  const server = createDualServer(
+    (req, res) => {
+      handle(req, res).catch(() => res.destroy());
+    },
+    options.tls === undefined ? {} : { tls: options.tls },
+  );
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
   });
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: options.tls === undefined ? `http://127.0.0.1:${port}` : `https://localhost:${port}`,
     port,
     requests,
     behave(next) {
