@@ -455,8 +455,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       try {
         let touched = call.started;
         const touchEvery = Math.min(TOUCH_EVERY_MS, options.timeoutMs / 2);
-        for await (const c of up.body) {
-          const chunk = c as Buffer;
+        await up.body.each((chunk) => {
           timer.refresh();
           const at = now();
           firstByte ??= at - call.started;
@@ -467,12 +466,12 @@ export function createGateway(deps: GatewayDeps): Gateway {
           }
           reader.push(chunk);
           const ok = sse === null ? res.write(chunk) : res.write(sse.push(chunk));
-          if (!ok && !res.writableEnded)
-            await new Promise<void>((r) => {
-              res.once('drain', r);
-              res.once('close', r);
-            });
-        }
+          if (ok || res.writableEnded) return undefined;
+          return new Promise<void>((r) => {
+            res.once('drain', r);
+            res.once('close', r);
+          });
+        });
       } catch {
         // The upstream stream broke or was aborted (client gone, idle timeout): what was billed is recorded below,
         // and the client sees a broken stream too, never a clean end of a truncated answer.

@@ -74,43 +74,47 @@ describe('the HTTP upstream (undici dispatch)', async () => {
     assert.equal(r.body.ended, true);
   });
 
-  test('a reader slower than the answer: the connection is paused (the sender backs up), and no byte is lost', async () => {
-    const chunk = 1 << 20;
-    const total = 64;
-    let written = 0;
-    const sent = createHash('sha256');
-    ep.set((_req, res) => {
-      res.writeHead(200);
-      const send = async () => {
-        for (let i = 0; i < total && !res.destroyed; i++) {
-          const b = Buffer.alloc(chunk, i);
-          sent.update(b);
-          written++;
-          if (!res.write(b)) await new Promise((r) => res.once('drain', r));
-        }
-        res.end();
-      };
-      void send();
-    });
-    const r = await upstream.send(call());
-    const got = createHash('sha256');
-    let bytes = 0;
-    let first = true;
-    let writtenWhileStalled = 0;
-    for await (const c of r.body) {
-      if (first) {
-        first = false;
+  for (const late of [false, true]) {
+    test(`${late ? 'a reader that starts late' : 'a reader slower than the answer'}: the connection is paused (the sender backs up), and no byte is lost`, async () => {
+      const chunk = 1 << 20;
+      const total = 64;
+      let written = 0;
+      const sent = createHash('sha256');
+      ep.set((_req, res) => {
+        res.writeHead(200);
+        const send = async () => {
+          for (let i = 0; i < total && !res.destroyed; i++) {
+            const b = Buffer.alloc(chunk, i);
+            sent.update(b);
+            written++;
+            if (!res.write(b)) await new Promise((r) => res.once('drain', r));
+          }
+          res.end();
+        };
+        void send();
+      });
+      const r = await upstream.send(call());
+      const got = createHash('sha256');
+      let bytes = 0;
+      let writtenWhileStalled = 0;
+      const stall = async () => {
         await sleep(300);
         writtenWhileStalled = written;
-      }
-      got.update(c);
-      bytes += c.length;
-    }
-    assert.equal(bytes, total * chunk);
-    assert.equal(got.digest('hex'), sent.digest('hex'));
-    // Unpaused, the whole 64 MiB would have been read into memory within the stall.
-    assert.ok(writtenWhileStalled < total / 2, `the sender wrote ${writtenWhileStalled} MiB`);
-  });
+      };
+      if (late) await stall();
+      await r.body.each((c) => {
+        const first = bytes === 0;
+        got.update(c);
+        bytes += c.length;
+        return first && !late ? stall() : undefined;
+      });
+      assert.equal(bytes, total * chunk);
+      assert.equal(got.digest('hex'), sent.digest('hex'));
+      assert.equal(r.body.ended, true);
+      // Unpaused, the whole 64 MiB would have been read into memory within the stall.
+      assert.ok(writtenWhileStalled < total / 2, `the sender wrote ${writtenWhileStalled} MiB`);
+    });
+  }
 
   test('cancelled before the answer: send rejects with the reason, and the request is torn down', async () => {
     let closed!: () => void;
@@ -156,9 +160,12 @@ describe('the HTTP upstream (undici dispatch)', async () => {
 
     const streamed = await upstream.send(call());
     const seen: string[] = [];
-    await assert.rejects(async () => {
-      for await (const c of streamed.body) seen.push(c.toString());
-    });
+    await assert.rejects(
+      streamed.body.each((c) => {
+        seen.push(c.toString());
+        return undefined;
+      }),
+    );
     assert.equal(seen.join(''), 'partial');
   });
 
@@ -169,9 +176,32 @@ describe('the HTTP upstream (undici dispatch)', async () => {
     });
     const cancel = new Cancel();
     const r = await upstream.send(call(cancel));
-    const reading = (async () => {
-      for await (const _ of r.body) cancel.cancel('ClientClosedRequest');
-    })();
-    await assert.rejects(reading, /cancelled: ClientClosedRequest/);
+    await assert.rejects(
+      r.body.each(() => {
+        cancel.cancel('ClientClosedRequest');
+        return undefined;
+      }),
+      /cancelled: ClientClosedRequest/,
+    );
+  });
+
+  test('a reader that throws, or whose promise rejects, ends the read with its error', async () => {
+    ep.set((_req, res) => {
+      res.writeHead(200);
+      res.write('one');
+      setTimeout(() => res.end('two'), 20);
+    });
+    const thrown = await upstream.send(call());
+    await assert.rejects(
+      thrown.body.each(() => {
+        throw new Error('reader broke');
+      }),
+      /reader broke/,
+    );
+    const rejected = await upstream.send(call());
+    await assert.rejects(
+      rejected.body.each(() => Promise.reject(new Error('client gone'))),
+      /client gone/,
+    );
   });
 });

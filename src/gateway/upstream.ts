@@ -186,15 +186,24 @@ class AnswerHandler implements Dispatcher.DispatchHandler {
   }
 }
 
-/** Chunks held before the connection is paused, when nobody is reading (a stream whose client is slow). */
+/** Chunks held before the connection is paused, when nobody takes them (read whole, nothing is held back). */
 const HIGH_WATER_CHUNKS = 16;
 
-/** An answer's bytes as they arrive: read whole (`all`) or chunk by chunk (`for await`), never both. */
-export interface UpstreamBody extends AsyncIterable<Buffer> {
+/** A chunk reader of `each`: a promise it returns holds the next chunks (and pauses the connection) until settled. */
+export type ChunkReader = (chunk: Buffer) => undefined | Promise<unknown>;
+
+/** An answer's bytes as they arrive: read whole (`all`) or chunk by chunk (`each`), once. */
+export interface UpstreamBody {
   /** True once every byte of the answer arrived. */
   readonly ended: boolean;
   /** The whole answer; rejects if it is cut or the call is cancelled. */
   all(): Promise<Buffer>;
+  /**
+   * Hands every chunk to `read`, in order, as it arrives (no promise or generator step per chunk: a stream has
+   * dozens). Resolves at the end of the answer; rejects when it is cut or cancelled, after the chunks that came, or
+   * when `read` throws or its promise rejects.
+   */
+  each(read: ChunkReader): Promise<void>;
 }
 
 class AnswerBody implements UpstreamBody {
@@ -204,6 +213,10 @@ class AnswerBody implements UpstreamBody {
   #wake: (() => void) | null = null;
   /** Read whole: nothing to pause for. */
   #all = false;
+  /** `each`: its reader, whether a promise the reader returned is pending, and how `each` ends. */
+  #read: ChunkReader | null = null;
+  #busy = false;
+  #done: { resolve(): void; reject(e: unknown): void } | null = null;
   readonly #controller: Dispatcher.DispatchController;
   constructor(controller: Dispatcher.DispatchController) {
     this.#controller = controller;
@@ -212,6 +225,10 @@ class AnswerBody implements UpstreamBody {
     return this.#ended;
   }
   push(chunk: Buffer): void {
+    if (this.#read !== null && !this.#busy && this.#chunks.length === 0) {
+      this.#deliver(chunk);
+      return;
+    }
     this.#chunks.push(chunk);
     if (this.#wake !== null) this.#signal();
     else if (this.#chunks.length >= HIGH_WATER_CHUNKS && !this.#all) this.#controller.pause();
@@ -219,10 +236,12 @@ class AnswerBody implements UpstreamBody {
   end(): void {
     this.#ended = true;
     this.#signal();
+    if (this.#read !== null) this.#pump();
   }
   fail(error: Error): void {
     this.#error = error;
     this.#signal();
+    if (this.#read !== null) this.#pump();
   }
   async all(): Promise<Buffer> {
     this.#all = true;
@@ -237,21 +256,52 @@ class AnswerBody implements UpstreamBody {
     this.#chunks = [];
     return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
   }
-  async *[Symbol.asyncIterator](): AsyncIterator<Buffer> {
-    for (;;) {
-      if (this.#chunks.length > 0) {
-        const chunks = this.#chunks;
-        this.#chunks = [];
-        if (this.#controller.paused) this.#controller.resume();
-        yield* chunks;
-        continue;
-      }
-      if (this.#error !== null) throw this.#error;
-      if (this.#ended) return;
-      await new Promise<void>((r) => {
-        this.#wake = r;
-      });
+  each(read: ChunkReader): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#read = read;
+      this.#done = { resolve, reject };
+      this.#pump();
+    });
+  }
+  /** Gives `chunk` to the reader; a promise it returns holds the rest back until it settles. */
+  #deliver(chunk: Buffer): void {
+    let held: Promise<unknown> | undefined;
+    try {
+      held = (this.#read as ChunkReader)(chunk);
+    } catch (e: unknown) {
+      this.#finish(e);
+      return;
     }
+    if (held === undefined) return;
+    this.#busy = true;
+    if (!this.#controller.paused) this.#controller.pause();
+    held.then(
+      () => {
+        this.#busy = false;
+        this.#pump();
+      },
+      (e: unknown) => this.#finish(e),
+    );
+  }
+  /** Delivers what is held, then resumes the connection, or ends `each` when the answer has. */
+  #pump(): void {
+    let i = 0;
+    while (!this.#busy && this.#done !== null && i < this.#chunks.length)
+      this.#deliver(this.#chunks[i++] as Buffer);
+    if (i > 0) this.#chunks = this.#chunks.slice(i);
+    if (this.#busy || this.#done === null) return;
+    if (this.#chunks.length > 0) return;
+    if (this.#error !== null) this.#finish(this.#error);
+    else if (this.#ended) this.#finish(null);
+    else if (this.#controller.paused) this.#controller.resume();
+  }
+  #finish(error: unknown): void {
+    const done = this.#done;
+    if (done === null) return;
+    this.#done = null;
+    this.#read = null;
+    if (error === null) done.resolve();
+    else done.reject(error);
   }
   #signal(): void {
     const w = this.#wake;
