@@ -70,7 +70,10 @@ export interface IngestOptions {
 }
 
 export interface IngestSummary {
+  /** Objects read or skipped: files, S3 objects and CloudWatch Logs hours (`logHours` of them). */
   files: number;
+  /** Of `files`, the hours of `cwlogs://` log groups (each listed and read as one object). */
+  logHours: number;
   filesSkipped: number;
   read: number;
   inserted: number;
@@ -83,6 +86,24 @@ export interface IngestSummary {
   bulkFiles: number;
   /** What slowed the run without losing anything (e.g. copies that TMPDIR could not take), once each. */
   warnings: string[];
+}
+
+/** The summary of a run over these objects, before any is read. */
+export function startSummary(objects: readonly { readonly uri: string }[]): IngestSummary {
+  return {
+    files: objects.length,
+    logHours: objects.filter((o) => o.uri.startsWith(CWLOGS_SCHEME)).length,
+    filesSkipped: 0,
+    read: 0,
+    inserted: 0,
+    duplicates: 0,
+    rejected: 0,
+    unpriced: 0,
+    bytes: 0,
+    rejectsFile: null,
+    bulkFiles: 0,
+    warnings: [],
+  };
 }
 
 /** A `cwlogs://` path with the window as its query (the log group lists those hours); other paths as given. */
@@ -109,19 +130,7 @@ export async function ingest(deps: IngestDeps, opts: IngestOptions): Promise<Ing
       if (inWindow(info.uri)) objects.push(info);
   }
   const bytesTotal = objects.reduce((n, o) => n + o.size, 0);
-  const summary: IngestSummary = {
-    files: objects.length,
-    filesSkipped: 0,
-    read: 0,
-    inserted: 0,
-    duplicates: 0,
-    rejected: 0,
-    unpriced: 0,
-    bytes: 0,
-    rejectsFile: null,
-    bulkFiles: 0,
-    warnings: [],
-  };
+  const summary = startSummary(objects);
   let filesDone = 0;
   const progress = () =>
     opts.onProgress?.({

@@ -43,7 +43,7 @@ test('ingest cwlogs://LOG_GROUP --since --until with the standard AWS environmen
     const first = await run(['ingest', group, ...day, '--db', db, '--json'], env);
     assert.equal(first.code, 3, first.err); // one malformed message
     const s = JSON.parse(first.out) as Record<string, number>;
-    assert.deepEqual([s.files, s.read, s.inserted, s.rejected], [24, 11, 11, 1]);
+    assert.deepEqual([s.files, s.logHours, s.read, s.inserted, s.rejected], [24, 24, 11, 11, 1]);
     const rejects = join(tmp.path, 'tokenledger-rejects');
     const reject = readFileSync(join(rejects, readdirSync(rejects)[0] as string), 'utf8');
     assert.match(reject, /cwlogs:\/\/\/aws\/bedrock\/invocations@2026-03-02T10Z/);
@@ -54,6 +54,12 @@ test('ingest cwlogs://LOG_GROUP --since --until with the standard AWS environmen
     assert.equal(again.code, 0, again.err);
     const a = JSON.parse(again.out) as Record<string, number>;
     assert.deepEqual([a.filesSkipped, a.read, a.inserted], [24, 0, 0]);
+    // In words, the hours are hours.
+    const text = await run(['ingest', group, ...day, '--db', db], env);
+    assert.match(
+      text.out,
+      /^Ingested 24 CloudWatch Logs hours \(24 unchanged since last run, skipped\)/,
+    );
 
     // The same ledger as from the records in a file.
     const fileDb = join(tmp.path, 'file.duckdb');

@@ -56,6 +56,7 @@ describe('tokenledger CLI', () => {
     assert.equal(again.code, 0);
     assert.deepEqual(JSON.parse(again.out), {
       files: 4,
+      logHours: 0,
       filesSkipped: 4,
       read: 0,
       inserted: 0,

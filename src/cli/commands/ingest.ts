@@ -123,8 +123,17 @@ export async function runIngest(
 
 export function formatSummary(s: IngestSummary): string {
   const n = (v: number) => v.toLocaleString('en-US').padStart(12);
+  const count = (v: number, one: string, many: string) =>
+    `${v.toLocaleString('en-US')} ${v === 1 ? one : many}`;
+  const files = s.files - s.logHours;
+  const what =
+    s.logHours === 0
+      ? count(files, 'file', 'files')
+      : files === 0
+        ? count(s.logHours, 'CloudWatch Logs hour', 'CloudWatch Logs hours')
+        : `${count(files, 'file', 'files')} and ${count(s.logHours, 'CloudWatch Logs hour', 'CloudWatch Logs hours')}`;
   const lines = [
-    `Ingested ${s.files.toLocaleString('en-US')} files (${s.filesSkipped.toLocaleString('en-US')} unchanged since last run, skipped), ${(s.bytes / 1e6).toFixed(1)} MB`,
+    `Ingested ${what} (${s.filesSkipped.toLocaleString('en-US')} unchanged since last run, skipped), ${(s.bytes / 1e6).toFixed(1)} MB`,
     `  read       ${n(s.read)} records`,
     `  inserted   ${n(s.inserted)}`,
     `  duplicates ${n(s.duplicates)}  (already in the ledger: same requestId)`,
