@@ -21,6 +21,7 @@ import {
 import {
   BodyTooLarge,
   bedrockError,
+  drained,
   type GatewayRequest,
   type GatewayResponse,
   readBody,
@@ -466,11 +467,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
           }
           reader.push(chunk);
           const ok = sse === null ? res.write(chunk) : res.write(sse.push(chunk));
-          if (ok || res.writableEnded) return undefined;
-          return new Promise<void>((r) => {
-            res.once('drain', r);
-            res.once('close', r);
-          });
+          return ok || res.writableEnded ? undefined : drained(res);
         });
       } catch {
         // The upstream stream broke or was aborted (client gone, idle timeout): what was billed is recorded below,

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
 import { PassThrough, Readable } from 'node:stream';
 import { describe, test } from 'node:test';
-import { BodyTooLarge, readAll } from './http.ts';
+import { BodyTooLarge, drained, type GatewayResponse, readAll } from './http.ts';
 
 describe('readAll', () => {
   test('concatenates every chunk, once the stream ends', async () => {
@@ -34,5 +35,23 @@ describe('readAll', () => {
     await assert.rejects(b, /closed before its end/);
     for (const event of ['data', 'end', 'error', 'close'])
       assert.equal(cut.listenerCount(event), 0, event);
+  });
+});
+
+describe('drained', () => {
+  test('resolves on drain or on close, and leaves no listener behind either way', async () => {
+    const res = new EventEmitter() as EventEmitter & GatewayResponse;
+    // A long stream to a slow client: it drains many times before it closes.
+    for (let i = 0; i < 20; i++) {
+      const waiting = drained(res);
+      res.emit('drain');
+      await waiting;
+    }
+    assert.equal(res.listenerCount('drain'), 0);
+    assert.equal(res.listenerCount('close'), 0);
+    const closing = drained(res);
+    res.emit('close');
+    await closing;
+    assert.equal(res.listenerCount('drain'), 0);
   });
 });

@@ -33,7 +33,24 @@ export interface GatewayResponse {
   end(chunk?: Uint8Array | string): unknown;
   once(event: 'drain' | 'close', listener: () => void): unknown;
   on(event: 'close', listener: () => void): unknown;
+  removeListener(event: 'drain' | 'close', listener: () => void): unknown;
   destroy(error?: Error): unknown;
+}
+
+/**
+ * Resolves when the response can take more (drain) or is gone (close), leaving neither listener behind: a slow
+ * client of a long stream backs up many times, and a `close` listener per time would pile up on the response.
+ */
+export function drained(res: GatewayResponse): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      res.removeListener('drain', done);
+      res.removeListener('close', done);
+      resolve();
+    };
+    res.once('drain', done);
+    res.once('close', done);
+  });
 }
 
 export class BodyTooLarge extends Error {}

@@ -137,7 +137,8 @@ export function createHttpUpstream(opts: HttpUpstreamOptions): BedrockUpstream {
       });
     },
     close() {
-      void pool.destroy();
+      // Calls still in flight fail (their callers record them as errors); a second close is a no-op.
+      pool.destroy().catch(() => undefined);
     },
   };
 }
