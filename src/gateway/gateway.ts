@@ -103,10 +103,15 @@ export interface GatewayDeps {
   /** False while the store is down and the spool is configured to fail closed: calls get 503. */
   readonly canServe?: () => boolean;
   /**
-   * Model ids `GET /v1/models` offers besides those served since start: what the gateway served before (the
-   * ledger's recent gateway calls) and the downgrade targets. Each caller sees those its team's policy allows.
+   * Model ids `GET /v1/models` offers besides those served since start: the downgrade targets (`all`) and, by team
+   * (`null`: keys without one), what the gateway served that team before (the ledger's recent gateway calls). A
+   * caller sees its own team's and the downgrade targets, those its team's policy allows: never the models other
+   * teams use.
    */
-  readonly knownModels?: readonly string[];
+  readonly knownModels?: {
+    readonly all: readonly string[];
+    readonly byTeam: ReadonlyMap<string | null, readonly string[]>;
+  };
   /** Health details for /healthz and /metrics: the spool, and the shared keys when replicas share them. */
   readonly health?: () => { readonly spool?: SpoolStats; readonly sharedKeys?: KeySyncStats };
 }
@@ -170,8 +175,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const now = deps.now ?? Date.now;
   const { options } = deps;
   const calls = createCallMetrics();
-  /** Models that served a call since start (billed, no error): what /v1/models adds to `knownModels`. */
-  const served = new Set<string>();
+  /** Models that served a call since start (billed, no error), by the key's team: what /v1/models adds. */
+  const served = new Map<string | null, Set<string>>();
   let sampler: ReturnType<typeof createProcessSampler> | null = null;
   const stats: GatewayStats = {
     requests: 0,
@@ -267,7 +272,11 @@ export function createGateway(deps: GatewayDeps): Gateway {
     deps.record(raw);
     stats.recorded++;
     const cost = billed === 0 ? 0n : deps.costOf(raw);
-    if (billed > 0 && errorCode === null) served.add(call.modelId);
+    if (billed > 0 && errorCode === null) {
+      const models = served.get(call.key.team);
+      if (models === undefined) served.set(call.key.team, new Set([call.modelId]));
+      else models.add(call.modelId);
+    }
     calls.observe({
       team: call.key.team,
       model: call.modelId,
@@ -687,13 +696,18 @@ export function createGateway(deps: GatewayDeps): Gateway {
 
   /**
    * OpenAI's `GET /v1/models` (and `/v1/models/{id}`), for clients that list models before they call one: the
-   * models this gateway knows of (`knownModels`, and every model served since start) that the key's team may call.
-   * Any other Bedrock model id still works in a call; this is only the menu.
+   * models the key's team was served (`knownModels.byTeam`, and since start) and the downgrade targets, those the
+   * team may call. Any other Bedrock model id still works in a call; this is only the menu.
    */
   const models = (req: GatewayRequest, res: GatewayResponse, id: string | null): void => {
     const key = authenticate(req, res, true);
     if (key === null) return;
-    const ids = new Set([...(deps.knownModels ?? []), ...served]);
+    const known = deps.knownModels;
+    const ids = new Set([
+      ...(known?.all ?? []),
+      ...(known?.byTeam.get(key.team) ?? []),
+      ...(served.get(key.team) ?? []),
+    ]);
     const allowed = [...ids].filter((m) => deps.governor.allows(key.team, m)).sort();
     const model = (m: string) => ({
       id: m,

@@ -164,14 +164,18 @@ export async function startGateway(
   const spend = await ledgerSpend(rt, now());
   if (shared === null || (await shared.claim(`seeded:${await ledgerId(rt)}`)))
     await governor.load(spend);
-  const knownModels = [
-    ...new Set([
-      // Calls that cost something: a made-up model id Bedrock refused bills nothing and is not offered.
-      ...spend.flatMap((e) => (e.key && e.model && e.costPicos > 0n ? [e.model] : [])),
-      ...cfg.downgrade.map((d) => d.to),
-    ]),
-  ];
   const keys = new KeyRing(await rt.store.gatewayKeys.list());
+  // By the team of the key that was served (the ledger's team is the attribution's, which rules may change).
+  // Calls that cost something: a made-up model id Bedrock refused bills nothing and is not offered.
+  const byTeam = new Map<string | null, string[]>();
+  for (const { key: id, model, costPicos } of spend) {
+    const key = id ? keys.get(id) : undefined;
+    if (key === undefined || !model || costPicos <= 0n) continue;
+    const models = byTeam.get(key.team) ?? [];
+    if (!models.includes(model)) models.push(model);
+    byTeam.set(key.team, models);
+  }
+  const knownModels = { all: [...new Set(cfg.downgrade.map((d) => d.to))], byTeam };
   const saveKeys = (k: readonly VirtualKey[]) => rt.store.gatewayKeys.put(k);
   // Replicas that share counters share their keys too (same Redis and prefix): a key created or revoked through
   // any replica holds on all of them.
