@@ -97,7 +97,7 @@ interface CallTiming {
  * hands out): the synchronous part (JS work
  * before the first await, e.g. serialising a batch) and the time until the promise settles (mostly DuckDB).
  */
-export function timedStore(store: Store): { store: Store; timing: Record<string, CallTiming> } {
+function timedStore(store: Store): { store: Store; timing: Record<string, CallTiming> } {
   const timing: Record<string, CallTiming> = {};
   const wrap = <T extends object>(target: T, prefix: string): T =>
     new Proxy(target, {

@@ -68,7 +68,7 @@ function logsRequest(batch: number): object {
   };
 }
 
-export function bodies(events: number, encoding: 'json' | 'protobuf'): Uint8Array[] {
+function bodies(events: number, encoding: 'json' | 'protobuf'): Uint8Array[] {
   const type = otlpProtoRoot().lookupType(
     'opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest',
   );

@@ -5,9 +5,9 @@
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { isAbsolute, join } from 'node:path';
+import { join } from 'node:path';
 import { limiter } from '../core/index.ts';
-import { localFileOf, type ObjectInfo } from '../sources/index.ts';
+import { isLocalUri, localFileOf, type ObjectInfo } from '../sources/index.ts';
 import { type BulkLogLoader, priceKeyId, type StagedBatch } from '../store/index.ts';
 import { createBulkResolver } from './bulk-maps.ts';
 import { CHECKPOINT_PREFIX } from './checkpoint.ts';
@@ -107,7 +107,7 @@ export async function ingestBulk(
   // Local copies of remote objects (S3), made while earlier groups stage, at most COPIES_AT_ONCE at a time; a group's
   // copies are deleted once it is staged, or as soon as one of them fails. The directory is made up front, so a
   // TMPDIR that cannot be written stops the run with its error instead of sending everything row by row.
-  const copies = eligible.some(({ info }) => isRemote(info))
+  const copies = eligible.some(({ info }) => !isLocalUri(info.uri))
     ? mkdtempSync(join(tmpdir(), 'tokenledger-ingest-'))
     : null;
   const run = await bulk
@@ -124,7 +124,7 @@ export async function ingestBulk(
   const localFiles = async (files: readonly ObjectInfo[]): Promise<string[]> => {
     const made = await Promise.allSettled(
       files.map((f) =>
-        !isRemote(f) || copies === null
+        isLocalUri(f.uri) || copies === null
           ? Promise.resolve(f.uri)
           : slots(() => localFileOf(deps.objects, f.uri, copies, copied++, signal)),
       ),
@@ -138,33 +138,30 @@ export async function ingestBulk(
       if (!summary.warnings.includes(warning)) summary.warnings.push(warning);
     }
     for (const [i, r] of made.entries())
-      if (r.status === 'fulfilled' && isRemote(files[i] as ObjectInfo))
-        rmSync(r.value, { force: true });
+      if (r.status === 'fulfilled' && r.value !== files[i]?.uri) rmSync(r.value, { force: true });
     throw failed.reason;
   };
-  // Groups stage in the order asked (a group's keys are those no earlier group was given): each waits for the one
-  // before it. A group that cannot be copied or read stages as null (it is split, its culprit goes row by row); an
+  // Groups stage in the order asked (a group's keys are those no earlier group was given), whenever their copies are
+  // done. A group that cannot be copied or read stages as null (it is split, its culprit goes row by row); an
   // aborted run rejects.
-  let previous: Promise<unknown> = Promise.resolve();
+  const inOrder = limiter(1);
   const tryStage = (files: readonly ObjectInfo[]): Promise<StagedBatch | null> => {
     const paths = localFiles(files);
     paths.catch(() => undefined); // awaited below, in turn
-    const staged = previous.then(async () => {
+    return inOrder(async () => {
       signal?.throwIfAborted();
       const local = await paths;
       try {
         return await run.stage(files.map((f, i) => ({ path: local[i] as string, source: f.uri })));
       } finally {
+        // The copies (a local file is staged where it is).
         for (const [i, f] of files.entries())
-          if (isRemote(f)) rmSync(local[i] as string, { force: true });
+          if (local[i] !== f.uri) rmSync(local[i] as string, { force: true });
       }
-    });
-    const settled = staged.catch((e: unknown) => {
+    }).catch((e: unknown) => {
       if (signal?.aborted) throw e;
       return null;
     });
-    previous = settled.catch(() => undefined);
-    return settled;
   };
   // DuckDB could not read a group (malformed JSON, a truncated gzip, memory…): halve it until the culprit file is
   // alone; that file goes row by row.
@@ -218,6 +215,3 @@ export async function ingestBulk(
   }
   return fallback;
 }
-
-/** An object the store cannot read where it is (an S3 object): local files have absolute paths. */
-const isRemote = (f: ObjectInfo): boolean => !isAbsolute(f.uri);

@@ -22,6 +22,7 @@ import {
   FilterLogEventsCommand,
 } from '@aws-sdk/client-cloudwatch-logs';
 import { AppError } from '../core/index.ts';
+import { awsClientEnv } from './aws-env.ts';
 import { CWLOGS_SCHEME, type ObjectInfo, type ObjectStore } from './object-store.ts';
 
 /** Where Bedrock writes in the log group (bedrock.md §1.3). */
@@ -75,12 +76,7 @@ export function createCloudWatchLogsObjectStore(
 
 /** Region from `AWS_REGION` / `AWS_DEFAULT_REGION`; endpoint from `AWS_ENDPOINT_URL_CLOUDWATCH_LOGS` / `AWS_ENDPOINT_URL`. */
 export function createCloudWatchLogsObjectStoreFromEnv(env: NodeJS.ProcessEnv): ObjectStore {
-  const nonEmpty = (v: string | undefined) => (v === undefined || v === '' ? undefined : v);
-  const region = nonEmpty(env.AWS_REGION) ?? nonEmpty(env.AWS_DEFAULT_REGION) ?? 'us-east-1';
-  const endpoint = nonEmpty(env.AWS_ENDPOINT_URL_CLOUDWATCH_LOGS) ?? nonEmpty(env.AWS_ENDPOINT_URL);
-  return createCloudWatchLogsObjectStore(
-    endpoint === undefined ? { region } : { region, endpoint },
-  );
+  return createCloudWatchLogsObjectStore(awsClientEnv(env, 'CLOUDWATCH_LOGS'));
 }
 
 const hourName = (t: number) => `${new Date(t).toISOString().slice(0, 13)}Z`;

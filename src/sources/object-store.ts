@@ -31,6 +31,9 @@ export interface ObjectStore {
   read(uri: string, signal?: AbortSignal): Promise<Readable>;
 }
 
+/** Whether an object's URI is a local file (an absolute path), which readers of files (DuckDB) take as it is. */
+export const isLocalUri = (uri: string): boolean => isAbsolute(uri);
+
 /**
  * A local file with the object's bytes, as stored, for readers that take only files (DuckDB): a local object's own
  * path, else a copy made in `dir` as `<n><extension>` (the key's extension, `.json.gz` or `.csv`, so that a reader
@@ -44,7 +47,7 @@ export async function localFileOf(
   n: number,
   signal?: AbortSignal,
 ): Promise<string> {
-  if (isAbsolute(uri)) return uri;
+  if (isLocalUri(uri)) return uri;
   const ext = /(\.[A-Za-z0-9]{1,10}){1,2}$/.exec(uri.slice(uri.lastIndexOf('/') + 1))?.[0] ?? '';
   const path = join(dir, `${n}${ext}`);
   await pipeline(

@@ -14,6 +14,7 @@ import {
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { AppError } from '../core/index.ts';
+import { awsClientEnv } from './aws-env.ts';
 import type { ObjectInfo, ObjectStore } from './object-store.ts';
 
 export interface S3ObjectStoreOptions {
@@ -67,9 +68,7 @@ export function createS3ObjectStore(options: S3ObjectStoreOptions = {}): ObjectS
  * An overridden endpoint implies path-style addressing, which S3-compatible servers on one host name need.
  */
 export function createS3ObjectStoreFromEnv(env: NodeJS.ProcessEnv): ObjectStore {
-  const { AWS_REGION, AWS_DEFAULT_REGION, AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL } = env;
-  const region = nonEmpty(AWS_REGION) ?? nonEmpty(AWS_DEFAULT_REGION) ?? 'us-east-1';
-  const endpoint = nonEmpty(AWS_ENDPOINT_URL_S3) ?? nonEmpty(AWS_ENDPOINT_URL);
+  const { region, endpoint } = awsClientEnv(env, 'S3');
   return createS3ObjectStore(
     endpoint === undefined ? { region } : { region, endpoint, forcePathStyle: true },
   );
@@ -211,8 +210,4 @@ function withSignal(signal: AbortSignal | undefined): { abortSignal?: AbortSigna
 
 function unquote(etag: string | undefined): string {
   return (etag ?? '').replace(/^"(.*)"$/, '$1');
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value === '' ? undefined : value;
 }

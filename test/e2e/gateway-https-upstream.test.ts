@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -30,7 +31,6 @@ describe('gateway → Bedrock over HTTPS', () => {
   after(() => dir.remove());
 
   test('signed calls over TLS to a privately trusted endpoint; JSON and event stream recorded', async () => {
-    const { readFileSync } = await import('node:fs');
     const fake = await startFakeBedrock({
       credentials: [CREDS],
       tls: { cert: readFileSync(CERT), key: readFileSync(KEY) },

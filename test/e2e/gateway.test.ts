@@ -18,11 +18,10 @@ import {
 } from '@aws-sdk/client-bedrock-runtime';
 import OpenAI from 'openai';
 import type { RunningGateway } from '../../src/cli/commands/gateway.ts';
-import type { Logger } from '../../src/core/index.ts';
 import { newKey } from '../../src/gateway/index.ts';
 import { openRuntime, type Runtime } from '../../src/runtime.ts';
 import { type FakeBedrock, nextRequests, startFakeBedrock } from '../support/fake-bedrock.ts';
-import { listPriceOf, startGatewayOnFake } from '../support/gateway.ts';
+import { HAIKU, listPriceOf, SONNET, startGatewayOnFake } from '../support/gateway.ts';
 import {
   SEARCH_DAILY_BUDGET_YAML,
   SEARCH_SPEND_PICOS,
@@ -31,8 +30,6 @@ import {
 import { tempDir } from '../support/temp-dir.ts';
 
 const CREDS = { accessKeyId: 'AKIDGATEWAYTEST', secretAccessKey: 'gateway-test-secret' };
-const SONNET = 'us.anthropic.claude-sonnet-4-5-20250929-v1:0';
-const HAIKU = 'us.anthropic.claude-haiku-4-5-20251001-v1:0';
 const MESSAGES = [
   { role: 'user' as const, content: [{ text: 'Summarise the quarterly report.' }] },
 ];
@@ -41,7 +38,6 @@ const ANTHROPIC = {
   max_tokens: 200,
   messages: [{ role: 'user', content: 'hello there' }],
 };
-const _quiet: Logger = { info() {}, warn() {}, error() {} };
 
 interface Env {
   dir: { path: string; remove(): void };

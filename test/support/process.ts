@@ -41,7 +41,6 @@ export function runProcess(
   });
 }
 
-/** An ES module script run by this Node from the project's root (so it imports the project's dependencies). */
 const ROOT = join(import.meta.dirname, '..', '..');
 
 /** `tokenledger ARGS…` from source in a child process, as a user runs it, with exactly `env`. */
@@ -68,6 +67,7 @@ export function awsTestEnv(home: string, extra: NodeJS.ProcessEnv = {}): NodeJS.
   };
 }
 
+/** An ES module script run by this Node from the project's root (so it imports the project's dependencies). */
 export function runNodeScript(script: string, env: NodeJS.ProcessEnv): Promise<ProcessRun> {
   return runProcess(process.execPath, ['--input-type=module', '-e', script], { env });
 }

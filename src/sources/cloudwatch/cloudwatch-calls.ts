@@ -12,6 +12,7 @@ import {
   ListMetricsCommand,
 } from '@aws-sdk/client-cloudwatch';
 import { AppError } from '../../core/index.ts';
+import { awsClientEnv } from '../aws-env.ts';
 import type { CloudWatchCalls, CloudWatchClientOptions } from './fetch.ts';
 
 export interface CloudWatchCallsOptions extends CloudWatchClientOptions {
@@ -44,7 +45,7 @@ const PERMISSION: Readonly<Record<string, string>> = {
 
 /** `AWS_ENDPOINT_URL_CLOUDWATCH`, else `AWS_ENDPOINT_URL` (the SDK reads the same from process.env). */
 export function clientOptionsFromEnv(env: NodeJS.ProcessEnv): CloudWatchClientOptions {
-  const endpoint = nonEmpty(env.AWS_ENDPOINT_URL_CLOUDWATCH) ?? nonEmpty(env.AWS_ENDPOINT_URL);
+  const { endpoint } = awsClientEnv(env, 'CLOUDWATCH');
   return endpoint === undefined ? {} : { endpoint };
 }
 
@@ -113,8 +114,4 @@ function errnoCode(e: Error): string {
 
 function withSignal(signal: AbortSignal | undefined): { abortSignal?: AbortSignal } {
   return signal === undefined ? {} : { abortSignal: signal };
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value === '' ? undefined : value;
 }
