@@ -41,7 +41,7 @@ import {
   markHandedSql,
   NEW_ATTRIBUTION_KEYS_QUERY,
   NEW_ATTRIBUTION_KEYS_SQL,
-  OK_VIEW_SQL,
+  okViewSql,
   stageSql,
   unhandSql,
 } from './bulk-logs.sql.ts';
@@ -159,8 +159,11 @@ export function createBulkLogLoader(
         const staged = `bulk_g${seq}`;
         try {
           await stageConn.run(stageSql(groupFiles, metadataKeys));
-          await stageConn.run(OK_VIEW_SQL);
-          const invalid = (await rows(KEYS_SQL.invalidFiles)).map((r) => String(r.file));
+          // Staged rows name their file by its index in the group.
+          const sources = groupFiles.map((f) => f.source);
+          const sourceOf = (r: Record<string, unknown>) => sources[Number(r.file)] as string;
+          const invalid = (await rows(KEYS_SQL.invalidFiles)).map(sourceOf);
+          await stageConn.run(okViewSql(invalid.length > 0));
           const perFile = await rows(KEYS_SQL.files);
           const [summary] = await rows(KEYS_SQL.summary);
           const prices = await rows(KEYS_SQL.prices);
@@ -188,7 +191,7 @@ export function createBulkLogLoader(
           const stageInfo = {
             invalidFiles: invalid,
             files: perFile.map((r) => ({
-              file: String(r.file),
+              file: sourceOf(r),
               rows: Number(r.rows),
               lines: Number(r.lines),
             })),
@@ -244,7 +247,7 @@ export function createBulkLogLoader(
                     const n = Number(
                       (
                         await writeConn.run(
-                          insertSql(staged, repeated, parts.length === 1 ? null : part),
+                          insertSql(staged, sources, repeated, parts.length === 1 ? null : part),
                           [maps.catalogHash, span[0], span[1]],
                         )
                       ).rowsChanged,
