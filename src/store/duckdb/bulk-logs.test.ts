@@ -111,6 +111,31 @@ test('a group that crosses commitRows is inserted in parts: each transaction end
   });
 });
 
+test('a group of files: each row keeps its own file as source, each file its checkpoint (the last value given)', async () => {
+  const before = await ledger();
+  const run = await start(1_000);
+  const files = ['m1', 'm2', 'm3'].map((name) => logFile(name, ids(name, 2)));
+  // Local copies of S3 objects: the source recorded is the object's URI, not the copy's path.
+  const uri = (file: string) => `s3://logs/${file.split('/').pop()}`;
+  const batch = await run.stage(files.map((path) => ({ path, source: uri(path) })));
+  assert.deepEqual(batch.files.map((f) => f.file).sort(), files.map(uri).sort());
+  const result = await batch.insert(resolve()(batch), [
+    ...files.map((f) => ({ key: `test:${uri(f)}`, value: 'first' })),
+    { key: `test:${uri(files[0] as string)}`, value: 'last' },
+  ]);
+  assert.equal(result.inserted, 6);
+  await run.finish();
+  for (const name of ['m1', 'm2', 'm3'])
+    assert.equal((await rt.store.getRecord(`${name}-1`))?.source, `s3://logs/${name}.json`);
+  const marks = await rt.store.checkpoints('test:s3://logs/');
+  assert.deepEqual([...marks].sort(), [
+    ['test:s3://logs/m1.json', 'last'],
+    ['test:s3://logs/m2.json', 'first'],
+    ['test:s3://logs/m3.json', 'first'],
+  ]);
+  assert.equal((await ledger()).checkpoints, before.checkpoints + 3);
+});
+
 test('abort rolls back the uncommitted groups and their checkpoints', async () => {
   const before = await ledger();
   const run = await start(1_000);

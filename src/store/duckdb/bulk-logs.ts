@@ -255,15 +255,7 @@ export function createBulkLogLoader(
                     inserted += n;
                     uncommitted += n;
                     // The files are done with the group's last part.
-                    if (i === parts.length - 1)
-                      for (const [key, value] of new Map(
-                        checkpoints.map((p) => [p.key, p.value]),
-                      )) {
-                        await writeConn.run(
-                          'INSERT OR REPLACE INTO checkpoints VALUES ($1, $2, now()::TIMESTAMP)',
-                          [key, value],
-                        );
-                      }
+                    if (i === parts.length - 1) await setCheckpoints(writeConn, checkpoints);
                     if (uncommitted >= commitRows || (part.to !== null && i < parts.length - 1)) {
                       await writeConn.run('COMMIT');
                       inTransaction = false;
@@ -313,6 +305,24 @@ export function createBulkLogLoader(
       conns = null;
     },
   };
+}
+
+/**
+ * A group's file checkpoints in one statement (one per file measured ~3 ms each: 0.3 s of a 1M-record ingest). A key
+ * given twice keeps its last value; one statement must not replace the same key twice.
+ */
+async function setCheckpoints(
+  conn: DuckDBConnection,
+  checkpoints: readonly { readonly key: string; readonly value: string }[],
+): Promise<void> {
+  const latest = [...new Map(checkpoints.map((p) => [p.key, p.value]))];
+  if (latest.length === 0) return;
+  await conn.run(
+    `INSERT OR REPLACE INTO checkpoints VALUES ${latest
+      .map((_, i) => `($${2 * i + 1}, $${2 * i + 2}, now()::TIMESTAMP)`)
+      .join(', ')}`,
+    latest.flat(),
+  );
 }
 
 const writeFailed = (e: unknown) =>
