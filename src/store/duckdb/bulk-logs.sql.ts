@@ -154,14 +154,29 @@ const write1h = (
     END`;
 
 /**
- * Stage: the group's files read once, every row mapped as parse.ts maps it, into a temporary table (DuckDB keeps it
- * within its memory limit, spilling if it must); `valid` false marks a row parse.ts would treat differently, and
+ * The staged rows, handed from the staging connection to the writing one as the table `staged` of an in-memory
+ * database attached for the group (`db`), detached once the group is inserted. A temporary table is private to its
+ * connection, and the writer's long transaction would not see a table of the ledger committed after it began; a
+ * database attached after that is another matter: the transaction reads it as of its first look, which comes after
+ * the table was made. (Until this, the hand-off was a Snappy Parquet file: writing and reading it cost ~1.5 CPU-s per
+ * million rows, half of it on the staging connection, the ingest's critical path; then a copy of a temporary table,
+ * ~0.5 CPU-s.)
+ */
+export const attachStagedSql = (db: string) => `ATTACH ':memory:' AS ${db}`;
+
+/**
+ * Stage: the group's files read once, every row mapped as parse.ts maps it, into `db`'s table `staged` (DuckDB keeps
+ * it within its memory limit, spilling if it must); `valid` false marks a row parse.ts would treat differently, and
  * sends its file row by row. Body facts are visited in parse.ts's order: stream chunks one by one (message.usage,
  * usage, invocation metrics); object bodies usage, then metrics. Object bodies (most records) are read field by
  * field; lists only for streams.
  */
-export const stageSql = (files: readonly BulkFile[], metadataKeys: readonly string[]) => `
-CREATE OR REPLACE TEMP TABLE bulk_rows AS
+export const stageSql = (
+  db: string,
+  files: readonly BulkFile[],
+  metadataKeys: readonly string[],
+) => `
+CREATE TABLE ${db}.staged AS
 WITH b AS (
   SELECT *, ${ST} AS st,
     -- The body's kind from its first character (the JSON column holds compact JSON text): cheaper than json_type.
@@ -211,19 +226,26 @@ SELECT ${fileIndex(files)}::INTEGER AS file, ${VALID} AS valid,
 FROM b`;
 
 /**
- * The staged rows of the files whose every row is valid. Most groups have no invalid file: their view is the table
- * itself, so that the six scans of it do not each build the invalid files' set (measured: 2 % of a bulk ingest).
+ * Drops the rows of the files that go row by row (`invalid`, as indexes), when there are any (rarely): the table is
+ * made again from the others, so that its row ids still run from 0 (the insert splits a group by row id).
  */
-export const okViewSql = (anyInvalid: boolean) => `
-CREATE OR REPLACE TEMP VIEW bulk_ok AS
-SELECT * FROM bulk_rows${anyInvalid ? ' WHERE file NOT IN (SELECT file FROM bulk_rows WHERE valid IS NOT TRUE)' : ''}`;
+export const keepValidSql = (db: string, invalid: readonly number[]) => [
+  `CREATE TABLE ${db}.valid AS SELECT * FROM ${db}.staged WHERE file NOT IN (${invalid.join(', ')})`,
+  `DROP TABLE ${db}.staged`,
+  `ALTER TABLE ${db}.valid RENAME TO staged`,
+];
+
+/** The group's staged rows, under one name for the queries below. */
+export const okViewSql = (db: string) =>
+  `CREATE OR REPLACE TEMP VIEW bulk_ok AS SELECT * FROM ${db}.staged`;
 
 /**
  * What the pipeline needs before the insert: the files, the time span, whether a request id repeats, and the keys it
  * resolves in JS (normalise, price, attribute) with the rows of every price key.
  */
 export const KEYS_SQL = {
-  invalidFiles: `SELECT DISTINCT file FROM bulk_rows WHERE valid IS NOT TRUE ORDER BY file`,
+  invalidFiles: (db: string) =>
+    `SELECT DISTINCT file FROM ${db}.staged WHERE valid IS NOT TRUE ORDER BY file`,
   files: `SELECT file, count(*) AS rows, 0 AS lines FROM bulk_ok GROUP BY file`,
   summary: `SELECT count(*) > count(DISTINCT request_id) AS repeated, epoch_ms(min(ts)) AS lo, epoch_ms(max(ts)) AS hi
             FROM bulk_ok`,
@@ -257,22 +279,8 @@ export const markHandedSql = (stage: number) =>
 /** Takes back the keys stage `stage` handed out (its group was discarded). */
 export const unhandSql = (stage: number) => `DELETE FROM ${HANDED} WHERE stage = ${stage}`;
 
-/**
- * The staged rows of the valid files, handed from the staging connection to the writing one as the table `staged`
- * of an in-memory database attached for the group (`db`), detached once the group is inserted. A temporary table is
- * private to its connection, and the writer's long transaction would not see a table of the ledger committed after
- * it began; a database attached after that is another matter: the transaction reads it as of its first look, which
- * comes after the table was made. (Until this, the hand-off was a Snappy Parquet file: writing and reading it cost
- * ~1.5 CPU-s per million rows, half of it on the staging connection, the ingest's critical path.)
- */
-export const exportStagedSql = (db: string) => [
-  `ATTACH ':memory:' AS ${db}`,
-  `CREATE TABLE ${db}.staged AS SELECT * FROM bulk_ok`,
-];
-
 export const DROP_STAGED_SQL = [
   'DROP VIEW IF EXISTS bulk_ok',
-  'DROP TABLE IF EXISTS bulk_rows',
   'DROP TABLE IF EXISTS bulk_new_attributions',
 ];
 
@@ -336,7 +344,7 @@ const flagsSql = (tierUnknown: string) => `concat_ws(',',
     CASE WHEN NOT unpriced AND disc_num IS NOT NULL THEN 'discounted' END)`;
 
 /**
- * The staged rows (the database `staged` names, made by `exportStagedSql`), priced and attributed, inserted unless
+ * The staged rows (the database `staged` names, made by `stageSql`), priced and attributed, inserted unless
  * their request id is already in the ledger.
  */
 export const insertSql = (

@@ -205,4 +205,14 @@ test('a file with a count of the wrong type is reported invalid; the stage itsel
   const result = await insert(batch, good);
   assert.equal(result.inserted, 3);
   await run.finish();
+
+  // The invalid file's rows come first and the group is inserted in parts (by row id): every valid row goes in once.
+  const good2 = logFile('typed-good-2', ids('tg2', 5));
+  const split = await start(2);
+  const second = await split.stage(local(typed, good2));
+  assert.deepEqual(second.invalidFiles, [typed]);
+  assert.equal((await insert(second, good2)).inserted, 5);
+  await split.finish();
+  for (const id of ids('tg2', 5)) assert.notEqual(await rt.store.getRecord(id), null, id);
+  assert.equal(await rt.store.getRecord('tb-0'), null);
 });

@@ -1,9 +1,8 @@
 /**
- * The DuckDB BulkLogLoader. A run has two connections: `stage` reads a group of files with read_json into a temporary
- * table on the staging connection, hands back the keys the pipeline must resolve and copies the group's valid rows
- * into an in-memory database attached for the group; `insert` prices, attributes, dedupes and inserts them on the
- * writing connection, in a
- * transaction that spans groups. The next group stages while this one inserts (each statement alone keeps only one
+ * The DuckDB BulkLogLoader. A run has two connections: `stage` reads a group of files with read_json, on the staging
+ * connection, into a table of an in-memory database attached for the group, and hands back the keys the pipeline
+ * must resolve; `insert` prices, attributes, dedupes and inserts the group's valid rows on the writing connection, in
+ * a transaction that spans groups. The next group stages while this one inserts (each statement alone keeps only one
  * core busy).
  *
  * Why a long transaction: a transaction that appends a full row group (122,880 rows) or more writes it compressed
@@ -31,12 +30,13 @@ import {
 } from '../store.ts';
 import {
   addBulkMapSql,
+  attachStagedSql,
   CREATE_HANDED_SQL,
   createBulkMapsSql,
   DROP_STAGED_SQL,
-  exportStagedSql,
   insertSql,
   KEYS_SQL,
+  keepValidSql,
   MAP_KINDS,
   markHandedSql,
   NEW_ATTRIBUTION_KEYS_QUERY,
@@ -158,19 +158,24 @@ export function createBulkLogLoader(
         const seq = n++;
         const staged = `bulk_g${seq}`;
         try {
-          await stageConn.run(stageSql(groupFiles, metadataKeys));
+          await stageConn.run(attachStagedSql(staged));
+          pending.add(staged);
+          await stageConn.run(stageSql(staged, groupFiles, metadataKeys));
           // Staged rows name their file by its index in the group.
           const sources = groupFiles.map((f) => f.source);
+          const invalidIndexes = (await rows(KEYS_SQL.invalidFiles(staged))).map((r) =>
+            Number(r.file),
+          );
+          if (invalidIndexes.length > 0)
+            for (const sql of keepValidSql(staged, invalidIndexes)) await stageConn.run(sql);
+          const invalid = invalidIndexes.map((i) => sources[i] as string);
           const sourceOf = (r: Record<string, unknown>) => sources[Number(r.file)] as string;
-          const invalid = (await rows(KEYS_SQL.invalidFiles)).map(sourceOf);
-          await stageConn.run(okViewSql(invalid.length > 0));
+          await stageConn.run(okViewSql(staged));
           const perFile = await rows(KEYS_SQL.files);
           const [summary] = await rows(KEYS_SQL.summary);
           const prices = await rows(KEYS_SQL.prices);
           await stageConn.run(NEW_ATTRIBUTION_KEYS_SQL);
           const attributions = await rows(NEW_ATTRIBUTION_KEYS_QUERY);
-          pending.add(staged);
-          for (const sql of exportStagedSql(staged)) await stageConn.run(sql);
           await stageConn.run(markHandedSql(seq));
           const str = (v: unknown) => (v === null || v === undefined ? null : String(v));
           const priceKey = (r: Record<string, unknown>): PriceKey => ({
