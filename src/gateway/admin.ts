@@ -207,6 +207,6 @@ export function rotate(old: VirtualKey, now: number): { key: VirtualKey; plainte
 export function expiryOf(days: unknown, now: number): number | null {
   if (days === undefined || days === null) return null;
   if (typeof days !== 'number' || !Number.isFinite(days) || days <= 0 || days > 3650)
-    throw new Error('expires_days must be a number of days from 0 to 3650');
+    throw new Error('expires_days must be a number of days, more than 0 and at most 3650');
   return now + Math.round(days * DAY_MS);
 }

@@ -65,6 +65,20 @@ describe('tokenledger keys', () => {
       db,
     ]);
     assert.equal(rotated.code, 0, rotated.err);
+    assert.match(
+      rotated.out,
+      new RegExp(
+        `^The old key ${first?.id} keeps working until 2026-11-23T13:00:00.000Z \\(--grace-seconds 3600\\)\\.\n`,
+      ),
+    );
+    // The table says when the old key stops working.
+    const table = (await cli(['keys', 'list', '--db', db])).out;
+    assert.match(
+      table,
+      new RegExp(
+        `${first?.id} +ana-laptop +search +ana@example\\.com +active until 2026-11-23T13:00Z`,
+      ),
+    );
     let keys = await list();
     const old = keys.find((k) => k.id === first?.id);
     assert.equal(old?.status, 'active', 'the old key works during the grace');
@@ -97,6 +111,20 @@ describe('tokenledger keys', () => {
     const bad = await cli(['keys', 'create', '--name', 'bad\nname', '--db', db]);
     assert.notEqual(bad.code, 0);
     assert.match(bad.err, /name must be/);
+    // Flags are named as typed, and checked before anything is written.
+    const days = await cli(['keys', 'create', '--name', 'x', '--expires-days', 'abc', '--db', db]);
+    assert.equal(days.code, 2);
+    assert.match(
+      days.err,
+      /--expires-days must be a number of days, more than 0 and at most 3650; got abc/,
+    );
+    const grace = await cli(['keys', 'rotate', 'k1', '--grace-seconds', 'soon', '--db', db]);
+    assert.equal(grace.code, 2);
+    assert.match(grace.err, /--grace-seconds must be a whole number of seconds/);
+    // An id that is not there is not a usage mistake (exit 1), and says where the ids are.
+    const missing = await cli(['keys', 'revoke', 'nosuchkey', '--db', db]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.err, /no key nosuchkey \(see tokenledger keys list\)/);
   });
 
   test('through a gateway whose replicas share keys: a note when Redis cannot take the change yet', async (t) => {

@@ -38,6 +38,7 @@ interface Shown {
   user: string | null;
   status: string;
   expires_at: string | null;
+  revoked_at: string | null;
   key?: string;
   /** From a gateway whose replicas share keys: whether the others can see the change yet. */
   shared?: boolean;
@@ -65,8 +66,22 @@ export async function keysCommand(ctx: CliContext): Promise<number> {
   for (const f of ['name', 'team', 'user', 'feature', 'project', 'environment'])
     if (str(flags, f) !== undefined) input[f] = str(flags, f);
   const days = str(flags, 'expires-days');
-  if (days !== undefined) input.expires_days = Number(days);
-  const grace = Number(str(flags, 'grace-seconds') ?? '0');
+  if (days !== undefined) {
+    const n = Number(days);
+    if (days.trim() === '' || !Number.isFinite(n) || n <= 0 || n > 3650)
+      throw new AppError(
+        'cli.usage',
+        `--expires-days must be a number of days, more than 0 and at most 3650; got ${days}`,
+      );
+    input.expires_days = n;
+  }
+  const graceFlag = str(flags, 'grace-seconds');
+  const grace = Number(graceFlag ?? '0');
+  if (graceFlag !== undefined && (!Number.isSafeInteger(grace) || grace < 0))
+    throw new AppError(
+      'cli.usage',
+      `--grace-seconds must be a whole number of seconds (0 or more); got ${graceFlag}`,
+    );
   if ((action === 'rotate' || action === 'revoke') && id === undefined)
     throw new AppError('cli.usage', `keys ${action} needs the key id (see keys list)`);
   if (!['create', 'list', 'rotate', 'revoke'].includes(action))
@@ -84,7 +99,11 @@ export async function keysCommand(ctx: CliContext): Promise<number> {
           const store = rt.store.gatewayKeys;
           const find = async () => {
             const k = (await store.list()).find((k) => k.id === id);
-            if (k === undefined) throw new AppError('cli.usage', `no key ${id}`);
+            if (k === undefined)
+              throw new AppError(
+                'gateway.key_not_found',
+                `no key ${id} (see tokenledger keys list)`,
+              );
             return k;
           };
           const valid = <T>(fn: () => T): T => {
@@ -136,9 +155,16 @@ export async function keysCommand(ctx: CliContext): Promise<number> {
       : '';
   if (action === 'create' || action === 'rotate') {
     const k = shown[0] as Shown;
+    const old =
+      action === 'rotate'
+        ? grace > 0
+          ? `The old key ${id} keeps working until ${new Date(ctx.now() + grace * 1000).toISOString()} (--grace-seconds ${grace}).\n`
+          : `The old key ${id} is revoked.\n`
+        : '';
     print(
       ctx,
-      `Created key ${k.id} (${k.name}${k.team === null ? '' : `, team ${k.team}`}${k.user === null ? '' : `, user ${k.user}`}).\n` +
+      old +
+        `Created key ${k.id} (${k.name}${k.team === null ? '' : `, team ${k.team}`}${k.user === null ? '' : `, user ${k.user}`}).\n` +
         `Key (shown once, store it now):\n  ${k.key}\n` +
         'Callers: export AWS_BEARER_TOKEN_BEDROCK=<key> (AWS SDK, Claude Code) or pass it as the OpenAI apiKey.' +
         pending,
@@ -162,7 +188,10 @@ export async function keysCommand(ctx: CliContext): Promise<number> {
         k.name,
         k.team ?? '',
         k.user ?? '',
-        k.status,
+        // A rotated key in its grace period is active until its revocation, which is shown then.
+        k.status === 'active' && k.revoked_at !== null
+          ? `active until ${k.revoked_at.slice(0, 16)}Z`
+          : k.status,
         k.expires_at?.slice(0, 10) ?? 'never',
       ]),
       [false, false, false, false, false, false],
