@@ -284,8 +284,15 @@ export async function runReconciliation(
       'the ledger has no bill yet: run `tokenledger ingest-cur PATH` first',
     );
   }
+  const bounds = periodBounds(period);
+  if (bounds === null)
+    throw new AppError('analyse.bad_month', `--month ${period}: expected YYYY-MM, e.g. 2026-10`);
+  if (!periods.includes(period))
+    throw new AppError(
+      'analyse.no_bill',
+      `no bill for ${period} in the ledger (bills for: ${periods.join(', ')}); run \`tokenledger ingest-cur PATH\` with that month's export`,
+    );
   const data = await store.reconciler.reconcile(period, options);
-  const { fromMs, toMs } = periodBounds(period) ?? { fromMs: 0, toMs: 0 };
-  const coverage = await store.metrics.coverage(fromMs, toMs);
+  const coverage = await store.metrics.coverage(bounds.fromMs, bounds.toMs);
   return explainReconciliation(data, coverage);
 }

@@ -8,6 +8,7 @@ import {
   type UsageQuery,
   type UsageRow,
 } from '../store/index.ts';
+import { shortModel } from './model-name.ts';
 import { parseTime } from './time-range.ts';
 
 export interface ReportRequest {
@@ -25,6 +26,8 @@ export interface Report {
   readonly rows: readonly UsageRow[];
   readonly total: UsageRow;
   readonly unpriced: readonly UnpricedModel[];
+  /** What may explain an empty report or an empty column: a filter value or metadata key no record has. */
+  readonly notes: readonly string[];
 }
 
 const ALIASES: Readonly<Record<string, GroupKey>> = {
@@ -61,24 +64,102 @@ export function buildQuery(req: ReportRequest, now: number): UsageQuery {
   if (req.cost !== undefined && req.cost !== 'list' && req.cost !== 'billed') {
     throw new AppError('analyse.bad_cost', `--cost must be list or billed, got ${req.cost}`);
   }
+  if (req.limit !== undefined && (!Number.isSafeInteger(req.limit) || req.limit < 1))
+    throw new AppError('analyse.bad_limit', `--limit must be 1 or more, got ${req.limit}`);
+  const since = req.since !== undefined ? parseTime(req.since, now, '--since') : undefined;
+  const until = req.until !== undefined ? parseTime(req.until, now, '--until') : undefined;
+  if (since !== undefined && until !== undefined && since >= until)
+    throw new AppError(
+      'analyse.bad_time',
+      `--since ${req.since} (${iso(since)}) is not before --until ${req.until} (${iso(until)}): the range is empty`,
+    );
   return {
     groupBy: req.by.map(toGroupKey),
     where,
     ...(req.cost === 'billed' ? { cost: 'billed' as const } : {}),
-    ...(req.since !== undefined ? { since: parseTime(req.since, now, '--since') } : {}),
-    ...(req.until !== undefined ? { until: parseTime(req.until, now, '--until') } : {}),
+    ...(since !== undefined ? { since } : {}),
+    ...(until !== undefined ? { until } : {}),
     ...(req.limit !== undefined ? { limit: req.limit } : {}),
   };
 }
 
+const iso = (ms: number) => new Date(ms).toISOString().replace(':00.000Z', 'Z');
+
+/** Values a note lists at most. */
+const SHOWN_VALUES = 12;
+
 export async function runReport(store: Store, req: ReportRequest, now: number): Promise<Report> {
-  const query = buildQuery(req, now);
+  const query = await withModelNames(store, buildQuery(req, now));
   const { rows, total } = await store.queryUsage(query);
   // Unpriced usage is rare: look for its models only when the total says there is some. (With billed dollars,
   // "unpriced" records are those no reconciled bill covers; the note says so instead.)
   const unpriced =
     total.unpricedRequests > 0 && query.cost !== 'billed' ? await store.unpricedModels(query) : [];
-  return { query, rows, total, unpriced };
+  return { query, rows, total, unpriced, notes: await reportNotes(store, query, rows, total) };
+}
+
+/**
+ * `--where model=claude-sonnet-4-5`: the short name tables show stands for the full model id it shortens (when it
+ * names exactly one; several is a usage error that lists them).
+ */
+async function withModelNames(store: Store, query: UsageQuery): Promise<UsageQuery> {
+  if (!query.where.some((w) => w.key === 'model')) return query;
+  const models = await store.distinctValues('model', { where: [] }, 10_000);
+  const where = query.where.map((w) => {
+    if (w.key !== 'model' || models.includes(w.value)) return w;
+    const full = models.filter((m) => shortModel(m) === w.value);
+    if (full.length > 1)
+      throw new AppError(
+        'analyse.bad_filter',
+        `--where model=${w.value} names several models: ${full.join(', ')}; give the full id`,
+      );
+    return full.length === 1 ? { ...w, value: full[0] as string } : w;
+  });
+  return { ...query, where };
+}
+
+/**
+ * Why a report may be empty, or a column all "(none)": a --where value (or a request-metadata key) no record in the
+ * range has, with the values that are there; a --by metadata key no record has. Asked of the store only then.
+ */
+async function reportNotes(
+  store: Store,
+  query: UsageQuery,
+  rows: readonly UsageRow[],
+  total: UsageRow,
+): Promise<string[]> {
+  const notes: string[] = [];
+  const range = {
+    where: [],
+    ...(query.since !== undefined ? { since: query.since } : {}),
+    ...(query.until !== undefined ? { until: query.until } : {}),
+  };
+  const listed = (values: readonly string[]) =>
+    values.length > SHOWN_VALUES
+      ? `${values.slice(0, SHOWN_VALUES).join(', ')}, …`
+      : values.join(', ');
+  if (total.requests === 0 && query.cost !== 'billed')
+    for (const w of query.where) {
+      const values = await store.distinctValues(w.key, range, SHOWN_VALUES + 1);
+      if (values.includes(w.value)) continue;
+      const name = w.key.replace(/^meta:/, '');
+      notes.push(
+        values.length === 0
+          ? w.key.startsWith('meta:')
+            ? `no record in this range has the request-metadata key "${name}" (--where ${name}=…); see \`report --help\` for the dimensions`
+            : `no record in this range has a ${name}`
+          : `no record in this range has ${name}=${w.value}; ${name} values here: ${listed(values)}`,
+      );
+    }
+  for (const key of query.groupBy) {
+    if (!key.startsWith('meta:') || rows.length === 0) continue;
+    if (rows.some((r) => r.keys[key] !== null && r.keys[key] !== undefined)) continue;
+    const name = key.slice(5);
+    notes.push(
+      `no record in this report has the request-metadata key "${name}" (--by ${name}); see \`report --help\` for the dimensions`,
+    );
+  }
+  return notes;
 }
 
 /** The JSON shape of a row: group keys plus counters; money as a decimal string. */

@@ -27,7 +27,7 @@ export function parse(
     });
     return { flags: values as Flags, positionals };
   } catch (e: unknown) {
-    throw new AppError('cli.usage', (e as Error).message);
+    throw new AppError('cli.usage', usageMessage(e as Error & { code?: string }));
   }
 }
 
@@ -49,4 +49,19 @@ export function int(flags: Flags, name: string, fallback: number): number {
   if (!Number.isSafeInteger(n) || n < 0)
     throw new AppError('cli.usage', `--${name} expects a whole number, got ${v}`);
   return n;
+}
+
+/** parseArgs's messages, said the way the rest of the CLI says them (the unknown option first, then where to look). */
+function usageMessage(e: Error & { code?: string }): string {
+  if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    const option = /'([^']+)'/.exec(e.message)?.[1];
+    if (option !== undefined) return `unknown option ${option} (see --help)`;
+  }
+  if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    // "Option '--limit' argument is ambiguous…": a value that starts with '-'.
+    const option = /'(--[^']+)'/.exec(e.message)?.[1];
+    if (option !== undefined && /ambiguous/.test(e.message))
+      return `${option} needs a value; a value that starts with '-' is written ${option}=VALUE`;
+  }
+  return e.message;
 }

@@ -2,6 +2,7 @@
 /**
  * The tokenledger command line. The only place that reads argv and process.env and maps errors to exit codes.
  */
+import { readFileSync } from 'node:fs';
 import { isAppError } from '../core/index.ts';
 import { collectCommand } from './commands/collect.ts';
 import { demoCommand } from './commands/demo.ts';
@@ -42,6 +43,13 @@ const COMMANDS: Readonly<Record<string, (ctx: CliContext) => Promise<number>>> =
   start: startCommand,
 };
 
+/** The package's version (package.json sits two levels up, from src/cli and from dist/cli alike). */
+const VERSION = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  }
+).version;
+
 export const HELP = `tokenledger — where every Bedrock token-dollar goes
 
 Usage: tokenledger <command> [options]      (every command takes --db FILE and --config FILE)
@@ -66,10 +74,14 @@ Usage: tokenledger <command> [options]      (every command takes --db FILE and -
 
 The ledger is a DuckDB file: --db, else $TOKENLEDGER_DB, else ./tokenledger.duckdb.
 Config: --config, else $TOKENLEDGER_CONFIG, else ./tokenledger.yaml, else the demo's beside the ledger.
-Run \`tokenledger <command> --help\` for a command's options.`;
+Run \`tokenledger <command> --help\` for a command's options; \`tokenledger --version\` for the version.`;
 
 export async function main(ctx: CliContext): Promise<number> {
   const [name, ...rest] = ctx.argv;
+  if (name === '--version' || name === '-v' || name === 'version') {
+    ctx.stdout.write(`tokenledger ${VERSION}\n`);
+    return EXIT.ok;
+  }
   if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
     ctx.stdout.write(`${HELP}\n`);
     return name === undefined ? EXIT.usage : EXIT.ok;

@@ -250,4 +250,12 @@ test('with CloudWatch metrics, missing hours are exact and log-delivery failures
     r.findings.find((f) => f.kind === 'log_delivery')?.message ?? '',
     /2 failed invocation-log deliveries for account 111122223333 in us-east-1, 2026-03-02 14:00–15:00 UTC/,
   );
+  // A month without a bill is said so (not reconciled as a bill of $0), and a month must look like one.
+  await assert.rejects(runReconciliation(store, '2025-01', { allocate: false }), {
+    code: 'analyse.no_bill',
+    message: /no bill for 2025-01 in the ledger \(bills for: 2026-03\)/,
+  });
+  await assert.rejects(runReconciliation(store, 'March', { allocate: false }), {
+    code: 'analyse.bad_month',
+  });
 });

@@ -145,6 +145,21 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
           filtered.map((r) => [r.keys['meta:ticket'], r.requests, r.costPicos]),
           [['T-1', 1, 5n]],
         );
+        // Distinct values: sorted, nulls left out, within the filters, at most `limit`.
+        assert.deepEqual(await s.distinctValues('team', { where: [] }, 10), ['growth', 'search']);
+        assert.deepEqual(await s.distinctValues('team', { where: [] }, 1), ['growth']);
+        assert.deepEqual(await s.distinctValues('meta:ticket', { where: [] }, 10), ['T-1']);
+        assert.deepEqual(
+          await s.distinctValues(
+            'day',
+            {
+              where: [{ key: 'team', value: 'search' }],
+              until: Date.parse('2026-03-02T00:00:00Z'),
+            },
+            10,
+          ),
+          ['2026-03-01'],
+        );
         const unpriced = await s.unpricedModels({ where: [] });
         assert.deepEqual(
           unpriced.map((u) => [u.model, u.requests, u.tokens]),

@@ -125,8 +125,17 @@ export interface Store {
     batch: EncodedUsage,
     options?: { readonly dedupeMarginMs?: number },
   ): Promise<WriteResult>;
-  /** Groups (at most `limit`, by cost descending) and the total over everything the filters select. */
+  /**
+   * Groups (at most `limit`) and the total over everything the filters select. Groups come by cost descending; with a
+   * time key (hour, day, week, month) among them, in time order first (a time series reads in order).
+   */
   queryUsage(query: UsageQuery): Promise<UsageResult>;
+  /** Up to `limit` distinct values of a dimension (as text, nulls left out, sorted) in what the filters select. */
+  distinctValues(
+    key: GroupKey,
+    query: Omit<UsageQuery, 'groupBy'>,
+    limit: number,
+  ): Promise<readonly string[]>;
   unpricedModels(query: Omit<UsageQuery, 'groupBy'>): Promise<readonly UnpricedModel[]>;
   getRecord(requestId: string): Promise<StoredRecord | null>;
   getCheckpoint(key: string): Promise<string | undefined>;

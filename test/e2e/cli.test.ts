@@ -107,8 +107,62 @@ describe('tokenledger CLI', () => {
     assertGolden(golden('explain.txt'), r.out);
   });
 
+  test('report --by day is a time series: days in order, whatever they cost', async () => {
+    const r = await cli('report', '--by', 'day', '--format', 'json');
+    const days = (JSON.parse(r.out) as { day: string }[]).map((row) => row.day);
+    assert.ok(days.length >= 3, r.out);
+    assert.deepEqual(days, [...days].sort());
+  });
+
+  test('--where model= takes the short name the tables show', async () => {
+    const full = await cli(
+      'report',
+      '--by',
+      'team',
+      '--where',
+      'model=anthropic.claude-sonnet-4-20250514-v1:0',
+    );
+    const short = await cli('report', '--by', 'team', '--where', 'model=claude-sonnet-4');
+    assert.equal(short.code, 0, short.err);
+    assert.equal(short.out, full.out);
+    assert.match(short.out, /data-science +1 /);
+  });
+
+  test('an empty report says which filter matched nothing, and what is there', async () => {
+    const typo = await cli('report', '--by', 'day', '--where', 'team=serach');
+    assert.equal(typo.code, 0);
+    assert.match(typo.out, /TOTAL +0 /);
+    assert.match(
+      typo.err,
+      /Note: no record in this range has team=serach; team values here: .*search/,
+    );
+    const key = await cli('report', '--by', 'team', '--where', 'tema=search', '--format', 'csv');
+    assert.match(key.err, /Note: no record in this range has the request-metadata key "tema"/);
+    assert.doesNotMatch(key.out, /Note/, 'notes stay off stdout');
+    const by = await cli('report', '--by', 'nosuchdim');
+    assert.match(by.err, /Note: no record in this report has the request-metadata key "nosuchdim"/);
+  });
+
   test('usage errors exit 2 with a message', async () => {
     assert.equal((await cli('frobnicate')).code, 2);
+    const unknown = await cli('report', '--frob');
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.err, /tokenledger report: unknown option --frob \(see --help\)/);
+    const zero = await cli('report', '--limit', '0');
+    assert.equal(zero.code, 2);
+    assert.match(zero.err, /--limit must be 1 or more/);
+    const negative = await cli('report', '--limit', '-1');
+    assert.equal(negative.code, 2);
+    assert.match(
+      negative.err,
+      /--limit needs a value; a value that starts with '-' is written --limit=VALUE/,
+    );
+    const range = await cli('report', '--since', '2026-03-04', '--until', '2026-03-02');
+    assert.equal(range.code, 2);
+    assert.match(
+      range.err,
+      /--since 2026-03-04 \(2026-03-04T00:00Z\) is not before --until 2026-03-02/,
+    );
     const bad = await cli('report', '--since', 'yesterday');
     assert.equal(bad.code, 2);
     assert.match(bad.err, /--since "yesterday"/);
@@ -116,5 +170,15 @@ describe('tokenledger CLI', () => {
     const missing = await cli('explain', 'no-such-request');
     assert.equal(missing.code, 1);
     assert.match(missing.err, /no record with requestId no-such-request/);
+  });
+
+  test('--version, and start --help answers without building anything', async () => {
+    const v = await cli('--version');
+    assert.equal(v.code, 0);
+    assert.match(v.out, /^tokenledger \d+\.\d+\.\d+\n$/);
+    const help = await cli('start', '--help');
+    assert.equal(help.code, 0);
+    assert.match(help.out, /^Usage: tokenledger start/);
+    assert.doesNotMatch(help.out, /demo organisation \(tokenledger demo\)\.\n|Spend by team/);
   });
 });

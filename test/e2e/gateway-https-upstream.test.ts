@@ -17,6 +17,7 @@ import {
 } from '@aws-sdk/client-bedrock-runtime';
 import { newKey } from '../../src/gateway/index.ts';
 import { openRuntime } from '../../src/runtime.ts';
+import { runCli } from '../support/cli.ts';
 import { startFakeBedrock } from '../support/fake-bedrock.ts';
 import { HAIKU } from '../support/gateway.ts';
 import { tempDir } from '../support/temp-dir.ts';
@@ -134,6 +135,18 @@ describe('gateway → Bedrock over HTTPS', () => {
       } finally {
         await rt.close();
       }
+      // `explain` says what recorded the call.
+      const explained = await runCli(['explain', String(fake.requests[0]?.requestId), '--db', db], {
+        env: {},
+        cwd: dir.path,
+        now: Date.now(),
+        placeholders: {},
+      });
+      assert.equal(explained.code, 0, explained.err);
+      assert.match(
+        explained.out,
+        /\n {2}source {10}the tokenledger gateway \(recorded as it forwarded the call\)\n/,
+      );
     } finally {
       child.kill('SIGKILL');
       await fake.close();

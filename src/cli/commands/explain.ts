@@ -12,6 +12,11 @@ import type { StoredRecord } from '../../store/index.ts';
 import { parse } from '../args.ts';
 import { type CliContext, EXIT, print, withRuntime } from '../context.ts';
 
+/** Sources that are not files: what recorded the call. */
+const RECORDED_BY: Readonly<Record<string, string>> = {
+  gateway: 'the tokenledger gateway (recorded as it forwarded the call)',
+};
+
 const CLASS_LABEL: Readonly<Record<TokenClass, string>> = {
   input: 'input (uncached)',
   cacheRead: 'cache read',
@@ -117,7 +122,8 @@ export function explainText(row: StoredRecord, catalog: Catalog): string {
         : 'client-only telemetry event (no invocation log or gateway record of this call)'
       : rec.source.line > 0
         ? `${rec.source.uri}:${rec.source.line}`
-        : `${rec.source.uri} (read by DuckDB; search it for the request id)`,
+        : (RECORDED_BY[rec.source.uri] ??
+          `${rec.source.uri} (read in bulk, without line numbers; search the file for the request id)`),
   );
   out.push('', 'Normalised');
   kv('model id', rec.modelId);
@@ -151,12 +157,14 @@ export function explainText(row: StoredRecord, catalog: Catalog): string {
         'long context',
         `over ${e.longContext?.thresholdTokens} input tokens: ×${e.longContext?.inputMultiplier} input, ×${e.longContext?.outputMultiplier} output`,
       );
-    out.push(`  ${'tokens'.padEnd(32)}${'USD per 1M'.padStart(14)}${'cost USD'.padStart(18)}`);
+    // Label, tokens, rate and cost in aligned columns (the label column fits the longest label).
+    out.push(
+      `  ${''.padEnd(18)}${'tokens'.padStart(12)}${'USD per 1M'.padStart(14)}${'cost USD'.padStart(16)}`,
+    );
     for (const l of quoteLines(rec, q)) {
       if (l.tokens === 0) continue;
-      const label = `${CLASS_LABEL[l.tokenClass]} ${l.tokens.toLocaleString('en-US')}`;
       out.push(
-        `  ${label.padEnd(32)}${formatUsd(l.rate * 1_000_000n).padStart(14)}${formatUsd(l.picos).padStart(18)}${l.rateMissing ? '  (no own rate)' : ''}`,
+        `  ${CLASS_LABEL[l.tokenClass].padEnd(18)}${l.tokens.toLocaleString('en-US').padStart(12)}${formatUsd(l.rate * 1_000_000n).padStart(14)}${formatUsd(l.picos).padStart(16)}${l.rateMissing ? '  (no own rate)' : ''}`,
       );
     }
     if (q.discount !== null) {

@@ -78,10 +78,10 @@ export async function metricsCommand(ctx: CliContext): Promise<number> {
     compact(g.inputTokens + g.outputTokens + g.cacheReadTokens + g.cacheWriteTokens),
     g.tokensPerInvocation ?? '-',
     g.outputInputRatio ?? '-',
-    g.cacheHitRate ?? '-',
-    g.clientErrorRate ?? '-',
-    g.serverErrorRate ?? '-',
-    g.throttleRate ?? '-',
+    percent(g.cacheHitRate),
+    percent(g.clientErrorRate),
+    percent(g.serverErrorRate),
+    percent(g.throttleRate),
   ];
   const table = renderTable(
     [
@@ -107,4 +107,13 @@ export async function metricsCommand(ctx: CliContext): Promise<number> {
   }
   print(ctx, out.join('\n'));
   return EXIT.ok;
+}
+
+/** A rate as a decimal string ("0.0020") shown as a percentage ("0.20%"), exactly: the point moves two places. */
+export function percent(rate: string | null): string {
+  if (rate === null) return '-';
+  const m = /^(\d+)(?:\.(\d*))?$/.exec(rate);
+  if (m === null) return rate;
+  const digits = `${m[2] ?? ''}00`;
+  return `${Number(`${m[1]}${digits.slice(0, 2)}`)}${digits.length > 4 ? `.${digits.slice(2, -2)}` : ''}%`;
 }

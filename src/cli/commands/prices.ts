@@ -1,7 +1,7 @@
 /** `tokenledger prices list|show|check|missing|import`: the catalog a FinOps reviewer reads, checks and updates. */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseTime } from '../../analyse/index.ts';
+import { parseTime, shortModel } from '../../analyse/index.ts';
 import { loadConfig } from '../../config/index.ts';
 import { AppError, formatUsd, type Picos, type Scope } from '../../core/index.ts';
 import { createNormaliser, isUnresolved } from '../../normalise/index.ts';
@@ -17,7 +17,7 @@ import {
 import { loadPricing } from '../../runtime.ts';
 import { type Flags, parse, str } from '../args.ts';
 import { type CliContext, configPath, EXIT, print, withRuntime } from '../context.ts';
-import { compact, renderTable, shortModel } from '../format.ts';
+import { compact, renderTable } from '../format.ts';
 
 export const PRICES_HELP = `Usage: tokenledger prices <list|show|check|missing|import> [options] [--config FILE]
 

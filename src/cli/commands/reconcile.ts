@@ -1,9 +1,9 @@
 /** `tokenledger reconcile [--month YYYY-MM]`: the ledger against the bill, with causes, then billed dollars allocated. */
-import { type Reconciliation, runReconciliation } from '../../analyse/index.ts';
+import { type Reconciliation, runReconciliation, shortModel } from '../../analyse/index.ts';
 import { AppError, formatUsd, formatUsdHuman, type Picos } from '../../core/index.ts';
 import { parse, str } from '../args.ts';
 import { type CliContext, EXIT, print, withRuntime } from '../context.ts';
-import { renderTable, shortModel } from '../format.ts';
+import { renderTable } from '../format.ts';
 
 export const RECONCILE_HELP = `Usage: tokenledger reconcile [--month YYYY-MM] [--dry-run] [--json] [--db FILE]
 

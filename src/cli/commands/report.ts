@@ -86,6 +86,8 @@ export async function reportCommand(ctx: CliContext): Promise<number> {
         ? reportCsv(report)
         : reportTable(report),
   );
+  // On stderr, so that CSV and JSON stay clean when redirected.
+  for (const note of report.notes) ctx.stderr.write(`Note: ${note}\n`);
   return EXIT.ok;
 }
 
@@ -130,6 +132,7 @@ export function renderTelemetryReport(report: TelemetryReport, format: string): 
       rows: r.rows,
       total: r.total,
       unpriced: [],
+      notes: [],
     };
     if (format === 'json') return reportJson(asReport);
     if (format === 'csv') return reportCsv(asReport);

@@ -1,11 +1,11 @@
 /** `tokenledger reprice`: recompute stored costs after a catalog, overrides or inference-profile change. */
-import { parseTime } from '../../analyse/index.ts';
+import { parseTime, shortModel } from '../../analyse/index.ts';
 import { AppError, formatUsd, formatUsdHuman, type Picos } from '../../core/index.ts';
 import { reprice } from '../../pipeline/index.ts';
 import type { RepriceResult } from '../../store/index.ts';
 import { parse, str } from '../args.ts';
 import { type CliContext, EXIT, print, withRuntime } from '../context.ts';
-import { renderTable, shortModel } from '../format.ts';
+import { renderTable } from '../format.ts';
 
 export const REPRICE_HELP = `Usage: tokenledger reprice [--since 30d|DATE] [--dry-run] [--json] [--db FILE] [--config FILE]
 

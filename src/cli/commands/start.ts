@@ -3,15 +3,27 @@
  * then it shows where the money went.
  */
 import { runReport } from '../../analyse/index.ts';
-import { formatUsdHuman } from '../../core/index.ts';
+import { AppError, formatUsdHuman } from '../../core/index.ts';
 import { parse } from '../args.ts';
 import { type CliContext, dbPath, EXIT, print, withRuntime } from '../context.ts';
 import { reportTable } from '../format.ts';
 import { formatBillSummary, formatTelemetrySummary, runDemo } from './demo.ts';
 import { formatSummary } from './ingest.ts';
 
+export const START_HELP = `Usage: tokenledger start [--db FILE] [--config FILE]
+
+What \`npm start\` runs. With an empty ledger it first builds the demo organisation (\`tokenledger demo
+--days 30 --seed 42\`: invocation logs, Claude Code telemetry, CloudWatch metrics and a bill, ingested
+as real data); then it prints the spend of the last 30 days by team and the top models.`;
+
 export async function startCommand(ctx: CliContext): Promise<number> {
-  const { flags } = parse(ctx.argv, {});
+  const { flags, positionals } = parse(ctx.argv, {});
+  if (flags.help) {
+    print(ctx, START_HELP);
+    return EXIT.ok;
+  }
+  if (positionals.length > 0)
+    throw new AppError('cli.usage', `unexpected argument ${positionals[0]}\n\n${START_HELP}`);
   const db = dbPath(ctx, flags);
   const empty = await withRuntime(ctx, flags, async (rt) => {
     const { total } = await rt.store.queryUsage({ groupBy: [], where: [] });

@@ -37,6 +37,22 @@ const FORMAT: Readonly<Record<string, (col: string) => string>> = {
   month: (c) => `strftime(${c}, '%Y-%m')`,
 };
 
+const TIME_KEYS: ReadonlySet<string> = new Set(Object.keys(FORMAT));
+
+/** Distinct values of one dimension in what the filters select, as text, sorted; nulls left out. */
+export function distinctValuesSql(
+  key: GroupKey,
+  q: Omit<UsageQuery, 'groupBy'>,
+  limit: number,
+  params: unknown[],
+): string {
+  const expr = expressionFor(key);
+  const where = whereClause(q, params);
+  const value = FORMAT[key]?.(expr) ?? `${expr}::VARCHAR`;
+  return `SELECT DISTINCT ${value} AS v FROM usage ${where ? `${where} AND` : 'WHERE'} ${expr} IS NOT NULL
+    ORDER BY v LIMIT ${Math.max(1, Math.trunc(limit))}`;
+}
+
 /** Request-metadata keys allowed by Bedrock (bedrock.md §4.1). */
 const METADATA_KEY = /^[a-zA-Z0-9\s:_@$#=/+,.-]{1,256}$/;
 
@@ -98,8 +114,10 @@ export function usageSql(q: UsageQuery, params: unknown[]): string {
       coalesce(sum(${amount}), 0)::HUGEINT AS cost_pusd,
       count(*) - count(${amount}) AS unpriced
     FROM ${source} ${where} ${grouping}`;
+  // A time series reads in time order: time keys first (ascending), then the largest cost first.
+  const timeOrder = q.groupBy.flatMap((k, i) => (TIME_KEYS.has(k) ? [`k${i}, `] : [])).join('');
   return `SELECT ${[...outKeys, ''].join(', ')} * EXCLUDE (${[...q.groupBy.map((_, i) => `g${i}`), ''].join(', ')} is_total), is_total
     FROM (${inner})
-    ORDER BY is_total DESC, cost_pusd DESC, requests DESC ${q.groupBy.map((_, i) => `, k${i}`).join('')}
+    ORDER BY is_total DESC, ${timeOrder}cost_pusd DESC, requests DESC ${q.groupBy.map((_, i) => `, k${i}`).join('')}
     ${limit === '' ? '' : `LIMIT ${Math.max(1, Math.trunc(q.limit ?? 1)) + 1}`}`;
 }

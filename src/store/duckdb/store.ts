@@ -24,7 +24,7 @@ import { createBillStore } from './bill.ts';
 import { createBulkLogLoader } from './bulk-logs.ts';
 import { createGatewayKeyStore, GATEWAY_MIGRATIONS } from './gateway.ts';
 import { createMetricsStore } from './metrics.ts';
-import { usageSql, whereClause } from './query-sql.ts';
+import { distinctValuesSql, usageSql, whereClause } from './query-sql.ts';
 import { createReconciler } from './reconcile.ts';
 import { createRepricer } from './reprice.ts';
 import { encodeUsage, INSERT_COLUMNS, KEY, READ_COLUMNS, SELECT_COLUMNS } from './row-codec.ts';
@@ -211,6 +211,12 @@ export async function createDuckDbStore(options: DuckDbStoreOptions): Promise<St
         requests: Number(r.requests),
         tokens: big(r.tokens),
       }));
+    },
+
+    async distinctValues(key, query, limit) {
+      const params: unknown[] = [];
+      const found = await rows(distinctValuesSql(key, query, limit, params), params);
+      return found.map((r) => String(r.v));
     },
 
     async getRecord(requestId: string): Promise<StoredRecord | null> {
