@@ -276,6 +276,8 @@ export async function runReconciliation(
   month: string | undefined,
   options: { readonly allocate: boolean },
 ): Promise<Reconciliation> {
+  if (month !== undefined && periodBounds(month) === null)
+    throw new AppError('analyse.bad_month', `--month ${month}: expected YYYY-MM, e.g. 2026-10`);
   const periods = await store.reconciler.periods();
   const period = month ?? periods.at(-1);
   if (period === undefined) {
@@ -285,8 +287,7 @@ export async function runReconciliation(
     );
   }
   const bounds = periodBounds(period);
-  if (bounds === null)
-    throw new AppError('analyse.bad_month', `--month ${period}: expected YYYY-MM, e.g. 2026-10`);
+  if (bounds === null) throw new Error(`a billing period that is not a month: ${period}`);
   if (!periods.includes(period))
     throw new AppError(
       'analyse.no_bill',

@@ -98,15 +98,25 @@ export async function runReport(store: Store, req: ReportRequest, now: number): 
   return { query, rows, total, unpriced, notes: await reportNotes(store, query, rows, total) };
 }
 
+/** The query's time range, without its filters. */
+const rangeOf = (query: UsageQuery): Omit<UsageQuery, 'groupBy'> => ({
+  where: [],
+  ...(query.since !== undefined ? { since: query.since } : {}),
+  ...(query.until !== undefined ? { until: query.until } : {}),
+});
+
 /**
  * `--where model=claude-sonnet-4-5`: the short name tables show stands for the full model id it shortens (when it
  * names exactly one; several is a usage error that lists them).
  */
 async function withModelNames(store: Store, query: UsageQuery): Promise<UsageQuery> {
-  if (!query.where.some((w) => w.key === 'model')) return query;
-  const models = await store.distinctValues('model', { where: [] }, 10_000);
+  // A full id shortens to something else; only a value that is its own short name may stand for others.
+  const short = (w: UsageQuery['where'][number]) =>
+    w.key === 'model' && shortModel(w.value) === w.value;
+  if (!query.where.some(short)) return query;
+  const models = await store.distinctValues('model', rangeOf(query), 10_000);
   const where = query.where.map((w) => {
-    if (w.key !== 'model' || models.includes(w.value)) return w;
+    if (!short(w) || models.includes(w.value)) return w;
     const full = models.filter((m) => shortModel(m) === w.value);
     if (full.length > 1)
       throw new AppError(
@@ -129,19 +139,16 @@ async function reportNotes(
   total: UsageRow,
 ): Promise<string[]> {
   const notes: string[] = [];
-  const range = {
-    where: [],
-    ...(query.since !== undefined ? { since: query.since } : {}),
-    ...(query.until !== undefined ? { until: query.until } : {}),
-  };
+  const range = rangeOf(query);
   const listed = (values: readonly string[]) =>
     values.length > SHOWN_VALUES
       ? `${values.slice(0, SHOWN_VALUES).join(', ')}, …`
       : values.join(', ');
   if (total.requests === 0 && query.cost !== 'billed')
     for (const w of query.where) {
+      // Is the value there at all in the range (another filter may be what empties the report)?
+      if ((await store.distinctValues(w.key, { ...range, where: [w] }, 1)).length > 0) continue;
       const values = await store.distinctValues(w.key, range, SHOWN_VALUES + 1);
-      if (values.includes(w.value)) continue;
       const name = w.key.replace(/^meta:/, '');
       notes.push(
         values.length === 0
@@ -152,8 +159,10 @@ async function reportNotes(
       );
     }
   for (const key of query.groupBy) {
-    if (!key.startsWith('meta:') || rows.length === 0) continue;
+    if (!key.startsWith('meta:') || rows.length === 0 || query.cost === 'billed') continue;
     if (rows.some((r) => r.keys[key] !== null && r.keys[key] !== undefined)) continue;
+    // The rows shown may be all (none) while rows a --limit left out are not.
+    if ((await store.distinctValues(key, { ...range, where: query.where }, 1)).length > 0) continue;
     const name = key.slice(5);
     notes.push(
       `no record in this report has the request-metadata key "${name}" (--by ${name}); see \`report --help\` for the dimensions`,

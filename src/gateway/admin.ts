@@ -154,14 +154,12 @@ export async function handleAdmin(
     );
   }
   if (parts.length === 4 && parts[3] === 'rotate' && req.method === 'POST') {
-    const grace = input.grace_seconds ?? 0;
-    if (typeof grace !== 'number' || !Number.isInteger(grace) || grace < 0 || grace > 30 * 86_400)
-      return bedrockError(
-        res,
-        400,
-        'ValidationException',
-        'grace_seconds must be an integer from 0 to 2592000',
-      );
+    let grace: number;
+    try {
+      grace = graceOf(input.grace_seconds ?? 0);
+    } catch (e: unknown) {
+      return bedrockError(res, 400, 'ValidationException', (e as Error).message);
+    }
     const { key, plaintext } = rotate(old, t);
     const retired = { ...revokedKey(old, t + grace * 1000), replacedBy: key.id };
     return sendJson(
@@ -170,6 +168,8 @@ export async function handleAdmin(
       JSON.stringify({
         ...publicKey(key, t),
         key: plaintext,
+        // The key it replaces, as stored: when it stops working (its revocation, or its expiry if sooner).
+        replaced: publicKey(retired, t),
         ...(await apply(deps, [key, retired])),
       }),
     );
@@ -204,9 +204,23 @@ export function rotate(old: VirtualKey, now: number): { key: VirtualKey; plainte
   return newKey({ name, team, user, feature, project, environment }, now, old.expiresAt);
 }
 
-export function expiryOf(days: unknown, now: number): number | null {
+/** A key's expiry `days` from now; `name` is the field or flag the message names. */
+export function expiryOf(days: unknown, now: number, name = 'expires_days'): number | null {
   if (days === undefined || days === null) return null;
   if (typeof days !== 'number' || !Number.isFinite(days) || days <= 0 || days > 3650)
-    throw new Error('expires_days must be a number of days, more than 0 and at most 3650');
+    throw new Error(`${name} must be a number of days, more than 0 and at most 3650`);
   return now + Math.round(days * DAY_MS);
+}
+
+/** How long a rotated key keeps working, in seconds: a whole number up to 30 days. */
+export const MAX_GRACE_SECONDS = 30 * 86_400;
+export function graceOf(seconds: unknown, name = 'grace_seconds'): number {
+  if (
+    typeof seconds !== 'number' ||
+    !Number.isInteger(seconds) ||
+    seconds < 0 ||
+    seconds > MAX_GRACE_SECONDS
+  )
+    throw new Error(`${name} must be a whole number of seconds from 0 to ${MAX_GRACE_SECONDS}`);
+  return seconds;
 }

@@ -4,7 +4,7 @@
  * SigV4 and records every call through a local spool. Imports core only; the CLI composes it with the store and
  * the pricing pipeline.
  */
-export { expiryOf, keyAttributes, publicKey, revokedKey, rotate } from './admin.ts';
+export { expiryOf, graceOf, keyAttributes, publicKey, revokedKey, rotate } from './admin.ts';
 export { type GatewayConfig, gatewayConfigSchema } from './config.ts';
 export { createAwsCredentialSource, roleSessionName, stsEndpoint } from './credentials.ts';
 export { createGateway, type Gateway, type GatewayDeps, type GatewayOptions } from './gateway.ts';

@@ -127,7 +127,8 @@ export interface Store {
   ): Promise<WriteResult>;
   /**
    * Groups (at most `limit`) and the total over everything the filters select. Groups come by cost descending; with a
-   * time key (hour, day, week, month) among them, in time order first (a time series reads in order).
+   * time key (hour, day, week, month) among them, in time order first (a time series reads in order), and a limit
+   * keeps the latest periods. A time key in `where` compares as its rows show it (`2026-03`, `2026-03-02T10:00Z`).
    */
   queryUsage(query: UsageQuery): Promise<UsageResult>;
   /** Up to `limit` distinct values of a dimension (as text, nulls left out, sorted) in what the filters select. */

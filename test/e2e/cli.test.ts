@@ -141,6 +141,52 @@ describe('tokenledger CLI', () => {
     assert.doesNotMatch(key.out, /Note/, 'notes stay off stdout');
     const by = await cli('report', '--by', 'nosuchdim');
     assert.match(by.err, /Note: no record in this report has the request-metadata key "nosuchdim"/);
+    // Only the filter that matches nothing is named; a value that is there is not.
+    const two = await cli('report', '--where', 'team=search', '--where', 'model=nosuch');
+    assert.match(two.err, /no record in this range has model=nosuch; model values here: /);
+    assert.doesNotMatch(two.err, /team=search/);
+    // A column all "(none)" because a limit cut the rows that have the key is not a missing key.
+    const cut = await cli('report', '--by', 'meta:feature', '--limit', '1', '--format', 'json');
+    assert.equal(
+      (JSON.parse(cut.out) as { 'meta:feature': string | null }[])[0]?.['meta:feature'],
+      null,
+    );
+    assert.equal(cut.err, '');
+  });
+
+  test('time keys filter as reports show them; a limited time series keeps its latest periods', async () => {
+    const all = await cli(
+      'report',
+      '--by',
+      'team',
+      '--since',
+      '2026-03-01',
+      '--until',
+      '2026-04-01',
+      '--format',
+      'json',
+    );
+    const march = await cli(
+      'report',
+      '--by',
+      'team',
+      '--where',
+      'month=2026-03',
+      '--format',
+      'json',
+    );
+    assert.equal(march.code, 0, march.err);
+    assert.equal(march.out, all.out);
+    const hour = await cli('report', '--by', 'operation', '--where', 'hour=2026-03-02T10:00Z');
+    assert.equal(hour.code, 0, hour.err);
+    assert.doesNotMatch(hour.out, /TOTAL +0 /);
+    const days = (await cli('report', '--by', 'day', '--format', 'json')).out;
+    const every = (JSON.parse(days) as { day: string }[]).map((r) => r.day);
+    const last = (await cli('report', '--by', 'day', '--limit', '2', '--format', 'json')).out;
+    assert.deepEqual(
+      (JSON.parse(last) as { day: string }[]).map((r) => r.day),
+      every.slice(-2),
+    );
   });
 
   test('usage errors exit 2 with a message', async () => {

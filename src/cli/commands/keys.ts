@@ -7,6 +7,7 @@
 import { AppError } from '../../core/index.ts';
 import {
   expiryOf,
+  graceOf,
   keyAttributes,
   newKey,
   publicKey,
@@ -39,6 +40,8 @@ interface Shown {
   status: string;
   expires_at: string | null;
   revoked_at: string | null;
+  /** From rotate: the key it replaced, as stored. */
+  replaced?: Shown;
   key?: string;
   /** From a gateway whose replicas share keys: whether the others can see the change yet. */
   shared?: boolean;
@@ -65,23 +68,26 @@ export async function keysCommand(ctx: CliContext): Promise<number> {
   const input: Record<string, unknown> = {};
   for (const f of ['name', 'team', 'user', 'feature', 'project', 'environment'])
     if (str(flags, f) !== undefined) input[f] = str(flags, f);
-  const days = str(flags, 'expires-days');
+  // Flags are checked here, named as typed, before anything is written (the API checks the same rules).
+  const usage = <T>(fn: () => T): T => {
+    try {
+      return fn();
+    } catch (e) {
+      throw new AppError('cli.usage', (e as Error).message);
+    }
+  };
+  const number = (flag: string): number | undefined => {
+    const v = str(flags, flag);
+    return v === undefined ? undefined : v.trim() === '' ? Number.NaN : Number(v);
+  };
+  const days = number('expires-days');
   if (days !== undefined) {
-    const n = Number(days);
-    if (days.trim() === '' || !Number.isFinite(n) || n <= 0 || n > 3650)
-      throw new AppError(
-        'cli.usage',
-        `--expires-days must be a number of days, more than 0 and at most 3650; got ${days}`,
-      );
-    input.expires_days = n;
+    usage(() => expiryOf(days, 0, `--expires-days (got ${str(flags, 'expires-days')})`));
+    input.expires_days = days;
   }
-  const graceFlag = str(flags, 'grace-seconds');
-  const grace = Number(graceFlag ?? '0');
-  if (graceFlag !== undefined && (!Number.isSafeInteger(grace) || grace < 0))
-    throw new AppError(
-      'cli.usage',
-      `--grace-seconds must be a whole number of seconds (0 or more); got ${graceFlag}`,
-    );
+  const grace = usage(() =>
+    graceOf(number('grace-seconds') ?? 0, `--grace-seconds (got ${str(flags, 'grace-seconds')})`),
+  );
   if ((action === 'rotate' || action === 'revoke') && id === undefined)
     throw new AppError('cli.usage', `keys ${action} needs the key id (see keys list)`);
   if (!['create', 'list', 'rotate', 'revoke'].includes(action))
@@ -106,20 +112,13 @@ export async function keysCommand(ctx: CliContext): Promise<number> {
               );
             return k;
           };
-          const valid = <T>(fn: () => T): T => {
-            try {
-              return fn();
-            } catch (e) {
-              throw new AppError('cli.usage', (e as Error).message);
-            }
-          };
           switch (action) {
             case 'create': {
-              const attrs = valid(() => keyAttributes(input));
+              const attrs = usage(() => keyAttributes(input));
               const { key, plaintext } = newKey(
                 attrs,
                 now,
-                valid(() => expiryOf(input.expires_days, now)),
+                usage(() => expiryOf(input.expires_days, now)),
               );
               await store.put([key]);
               return [{ ...publicKey(key, now), key: plaintext }];
@@ -127,11 +126,11 @@ export async function keysCommand(ctx: CliContext): Promise<number> {
             case 'rotate': {
               const old = await find();
               const { key, plaintext } = rotate(old, now);
-              await store.put([
-                key,
-                { ...revokedKey(old, now + grace * 1000), replacedBy: key.id },
-              ]);
-              return [{ ...publicKey(key, now), key: plaintext }];
+              const retired = { ...revokedKey(old, now + grace * 1000), replacedBy: key.id };
+              await store.put([key, retired]);
+              return [
+                { ...publicKey(key, now), key: plaintext, replaced: publicKey(retired, now) },
+              ];
             }
             case 'revoke': {
               const old = await find();
@@ -155,12 +154,7 @@ export async function keysCommand(ctx: CliContext): Promise<number> {
       : '';
   if (action === 'create' || action === 'rotate') {
     const k = shown[0] as Shown;
-    const old =
-      action === 'rotate'
-        ? grace > 0
-          ? `The old key ${id} keeps working until ${new Date(ctx.now() + grace * 1000).toISOString()} (--grace-seconds ${grace}).\n`
-          : `The old key ${id} is revoked.\n`
-        : '';
+    const old = k.replaced === undefined ? '' : `${replacedNote(k.replaced)}\n`;
     print(
       ctx,
       old +
@@ -243,4 +237,13 @@ async function viaApi(
   }
   const parsed = JSON.parse(text) as Shown | Shown[];
   return Array.isArray(parsed) ? parsed : [parsed];
+}
+
+/** What rotate did to the old key: revoked now, or working until its revocation (or its expiry, if sooner). */
+function replacedNote(old: Shown): string {
+  if (old.status !== 'active') return `The old key ${old.id} is ${old.status}.`;
+  const ends = [old.revoked_at, old.expires_at].filter((t): t is string => t !== null).sort()[0];
+  return ends === undefined
+    ? `The old key ${old.id} keeps working.`
+    : `The old key ${old.id} keeps working until ${ends}${ends === old.revoked_at ? '' : ' (when it expires)'}.`;
 }

@@ -33,7 +33,8 @@ const readFiles = (files: readonly BulkFile[]) =>
 const fileIndex = (files: readonly BulkFile[]) =>
   files.length === 1
     ? '0'
-    : `(CASE filename ${files.map((f, i) => `WHEN ${lit(f.path)} THEN ${i}`).join(' ')} END)`;
+    : `(CASE filename ${files.map((f, i) => `WHEN ${lit(f.path)} THEN ${i}`).join(' ')}
+        ELSE error('read_json named a file it was not given: ' || filename) END)`;
 
 /** The maps the pipeline resolves (one row per distinct key): columns, and which of them are the key. */
 const MAPS = {

@@ -208,10 +208,14 @@ test('a file with a count of the wrong type is reported invalid; the stage itsel
 
   // The invalid file's rows come first and the group is inserted in parts (by row id): every valid row goes in once.
   const good2 = logFile('typed-good-2', ids('tg2', 5));
+  const committed = (await ledger()).requests;
   const split = await start(2);
   const second = await split.stage(local(typed, good2));
   assert.deepEqual(second.invalidFiles, [typed]);
   assert.equal((await insert(second, good2)).inserted, 5);
+  // Two transactions of exactly 2 rows are committed, the fifth row waits: the split by row id counts only valid
+  // rows (row ids with a gap where the invalid row was would commit 1 + 2).
+  assert.equal((await ledger()).requests, committed + 4);
   await split.finish();
   for (const id of ids('tg2', 5)) assert.notEqual(await rt.store.getRecord(id), null, id);
   assert.equal(await rt.store.getRecord('tb-0'), null);

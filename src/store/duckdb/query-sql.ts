@@ -81,7 +81,9 @@ export function whereClause(q: Omit<UsageQuery, 'groupBy'>, params: unknown[]): 
   }
   for (const w of q.where) {
     params.push(w.value);
-    parts.push(`${expressionFor(w.key)} = $${params.length}`);
+    // A time key compares as the text reports show (2026-03, 2026-03-01T10:00Z).
+    const expr = expressionFor(w.key);
+    parts.push(`${FORMAT[w.key]?.(expr) ?? expr} = $${params.length}`);
   }
   return parts.length === 0 ? '' : `WHERE ${parts.join(' AND ')}`;
 }
@@ -95,7 +97,6 @@ export function usageSql(q: UsageQuery, params: unknown[]): string {
   const where = whereClause(q, params);
   const groups = q.groupBy.map((_, i) => `g${i}`).join(', ');
   const grouping = q.groupBy.length === 0 ? '' : `GROUP BY GROUPING SETS ((${groups}), ())`;
-  const limit = q.limit === undefined ? '' : `LIMIT ${Math.max(1, Math.trunc(q.limit))}`;
   const outKeys = q.groupBy.map((k, i) => `${FORMAT[k]?.(`g${i}`) ?? `g${i}`} AS k${i}`);
   const billed = q.cost === 'billed';
   const source = billed
@@ -114,10 +115,16 @@ export function usageSql(q: UsageQuery, params: unknown[]): string {
       coalesce(sum(${amount}), 0)::HUGEINT AS cost_pusd,
       count(*) - count(${amount}) AS unpriced
     FROM ${source} ${where} ${grouping}`;
-  // A time series reads in time order: time keys first (ascending), then the largest cost first.
-  const timeOrder = q.groupBy.flatMap((k, i) => (TIME_KEYS.has(k) ? [`k${i}, `] : [])).join('');
-  return `SELECT ${[...outKeys, ''].join(', ')} * EXCLUDE (${[...q.groupBy.map((_, i) => `g${i}`), ''].join(', ')} is_total), is_total
-    FROM (${inner})
-    ORDER BY is_total DESC, ${timeOrder}cost_pusd DESC, requests DESC ${q.groupBy.map((_, i) => `, k${i}`).join('')}
-    ${limit === '' ? '' : `LIMIT ${Math.max(1, Math.trunc(q.limit ?? 1)) + 1}`}`;
+  const rows = `SELECT ${[...outKeys, ''].join(', ')} * EXCLUDE (${[...q.groupBy.map((_, i) => `g${i}`), ''].join(', ')} is_total), is_total
+    FROM (${inner})`;
+  // The total first (a limit keeps it); a time series in time order (time keys first), then the largest cost first.
+  const time = q.groupBy.flatMap((k, i) => (TIME_KEYS.has(k) ? [`k${i}`] : []));
+  const order = (dir: 'ASC' | 'DESC') =>
+    `ORDER BY is_total DESC, ${time.map((k) => `${k} ${dir}, `).join('')}cost_pusd DESC, requests DESC${q.groupBy.map((_, i) => `, k${i}`).join('')}`;
+  if (q.limit === undefined) return `${rows} ${order('ASC')}`;
+  const n = Math.max(1, Math.trunc(q.limit)) + 1;
+  // With a limit, a time series keeps its latest periods, shown in time order.
+  return time.length === 0
+    ? `${rows} ${order('ASC')} LIMIT ${n}`
+    : `SELECT * FROM (${rows} ${order('DESC')} LIMIT ${n}) ${order('ASC')}`;
 }
