@@ -51,6 +51,8 @@ export const FIXED_GROUP_KEYS = [
   'identity',
   'error_code',
   'status',
+  // One row per call: `report --by request_id --limit 10` lists the costliest calls (then `explain` one).
+  'request_id',
   'hour',
   'day',
   'week',

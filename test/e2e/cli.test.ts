@@ -114,6 +114,22 @@ describe('tokenledger CLI', () => {
     assert.deepEqual(days, [...days].sort());
   });
 
+  test('report --by request_id lists the costliest calls, ready for explain', async () => {
+    const r = await cli('report', '--by', 'request_id', '--limit', '2', '--format', 'json');
+    const rows = JSON.parse(r.out) as { request_id: string; requests: number; cost_usd: string }[];
+    assert.deepEqual(
+      rows.map((row) => [row.requests, row.cost_usd]),
+      [
+        [1, '1.0440075'],
+        [1, '0.07557825'],
+      ],
+    );
+    const table = await cli('report', '--by', 'request_id', '--limit', '2');
+    for (const line of table.out.split('\n')) assert.ok(line.length <= 100, `too wide: ${line}`);
+    assert.ok(table.out.includes(rows[0]?.request_id ?? '-'), 'the table shows whole ids');
+    assert.equal((await cli('explain', rows[0]?.request_id ?? '')).code, 0);
+  });
+
   test('--where model= takes the short name the tables show', async () => {
     const full = await cli(
       'report',

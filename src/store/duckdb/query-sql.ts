@@ -23,6 +23,7 @@ const EXPRESSIONS: Readonly<Record<string, string>> = {
   identity: 'identity_arn',
   error_code: 'error_code',
   status: "CASE WHEN error_code IS NULL THEN 'ok' ELSE 'error' END",
+  request_id: 'request_id',
   hour: "date_trunc('hour', ts)",
   day: 'ts::DATE',
   week: "date_trunc('week', ts)::DATE",
