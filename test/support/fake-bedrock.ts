@@ -143,6 +143,8 @@ export interface FakeBedrockOptions {
   readonly record?: boolean;
   /** Serve HTTPS with this certificate (its `url` then names `localhost`, the name the test certificate holds). */
   readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
+  /** The port on 127.0.0.1 (default: any free one). */
+  readonly port?: number;
 }
 
 export interface FakeBedrock {
@@ -881,7 +883,7 @@ export async function startFakeBedrock(options: FakeBedrockOptions = {}): Promis
   );
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
   });
   const { port } = server.address() as AddressInfo;
   return {
