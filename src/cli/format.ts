@@ -1,7 +1,7 @@
 /** Terminal, CSV and JSON renderings of reports. Tables fit 100 columns: long key values are shortened with "…". */
 
 import { type Report, rowToJson, shortModel } from '../analyse/index.ts';
-import { formatUsdHuman } from '../core/index.ts';
+import { AppError, formatUsdHuman } from '../core/index.ts';
 import type { UsageRow } from '../store/index.ts';
 
 export function compact(n: bigint | number): string {
@@ -121,10 +121,30 @@ export function unpricedNote(report: Report): string {
   ].join('\n');
 }
 
-function csvCell(v: string | number | null): string {
-  if (v === null) return '';
+function csvCell(v: string | number | null | undefined): string {
+  if (v === null || v === undefined) return '';
   const s = String(v);
   return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+}
+
+/** Objects as CSV: a header line, then one line per object with `headers`' fields in that order. */
+export function csv(
+  rows: readonly Readonly<Record<string, string | number | null | undefined>>[],
+  headers: readonly string[],
+): string {
+  return [headers.join(','), ...rows.map((r) => headers.map((h) => csvCell(r[h])).join(','))].join(
+    '\n',
+  );
+}
+
+export type OutputFormat = 'table' | 'csv' | 'json';
+
+/** `--format table|csv|json`, with `--json` as `--format json`. */
+export function outputFormat(format: string | undefined, json: boolean): OutputFormat {
+  const f = json ? 'json' : (format ?? 'table');
+  if (f !== 'table' && f !== 'csv' && f !== 'json')
+    throw new AppError('cli.usage', `--format must be table, csv or json, got ${f}`);
+  return f;
 }
 
 export function reportCsv(report: Report): string {
@@ -140,9 +160,7 @@ export function reportCsv(report: Report): string {
     'cost_usd',
     'unpriced_requests',
   ];
-  const lines = [headers.join(',')];
-  for (const r of rows) lines.push(headers.map((h) => csvCell(r[h] ?? null)).join(','));
-  return lines.join('\n');
+  return csv(rows, headers);
 }
 
 export function reportJson(report: Report): string {

@@ -17,6 +17,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { TOOL_FIELDS } from '../../src/cli/commands/tools.ts';
 import { createOtlpSink } from '../../src/pipeline/index.ts';
 import { openRuntime } from '../../src/runtime.ts';
 import { runCli } from '../support/cli.ts';
@@ -311,8 +312,8 @@ describe('telemetry reports on the CLI', () => {
     const read = tools.find((t: { tool: string }) => t.tool === 'Read');
     assert.equal(read.successRate, 2 / 3);
     assert.equal(read.acceptRate, 1);
-    // Decisions by source: the sink does not store tool_decision's `source` yet, so they are all '(unknown)' here;
-    // the split by source is tested on stored rows in src/store/duckdb/telemetry-report.test.ts.
+    // Decisions by source add up to the accepts (the split itself is tested on stored rows in
+    // src/store/duckdb/telemetry-report.test.ts).
     const sources = Object.values(read.bySource as Record<string, { accept: number }>);
     assert.equal(
       sources.reduce((a, c) => a + c.accept, 0),
@@ -334,6 +335,36 @@ describe('telemetry reports on the CLI', () => {
       (await cli('tools', '--help')).out,
       /remainder goes one pico each to the earliest/,
     );
+    // CSV: the JSON's fields as columns (the list the CSV uses is held to the JSON's keys), each decision source
+    // as two columns.
+    const csv = (await cli('tools', '--since', '2026-11-20', '--format', 'csv')).out
+      .trimEnd()
+      .split('\n');
+    const { bySource: _, ...fields } = read as Record<string, unknown>;
+    assert.deepEqual(
+      TOOL_FIELDS.filter((f) => f !== 'user'),
+      Object.keys(fields),
+    );
+    const allSources = [
+      ...new Set(tools.flatMap((t: { bySource: object }) => Object.keys(t.bySource))),
+    ] as string[];
+    const header = (csv[0] ?? '').split(',');
+    assert.deepEqual(header.slice(0, Object.keys(fields).length), Object.keys(fields));
+    assert.deepEqual(
+      header.slice(Object.keys(fields).length).sort(),
+      allSources.flatMap((x) => [`${x}.accept`, `${x}.reject`]).sort(),
+    );
+    assert.equal(csv.length, 1 + tools.length);
+    const readCells = (csv[2] ?? '').split(',');
+    assert.deepEqual(
+      [readCells[0], readCells[1], readCells[header.indexOf('costUsd')]],
+      ['Read', '3', '0.012708666666'],
+    );
+    const accepted = header
+      .map((h, k) => (h.endsWith('.accept') ? Number(readCells[k]) : 0))
+      .reduce((a, b) => a + b, 0);
+    assert.equal(accepted, read.accepts, 'the source columns add up to the accepts');
+    assert.equal((await cli('tools', '--format', 'xml')).code, 2);
   });
 
   test('report --by tool runs over telemetry, in the report formats', async () => {

@@ -12,7 +12,15 @@ import { AppError } from '../../core/index.ts';
 import type { EditDecisionRow, GroupKey } from '../../store/index.ts';
 import { int, list, parse, str } from '../args.ts';
 import { type CliContext, EXIT, print, withRuntime } from '../context.ts';
-import { compact, renderTable, reportCsv, reportJson, reportTable } from '../format.ts';
+import {
+  compact,
+  csv,
+  outputFormat,
+  renderTable,
+  reportCsv,
+  reportJson,
+  reportTable,
+} from '../format.ts';
 
 export const REPORT_HELP = `Usage: tokenledger report [--by DIM,…] [--since 7d|DATE] [--until DATE] [--where DIM=VALUE]…
                           [--cost list|billed] [--format table|csv|json] [--limit N] [--db FILE]
@@ -54,9 +62,7 @@ export async function reportCommand(ctx: CliContext): Promise<number> {
   }
   if (positionals.length > 0)
     throw new AppError('cli.usage', `unexpected argument ${positionals[0]}\n\n${REPORT_HELP}`);
-  const format = str(flags, 'format') ?? 'table';
-  if (!['table', 'csv', 'json'].includes(format))
-    throw new AppError('cli.usage', '--format must be table, csv or json');
+  const format = outputFormat(str(flags, 'format'), false);
   const by = list(flags, 'by')
     .flatMap((b) => b.split(','))
     .filter((b) => b.length > 0);
@@ -116,12 +122,6 @@ function decisionJson(row: EditDecisionRow): Record<string, string | number | nu
   };
 }
 
-const csvCell = (v: string | number | null | undefined): string => {
-  if (v === null || v === undefined) return '';
-  const s = String(v);
-  return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
-};
-
 /** The same formats as the ledger report: group keys plus the same counters (null where telemetry has none). */
 export function renderTelemetryReport(report: TelemetryReport, format: string): string {
   const keys = report.query.groupBy;
@@ -141,12 +141,11 @@ export function renderTelemetryReport(report: TelemetryReport, format: string): 
   }
   if (format === 'json') return JSON.stringify(r.rows.map(decisionJson), null, 2);
   if (format === 'csv') {
-    const headers = [...keys, ...Object.keys(NULL_COUNTERS), ...DECISION_KEYS];
-    const rows = r.rows.map(decisionJson);
-    return [
-      headers.join(','),
-      ...rows.map((row) => headers.map((h) => csvCell(row[h])).join(',')),
-    ].join('\n');
+    return csv(r.rows.map(decisionJson), [
+      ...keys,
+      ...Object.keys(NULL_COUNTERS),
+      ...DECISION_KEYS,
+    ]);
   }
   const rate = (row: EditDecisionRow) => {
     const decided = row.accepts + row.rejects;

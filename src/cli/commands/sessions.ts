@@ -4,7 +4,7 @@ import { AppError, formatUsd, formatUsdHuman } from '../../core/index.ts';
 import type { SessionSummary, UserSummary } from '../../store/index.ts';
 import { int, parse, str } from '../args.ts';
 import { type CliContext, EXIT, print, withRuntime } from '../context.ts';
-import { compact, renderTable } from '../format.ts';
+import { compact, csv, type OutputFormat, outputFormat, renderTable } from '../format.ts';
 
 export const SESSIONS_HELP = `Usage: tokenledger sessions [--since 7d|DATE] [--until DATE] [--by session|user]
                           [--user EMAIL] [--limit 20] [--format table|csv|json] [--db FILE]
@@ -209,27 +209,11 @@ function usersTable(users: readonly UserSummary[]): string {
   );
 }
 
-const csvCell = (v: string | number | null): string => {
-  if (v === null) return '';
-  const text = String(v);
-  return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
-};
-
-/** The JSON objects as CSV: one column per field, in the JSON's order. */
-function csv(rows: readonly Record<string, string | number | null>[], headers: readonly string[]) {
-  return [
-    headers.join(','),
-    ...rows.map((r) => headers.map((h) => csvCell(r[h] ?? null)).join(',')),
-  ].join('\n');
-}
-
 const UNPRICED_NOTE =
   '* includes requests of models without a catalog price (tokens counted, cost not in the total).';
 
-type Format = 'table' | 'csv' | 'json';
-
 /** `sessions` output: csv and json carry every field; the table fits 100 columns. */
-export function renderSessions(sessions: readonly SessionSummary[], format: Format): string {
+export function renderSessions(sessions: readonly SessionSummary[], format: OutputFormat): string {
   if (format === 'json') return JSON.stringify(sessions.map(sessionJson));
   if (format === 'csv') return csv(sessions.map(sessionJson), SESSION_FIELDS);
   if (sessions.length === 0)
@@ -239,7 +223,7 @@ export function renderSessions(sessions: readonly SessionSummary[], format: Form
 }
 
 /** `sessions --by user` output, likewise. */
-export function renderUsers(users: readonly UserSummary[], format: Format): string {
+export function renderUsers(users: readonly UserSummary[], format: OutputFormat): string {
   if (format === 'json') return JSON.stringify(users.map(userJson));
   if (format === 'csv') return csv(users.map(userJson), USER_FIELDS);
   if (users.length === 0)
@@ -262,9 +246,7 @@ export async function sessionsCommand(ctx: CliContext): Promise<number> {
     print(ctx, SESSIONS_HELP);
     return EXIT.ok;
   }
-  const format = flags.json === true ? 'json' : (str(flags, 'format') ?? 'table');
-  if (format !== 'table' && format !== 'csv' && format !== 'json')
-    throw new AppError('cli.usage', `--format must be table, csv or json, got ${format}`);
+  const format = outputFormat(str(flags, 'format'), flags.json === true);
   if (positionals.length > 0)
     throw new AppError('cli.usage', `unexpected argument ${positionals[0]}\n\n${SESSIONS_HELP}`);
   const by = str(flags, 'by') ?? 'session';

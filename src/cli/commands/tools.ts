@@ -4,10 +4,10 @@ import { AppError, formatUsd, formatUsdHuman } from '../../core/index.ts';
 import type { ToolSummary } from '../../store/index.ts';
 import { parse, str } from '../args.ts';
 import { type CliContext, EXIT, print, withRuntime } from '../context.ts';
-import { compact, renderTable } from '../format.ts';
+import { compact, csv, outputFormat, renderTable } from '../format.ts';
 
 export const TOOLS_HELP = `Usage: tokenledger tools [--since 7d|DATE] [--until DATE] [--by tool|tool,user]
-                       [--user EMAIL] [--json] [--db FILE]
+                       [--user EMAIL] [--format table|csv|json] [--db FILE]
 
 Claude Code's tools, from the telemetry tokenledger collect received:
   CALLS, SUCCESS, MEAN, P95   tool_result events: how often, how often it succeeded, mean and
@@ -24,7 +24,10 @@ Claude Code's tools, from the telemetry tokenledger collect received:
                               requests without a prompt id, are "(no tool)": the column adds up
                               to the cost of all API requests in the range.
 --by tool,user   one row per tool and developer (user.email, else user.id).
---user X         only that developer.`;
+--user X         only that developer.
+--format         table (default), csv or json: every field, exact amounts as decimal USD strings;
+                 csv gives each decision source two columns (source.accept, source.reject).
+                 --json is --format json.`;
 
 const SOURCES = ['config', 'hook', 'user_permanent', 'user_temporary', 'user_abort', 'user_reject'];
 
@@ -66,6 +69,40 @@ function toolJson(t: ToolSummary, byUser: boolean) {
   };
 }
 
+/** The JSON fields as columns; the decision sources (every one any row has) as `source.accept` / `source.reject`. */
+function toolsCsv(tools: readonly ToolSummary[], byUser: boolean): string {
+  const sources = [...new Set(tools.flatMap(orderedSources))];
+  const rows = tools.map((t) => {
+    const { bySource, ...flat } = toolJson(t, byUser);
+    const cells: Record<string, string | number | null> = { ...flat };
+    for (const s of sources) {
+      cells[`${s}.accept`] = bySource[s]?.accept ?? 0;
+      cells[`${s}.reject`] = bySource[s]?.reject ?? 0;
+    }
+    return cells;
+  });
+  const fields = TOOL_FIELDS.filter((f) => byUser || f !== 'user');
+  return csv(rows, [...fields, ...sources.flatMap((s) => [`${s}.accept`, `${s}.reject`])]);
+}
+
+/** toolJson's fields but bySource, in its order (the CSV columns; a test holds the two together). */
+export const TOOL_FIELDS = [
+  'tool',
+  'user',
+  'calls',
+  'successes',
+  'failures',
+  'successRate',
+  'meanDurationMs',
+  'p95DurationMs',
+  'accepts',
+  'rejects',
+  'acceptRate',
+  'requests',
+  'costUsd',
+  'unpricedRequests',
+] as const;
+
 export async function toolsCommand(ctx: CliContext): Promise<number> {
   const { flags, positionals } = parse(ctx.argv, {
     since: { type: 'string' },
@@ -73,11 +110,13 @@ export async function toolsCommand(ctx: CliContext): Promise<number> {
     by: { type: 'string' },
     user: { type: 'string' },
     json: { type: 'boolean' },
+    format: { type: 'string' },
   });
   if (flags.help) {
     print(ctx, TOOLS_HELP);
     return EXIT.ok;
   }
+  const format = outputFormat(str(flags, 'format'), flags.json === true);
   if (positionals.length > 0)
     throw new AppError('cli.usage', `unexpected argument ${positionals[0]}\n\n${TOOLS_HELP}`);
   const by = (str(flags, 'by') ?? 'tool').replaceAll(' ', '');
@@ -98,8 +137,12 @@ export async function toolsCommand(ctx: CliContext): Promise<number> {
       ...(user !== undefined ? { user } : {}),
     }),
   );
-  if (flags.json === true) {
+  if (format === 'json') {
     print(ctx, JSON.stringify(tools.map((t) => toolJson(t, byUser))));
+    return EXIT.ok;
+  }
+  if (format === 'csv') {
+    print(ctx, toolsCsv(tools, byUser));
     return EXIT.ok;
   }
   if (tools.length === 0) {
