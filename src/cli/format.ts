@@ -27,6 +27,8 @@ export function renderTable(
   rows: readonly string[][],
   rightAlign: readonly boolean[],
   width = 100,
+  /** Key columns never shortened (ids a reader copies, e.g. request ids): the table may then be wider. */
+  whole: readonly boolean[] = [],
 ): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const gap = 2;
@@ -35,7 +37,8 @@ export function renderTable(
   while (total > width) {
     let widest = -1;
     widths.forEach((w, i) => {
-      if (!rightAlign[i] && w > 8 && (widest < 0 || w > (widths[widest] ?? 0))) widest = i;
+      if (!rightAlign[i] && !whole[i] && w > 8 && (widest < 0 || w > (widths[widest] ?? 0)))
+        widest = i;
     });
     if (widest < 0) break;
     widths[widest] = (widths[widest] ?? 0) - 1;
@@ -90,7 +93,15 @@ export function reportTable(report: Report): string {
   } else {
     rows.push(counterCells(report.total));
   }
-  const out = [renderTable(headers, rows, right)];
+  const out = [
+    renderTable(
+      headers,
+      rows,
+      right,
+      100,
+      keys.map((k) => k === 'request_id'),
+    ),
+  ];
   if (report.unpriced.length > 0) out.push('', unpricedNote(report));
   if (report.query.cost === 'billed') {
     out.push(

@@ -127,6 +127,9 @@ describe('tokenledger CLI', () => {
     const table = await cli('report', '--by', 'request_id', '--limit', '2');
     for (const line of table.out.split('\n')) assert.ok(line.length <= 100, `too wide: ${line}`);
     assert.ok(table.out.includes(rows[0]?.request_id ?? '-'), 'the table shows whole ids');
+    // With other keys beside it, the ids stay whole (the other keys are shortened instead).
+    const wide = await cli('report', '--by', 'request_id,team,model', '--limit', '2');
+    assert.ok(wide.out.includes(rows[0]?.request_id ?? '-'), wide.out);
     assert.equal((await cli('explain', rows[0]?.request_id ?? '')).code, 0);
   });
 

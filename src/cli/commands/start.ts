@@ -59,7 +59,7 @@ export async function startCommand(ctx: CliContext): Promise<number> {
     [
       `Ledger: ${db}`,
       'Try:  npm run tokenledger -- report --by team,user --since 7d --limit 20',
-      '      npm run tokenledger -- report --by request_id,team --since 7d --limit 5   (the costliest calls: explain ID)',
+      '      npm run tokenledger -- report --by request_id --since 7d --limit 5   (the costliest calls: explain ID)',
       '      npm run tokenledger -- reconcile            (the bill against the ledger, with causes)',
       '      npm run tokenledger -- report --cost billed --by team --since 30d',
       '      npm run tokenledger -- report --by day --where team=search --format csv',
