@@ -45,7 +45,7 @@ export function list(flags: Flags, name: string): string[] {
 export function int(flags: Flags, name: string, fallback: number): number {
   const v = str(flags, name);
   if (v === undefined) return fallback;
-  const n = Number(v);
+  const n = v.trim() === '' ? Number.NaN : Number(v);
   if (!Number.isSafeInteger(n) || n < 0)
     throw new AppError('cli.usage', `--${name} expects a whole number, got ${v}`);
   return n;

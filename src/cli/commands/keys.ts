@@ -14,7 +14,7 @@ import {
   revokedKey,
   rotate,
 } from '../../gateway/index.ts';
-import { parse, str } from '../args.ts';
+import { int, parse, str } from '../args.ts';
 import { type CliContext, EXIT, print, withRuntime } from '../context.ts';
 import { renderTable } from '../format.ts';
 
@@ -76,17 +76,14 @@ export async function keysCommand(ctx: CliContext): Promise<number> {
       throw new AppError('cli.usage', (e as Error).message);
     }
   };
-  const number = (flag: string): number | undefined => {
-    const v = str(flags, flag);
-    return v === undefined ? undefined : v.trim() === '' ? Number.NaN : Number(v);
-  };
-  const days = number('expires-days');
-  if (days !== undefined) {
-    usage(() => expiryOf(days, 0, `--expires-days (got ${str(flags, 'expires-days')})`));
+  const daysFlag = str(flags, 'expires-days');
+  if (daysFlag !== undefined) {
+    const days = daysFlag.trim() === '' ? Number.NaN : Number(daysFlag);
+    usage(() => expiryOf(days, 0, `--expires-days (got ${daysFlag})`));
     input.expires_days = days;
   }
   const grace = usage(() =>
-    graceOf(number('grace-seconds') ?? 0, `--grace-seconds (got ${str(flags, 'grace-seconds')})`),
+    graceOf(int(flags, 'grace-seconds', 0), `--grace-seconds (got ${str(flags, 'grace-seconds')})`),
   );
   if ((action === 'rotate' || action === 'revoke') && id === undefined)
     throw new AppError('cli.usage', `keys ${action} needs the key id (see keys list)`);
