@@ -17,15 +17,7 @@ export async function startTestRedis(): Promise<TestRedis> {
   if (given !== undefined && given !== '') return { url: given, stop: () => Promise.resolve() };
   const binary = onPath('redis-server');
   if (binary === null) return { skip: SKIP };
-  let lastError: unknown;
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      return await launch(binary);
-    } catch (error) {
-      lastError = error; // most likely the port was taken between probing and binding: try another
-    }
-  }
-  throw lastError;
+  return await launchRetrying(binary, false);
 }
 
 /**
@@ -35,22 +27,12 @@ export async function startTestRedis(): Promise<TestRedis> {
 export async function startTestRedisCluster(nodes = 3): Promise<TestRedis> {
   const binary = onPath('redis-server');
   if (binary === null) return { skip: SKIP };
-  const servers: { url: string; port: number; stop(): Promise<void> }[] = [];
+  const servers: Launched[] = [];
   const stop = async () => {
     for (const s of servers) await s.stop();
   };
   try {
-    for (let i = 0; i < nodes; i++)
-      servers.push(
-        await launch(binary, [
-          '--cluster-enabled',
-          'yes',
-          '--cluster-config-file',
-          'nodes.conf',
-          '--cluster-node-timeout',
-          '2000',
-        ]),
-      );
+    for (let i = 0; i < nodes; i++) servers.push(await launchRetrying(binary, true));
     const clients = [];
     for (const s of servers) {
       const c = createClient({ url: s.url });
@@ -67,7 +49,13 @@ export async function startTestRedisCluster(nodes = 3): Promise<TestRedis> {
         String(Math.min(16383, (i + 1) * per - 1)),
       ]);
     for (const s of servers.slice(1))
-      await clients[0]?.sendCommand(['CLUSTER', 'MEET', '127.0.0.1', String(s.port)]);
+      await clients[0]?.sendCommand([
+        'CLUSTER',
+        'MEET',
+        '127.0.0.1',
+        String(s.port),
+        String(s.busPort),
+      ]);
     const deadline = Date.now() + 15_000;
     for (const c of clients) {
       while (!/cluster_state:ok/.test(String(await c.sendCommand(['CLUSTER', 'INFO'])))) {
@@ -101,11 +89,39 @@ export async function releaseTestRedis(redis: TestRedis, prefix: string): Promis
   await redis.stop();
 }
 
-async function launch(
-  binary: string,
-  extra: readonly string[] = [],
-): Promise<{ url: string; port: number; stop(): Promise<void> }> {
+type Launched = { url: string; port: number; busPort: number; stop(): Promise<void> };
+
+/**
+ * `launch`, tried three times: a port probed free can be taken by another process before redis-server binds it (a
+ * cluster node binds two, its own and its bus port, which would default to port + 10000, a port nobody probed).
+ */
+async function launchRetrying(binary: string, cluster: boolean): Promise<Launched> {
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      return await launch(binary, cluster);
+    } catch (error) {
+      lastError = error;
+    }
+  }
+  throw lastError;
+}
+
+async function launch(binary: string, cluster: boolean): Promise<Launched> {
   const port = await freePort();
+  const busPort = cluster ? await freePort() : 0;
+  const extra = cluster
+    ? [
+        '--cluster-enabled',
+        'yes',
+        '--cluster-port',
+        String(busPort),
+        '--cluster-config-file',
+        'nodes.conf',
+        '--cluster-node-timeout',
+        '2000',
+      ]
+    : [];
   const dir = tempDir('tl-redis-');
   const child = spawn(
     binary,
@@ -147,7 +163,7 @@ async function launch(
     await stop();
     throw error;
   }
-  return { url: `redis://127.0.0.1:${port}`, port, stop };
+  return { url: `redis://127.0.0.1:${port}`, port, busPort, stop };
 }
 
 function freePort(): Promise<number> {
