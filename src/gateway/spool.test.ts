@@ -114,6 +114,24 @@ describe('spool: store down', () => {
     assert.deepEqual(ids(store.written), range(1000));
   });
 
+  test('a remainder of under a quarter batch goes with the batch before it', async () => {
+    const sizes = async (n: number) => {
+      const batches: number[] = [];
+      const spool = open(tempDir(), fakeStore(), {
+        batchSize: 100,
+        write: async (records) => {
+          batches.push(records.length);
+        },
+      });
+      for (let i = 0; i < n; i++) spool.append(rec(i));
+      await spool.flush();
+      return batches;
+    };
+    assert.deepEqual(await sizes(124), [124]);
+    assert.deepEqual(await sizes(125), [100, 25]);
+    assert.deepEqual(await sizes(324), [100, 100, 124]);
+  });
+
   test('fail_closed: the gateway may not serve while the store is down', async () => {
     const store = fakeStore();
     const spool = open(tempDir(), store, { onStoreDown: 'fail_closed' });

@@ -50,6 +50,10 @@ export interface SpoolOptions<T> {
    * string of each line on the event loop.
    */
   readonly writeLines?: (lines: Buffer, count: number) => Promise<LinesOutcome>;
+  /**
+   * Records per `write`, and appends that set off a flush. A batch may hold up to a quarter more: a remainder that
+   * small goes with the batch before it.
+   */
   readonly batchSize: number;
   readonly flushMs: number;
   readonly onStoreDown: 'serve' | 'fail_closed';
@@ -223,6 +227,11 @@ export function createSpool<T>(options: SpoolOptions<T>): Spool<T> {
     const name = segmentName(seg.seq);
     const data = await readFile(path(name));
     let pos = seg.committed;
+    // A batch's store write has a fixed cost (one statement, one commit), so a tail of under a quarter batch rides
+    // with the batch before it: a flush set off by `batchSize` appends finds a few more that came in meanwhile, and
+    // delivering those alone cost a fifth as much as the full batch (measured with the DuckDB store).
+    let left = countLines(data, pos);
+    const tail = Math.floor(options.batchSize / 4);
     /** The batch so far: its first byte, its lines, and (with `write`) its records. */
     let start = pos;
     let count = 0;
@@ -241,6 +250,7 @@ export function createSpool<T>(options: SpoolOptions<T>): Spool<T> {
         break;
       }
       if (nl > pos) {
+        left--;
         if (writeLines !== undefined) count++;
         else {
           try {
@@ -258,7 +268,7 @@ export function createSpool<T>(options: SpoolOptions<T>): Spool<T> {
         }
       }
       pos = nl + 1;
-      if (count >= options.batchSize) {
+      if (count >= options.batchSize && left >= tail) {
         if (!(await deliver(seg, count, () => send(pos), pos))) return false;
         start = pos;
         count = 0;
