@@ -162,8 +162,14 @@ const write1h = (
  * the table was made. (Until this, the hand-off was a Snappy Parquet file: writing and reading it cost ~1.5 CPU-s per
  * million rows, half of it on the staging connection, the ingest's critical path; then a copy of a temporary table,
  * ~0.5 CPU-s.)
+ *
+ * The database compresses what it checkpoints (COMPRESS; in-memory databases do not by default), and the stage
+ * checkpoints it once the table is made (`compressStagedSql`): a 30,000-row group measured 23 MB as made and 1.6 MB
+ * compressed, for ~25 ms. Groups staged ahead waited uncompressed and, under the ingest's memory limit, were spilled
+ * to disk and read back; compressed, a 1M-record ingest measured ~6 % less wall time and ~5 % less CPU.
  */
-export const attachStagedSql = (db: string) => `ATTACH ':memory:' AS ${db}`;
+export const attachStagedSql = (db: string) => `ATTACH ':memory:' AS ${db} (COMPRESS)`;
+export const compressStagedSql = (db: string) => `CHECKPOINT ${db}`;
 
 /**
  * Stage: the group's files read once, every row mapped as parse.ts maps it, into `db`'s table `staged` (DuckDB keeps

@@ -32,6 +32,7 @@ import {
   addBulkMapSql,
   attachStagedSql,
   CREATE_HANDED_SQL,
+  compressStagedSql,
   createBulkMapsSql,
   DROP_STAGED_SQL,
   insertSql,
@@ -170,6 +171,8 @@ export function createBulkLogLoader(
             for (const sql of keepValidSql(staged, invalidIndexes)) await stageConn.run(sql);
           const invalid = invalidIndexes.map((i) => sources[i] as string);
           const sourceOf = (r: Record<string, unknown>) => sources[Number(r.file)] as string;
+          // Only memory is at stake: a group that could not be compressed inserts as made.
+          await stageConn.run(compressStagedSql(staged)).catch(() => undefined);
           await stageConn.run(okViewSql(staged));
           const perFile = await rows(KEYS_SQL.files);
           const [summary] = await rows(KEYS_SQL.summary);
