@@ -3,11 +3,11 @@
  * the store's row format. Built from the same configuration and catalog files as the runtime.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { AttributedRecord, RawUsage } from '../core/index.ts';
+import type { RawUsage } from '../core/index.ts';
 import { decodeLine } from '../gateway/index.ts';
 import { ledgerRecord } from '../pipeline/index.ts';
 import { openPricing } from '../runtime.ts';
-import { encodeUsage } from '../store/index.ts';
+import { UsageEncoder } from '../store/index.ts';
 import type { EncoderReply, EncoderRequest, EncoderWorkerData } from './ledger-encoder.ts';
 
 const data = workerData as EncoderWorkerData;
@@ -18,7 +18,8 @@ if (port === null) throw new Error('ledger-encoder-worker runs as a worker threa
 port.on('message', (req: EncoderRequest) => {
   let reply: EncoderReply;
   try {
-    const records: AttributedRecord[] = [];
+    // Each row is encoded as its line is read: the records are not kept (see UsageEncoder).
+    const encoder = new UsageEncoder();
     const unreadable: { index: number; error: string }[] = [];
     const bytes = Buffer.from(req.lines.buffer, req.lines.byteOffset, req.lines.byteLength);
     let index = 0;
@@ -27,7 +28,7 @@ port.on('message', (req: EncoderRequest) => {
       if (nl === -1) nl = bytes.length;
       if (nl > pos) {
         try {
-          records.push(
+          encoder.add(
             ledgerRecord(pricing, decodeLine(bytes.toString('utf8', pos, nl)) as RawUsage),
           );
         } catch (e: unknown) {
@@ -37,7 +38,7 @@ port.on('message', (req: EncoderRequest) => {
       }
       pos = nl + 1;
     }
-    reply = { id: req.id, ok: true, encoded: encodeUsage(records, req.file), unreadable };
+    reply = { id: req.id, ok: true, encoded: encoder.finish(req.file), unreadable };
   } catch (e: unknown) {
     reply = { id: req.id, ok: false, error: (e as Error).message };
   }

@@ -104,25 +104,54 @@ export const KEY = { requestId: 'c0' } as const;
  * the file: it runs on the gateway's encoder thread as well as in `writeUsage`.
  */
 export function encodeUsage(records: readonly AttributedRecord[], file: string): EncodedUsage {
-  const keep = new Map<string, AttributedRecord>();
-  for (const r of records) {
-    const seen = keep.get(r.requestId);
-    if (seen === undefined || before(r, seen)) keep.set(r.requestId, r);
-  }
-  if (keep.size === 0) return { file: null, records: records.length, rows: 0, minTs: 0, maxTs: 0 };
-  let minTs = Number.POSITIVE_INFINITY;
-  let maxTs = Number.NEGATIVE_INFINITY;
-  const lines: string[] = [];
-  for (const r of keep.values()) {
-    if (r.occurredAt < minTs) minTs = r.occurredAt;
-    if (r.occurredAt > maxTs) maxTs = r.occurredAt;
-    lines.push(encodeRow(r));
-  }
-  writeFileSync(file, `${lines.join('\n')}\n`);
-  return { file, records: records.length, rows: keep.size, minTs, maxTs };
+  const encoder = new UsageEncoder();
+  for (const r of records) encoder.add(r);
+  return encoder.finish(file);
 }
 
-function before(a: AttributedRecord, b: AttributedRecord): boolean {
-  if (a.source.uri !== b.source.uri) return a.source.uri < b.source.uri;
-  return a.source.line < b.source.line;
+/**
+ * `encodeUsage` a record at a time: each row is encoded as its record comes, so the caller need not keep the records
+ * (the gateway's encoder thread kept a batch of 5,000 alive until the end, and its garbage collector copied them
+ * from scavenge to scavenge).
+ */
+export class UsageEncoder {
+  #records = 0;
+  readonly #rows: string[] = [];
+  /** Per request id, its row; per row, the source, line and time of the record it holds. */
+  readonly #rowOf = new Map<string, number>();
+  readonly #uris: string[] = [];
+  readonly #lines: number[] = [];
+  readonly #times: number[] = [];
+
+  add(r: AttributedRecord): void {
+    this.#records++;
+    const at = this.#rowOf.get(r.requestId);
+    if (at !== undefined && !before(r.source, this.#uris[at] as string, this.#lines[at] as number))
+      return;
+    const i = at ?? this.#rows.length;
+    if (at === undefined) this.#rowOf.set(r.requestId, i);
+    this.#rows[i] = encodeRow(r);
+    this.#uris[i] = r.source.uri;
+    this.#lines[i] = r.source.line;
+    this.#times[i] = r.occurredAt;
+  }
+
+  /** Writes the rows to `file` (nothing when there are none). */
+  finish(file: string): EncodedUsage {
+    const rows = this.#rows.length;
+    if (rows === 0) return { file: null, records: this.#records, rows: 0, minTs: 0, maxTs: 0 };
+    let minTs = Number.POSITIVE_INFINITY;
+    let maxTs = Number.NEGATIVE_INFINITY;
+    for (const t of this.#times) {
+      if (t < minTs) minTs = t;
+      if (t > maxTs) maxTs = t;
+    }
+    writeFileSync(file, `${this.#rows.join('\n')}\n`);
+    return { file, records: this.#records, rows, minTs, maxTs };
+  }
+}
+
+function before(a: AttributedRecord['source'], uri: string, line: number): boolean {
+  if (a.uri !== uri) return a.uri < uri;
+  return a.line < line;
 }

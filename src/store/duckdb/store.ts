@@ -31,7 +31,7 @@ import { encodeUsage, INSERT_COLUMNS, KEY, READ_COLUMNS, SELECT_COLUMNS } from '
 import { BILL_MIGRATIONS, METRICS_MIGRATIONS, MIGRATIONS, TELEMETRY_MIGRATIONS } from './schema.ts';
 import { createTelemetryStore } from './telemetry.ts';
 
-export { encodeUsage } from './row-codec.ts';
+export { encodeUsage, UsageEncoder } from './row-codec.ts';
 
 export interface DuckDbStoreOptions {
   /** A file path, or ':memory:'. */

@@ -1,0 +1,80 @@
+/**
+ * The row codec's batch encoder: one row per request id, the copy with the first source and line kept in the place
+ * of the id's first row, and the time span of the rows kept.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { makeRecord } from '../../../test/support/records.ts';
+import { tempDir } from '../../../test/support/temp-dir.ts';
+import { encodeUsage, UsageEncoder } from './row-codec.ts';
+
+const tmp = tempDir();
+after(() => tmp.remove());
+
+const at = (source: string, line: number, r: ReturnType<typeof makeRecord>) => ({
+  ...r,
+  source: { uri: source, line },
+});
+
+test('a request id repeated in a batch keeps its copy with the first source and line, in its first place', () => {
+  const file = join(tmp.path, 'batch.ndjson');
+  const encoder = new UsageEncoder();
+  encoder.add(
+    at('s3://b/2.json.gz', 5, makeRecord({ id: 'x', team: 'late', at: '2026-03-02T12:00:00Z' })),
+  );
+  encoder.add(
+    at('s3://b/1.json.gz', 9, makeRecord({ id: 'y', team: 'other', at: '2026-03-02T11:00:00Z' })),
+  );
+  // An earlier file: this copy of x wins, and takes x's place (the first row).
+  encoder.add(
+    at('s3://b/1.json.gz', 7, makeRecord({ id: 'x', team: 'early', at: '2026-03-02T10:00:00Z' })),
+  );
+  // A later line of the same file: ignored.
+  encoder.add(
+    at('s3://b/1.json.gz', 8, makeRecord({ id: 'x', team: 'ignored', at: '2026-03-02T09:00:00Z' })),
+  );
+  const out = encoder.finish(file);
+  assert.deepEqual(
+    { records: out.records, rows: out.rows, minTs: out.minTs, maxTs: out.maxTs },
+    {
+      records: 4,
+      rows: 2,
+      minTs: Date.parse('2026-03-02T10:00:00Z'),
+      maxTs: Date.parse('2026-03-02T11:00:00Z'),
+    },
+  );
+  const rows = readFileSync(file, 'utf8')
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  assert.deepEqual(
+    rows.map((r) => [r.c0, r.c22]),
+    [
+      ['x', 'early'],
+      ['y', 'other'],
+    ],
+  );
+  // encodeUsage over the same records writes the same file.
+  const again = join(tmp.path, 'again.ndjson');
+  encodeUsage(
+    [
+      at('s3://b/2.json.gz', 5, makeRecord({ id: 'x', team: 'late', at: '2026-03-02T12:00:00Z' })),
+      at('s3://b/1.json.gz', 9, makeRecord({ id: 'y', team: 'other', at: '2026-03-02T11:00:00Z' })),
+      at('s3://b/1.json.gz', 7, makeRecord({ id: 'x', team: 'early', at: '2026-03-02T10:00:00Z' })),
+    ],
+    again,
+  );
+  assert.deepEqual(readFileSync(again, 'utf8'), readFileSync(file, 'utf8'));
+});
+
+test('no records: no file', () => {
+  assert.deepEqual(new UsageEncoder().finish(join(tmp.path, 'none.ndjson')), {
+    file: null,
+    records: 0,
+    rows: 0,
+    minTs: 0,
+    maxTs: 0,
+  });
+});
