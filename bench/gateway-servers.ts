@@ -12,7 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { startGateway } from '../src/cli/commands/gateway.ts';
 import type { Logger } from '../src/core/index.ts';
 import { createHttpUpstream, newKey } from '../src/gateway/index.ts';
-import { openRuntime } from '../src/runtime.ts';
+import { openRuntime, SERVER_THREADS } from '../src/runtime.ts';
 import { startFakeBedrock } from '../test/support/fake-bedrock.ts';
 import { startMinimalProxy } from './minimal-proxy.ts';
 
@@ -88,7 +88,13 @@ async function start(
   const work = a.work ?? '.';
   const configPath = join(work, 'tokenledger.yaml');
   writeFileSync(configPath, GATEWAY_YAML(join(work, 'spool')));
-  const rt = await openRuntime({ db: join(work, 'gateway.duckdb'), configPath, env: {} });
+  // As `tokenledger gateway` opens it.
+  const rt = await openRuntime({
+    db: join(work, 'gateway.duckdb'),
+    configPath,
+    env: {},
+    threads: SERVER_THREADS,
+  });
   const plaintexts: string[] = [];
   const keys = [];
   for (let i = 0; i < (a.keys ?? 16); i++) {

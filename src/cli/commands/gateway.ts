@@ -29,7 +29,7 @@ import {
   type VirtualKey,
 } from '../../gateway/index.ts';
 import { cardCost, priceOf, type RateCard, rateCard } from '../../price/index.ts';
-import type { Runtime } from '../../runtime.ts';
+import { type Runtime, SERVER_THREADS } from '../../runtime.ts';
 import { int, parse, str } from '../args.ts';
 import { type CliContext, dbPath, EXIT, print, withRuntime } from '../context.ts';
 import { createLedgerEncoder } from '../ledger-encoder.ts';
@@ -356,24 +356,29 @@ export async function gatewayCommand(ctx: CliContext): Promise<number> {
     print(ctx, GATEWAY_HELP);
     return flags.help ? EXIT.ok : EXIT.usage;
   }
-  await withRuntime(ctx, flags, async (rt) => {
-    const running = await startGateway(rt, {
-      port: int(flags, 'port', rt.config.gateway.port),
-      host: str(flags, 'host') ?? '127.0.0.1',
-      env: ctx.env,
-      baseDir: resolve(dbPath(ctx, flags), '..'),
-      log: stderrLogger(ctx),
-    });
-    print(
-      ctx,
-      `Bedrock gateway on ${running.url} (OpenAI: ${running.url}/v1), budget counters ${running.counters}. Ctrl-C stops it.`,
-    );
-    await new Promise<void>((res) => {
-      process.once('SIGINT', res);
-      process.once('SIGTERM', res);
-    });
-    await running.close();
-  });
+  await withRuntime(
+    ctx,
+    flags,
+    async (rt) => {
+      const running = await startGateway(rt, {
+        port: int(flags, 'port', rt.config.gateway.port),
+        host: str(flags, 'host') ?? '127.0.0.1',
+        env: ctx.env,
+        baseDir: resolve(dbPath(ctx, flags), '..'),
+        log: stderrLogger(ctx),
+      });
+      print(
+        ctx,
+        `Bedrock gateway on ${running.url} (OpenAI: ${running.url}/v1), budget counters ${running.counters}. Ctrl-C stops it.`,
+      );
+      await new Promise<void>((res) => {
+        process.once('SIGINT', res);
+        process.once('SIGTERM', res);
+      });
+      await running.close();
+    },
+    { threads: SERVER_THREADS },
+  );
   return EXIT.ok;
 }
 

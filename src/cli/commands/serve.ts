@@ -3,6 +3,7 @@
  * gateway and the OTLP receiver.
  */
 import { resolve } from 'node:path';
+import { SERVER_THREADS } from '../../runtime.ts';
 import { int, parse, str } from '../args.ts';
 import { type CliContext, dbPath, EXIT, print, withRuntime } from '../context.ts';
 import { type Collector, startCollector } from './collect.ts';
@@ -27,39 +28,44 @@ export async function serveCommand(ctx: CliContext): Promise<number> {
     return flags.help ? EXIT.ok : EXIT.usage;
   }
   const host = str(flags, 'host') ?? '127.0.0.1';
-  await withRuntime(ctx, flags, async (rt) => {
-    const gateway = await startGateway(rt, {
-      port: int(flags, 'port', rt.config.gateway.port),
-      host,
-      env: ctx.env,
-      baseDir: resolve(dbPath(ctx, flags), '..'),
-      log: stderrLogger(ctx),
-    });
-    const otlpPort = int(flags, 'otlp-port', 4318);
-    let collector: Collector | null = null;
-    try {
-      if (otlpPort !== 0)
-        collector = await startCollector(rt, {
-          port: otlpPort,
-          host,
-          token: ctx.env.TOKENLEDGER_OTLP_TOKEN,
-        });
-    } catch (e: unknown) {
-      // The gateway is up (its Redis clients and timers would keep this process alive): stop it first.
-      await gateway.close();
-      throw e;
-    }
-    print(
-      ctx,
-      `Bedrock gateway on ${gateway.url} (OpenAI: ${gateway.url}/v1), budget counters ${gateway.counters}` +
-        (collector === null ? '' : `; OTLP/HTTP receiver on ${collector.url}`) +
-        '. Ctrl-C stops them.',
-    );
-    await new Promise<void>((res) => {
-      process.once('SIGINT', res);
-      process.once('SIGTERM', res);
-    });
-    await Promise.all([gateway.close(), collector?.close()]);
-  });
+  await withRuntime(
+    ctx,
+    flags,
+    async (rt) => {
+      const gateway = await startGateway(rt, {
+        port: int(flags, 'port', rt.config.gateway.port),
+        host,
+        env: ctx.env,
+        baseDir: resolve(dbPath(ctx, flags), '..'),
+        log: stderrLogger(ctx),
+      });
+      const otlpPort = int(flags, 'otlp-port', 4318);
+      let collector: Collector | null = null;
+      try {
+        if (otlpPort !== 0)
+          collector = await startCollector(rt, {
+            port: otlpPort,
+            host,
+            token: ctx.env.TOKENLEDGER_OTLP_TOKEN,
+          });
+      } catch (e: unknown) {
+        // The gateway is up (its Redis clients and timers would keep this process alive): stop it first.
+        await gateway.close();
+        throw e;
+      }
+      print(
+        ctx,
+        `Bedrock gateway on ${gateway.url} (OpenAI: ${gateway.url}/v1), budget counters ${gateway.counters}` +
+          (collector === null ? '' : `; OTLP/HTTP receiver on ${collector.url}`) +
+          '. Ctrl-C stops them.',
+      );
+      await new Promise<void>((res) => {
+        process.once('SIGINT', res);
+        process.once('SIGTERM', res);
+      });
+      await Promise.all([gateway.close(), collector?.close()]);
+    },
+    { threads: SERVER_THREADS },
+  );
   return EXIT.ok;
 }
