@@ -22,6 +22,8 @@ export interface IngestArgs {
   readonly records: number;
   readonly db: string;
   readonly work: string;
+  /** Run as with `TOKENLEDGER_LOW_MEMORY=1`. */
+  readonly lowMemory?: boolean;
 }
 
 /** Every `.json.gz` under the corpus root, in a stable order. */
@@ -139,7 +141,7 @@ export async function endToEnd(a: IngestArgs): Promise<StepResult> {
   const rt = await openRuntime({
     db: a.db,
     configPath: undefined,
-    env: process.env,
+    env: a.lowMemory ? { ...process.env, TOKENLEDGER_LOW_MEMORY: '1' } : process.env,
     memoryLimit: INGEST_MEMORY,
     threads: INGEST_THREADS,
   });

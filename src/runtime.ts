@@ -108,12 +108,17 @@ export function openPricing(origin: RuntimeOrigin): Pricing {
   };
 }
 
+/** `TOKENLEDGER_LOW_MEMORY=1` (or `true`): DuckDB hands large frees back to the system at once (DuckDbStoreOptions.lowMemory). */
+const isOn = (v: string | undefined): boolean =>
+  v !== undefined && /^(1|true|yes|on)$/i.test(v.trim());
+
 export async function openRuntime(opts: RuntimeOptions): Promise<Runtime> {
   const pricing = openPricing(opts);
   const store = await createDuckDbStore({
     path: opts.db,
     ...(opts.readOnly ? { readOnly: true } : {}),
     memoryLimit: opts.env.TOKENLEDGER_DUCKDB_MEMORY ?? opts.memoryLimit ?? '1GB',
+    ...(isOn(opts.env.TOKENLEDGER_LOW_MEMORY) ? { lowMemory: true } : {}),
     ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
   });
   if (!opts.readOnly) await store.migrate();

@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { makeRecord } from '../../../test/support/records.ts';
 import { tempDir } from '../../../test/support/temp-dir.ts';
 import { describeStoreContract } from '../store.contract.ts';
-import { createDuckDbStore, encodeUsage } from './store.ts';
+import { createDuckDbStore, duckDbConfig, encodeUsage } from './store.ts';
 
 describeStoreContract('duckdb in memory', () => createDuckDbStore({ path: ':memory:' }));
 
@@ -60,4 +61,25 @@ test('records encoded elsewhere (encodeUsage) are written like writeUsage: dedup
   } finally {
     await store.close();
   }
+});
+
+test('lowMemory: DuckDB opens with large frees handed back from 16 MiB instead of 512 MiB', async () => {
+  const setting = async (lowMemory: boolean) => {
+    const instance = await DuckDBInstance.create(
+      ':memory:',
+      duckDbConfig({ path: ':memory:', lowMemory }),
+    );
+    const conn = await instance.connect();
+    try {
+      const rows = await conn.runAndReadAll(
+        "SELECT current_setting('allocator_bulk_deallocation_flush_threshold')::VARCHAR AS v",
+      );
+      return rows.getRowObjectsJS()[0]?.v;
+    } finally {
+      conn.closeSync();
+      instance.closeSync();
+    }
+  };
+  assert.equal(await setting(true), '16.0 MiB');
+  assert.equal(await setting(false), '512.0 MiB');
 });
