@@ -4,7 +4,10 @@
  * Runs at most `n` tasks at once, in call order; a failed task does not stop the next. `limiter(1)` serialises: one
  * connection's statements, one sink's read-compute-write.
  */
-export function limiter(n: number): <T>(task: () => Promise<T>) => Promise<T> {
+/** Runs a task when its turn comes (`limiter`). */
+export type Limiter = <T>(task: () => Promise<T>) => Promise<T>;
+
+export function limiter(n: number): Limiter {
   let active = 0;
   const waiting: (() => void)[] = [];
   return async <T>(task: () => Promise<T>): Promise<T> => {

@@ -1,5 +1,6 @@
 /** The DuckDB GatewayKeyStore: virtual keys, hashed (the plaintext is never stored). */
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
+import type { Limiter } from '../../core/index.ts';
 import type { GatewayKeyRow, GatewayKeyStore } from '../store.ts';
 
 export const GATEWAY_MIGRATIONS: readonly string[] = [
@@ -13,37 +14,16 @@ export const GATEWAY_MIGRATIONS: readonly string[] = [
 const ms = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 
-export function createGatewayKeyStore(conn: DuckDBConnection): GatewayKeyStore {
+/**
+ * `transactions` serialises the transactions every writer runs on this one connection (a key saved while a batch of
+ * usage was being inserted began a transaction inside the insert's, and failed with a 500).
+ */
+export function createGatewayKeyStore(
+  conn: DuckDBConnection,
+  transactions: Limiter,
+): GatewayKeyStore {
   return {
-    async put(keys) {
-      if (keys.length === 0) return;
-      await conn.run('BEGIN TRANSACTION');
-      try {
-        for (const k of keys)
-          await conn.run(
-            `INSERT OR REPLACE INTO gateway_keys VALUES ($1, $2, $3, $4, $5, $6, $7, $8,
-               epoch_ms($9::BIGINT), epoch_ms($10::BIGINT), epoch_ms($11::BIGINT), $12)`,
-            [
-              k.id,
-              k.hash,
-              k.name,
-              k.team,
-              k.user,
-              k.feature,
-              k.project,
-              k.environment,
-              k.createdAt,
-              k.expiresAt,
-              k.revokedAt,
-              k.replacedBy,
-            ] as DuckDBValue[],
-          );
-        await conn.run('COMMIT');
-      } catch (e) {
-        await conn.run('ROLLBACK').catch(() => undefined);
-        throw e;
-      }
-    },
+    put: (keys) => transactions(() => putKeys(conn, keys)),
 
     async list(): Promise<GatewayKeyRow[]> {
       const rows = (
@@ -69,4 +49,37 @@ export function createGatewayKeyStore(conn: DuckDBConnection): GatewayKeyStore {
       }));
     },
   };
+}
+
+async function putKeys(
+  conn: DuckDBConnection,
+  keys: Parameters<GatewayKeyStore['put']>[0],
+): Promise<void> {
+  if (keys.length === 0) return;
+  await conn.run('BEGIN TRANSACTION');
+  try {
+    for (const k of keys)
+      await conn.run(
+        `INSERT OR REPLACE INTO gateway_keys VALUES ($1, $2, $3, $4, $5, $6, $7, $8,
+           epoch_ms($9::BIGINT), epoch_ms($10::BIGINT), epoch_ms($11::BIGINT), $12)`,
+        [
+          k.id,
+          k.hash,
+          k.name,
+          k.team,
+          k.user,
+          k.feature,
+          k.project,
+          k.environment,
+          k.createdAt,
+          k.expiresAt,
+          k.revokedAt,
+          k.replacedBy,
+        ] as DuckDBValue[],
+      );
+    await conn.run('COMMIT');
+  } catch (e) {
+    await conn.run('ROLLBACK').catch(() => undefined);
+    throw e;
+  }
 }

@@ -83,3 +83,42 @@ test('lowMemory: DuckDB opens with large frees handed back from 16 MiB instead o
   assert.equal(await setting(true), '16.0 MiB');
   assert.equal(await setting(false), '512.0 MiB');
 });
+
+test('writers sharing the connection take turns: keys saved while usage batches insert all land', async () => {
+  const store = await createDuckDbStore({ path: join(dir.path, 'turns.duckdb') });
+  await store.migrate();
+  try {
+    const key = (i: number) => ({
+      id: `k${i}`,
+      hash: `h${i}`,
+      name: `key ${i}`,
+      team: 'search',
+      user: null,
+      feature: null,
+      project: null,
+      environment: null,
+      createdAt: Date.parse('2026-03-02T10:00:00Z'),
+      expiresAt: null,
+      revokedAt: null,
+      replacedBy: null,
+    });
+    const batch = (i: number) =>
+      encodeUsage(
+        Array.from({ length: 50 }, (_, j) => makeRecord({ id: `turn-${i}-${j}` })),
+        join(dir.path, `turn-${i}.ndjson`),
+      );
+    // Interleaved as a gateway does: a usage batch in flight when the admin API saves a key, and so on.
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) => [
+        store.writeEncodedUsage(batch(i)),
+        store.gatewayKeys.put([key(i)]),
+        store.telemetry.enrich({ fromMs: 0, toMs: Date.now() }),
+      ]).flat(),
+    );
+    assert.equal((await store.gatewayKeys.list()).length, 20);
+    const total = await store.queryUsage({ groupBy: [], where: [] });
+    assert.equal(total.total.requests, 1000);
+  } finally {
+    await store.close();
+  }
+});

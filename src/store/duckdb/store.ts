@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
-import { AppError } from '../../core/index.ts';
+import { AppError, limiter } from '../../core/index.ts';
 import type {
   EncodedUsage,
   Store,
@@ -89,6 +89,9 @@ export async function createDuckDbStore(options: DuckDbStoreOptions): Promise<St
     );
   }
   const conn = await instance.connect();
+  // Writers that share `conn` (usage batches, keys, telemetry, from concurrent requests of a server) take turns:
+  // a transaction begun while another is open on the same connection fails, and a ROLLBACK would undo both.
+  const transactions = limiter(1);
   const tmp = mkdtempSync(join(tmpdir(), 'tokenledger-'));
   let batchNo = 0;
   const bulkLogs = createBulkLogLoader(instance, tmp);
@@ -96,15 +99,22 @@ export async function createDuckDbStore(options: DuckDbStoreOptions): Promise<St
   const bill = createBillStore(conn, tmp);
   const reconciler = createReconciler(conn);
   const metrics = createMetricsStore(conn, tmp);
-  const telemetry = createTelemetryStore(conn, tmp);
-  const gatewayKeys = createGatewayKeyStore(conn);
+  const telemetry = createTelemetryStore(conn, tmp, transactions);
+  const gatewayKeys = createGatewayKeyStore(conn, transactions);
   let closed = false;
 
   const rows = async (sql: string, params: unknown[] = []) =>
     (await conn.runAndReadAll(sql, params as DuckDBValue[])).getRowObjectsJS();
 
   /** One transaction: the encoded rows not stored yet (by request id, `marginMs` either side), rejects, checkpoints. */
-  const insertEncoded = async (
+  const insertEncoded = (
+    encoded: EncodedUsage,
+    rejects: WriteBatch['rejects'],
+    checkpoints: WriteBatch['checkpoints'],
+    marginMs: number,
+  ): Promise<WriteResult> =>
+    transactions(() => insertEncodedNow(encoded, rejects, checkpoints, marginMs));
+  const insertEncodedNow = async (
     encoded: EncodedUsage,
     rejects: WriteBatch['rejects'],
     checkpoints: WriteBatch['checkpoints'],

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { tempDir } from '../../../test/support/temp-dir.ts';
+import { limiter } from '../../core/index.ts';
 import type {
   TelemetryEventRow,
   TelemetryMetricRow,
@@ -198,7 +199,7 @@ before(async () => {
   conn = await instance.connect();
   // The reports read telemetry_matches (a metric row a span covers counts nowhere), which MIGRATIONS creates.
   for (const sql of [...MIGRATIONS, ...TELEMETRY_MIGRATIONS]) await conn.run(sql);
-  store = createTelemetryStore(conn, dir.path);
+  store = createTelemetryStore(conn, dir.path, limiter(1));
   const written = await store.write(EVENTS, METRICS);
   assert.deepEqual(written, { events: EVENTS.length, metrics: METRICS.length });
 });

@@ -4,7 +4,7 @@ import { rmSync } from 'node:fs';
  * sessions report.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { limiter } from '../../core/index.ts';
+import type { Limiter } from '../../core/index.ts';
 import type { TelemetryStore } from '../store.ts';
 import { writeMapFile } from './bulk-logs.ts';
 import { matchTelemetry } from './telemetry-match.ts';
@@ -82,10 +82,13 @@ function insertSql(table: string, columns: Record<string, string>, file: string)
     FROM read_json('${file.replaceAll("'", "''")}', format = 'newline_delimited', columns = {${spec}})`;
 }
 
-export function createTelemetryStore(conn: DuckDBConnection, tmp: string): TelemetryStore {
+export function createTelemetryStore(
+  conn: DuckDBConnection,
+  tmp: string,
+  /** The receiver takes concurrent requests; their transactions on this one connection, and others', must not interleave. */
+  serial: Limiter,
+): TelemetryStore {
   let n = 0;
-  // The receiver takes concurrent requests; their transactions on this one connection must not interleave.
-  const serial = limiter(1);
   return {
     write: (events, metrics, streams = []) =>
       serial(async () => {
