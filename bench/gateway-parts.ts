@@ -2,7 +2,7 @@
  * What each piece of the gateway's request path costs, one at a time, in one process:
  * `node --import tsx bench/gateway-parts.ts [--n 20000]`. CPU µs per call (process.cpuUsage, best of 5 rounds) for
  * the steps tokenledger adds to a plain forwarding proxy: key check, worst-case pricing and the governor, SigV4,
- * per-call cancellation, usage reading, the spool append, and the ledger write behind the spool. Read it next to
+ * per-call cancellation, usage reading, the row encoding, the spool append, and the ledger write behind the spool. Read it next to
  * the gateway step's "CPU per request, tokenledger vs minimal proxy" rows: the sum of these is most of the gap.
  * Nothing here is asserted; on a busy machine every figure rises, their proportions much less.
  */
@@ -11,23 +11,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { worstCasePricer } from '../src/cli/commands/gateway.ts';
+import { createGatewayLedger } from '../src/cli/gateway-ledger.ts';
 import type { RawUsage } from '../src/core/index.ts';
 import { StreamUsageReader } from '../src/gateway/eventstream.ts';
-import {
-  createGovernor,
-  createSpool,
-  decodeLine,
-  encodeLine,
-  KeyRing,
-  newKey,
-} from '../src/gateway/index.ts';
+import { createGovernor, createSpool, KeyRing, newKey } from '../src/gateway/index.ts';
 import { createSigV4Signer } from '../src/gateway/sigv4.ts';
 import { Cancel } from '../src/gateway/upstream.ts';
 import { usageFromConverseJson, usageFromInvoke } from '../src/gateway/usage.ts';
-import { ledgerRecord } from '../src/pipeline/index.ts';
+import { createRowEncoder } from '../src/pipeline/index.ts';
 import { priceOf } from '../src/price/index.ts';
 import { openRuntime } from '../src/runtime.ts';
-import { encodeUsage } from '../src/store/index.ts';
 import { chunkFrame } from '../test/support/fake-bedrock.ts';
 import { GATEWAY_YAML } from './gateway-servers.ts';
 
@@ -103,8 +96,15 @@ async function main(): Promise<void> {
     ),
   );
 
-  // Pricing one call: what costOf does (normalise + priceOf); the gateway does it 3× per call, the flush once more.
+  // Pricing one call from scratch (normalise + priceOf), and what the gateway does instead: its row and price from
+  // the card, attribution and shared columns it keeps per caller and model (createRowEncoder).
   parts.push(await measure('price one call (normalise + priceOf)', N, (i) => costOf(raw(i))));
+  const rows = createRowEncoder(rt);
+  parts.push(
+    await measure('encode one call as its ledger row, with its price (RowEncoder)', N, (i) =>
+      rows.encode(raw(i)),
+    ),
+  );
 
   // The governor with the bench's budgets and limit: admit (worst case priced twice) + settle.
   const governor = createGovernor(rt.config.gateway, {
@@ -264,55 +264,43 @@ async function main(): Promise<void> {
     }),
   );
 
-  // The spool: one JSON line and one write(2) per call (the flush timer is kept out of the way).
-  const spool = createSpool<RawUsage>({
+  // The spool: one row and one write(2) per call (the flush timer is kept out of the way).
+  const spool = createSpool<string>({
     dir: join(dir, 'spool-parts'),
     batchSize: 500,
     flushMs: 600_000,
     onStoreDown: 'serve',
     log: { info() {}, warn() {}, error() {} },
-    write: async () => {},
+    serialize: (row) => row,
+    writeLines: async () => ({ unreadable: 0 }),
   });
-  parts.push(await measure('spool append (JSON line + write(2))', N, (i) => spool.append(raw(i))));
+  const row = rows.encode(raw(0)).row;
+  parts.push(await measure('spool append (one row + write(2))', N, () => spool.append(row)));
   await spool.close();
 
-  // Behind the spool, in startGateway's batches: the encoder thread turns spool lines into an encoded file (decode,
-  // ledgerRecord: normalise, price, attribute; encodeUsage), then the event loop runs the insert and telemetry.enrich
-  // (DuckDB's own threads do most of that work). Both measured here in one thread, process CPU.
+  // Behind the spool, in startGateway's batches: the rows as the spool hands them over, read for their ids and
+  // times, written to a file and inserted (DuckDB's own threads do most of that), then telemetry.enrich.
   const BATCH = rt.config.gateway.spool.batchSize;
   let seq = 0;
   const batches = Math.max(2, Math.round(N / BATCH / 5));
-  const encodeBatch = (file: string) => {
+  const ledger = createGatewayLedger(rt, { warn() {} });
+  const ready = Array.from({ length: 5 * batches }, () => {
     const lines = [];
-    for (let j = 0; j < BATCH; j++) lines.push(encodeLine(raw(seq++)));
-    return encodeUsage(
-      lines.map((l) => ledgerRecord(rt, decodeLine(l) as RawUsage)),
-      file,
-    );
-  };
-  let fileNo = 0;
+    for (let j = 0; j < BATCH; j++) lines.push(rows.encode(raw(seq++)).row);
+    return Buffer.from(`${lines.join('\n')}\n`);
+  });
   parts.push(
     await measure(
-      `encoder thread per record (decode + ledgerRecord + encodeUsage, batches of ${BATCH})`,
-      batches,
-      () => encodeBatch(join(dir, `enc-${fileNo++}.ndjson`)),
-    ).then((p) => ({ ...p, perCall: p.perCall / BATCH })),
-  );
-  const ready = Array.from({ length: 5 * batches }, () =>
-    encodeBatch(join(dir, `enc-${fileNo++}.ndjson`)),
-  );
-  parts.push(
-    await measure(
-      '  … then per record: writeEncodedUsage + telemetry.enrich (mostly DuckDB threads)',
+      `  … then per record: the store write of batches of ${BATCH} (mostly DuckDB threads)`,
       batches,
       async () => {
-        const encoded = ready.pop();
-        if (encoded === undefined) throw new Error('no encoded batch left');
-        await rt.store.writeEncodedUsage(encoded);
-        await rt.store.telemetry.enrich({ fromMs: encoded.minTs, toMs: encoded.maxTs });
+        const batch = ready.pop();
+        if (batch === undefined) throw new Error('no batch left');
+        await ledger.writeLines(batch, BATCH);
       },
     ).then((p) => ({ ...p, perCall: p.perCall / BATCH })),
   );
+  ledger.close();
   await rt.close();
   rmSync(dir, { recursive: true, force: true });
 

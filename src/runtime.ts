@@ -35,9 +35,9 @@ export const INGEST_MEMORY = '200MB';
 export const INGEST_THREADS = 1;
 /**
  * DuckDB threads for the servers (`gateway`, `serve`): their store work is a batch of calls every second or so, which
- * a second DuckDB thread did not speed up; it only contended for the cores with the event loop and the encoder thread
- * (measured, gateway benchmark, InvokeModel at 32 concurrent calls on 2 cores, three A/B pairs: 104–127 vs
- * 117–142 µs of CPU per call, 8.5–10.4k vs 7.7–9.5k calls/s).
+ * a second DuckDB thread did not speed up; it only contended for the cores with the event loop (measured with the
+ * encoder thread the gateway had then; gateway benchmark, InvokeModel at 32 concurrent calls on 2 cores, three A/B
+ * pairs: 104–127 vs 117–142 µs of CPU per call, 8.5–10.4k vs 7.7–9.5k calls/s).
  */
 export const SERVER_THREADS = 1;
 

@@ -89,10 +89,8 @@ export interface GatewayDeps {
   readonly shareKeys?: (keys: readonly VirtualKey[]) => Promise<boolean>;
   readonly governor: Governor;
   readonly upstream: BedrockUpstream;
-  /** Takes one finished call (the spool: batched, durable). */
-  readonly record: (raw: RawUsage) => void;
-  /** The list price of a call in pico-USD, null when unpriced. */
-  readonly costOf: (raw: RawUsage) => bigint | null;
+  /** Takes one finished call (the spool: batched, durable) and returns its list price in pico-USD (null: unpriced). */
+  readonly record: (raw: RawUsage) => bigint | null;
   /**
    * The most a call to `modelId` can cost now, in pico-USD: `inputTokens` at the dearest input-side rate (a 1-hour
    * cache write; tokenizers emit at most one token per byte of text, so body bytes bound them) plus `maxOut` output
@@ -274,9 +272,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
       tokens.input + tokens.output + tokens.cacheRead + tokens.cacheWrite5m + tokens.cacheWrite1h;
     // A call refused before any token was billed (e.g. a 400) is still a call: it is recorded as an error. It is
     // recorded first, whatever happens to the counters.
-    deps.record(raw);
+    const listPrice = deps.record(raw);
     stats.recorded++;
-    const cost = billed === 0 ? 0n : deps.costOf(raw);
+    const cost = billed === 0 ? 0n : listPrice;
     if (billed > 0 && errorCode === null) {
       const models = served.get(call.key.team);
       if (models === undefined) served.set(call.key.team, new Set([call.modelId]));

@@ -21,7 +21,14 @@ export const loadRedisCounterStore = () => import('./governance/redis-counter-st
 /** Keys shared by replicas in the same Redis; loaded on demand like the counters. */
 export const loadRedisSharedKeys = () => import('./redis-shared-keys.ts');
 export { createDualServer, type DualServer } from './listen.ts';
-export { createSpool, decodeLine, encodeLine, type Spool, type SpoolStats } from './spool.ts';
+export {
+  createSpool,
+  decodeLine,
+  encodeLine,
+  type LinesOutcome,
+  type Spool,
+  type SpoolStats,
+} from './spool.ts';
 export {
   type BedrockUpstream,
   type CredentialSource,

@@ -47,8 +47,8 @@ export interface SpoolOptions<T> {
   readonly write?: (records: T[]) => Promise<void>;
   /**
    * Instead of `write`: stores one batch as the segment's own bytes, `count` whole lines (empty lines skipped in the
-   * count), for a writer that decodes them itself — the gateway hands them to its encoder thread without making a
-   * string of each line on the event loop.
+   * count), for a writer that reads them itself — the gateway's lines are ledger rows that go to the store as they
+   * are, with no string made of each on the event loop.
    */
   readonly writeLines?: (lines: Buffer, count: number) => Promise<LinesOutcome>;
   /**

@@ -7,3 +7,4 @@ export * from './ingest-cur.ts';
 export * from './ingest-metrics.ts';
 export * from './otlp-sink.ts';
 export * from './reprice.ts';
+export * from './row-encoder.ts';

@@ -7,9 +7,9 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Attributor } from '../attribute/index.ts';
-import type { AttributedRecord, RawUsage, Reject } from '../core/index.ts';
+import type { AttributedRecord, RawUsage, Reject, UsageRecord } from '../core/index.ts';
 import type { Normaliser } from '../normalise/index.ts';
-import { type Catalog, priceOf } from '../price/index.ts';
+import { type Catalog, priceAtCard, type RateCard, rateCardOf } from '../price/index.ts';
 import type { ObjectInfo, ObjectStore } from '../sources/index.ts';
 import {
   CWLOGS_SCHEME,
@@ -284,9 +284,18 @@ export function ledgerRecord(
   raw: RawUsage,
 ): AttributedRecord {
   const record = deps.normaliser.normalise(raw);
+  return ledgerRecordAt(deps, record, rateCardOf(record, deps.catalog));
+}
+
+/** `ledgerRecord` of a normalised record whose rate card was found already (`rateCardOf`). */
+export function ledgerRecordAt(
+  deps: Pick<IngestDeps, 'catalog' | 'attributor'>,
+  record: UsageRecord,
+  card: RateCard,
+): AttributedRecord {
   return {
     ...record,
-    ...priceOf(record, deps.catalog),
+    ...priceAtCard(record, card, deps.catalog.hash),
     attribution: deps.attributor.resolve(record),
   };
 }

@@ -107,9 +107,9 @@ export function rateCard(
   };
 }
 
-/** Finds the entry and rates for a record and computes its cost; `lines` says how, for `explain`. */
-export function quote(record: UsageRecord, catalog: Catalog): Quote {
-  const card = rateCard(
+/** The rate card of a record: its model, source Region, tier, time and account. */
+export function rateCardOf(record: UsageRecord, catalog: Catalog): RateCard {
+  return rateCard(
     record.model,
     record.region,
     record.tier,
@@ -117,6 +117,15 @@ export function quote(record: UsageRecord, catalog: Catalog): Quote {
     catalog,
     record.accountId,
   );
+}
+
+/** Finds the entry and rates for a record and computes its cost; `lines` says how, for `explain`. */
+export function quote(record: UsageRecord, catalog: Catalog): Quote {
+  return quoteAtCard(rateCardOf(record, catalog), record.tokens);
+}
+
+/** `quote` with the card already found (a caller that caches cards per model, Region, tier, account and day). */
+export function quoteAtCard(card: RateCard, tokens: Tokens): Quote {
   const flags: Flag[] = [];
   if (card.tierUnknown) flags.push('tier_unknown');
   if (card.resolved === null || card.rates === null) {
@@ -133,7 +142,7 @@ export function quote(record: UsageRecord, catalog: Catalog): Quote {
     };
   }
   if (card.early) flags.push('price_before_effective');
-  const at = costAtCard(card, record.tokens, card.rates);
+  const at = costAtCard(card, tokens, card.rates);
   if (at.longContext) flags.push('long_context');
   if (card.regional) flags.push('regional_premium');
   if (at.rateMissing) flags.push('rate_missing');
@@ -214,10 +223,19 @@ export function priceOf(
   record: UsageRecord,
   catalog: Catalog,
 ): { flags: readonly Flag[]; cost: Cost } {
-  const q = quote(record, catalog);
+  return priceAtCard(record, rateCardOf(record, catalog), catalog.hash);
+}
+
+/** `priceOf` with the record's card already found (`rateCardOf`) in the catalog whose hash is `catalogHash`. */
+export function priceAtCard(
+  record: Pick<UsageRecord, 'tokens' | 'flags'>,
+  card: RateCard,
+  catalogHash: string,
+): { flags: readonly Flag[]; cost: Cost } {
+  const q = quoteAtCard(card, record.tokens);
   return {
     flags: q.flags.length === 0 ? record.flags : [...record.flags, ...q.flags],
-    cost: { picos: q.picos, priceId: q.resolved?.entry.id ?? null, catalogHash: catalog.hash },
+    cost: { picos: q.picos, priceId: q.resolved?.entry.id ?? null, catalogHash },
   };
 }
 

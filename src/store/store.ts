@@ -15,13 +15,13 @@ export interface WriteBatch {
 }
 
 /**
- * Usage records already encoded in the store's row format by `encodeUsage` (a pure function, so it can run in a
- * worker thread), waiting in a file that `Store.writeEncodedUsage` loads and then deletes.
+ * Usage records already encoded in the store's row format (`encodeUsage`, or the gateway's rows as it spooled them),
+ * waiting in a file that `Store.writeEncodedUsage` loads and then deletes.
  */
 export interface EncodedUsage {
   /** Null when no record was given. */
   readonly file: string | null;
-  /** Records given to `encodeUsage`, in-batch repeats of a request id included. */
+  /** Records encoded, in-batch repeats of a request id included. */
   readonly records: number;
   /** Rows in the file: the first copy of each request id (by source, then line). */
   readonly rows: number;

@@ -3,11 +3,9 @@
  * spend, calls priced with the catalog and written to the ledger through the local spool.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { type Logger, type RawUsage, withoutCredentials } from '../../core/index.ts';
+import { type Logger, withoutCredentials } from '../../core/index.ts';
 import {
   type BedrockUpstream,
   createAwsCredentialSource,
@@ -28,11 +26,11 @@ import {
   upstreamEndpoint,
   type VirtualKey,
 } from '../../gateway/index.ts';
-import { cardCost, priceOf, type RateCard, rateCard } from '../../price/index.ts';
+import { cardCost, type RateCard, rateCard } from '../../price/index.ts';
 import { type Runtime, SERVER_THREADS } from '../../runtime.ts';
 import { int, parse, str } from '../args.ts';
 import { type CliContext, dbPath, EXIT, print, withRuntime } from '../context.ts';
-import { createLedgerEncoder } from '../ledger-encoder.ts';
+import { createGatewayLedger } from '../gateway-ledger.ts';
 import { readTls } from '../tls.ts';
 
 export const GATEWAY_HELP = `Usage: tokenledger gateway [--port 8790] [--host 127.0.0.1] [--db FILE] [--config FILE]
@@ -205,33 +203,16 @@ export async function startGateway(
           clock: now,
         });
   const spoolDir = isAbsolute(cfg.spool.dir) ? cfg.spool.dir : join(opts.baseDir, cfg.spool.dir);
-  // Calls become ledger rows on the encoder's thread; the event loop only appends to the spool and runs the insert.
-  const encoder = createLedgerEncoder(rt.origin);
-  const encodeDir = mkdtempSync(join(tmpdir(), 'tokenledger-gateway-'));
-  let encodeNo = 0;
-  const spool = createSpool<RawUsage>({
+  // Each call is encoded as its ledger row on the event loop; the spool keeps the rows and hands batches to the store.
+  const ledger = createGatewayLedger(rt, opts.log);
+  const spool = createSpool<string>({
     dir: spoolDir,
     batchSize: cfg.spool.batchSize,
     flushMs: cfg.spool.flushMs,
     onStoreDown: cfg.spool.onStoreDown,
     log: opts.log,
-    writeLines: async (lines, count) => {
-      const file = join(encodeDir, `batch-${encodeNo++}.ndjson`);
-      const { encoded, unreadable } = await encoder.encode(lines, file);
-      // The store deletes the file, written or not.
-      await rt.store.writeEncodedUsage(encoded, { dedupeMarginMs: GATEWAY_DEDUPE_MARGIN_MS });
-      for (const u of unreadable.slice(0, 3))
-        opts.log.warn('spool: skipped a record that cannot be read', { error: u.error });
-      if (encoded.records + unreadable.length !== count)
-        opts.log.warn('spool: the encoder read a different number of lines', {
-          spooled: count,
-          read: encoded.records + unreadable.length,
-        });
-      // Claude Code telemetry of the same calls (collected beside the gateway by `serve`) joins them now.
-      if (encoded.rows > 0)
-        await rt.store.telemetry.enrich({ fromMs: encoded.minTs, toMs: encoded.maxTs });
-      return { unreadable: unreadable.length };
-    },
+    serialize: (row) => row,
+    writeLines: (lines, count) => ledger.writeLines(lines, count),
   });
   const accountId = opts.env.TOKENLEDGER_GATEWAY_ACCOUNT ?? 'gateway';
   const gateway = createGateway({
@@ -249,9 +230,12 @@ export async function startGateway(
     ...(keySync === null ? {} : { shareKeys: (k: readonly VirtualKey[]) => keySync.publish(k) }),
     governor,
     upstream,
-    record: (raw) => spool.append(raw),
+    record: (raw) => {
+      const { row, picos } = ledger.encode(raw);
+      spool.append(row);
+      return picos;
+    },
     canServe: () => spool.canServe(),
-    costOf: (raw) => priceOf(rt.normaliser.normalise(raw), rt.catalog).cost.picos,
     worstCaseOf: worstCasePricer(rt, upstream.region, accountId, now),
     now,
     knownModels,
@@ -264,8 +248,7 @@ export async function startGateway(
   const release = async () => {
     gateway.close();
     await spool.close();
-    await encoder.close();
-    rmSync(encodeDir, { recursive: true, force: true });
+    ledger.close();
     upstream.close();
     await keySync?.close();
     await sharedKeys?.close();
@@ -301,14 +284,6 @@ export async function startGateway(
     },
   };
 }
-
-/**
- * How far around a batch of gateway calls the ledger is searched for the same request ids. A replayed spool batch
- * has the very same times, and the invocation log of a call (should it be ingested first) is stamped with the
- * call's start, seconds from the gateway's own; ten minutes covers clock skew and queueing, and keeps each batch's
- * dedupe to the last minutes of the ledger rather than a busy day of it (10M rows: ~20 ms more per batch).
- */
-const GATEWAY_DEDUPE_MARGIN_MS = 10 * 60_000;
 
 /**
  * The gateway's worst-case pricing: one rate card per model and tier (the catalog entry in force, its long-context

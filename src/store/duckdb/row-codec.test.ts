@@ -8,7 +8,15 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { makeRecord } from '../../../test/support/records.ts';
 import { tempDir } from '../../../test/support/temp-dir.ts';
-import { encodeUsage, UsageEncoder } from './row-codec.ts';
+import {
+  COLUMNS,
+  encodeRow,
+  encodeUsage,
+  PER_CALL_COLUMNS,
+  RowTemplate,
+  scanRows,
+  UsageEncoder,
+} from './row-codec.ts';
 
 const tmp = tempDir();
 after(() => tmp.remove());
@@ -77,4 +85,57 @@ test('no records: no file', () => {
     minTs: 0,
     maxTs: 0,
   });
+});
+
+test('RowTemplate: the per-call columns are exactly those that differ between two calls of one caller and model', () => {
+  // Same caller, model, Region, tier and day; every per-call field different (tokens, cost, flags, error, times).
+  const a = makeRecord({ id: 'a', at: '2026-03-02T10:00:00Z', input: 10, output: 5, cost: 7n });
+  const b = {
+    ...makeRecord({
+      id: 'b',
+      at: '2026-03-02T11:00:00Z',
+      input: 11,
+      output: 6,
+      cost: 9n,
+      errorCode: 'ThrottlingException',
+    }),
+    tokens: { input: 11, output: 6, cacheRead: 1, cacheWrite5m: 2, cacheWrite1h: 3 },
+    latencyMs: 99,
+    firstByteMs: 12,
+    flags: ['long_context' as const],
+    source: { uri: 'gateway-b', line: 4 },
+  };
+  const differing = COLUMNS.filter(([, , enc]) => enc(a) !== enc(b)).map(([c]) => c);
+  assert.deepEqual(new Set(differing), PER_CALL_COLUMNS);
+  const template = new RowTemplate(a);
+  assert.equal(template.encode(a), encodeRow(a));
+  assert.equal(template.encode(b), encodeRow(b));
+});
+
+test('scanRows: first row of each request id kept, lines of another format counted, time span read', () => {
+  const row = (id: string, at: string) => encodeRow(makeRecord({ id, at }));
+  const lines = [
+    row('x', '2026-03-02T10:00:00Z'),
+    row('id "quoted", with ,"c1": inside', '2026-03-02T09:00:00Z'),
+    row('x', '2026-03-02T08:00:00Z'),
+    '{"r":{"requestId":"legacy"}}',
+    row('y', '2026-03-02T12:00:00Z'),
+  ];
+  const out = scanRows(Buffer.from(`${lines.join('\n')}\n`));
+  assert.deepEqual(
+    { count: out.count, repeats: out.repeats, unreadable: out.unreadable },
+    { count: 3, repeats: 1, unreadable: 1 },
+  );
+  assert.equal(out.minTs, Date.parse('2026-03-02T09:00:00Z'));
+  assert.equal(out.maxTs, Date.parse('2026-03-02T12:00:00Z'));
+  assert.deepEqual(
+    out.rows
+      .toString()
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l).c0),
+    ['x', 'id "quoted", with ,"c1": inside', 'y'],
+  );
+  // Nothing to keep: an empty buffer.
+  assert.equal(scanRows(Buffer.from('{"r":{}}\n')).rows.length, 0);
 });

@@ -85,6 +85,122 @@ export function encodeRow(r: AttributedRecord): string {
   return `{${parts.join(',')}}`;
 }
 
+/**
+ * The columns whose values change from call to call of one caller, model, Region and day. The others (who, which
+ * model and where, which price entry) are shared by many calls: `RowTemplate` encodes them once.
+ */
+export const PER_CALL_COLUMNS: ReadonlySet<string> = new Set([
+  'request_id',
+  'ts',
+  'input_tokens',
+  'output_tokens',
+  'cache_read_tokens',
+  'cache_write_5m_tokens',
+  'cache_write_1h_tokens',
+  'latency_ms',
+  'first_byte_ms',
+  'error_code',
+  'cost_pusd',
+  'flags',
+  'source',
+  'source_line',
+]);
+const PER_CALL_AT = COLUMNS.flatMap(([c], i) => (PER_CALL_COLUMNS.has(c) ? [i] : []));
+
+/**
+ * `encodeRow` with the shared columns (not PER_CALL_COLUMNS) encoded once, from the record the template is built
+ * from: `encode(r)` equals `encodeRow(r)` for every record whose shared columns equal that one's. The gateway
+ * encodes each call this way on its event loop (~1 µs instead of ~4).
+ */
+export class RowTemplate {
+  readonly #parts: readonly string[];
+
+  constructor(shared: AttributedRecord) {
+    this.#parts = COLUMNS.map(([c, , enc], i) =>
+      PER_CALL_COLUMNS.has(c) ? '' : (KEYS[i] as string) + enc(shared),
+    );
+  }
+
+  encode(r: AttributedRecord): string {
+    const parts = this.#parts.slice();
+    for (const i of PER_CALL_AT)
+      parts[i] = (KEYS[i] as string) + (COLUMNS[i] as (typeof COLUMNS)[number])[2](r);
+    return `{${parts.join(',')}}`;
+  }
+}
+
+/** What `scanRows` found in a batch of encoded rows. */
+export interface ScannedRows {
+  /** The rows to store: one per request id (its first), newline-terminated. */
+  readonly rows: Buffer;
+  readonly count: number;
+  /** Rows dropped as repeats of a request id earlier in the batch. */
+  readonly repeats: number;
+  /** Lines that are not rows of this codec (counted, left out). */
+  readonly unreadable: number;
+  readonly minTs: number;
+  readonly maxTs: number;
+}
+
+const ROW_START = Buffer.from(`{${KEYS[0]}"`, 'latin1');
+const TS_KEY = Buffer.from(`,${KEYS[1]}`, 'latin1');
+
+/**
+ * Reads the request id and time of each row of a batch of `encodeRow` lines without parsing them: a row starts with
+ * `{"c0":"<request id>","c1":<ms>,`. Inside a JSON string every `"` is escaped, so the first `,"c1":` ends the id.
+ * Keeps the first row of each request id, as `UsageEncoder` does for a batch from one source.
+ */
+export function scanRows(lines: Buffer): ScannedRows {
+  const seen = new Set<string>();
+  const keep: Buffer[] = [];
+  let count = 0;
+  let repeats = 0;
+  let unreadable = 0;
+  let minTs = Number.POSITIVE_INFINITY;
+  let maxTs = Number.NEGATIVE_INFINITY;
+  let runStart = 0;
+  let pos = 0;
+  /** Ends the run of kept rows before `at` (the rows between runs were dropped). */
+  const cut = (at: number) => {
+    if (at > runStart) keep.push(lines.subarray(runStart, at));
+  };
+  while (pos < lines.length) {
+    let nl = lines.indexOf(10, pos);
+    if (nl === -1) nl = lines.length;
+    if (nl > pos) {
+      const ts = lines.indexOf(TS_KEY, pos);
+      const end = ts === -1 || ts > nl ? -1 : lines.indexOf(44, ts + TS_KEY.length);
+      const ms =
+        end === -1 || end > nl
+          ? Number.NaN
+          : Number(lines.toString('latin1', ts + TS_KEY.length, end));
+      const id =
+        Number.isSafeInteger(ms) && lines.subarray(pos, pos + ROW_START.length).equals(ROW_START)
+          ? lines.toString('latin1', pos + ROW_START.length - 1, ts)
+          : null;
+      if (id === null || seen.has(id)) {
+        if (id === null) unreadable++;
+        else repeats++;
+        cut(pos);
+        runStart = Math.min(nl + 1, lines.length);
+      } else {
+        seen.add(id);
+        count++;
+        if (ms < minTs) minTs = ms;
+        if (ms > maxTs) maxTs = ms;
+      }
+    }
+    pos = nl + 1;
+  }
+  cut(lines.length);
+  let rows = keep.length === 1 ? (keep[0] as Buffer) : Buffer.concat(keep);
+  if (rows.length > 0 && rows[rows.length - 1] !== 10)
+    rows = Buffer.concat([rows, Buffer.from('\n')]);
+  return count === 0
+    ? { rows: Buffer.alloc(0), count: 0, repeats, unreadable, minTs: 0, maxTs: 0 }
+    : { rows, count, repeats, unreadable, minTs, maxTs };
+}
+
 const quote = (c: string) => (c === 'user' ? '"user"' : c);
 
 /** `read_json(…, columns = …)` for the encoded file. */
@@ -101,7 +217,7 @@ export const KEY = { requestId: 'c0' } as const;
 /**
  * Encodes a batch into `file` (NDJSON, one row per request id: a repeat inside the batch keeps its first copy by
  * source and line, as the SQL would with a window, which costs more than the rest of the insert). Pure apart from
- * the file: it runs on the gateway's encoder thread as well as in `writeUsage`.
+ * the file.
  */
 export function encodeUsage(records: readonly AttributedRecord[], file: string): EncodedUsage {
   const encoder = new UsageEncoder();
@@ -111,8 +227,7 @@ export function encodeUsage(records: readonly AttributedRecord[], file: string):
 
 /**
  * `encodeUsage` a record at a time: each row is encoded as its record comes, so the caller need not keep the records
- * (the gateway's encoder thread kept a batch of 5,000 alive until the end, and its garbage collector copied them
- * from scavenge to scavenge).
+ * (a batch of 5,000 kept alive until the end is copied by the garbage collector from scavenge to scavenge).
  */
 export class UsageEncoder {
   #records = 0;

@@ -31,7 +31,14 @@ import { encodeUsage, INSERT_COLUMNS, KEY, READ_COLUMNS, SELECT_COLUMNS } from '
 import { BILL_MIGRATIONS, METRICS_MIGRATIONS, MIGRATIONS, TELEMETRY_MIGRATIONS } from './schema.ts';
 import { createTelemetryStore } from './telemetry.ts';
 
-export { encodeUsage, UsageEncoder } from './row-codec.ts';
+export {
+  encodeRow,
+  encodeUsage,
+  PER_CALL_COLUMNS,
+  RowTemplate,
+  type ScannedRows,
+  scanRows,
+} from './row-codec.ts';
 
 export interface DuckDbStoreOptions {
   /** A file path, or ':memory:'. */

@@ -1,0 +1,109 @@
+/**
+ * The gateway's rows reach the ledger as the runtime itself would write them (its configuration, its prices), from
+ * rows spooled now and from RawUsage lines spooled by earlier versions; repeats count once, unreadable lines are set
+ * aside and counted, and a batch delivered twice inserts nothing the second time.
+ */
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { tempDir } from '../../test/support/temp-dir.ts';
+import type { RawUsage } from '../core/index.ts';
+import { encodeLine } from '../gateway/index.ts';
+import { ledgerRecord } from '../pipeline/index.ts';
+import { openRuntime } from '../runtime.ts';
+import { createGatewayLedger } from './gateway-ledger.ts';
+
+const dir = tempDir('tl-gateway-ledger-');
+after(() => dir.remove());
+
+/** A metadata alias only this configuration knows: rows must be attributed with the runtime's configuration. */
+const CONFIG = `attribution:
+  metadataKeys:
+    team: [squad]
+`;
+
+const raw = (id: string, at = '2026-11-20T10:00:00Z'): RawUsage => ({
+  requestId: id,
+  occurredAt: Date.parse(at),
+  accountId: '111122223333',
+  region: 'us-east-1',
+  inferenceRegion: null,
+  operation: 'InvokeModel',
+  modelId: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0',
+  identityArn: null,
+  requestMetadata: { user: 'ana@example.com', squad: 'payments' },
+  tokens: { input: 1200, output: 340, cacheRead: 5000, cacheWrite5m: 0, cacheWrite1h: 800 },
+  cacheTtlKnown: true,
+  tier: 'standard',
+  latencyMs: 900,
+  firstByteMs: null,
+  errorCode: null,
+  source: { uri: 'gateway', line: 0 },
+});
+
+/** Spool lines as a segment holds them: newline-terminated bytes. */
+const lines = (...ls: string[]) => Buffer.from(ls.map((l) => `${l}\n`).join(''));
+const quiet = { warn() {} };
+
+async function withLedger(
+  name: string,
+  fn: (
+    rt: Awaited<ReturnType<typeof openRuntime>>,
+    ledger: ReturnType<typeof createGatewayLedger>,
+  ) => Promise<void>,
+) {
+  const config = join(dir.path, `${name}.yaml`);
+  writeFileSync(config, CONFIG);
+  const rt = await openRuntime({
+    db: join(dir.path, `${name}.duckdb`),
+    configPath: config,
+    env: {},
+  });
+  const ledger = createGatewayLedger(rt, quiet);
+  try {
+    await fn(rt, ledger);
+  } finally {
+    ledger.close();
+    await rt.close();
+  }
+}
+
+test('rows and legacy RawUsage lines are stored as the runtime prices and attributes them', async () => {
+  await withLedger('mixed', async (rt, ledger) => {
+    const r1 = ledger.encode(raw('r1'));
+    const expected = ledgerRecord(rt, raw('r1'));
+    assert.ok(expected.cost.picos !== null && expected.cost.picos > 0n);
+    assert.equal(r1.picos, expected.cost.picos, 'the price the gateway settles budgets with');
+    const batch = lines(r1.row, encodeLine(raw('r2')), ledger.encode(raw('r3')).row);
+    assert.deepEqual(await ledger.writeLines(batch, 3), { unreadable: 0 });
+    for (const id of ['r1', 'r2', 'r3']) {
+      const stored = await rt.store.getRecord(id);
+      assert.equal(BigInt(String(stored?.cost_pusd)), expected.cost.picos, id);
+      assert.equal(stored?.price_id, expected.cost.priceId);
+      assert.equal(stored?.team, 'payments', 'the configured alias applied');
+      assert.equal(stored?.user, 'ana@example.com');
+    }
+    // Delivered again (a crash before the spool saved its offset): nothing new.
+    assert.deepEqual(await ledger.writeLines(batch, 3), { unreadable: 0 });
+    const total = await rt.store.queryUsage({ groupBy: [], where: [] });
+    assert.equal(total.total.requests, 3);
+  });
+});
+
+test('a repeated request id counts once; unreadable lines are counted and the rest is stored', async () => {
+  await withLedger('bad', async (rt, ledger) => {
+    const good = ledger.encode(raw('g1')).row;
+    const torn = ledger.encode(raw('g2')).row.slice(0, -20); // a row's start, then garbage: DuckDB cannot read it
+    const out = await ledger.writeLines(
+      lines(good, good, torn, '{"r":{"requestId":', 'not a row', ledger.encode(raw('g3')).row),
+      6,
+    );
+    assert.deepEqual(out, { unreadable: 3 });
+    assert.ok(await rt.store.getRecord('g1'));
+    assert.ok(await rt.store.getRecord('g3'));
+    assert.equal(await rt.store.getRecord('g2'), null);
+    const total = await rt.store.queryUsage({ groupBy: [], where: [] });
+    assert.equal(total.total.requests, 2);
+  });
+});

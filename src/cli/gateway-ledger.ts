@@ -1,0 +1,126 @@
+/**
+ * The gateway's calls on their way to the ledger. Each finished call is encoded once, on the event loop, as the
+ * ledger row it becomes (`createRowEncoder`: what depends only on the caller, model, Region and day is worked out
+ * once and kept, so a call costs ~1–3 µs); that row is the spool's line. A batch of spooled lines then goes to the
+ * store as it is: only each row's request id and time are read (`scanRows`) to drop repeats and bound the dedupe
+ * window, and DuckDB parses the rows (`Store.writeEncodedUsage`).
+ *
+ * Spool segments written before rows were spooled hold RawUsage lines (`{"r":…}`, `encodeLine`); they are encoded
+ * here when their batch is delivered. A row DuckDB cannot read fails its batch: the batch's lines are then checked
+ * one by one, those that are not JSON are set aside (counted, as the spool counts torn lines), and the rest is
+ * written again.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Picos, RawUsage } from '../core/index.ts';
+import { decodeLine, type LinesOutcome } from '../gateway/index.ts';
+import { createRowEncoder } from '../pipeline/index.ts';
+import type { Runtime } from '../runtime.ts';
+import { scanRows } from '../store/index.ts';
+
+/**
+ * How far around a batch of gateway calls the ledger is searched for the same request ids. A replayed spool batch
+ * has the very same times, and the invocation log of a call (should it be ingested first) is stamped with the
+ * call's start, seconds from the gateway's own; ten minutes covers clock skew and queueing, and keeps each batch's
+ * dedupe to the last minutes of the ledger rather than a busy day of it (10M rows: ~20 ms more per batch).
+ */
+const DEDUPE_MARGIN_MS = 10 * 60_000;
+const LEGACY = Buffer.from('{"r":', 'latin1');
+
+export interface GatewayLedger {
+  /** A finished call as its ledger row (the spool's line), and its list price (null when unpriced). */
+  encode(raw: RawUsage): { readonly row: string; readonly picos: Picos | null };
+  /** The spool's writer: stores `count` lines (rows, or legacy RawUsage lines) and says how many were unreadable. */
+  writeLines(lines: Buffer, count: number): Promise<LinesOutcome>;
+  close(): void;
+}
+
+export function createGatewayLedger(
+  rt: Pick<Runtime, 'store' | 'normaliser' | 'catalog' | 'attributor'>,
+  log: { warn(message: string, fields?: Record<string, unknown>): void },
+): GatewayLedger {
+  const rows = createRowEncoder(rt);
+  const dir = mkdtempSync(join(tmpdir(), 'tokenledger-gateway-'));
+  let fileNo = 0;
+
+  /** Legacy lines of a batch encoded as rows; other lines kept as they are. */
+  const withLegacyEncoded = (lines: Buffer): { lines: Buffer; unreadable: number } => {
+    if (lines.indexOf(LEGACY) === -1) return { lines, unreadable: 0 };
+    let unreadable = 0;
+    const out = lines
+      .toString('utf8')
+      .split('\n')
+      .filter((l) => l !== '')
+      .flatMap((l) => {
+        if (!l.startsWith('{"r":')) return [l];
+        try {
+          return [rows.encode(decodeLine(l) as RawUsage).row];
+        } catch {
+          unreadable++;
+          return [];
+        }
+      });
+    return { lines: Buffer.from(out.length === 0 ? '' : `${out.join('\n')}\n`), unreadable };
+  };
+
+  /** The lines that parse as JSON, and how many did not. */
+  const parsable = (lines: Buffer): { lines: Buffer; bad: number } => {
+    const text = lines.toString('utf8').split('\n');
+    const good = text.filter((l) => {
+      if (l === '') return false;
+      try {
+        JSON.parse(l);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    const bad = text.filter((l) => l !== '').length - good.length;
+    return { lines: Buffer.from(good.length === 0 ? '' : `${good.join('\n')}\n`), bad };
+  };
+
+  const store = async (lines: Buffer): Promise<number> => {
+    const scanned = scanRows(lines);
+    if (scanned.count === 0) return scanned.unreadable;
+    const file = join(dir, `batch-${fileNo++}.ndjson`);
+    await writeFile(file, scanned.rows);
+    // The store deletes the file, written or not.
+    await rt.store.writeEncodedUsage(
+      {
+        file,
+        records: scanned.count + scanned.repeats,
+        rows: scanned.count,
+        minTs: scanned.minTs,
+        maxTs: scanned.maxTs,
+      },
+      { dedupeMarginMs: DEDUPE_MARGIN_MS },
+    );
+    // Claude Code telemetry of the same calls (collected beside the gateway by `serve`) joins them now.
+    await rt.store.telemetry.enrich({ fromMs: scanned.minTs, toMs: scanned.maxTs });
+    return scanned.unreadable;
+  };
+
+  return {
+    encode: (raw) => rows.encode(raw),
+
+    async writeLines(lines) {
+      const batch = withLegacyEncoded(lines);
+      let unreadable = batch.unreadable;
+      try {
+        unreadable += await store(batch.lines);
+      } catch (e: unknown) {
+        const checked = parsable(batch.lines);
+        if (checked.bad === 0) throw e;
+        log.warn('spool: skipped lines that are not JSON', { lines: checked.bad });
+        unreadable += checked.bad + (await store(checked.lines));
+      }
+      if (unreadable > 0)
+        log.warn('spool: lines that cannot be read were set aside', { unreadable });
+      return { unreadable };
+    },
+
+    close: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}

@@ -1,0 +1,106 @@
+/**
+ * `ledgerRecord` + `encodeRow` for a stream of calls that repeat the same callers and models (the gateway's): what
+ * depends only on who called which model where and when (the rate card, the attribution, the encoded shared
+ * columns) is worked out once per distinct caller × model × Region × tier × account × day and kept; each call then
+ * costs its price at the card and its per-call columns. The result is the same row, to the byte, as
+ * `encodeRow(ledgerRecord(raw))` (row-encoder.test.ts holds it to that).
+ */
+import type {
+  AttributedRecord,
+  Attribution,
+  Flag,
+  ModelRef,
+  Picos,
+  RawUsage,
+} from '../core/index.ts';
+import { priceAtCard, type RateCard, rateCardOf } from '../price/index.ts';
+import { RowTemplate } from '../store/index.ts';
+import { type IngestDeps, ledgerRecordAt } from './ingest.ts';
+
+const DAY_MS = 86_400_000;
+/** Distinct callers × models × days kept; past this the cache starts over (days roll, keys come and go). */
+const MAX_SHAPES = 10_000;
+
+interface Shape {
+  readonly model: ModelRef;
+  /** The normaliser's flags (they depend on the model and on cacheTtlKnown, both in the key). */
+  readonly flags: readonly Flag[];
+  readonly card: RateCard;
+  readonly attribution: Attribution;
+  readonly template: RowTemplate;
+}
+
+export interface RowEncoder {
+  /** One call as a ledger row (`encodeRow`'s format), and its list price (null when unpriced). */
+  encode(raw: RawUsage): { readonly row: string; readonly picos: Picos | null };
+}
+
+export function createRowEncoder(
+  deps: Pick<IngestDeps, 'normaliser' | 'catalog' | 'attributor'>,
+): RowEncoder {
+  const shapes = new Map<string, Shape>();
+  const shapeOf = (raw: RawUsage): Shape => {
+    const record = deps.normaliser.normalise(raw);
+    const card = rateCardOf(record, deps.catalog);
+    const first = ledgerRecordAt(deps, record, card);
+    return {
+      model: record.model,
+      flags: record.flags,
+      card,
+      attribution: first.attribution,
+      template: new RowTemplate(first),
+    };
+  };
+  return {
+    encode(raw) {
+      // Every input of the shared columns (PER_CALL_COLUMNS are the rest), of the rate card and of the flags.
+      const key = JSON.stringify([
+        raw.accountId,
+        raw.region,
+        raw.inferenceRegion,
+        raw.operation,
+        raw.modelId,
+        raw.tier,
+        raw.identityArn,
+        Math.floor(raw.occurredAt / DAY_MS),
+        raw.cacheTtlKnown,
+        raw.requestMetadata,
+      ]);
+      let shape = shapes.get(key);
+      if (shape === undefined) {
+        if (shapes.size >= MAX_SHAPES) shapes.clear();
+        shape = shapeOf(raw);
+        shapes.set(key, shape);
+      }
+      const { flags, cost } = priceAtCard(
+        { tokens: raw.tokens, flags: shape.flags },
+        shape.card,
+        deps.catalog.hash,
+      );
+      // Field by field, as normalise does: one object per call.
+      const priced: AttributedRecord = {
+        requestId: raw.requestId,
+        occurredAt: raw.occurredAt,
+        accountId: raw.accountId,
+        region: raw.region,
+        inferenceRegion: raw.inferenceRegion,
+        operation: raw.operation,
+        modelId: raw.modelId,
+        identityArn: raw.identityArn,
+        requestMetadata: raw.requestMetadata,
+        tokens: raw.tokens,
+        cacheTtlKnown: raw.cacheTtlKnown,
+        tier: raw.tier,
+        latencyMs: raw.latencyMs,
+        firstByteMs: raw.firstByteMs,
+        errorCode: raw.errorCode,
+        source: raw.source,
+        model: shape.model,
+        flags,
+        cost,
+        attribution: shape.attribution,
+      };
+      return { row: shape.template.encode(priced), picos: cost.picos };
+    },
+  };
+}
