@@ -56,7 +56,7 @@ export interface RuntimeOptions {
   readonly threads?: number;
 }
 
-/** What a runtime's pricing and attribution are built from (another thread can build the same: `openPricing`). */
+/** What a runtime's configuration, pricing and attribution are built from (`openPricing`). */
 export interface RuntimeOrigin {
   readonly configPath: string | undefined;
   readonly env: NodeJS.ProcessEnv;

@@ -7,7 +7,7 @@
  *
  * Spool segments written before rows were spooled hold RawUsage lines (`{"r":…}`, `encodeLine`); they are encoded
  * here when their batch is delivered. A row DuckDB cannot read fails its batch: the batch's lines are then checked
- * one by one, those that are not JSON are set aside (counted, as the spool counts torn lines), and the rest is
+ * one by one, those that are not JSON are skipped (counted, as the spool counts torn lines), and the rest is
  * written again.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -113,11 +113,9 @@ export function createGatewayLedger(
       } catch (e: unknown) {
         const checked = parsable(batch.lines);
         if (checked.bad === 0) throw e;
-        log.warn('spool: skipped lines that are not JSON', { lines: checked.bad });
         unreadable += checked.bad + (await store(checked.lines));
       }
-      if (unreadable > 0)
-        log.warn('spool: lines that cannot be read were set aside', { unreadable });
+      if (unreadable > 0) log.warn('spool: skipped lines that cannot be read', { unreadable });
       return { unreadable };
     },
 
