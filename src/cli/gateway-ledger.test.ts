@@ -4,7 +4,7 @@
  * aside and counted, and a batch delivered twice inserts nothing the second time.
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { tempDir } from '../../test/support/temp-dir.ts';
@@ -105,5 +105,50 @@ test('a repeated request id counts once; unreadable lines are counted and the re
     assert.equal(await rt.store.getRecord('g2'), null);
     const total = await rt.store.queryUsage({ groupBy: [], where: [] });
     assert.equal(total.total.requests, 2);
+  });
+});
+
+test('a call whose invocation log reached the ledger first counts once, however that log came in', async () => {
+  await withLedger('cross', async (rt, ledger) => {
+    const store = async (...raws: RawUsage[]) => {
+      await ledger.writeLines(lines(...raws.map((r) => ledger.encode(r).row)), raws.length);
+    };
+    const total = async () =>
+      (await rt.store.queryUsage({ groupBy: [], where: [] })).total.requests;
+    // A gateway batch first: the store learns that no other source has rows yet.
+    await store(raw('g0', '2026-03-01T00:00:00Z'));
+    // Invocation logs, through the bulk path (DuckDB reads the file), then row by row.
+    const logs = join(import.meta.dirname, '..', 'sources', 'invocation-logs', 'testdata');
+    const { ingest } = await import('../pipeline/index.ts');
+    const opts = { format: 'auto' as const, rejectsFile: join(dir.path, 'rejects.jsonl') };
+    await ingest(rt, {
+      ...opts,
+      paths: [join(logs, 'operations.jsonl')],
+      bulk: true,
+      bulkMinBytes: 0,
+    });
+    const logged = await total();
+    // The same calls as the gateway recorded them: a minute after the log's timestamp (2026-03-02T10:15:00Z).
+    await store(
+      raw('0b7c2a1e-0001-4000-8000-000000000001', '2026-03-02T10:16:00Z'),
+      raw('g1', '2026-03-02T10:16:00Z'),
+    );
+    assert.equal(await total(), logged + 1, 'the logged call is not counted again');
+    // Row by row this time: a later log (after what the store learnt above).
+    const later = join(dir.path, 'later.jsonl');
+    const first = JSON.parse(
+      readFileSync(join(logs, 'operations.jsonl'), 'utf8').split('\n')[0] as string,
+    );
+    writeFileSync(
+      later,
+      `${JSON.stringify({ ...first, requestId: 'later-call', timestamp: '2026-03-05T08:00:00Z' })}\n`,
+    );
+    await ingest(rt, { ...opts, paths: [later], bulk: false });
+    const after = await total();
+    await store(raw('later-call', '2026-03-05T08:02:00Z'));
+    assert.equal(await total(), after, 'the logged call is not counted again');
+    // The gateway's own rows: a replayed batch adds nothing either.
+    await store(raw('g1', '2026-03-02T10:16:00Z'), raw('g2', '2026-03-02T10:16:01Z'));
+    assert.equal(await total(), after + 1);
   });
 });

@@ -15,7 +15,7 @@ import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Picos, RawUsage } from '../core/index.ts';
-import { decodeLine, type LinesOutcome } from '../gateway/index.ts';
+import { decodeLine, GATEWAY_SOURCE, type LinesOutcome } from '../gateway/index.ts';
 import { createRowEncoder } from '../pipeline/index.ts';
 import type { Runtime } from '../runtime.ts';
 import { scanRows } from '../store/index.ts';
@@ -95,7 +95,7 @@ export function createGatewayLedger(
         minTs: scanned.minTs,
         maxTs: scanned.maxTs,
       },
-      { dedupeMarginMs: DEDUPE_MARGIN_MS },
+      { dedupeMarginMs: DEDUPE_MARGIN_MS, ownSource: GATEWAY_SOURCE },
     );
     // Claude Code telemetry of the same calls (collected beside the gateway by `serve`) joins them now.
     await rt.store.telemetry.enrich({ fromMs: scanned.minTs, toMs: scanned.maxTs });

@@ -58,6 +58,9 @@ import type { SpoolStats } from './spool.ts';
 import { type BedrockUpstream, Cancel, type UpstreamResponse } from './upstream.ts';
 import { type GatewayUsage, usageFromConverseJson, usageFromInvoke } from './usage.ts';
 
+/** The `source` of the gateway's records (file paths and s3:// URIs are the other sources). */
+export const GATEWAY_SOURCE = 'gateway';
+
 export interface GatewayOptions {
   /** The AWS account the upstream bills, stored on each record (reconcile compares by account). */
   readonly accountId: string;
@@ -266,7 +269,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       latencyMs: usage.latencyMs ?? now() - call.started,
       firstByteMs: usage.firstByteMs,
       errorCode,
-      source: { uri: 'gateway', line: 0 },
+      source: { uri: GATEWAY_SOURCE, line: 0 },
     };
     const billed =
       tokens.input + tokens.output + tokens.cacheRead + tokens.cacheWrite5m + tokens.cacheWrite1h;

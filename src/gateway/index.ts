@@ -7,7 +7,13 @@
 export { expiryOf, graceOf, keyAttributes, publicKey, revokedKey, rotate } from './admin.ts';
 export { type GatewayConfig, gatewayConfigSchema } from './config.ts';
 export { createAwsCredentialSource, roleSessionName, stsEndpoint } from './credentials.ts';
-export { createGateway, type Gateway, type GatewayDeps, type GatewayOptions } from './gateway.ts';
+export {
+  createGateway,
+  GATEWAY_SOURCE,
+  type Gateway,
+  type GatewayDeps,
+  type GatewayOptions,
+} from './gateway.ts';
 export {
   createGovernor,
   createMemoryCounterStore,

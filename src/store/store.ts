@@ -125,7 +125,17 @@ export interface Store {
    */
   writeEncodedUsage(
     batch: EncodedUsage,
-    options?: { readonly dedupeMarginMs?: number },
+    options?: {
+      readonly dedupeMarginMs?: number;
+      /**
+       * The batch's own source (`gateway`), when its rows can repeat only as exact copies of rows from it (a
+       * replayed spool batch: same times). Rows of that source are then looked for within the batch's own span only,
+       * and rows of other sources within the margin only when the ledger may hold some there (the store keeps the
+       * latest time of other sources' rows): the margin's window grows with the call rate, and scanning it for
+       * every batch did (28 → 56 ms per 5,000 rows with 1M rows in it).
+       */
+      readonly ownSource?: string;
+    },
   ): Promise<WriteResult>;
   /**
    * Groups (at most `limit`) and the total over everything the filters select. Groups come by cost descending; with a

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
 import { AppError, limiter } from '../../core/index.ts';
 import type {
+  BulkRun,
   EncodedUsage,
   Store,
   StoredRecord,
@@ -113,35 +114,74 @@ export async function createDuckDbStore(options: DuckDbStoreOptions): Promise<St
   const rows = async (sql: string, params: unknown[] = []) =>
     (await conn.runAndReadAll(sql, params as DuckDBValue[])).getRowObjectsJS();
 
+  /**
+   * For `writeEncodedUsage(…, { ownSource })`: the latest time of the ledger's rows from other sources, per own
+   * source, or unknown. Forgotten by every other write of usage rows, and not trusted while a bulk run is writing.
+   */
+  const latestOther = new Map<string, number>();
+  let bulkRuns = 0;
+  const otherSourcesAfter = async (ownSource: string, ms: number): Promise<boolean> => {
+    if (bulkRuns > 0) return true;
+    let latest = latestOther.get(ownSource);
+    if (latest === undefined) {
+      const [r] = await rows(
+        'SELECT coalesce(epoch_ms(max(ts)), -1) AS latest FROM usage WHERE source <> $1',
+        [ownSource],
+      );
+      latest = Number(r?.latest ?? -1);
+      if (bulkRuns > 0) return true;
+      latestOther.set(ownSource, latest);
+    }
+    return latest >= ms;
+  };
+
   /** One transaction: the encoded rows not stored yet (by request id, `marginMs` either side), rejects, checkpoints. */
   const insertEncoded = (
     encoded: EncodedUsage,
     rejects: WriteBatch['rejects'],
     checkpoints: WriteBatch['checkpoints'],
     marginMs: number,
+    ownSource?: string,
   ): Promise<WriteResult> =>
-    transactions(() => insertEncodedNow(encoded, rejects, checkpoints, marginMs));
+    transactions(() => insertEncodedNow(encoded, rejects, checkpoints, marginMs, ownSource));
   const insertEncodedNow = async (
     encoded: EncodedUsage,
     rejects: WriteBatch['rejects'],
     checkpoints: WriteBatch['checkpoints'],
     marginMs: number,
+    ownSource: string | undefined,
   ): Promise<WriteResult> => {
     const { file } = encoded;
     try {
       await conn.run('BEGIN TRANSACTION');
       let inserted = 0;
       if (file !== null) {
+        const lo = encoded.minTs - marginMs;
+        const hi = encoded.maxTs + marginMs;
+        const existing = (from: string, to: string, others: string) =>
+          `NOT EXISTS (SELECT 1 FROM usage u WHERE u.request_id = s.${KEY.requestId}
+             AND u.ts BETWEEN epoch_ms(${from}::BIGINT) AND epoch_ms(${to}::BIGINT)${others})`;
+        let where: string;
+        let params: unknown[];
+        if (ownSource === undefined) {
+          latestOther.clear();
+          where = existing('$2', '$3', '');
+          params = [file, lo, hi];
+        } else {
+          for (const own of latestOther.keys()) if (own !== ownSource) latestOther.delete(own);
+          where = existing('$2', '$3', '');
+          params = [file, encoded.minTs, encoded.maxTs];
+          if (await otherSourcesAfter(ownSource, lo)) {
+            where += ` AND ${existing('$4', '$5', ' AND u.source <> $6')}`;
+            params.push(lo, hi, ownSource);
+          }
+        }
         const result = await conn.run(
           `INSERT INTO usage (${INSERT_COLUMNS}, ingested_at)
            SELECT ${SELECT_COLUMNS}, now()::TIMESTAMP
            FROM read_json($1, format = 'newline_delimited', columns = ${READ_COLUMNS}) s
-           WHERE NOT EXISTS (
-             SELECT 1 FROM usage u
-             WHERE u.request_id = s.${KEY.requestId}
-               AND u.ts BETWEEN epoch_ms($2::BIGINT) AND epoch_ms($3::BIGINT)
-           )`,
-          [file, encoded.minTs - marginMs, encoded.maxTs + marginMs],
+           WHERE ${where}`,
+          params as DuckDBValue[],
         );
         inserted = Number(result.rowsChanged);
       }
@@ -170,7 +210,33 @@ export async function createDuckDbStore(options: DuckDbStoreOptions): Promise<St
   };
 
   return {
-    bulkLogs,
+    // A bulk run writes usage rows on its own connections: while one runs, and once it has, the latest time of
+    // other sources' rows is not known (writeEncodedUsage's ownSource then looks the whole margin through).
+    bulkLogs: {
+      async start(...args) {
+        bulkRuns++;
+        latestOther.clear();
+        let run: BulkRun;
+        try {
+          run = await bulkLogs.start(...args);
+        } catch (e: unknown) {
+          bulkRuns--;
+          throw e;
+        }
+        let ended = false;
+        const end = () => {
+          if (ended) return;
+          ended = true;
+          latestOther.clear();
+          bulkRuns--;
+        };
+        return {
+          stage: (files) => run.stage(files),
+          finish: () => run.finish().finally(end),
+          abort: () => run.abort().finally(end),
+        };
+      },
+    },
     reprice,
     bill,
     reconciler,
@@ -195,7 +261,7 @@ export async function createDuckDbStore(options: DuckDbStoreOptions): Promise<St
     },
 
     writeEncodedUsage: (batch, options) =>
-      insertEncoded(batch, [], [], options?.dedupeMarginMs ?? DAY_MS),
+      insertEncoded(batch, [], [], options?.dedupeMarginMs ?? DAY_MS, options?.ownSource),
 
     async queryUsage(query: UsageQuery): Promise<UsageResult> {
       const params: unknown[] = [];
