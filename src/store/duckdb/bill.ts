@@ -5,6 +5,7 @@ import { rmSync } from 'node:fs';
  * and the commit replaces the files' billing periods in one transaction.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
+import type { Limiter } from '../../core/index.ts';
 import { AppError, type Reject } from '../../core/index.ts';
 import type { BillClass, BillStage, BillStore } from '../store.ts';
 import {
@@ -25,7 +26,11 @@ import {
 } from './bill.sql.ts';
 import { writeMapFile } from './bulk-logs.ts';
 
-export function createBillStore(conn: DuckDBConnection, tmp: string): BillStore {
+export function createBillStore(
+  conn: DuckDBConnection,
+  tmp: string,
+  transactions: Limiter,
+): BillStore {
   let n = 0;
   const rows = async (sql: string) => (await conn.runAndReadAll(sql)).getRowObjectsJS();
   const str = (v: unknown) => (v === null || v === undefined ? '' : String(v));
@@ -116,35 +121,38 @@ export function createBillStore(conn: DuckDBConnection, tmp: string): BillStore 
               unit_tokens: c.unitTokens,
             })),
           );
-          try {
-            await conn.run('BEGIN TRANSACTION');
-            await conn.run(CLASS_TABLE_SQL(file));
-            const replaced =
-              periods.length === 0
-                ? 0
-                : Number((await conn.run(DELETE_PERIODS_SQL(periods))).rowsChanged);
-            const inserted = Number((await conn.run(INSERT_BILL_SQL)).rowsChanged);
-            for (const r of rejects) {
-              await conn.run(
-                'INSERT OR IGNORE INTO bill_rejects VALUES ($1, $2, $3, $4, now()::TIMESTAMP)',
-                [r.source.uri, r.source.line, r.reason, r.excerpt],
+          // Taking its turn with the store's other writers on this connection (store.ts).
+          return transactions(async () => {
+            try {
+              await conn.run('BEGIN TRANSACTION');
+              await conn.run(CLASS_TABLE_SQL(file));
+              const replaced =
+                periods.length === 0
+                  ? 0
+                  : Number((await conn.run(DELETE_PERIODS_SQL(periods))).rowsChanged);
+              const inserted = Number((await conn.run(INSERT_BILL_SQL)).rowsChanged);
+              for (const r of rejects) {
+                await conn.run(
+                  'INSERT OR IGNORE INTO bill_rejects VALUES ($1, $2, $3, $4, now()::TIMESTAMP)',
+                  [r.source.uri, r.source.line, r.reason, r.excerpt],
+                );
+              }
+              await conn.run('COMMIT');
+              return { inserted, replaced };
+            } catch (e: unknown) {
+              await conn.run('ROLLBACK').catch(() => undefined);
+              throw new AppError(
+                'store.write_failed',
+                `bill insert failed: ${(e as Error).message}`,
+                {
+                  cause: e,
+                },
               );
+            } finally {
+              rmSync(file, { force: true });
+              await drop().catch(() => undefined);
             }
-            await conn.run('COMMIT');
-            return { inserted, replaced };
-          } catch (e: unknown) {
-            await conn.run('ROLLBACK').catch(() => undefined);
-            throw new AppError(
-              'store.write_failed',
-              `bill insert failed: ${(e as Error).message}`,
-              {
-                cause: e,
-              },
-            );
-          } finally {
-            rmSync(file, { force: true });
-            await drop().catch(() => undefined);
-          }
+          });
         },
         discard: async () => {
           await drop();

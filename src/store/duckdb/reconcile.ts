@@ -1,6 +1,6 @@
 /** The DuckDB Reconciler. */
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
-import { AppError } from '../../core/index.ts';
+import { AppError, type Limiter } from '../../core/index.ts';
 import { periodBounds, type ReconcileData, type Reconciler } from '../store.ts';
 import {
   ALLOCATE_SQL,
@@ -31,7 +31,7 @@ function bind(sql: string, all: readonly DuckDBValue[]): { sql: string; params: 
   };
 }
 
-export function createReconciler(conn: DuckDBConnection): Reconciler {
+export function createReconciler(conn: DuckDBConnection, transactions: Limiter): Reconciler {
   const big = (v: unknown) => (v === null || v === undefined ? 0n : BigInt(v as bigint));
   return {
     async periods() {
@@ -95,17 +95,20 @@ export function createReconciler(conn: DuckDBConnection): Reconciler {
         }));
         let allocation: ReconcileData['allocation'] = null;
         if (allocate) {
-          await conn.run('BEGIN TRANSACTION');
-          try {
-            for (const sql of CLEAR_ALLOCATION_SQL) await run(sql);
-            await run(ALLOCATE_SQL);
-            await run(ZERO_TOKEN_BILLED_SQL);
-            await run(EXTRA_SQL);
-            await conn.run('COMMIT');
-          } catch (e: unknown) {
-            await conn.run('ROLLBACK').catch(() => undefined);
-            throw e;
-          }
+          // Taking its turn with the store's other writers on this connection (store.ts).
+          await transactions(async () => {
+            await conn.run('BEGIN TRANSACTION');
+            try {
+              for (const sql of CLEAR_ALLOCATION_SQL) await run(sql);
+              await run(ALLOCATE_SQL);
+              await run(ZERO_TOKEN_BILLED_SQL);
+              await run(EXTRA_SQL);
+              await conn.run('COMMIT');
+            } catch (e: unknown) {
+              await conn.run('ROLLBACK').catch(() => undefined);
+              throw e;
+            }
+          });
           const [a] = await rows(ALLOCATED_SQL);
           allocation = {
             toRecords: big(a?.records_pusd),

@@ -103,9 +103,9 @@ export async function createDuckDbStore(options: DuckDbStoreOptions): Promise<St
   const tmp = mkdtempSync(join(tmpdir(), 'tokenledger-'));
   let batchNo = 0;
   const bulkLogs = createBulkLogLoader(instance, tmp);
-  const reprice = createRepricer(conn, tmp);
-  const bill = createBillStore(conn, tmp);
-  const reconciler = createReconciler(conn);
+  const reprice = createRepricer(conn, tmp, transactions);
+  const bill = createBillStore(conn, tmp, transactions);
+  const reconciler = createReconciler(conn, transactions);
   const metrics = createMetricsStore(conn, tmp);
   const telemetry = createTelemetryStore(conn, tmp, transactions);
   const gatewayKeys = createGatewayKeyStore(conn, transactions);
