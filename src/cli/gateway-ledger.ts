@@ -45,41 +45,20 @@ export function createGatewayLedger(
   const dir = mkdtempSync(join(tmpdir(), 'tokenledger-gateway-'));
   let fileNo = 0;
 
-  /** Legacy lines of a batch encoded as rows; other lines kept as they are. */
-  const withLegacyEncoded = (lines: Buffer): { lines: Buffer; unreadable: number } => {
-    if (lines.indexOf(LEGACY) === -1) return { lines, unreadable: 0 };
-    let unreadable = 0;
-    const out = lines
-      .toString('utf8')
-      .split('\n')
-      .filter((l) => l !== '')
-      .flatMap((l) => {
-        if (!l.startsWith('{"r":')) return [l];
-        try {
-          return [rows.encode(decodeLine(l) as RawUsage).row];
-        } catch {
-          unreadable++;
-          return [];
-        }
-      });
-    return { lines: Buffer.from(out.length === 0 ? '' : `${out.join('\n')}\n`), unreadable };
-  };
+  /** Legacy lines of a batch encoded as rows (those that cannot be read dropped); other lines kept as they are. */
+  const withLegacyEncoded = (lines: Buffer): { lines: Buffer; dropped: number } =>
+    lines.indexOf(LEGACY) === -1
+      ? { lines, dropped: 0 }
+      : rewriteLines(lines, (l) =>
+          l.startsWith('{"r":') ? rows.encode(decodeLine(l) as RawUsage).row : l,
+        );
 
   /** The lines that parse as JSON, and how many did not. */
-  const parsable = (lines: Buffer): { lines: Buffer; bad: number } => {
-    const text = lines.toString('utf8').split('\n');
-    const good = text.filter((l) => {
-      if (l === '') return false;
-      try {
-        JSON.parse(l);
-        return true;
-      } catch {
-        return false;
-      }
+  const parsable = (lines: Buffer) =>
+    rewriteLines(lines, (l) => {
+      JSON.parse(l);
+      return l;
     });
-    const bad = text.filter((l) => l !== '').length - good.length;
-    return { lines: Buffer.from(good.length === 0 ? '' : `${good.join('\n')}\n`), bad };
-  };
 
   const store = async (lines: Buffer): Promise<number> => {
     const scanned = scanRows(lines);
@@ -107,13 +86,13 @@ export function createGatewayLedger(
 
     async writeLines(lines) {
       const batch = withLegacyEncoded(lines);
-      let unreadable = batch.unreadable;
+      let unreadable = batch.dropped;
       try {
         unreadable += await store(batch.lines);
       } catch (e: unknown) {
         const checked = parsable(batch.lines);
-        if (checked.bad === 0) throw e;
-        unreadable += checked.bad + (await store(checked.lines));
+        if (checked.dropped === 0) throw e;
+        unreadable += checked.dropped + (await store(checked.lines));
       }
       if (unreadable > 0) log.warn('spool: skipped lines that cannot be read', { unreadable });
       return { unreadable };
@@ -121,4 +100,22 @@ export function createGatewayLedger(
 
     close: () => rmSync(dir, { recursive: true, force: true }),
   };
+}
+
+/** Each non-empty line of a batch through `f`; a line `f` throws on is dropped and counted. */
+function rewriteLines(
+  lines: Buffer,
+  f: (line: string) => string,
+): { lines: Buffer; dropped: number } {
+  let dropped = 0;
+  const out: string[] = [];
+  for (const l of lines.toString('utf8').split('\n')) {
+    if (l === '') continue;
+    try {
+      out.push(f(l));
+    } catch {
+      dropped++;
+    }
+  }
+  return { lines: Buffer.from(out.length === 0 ? '' : `${out.join('\n')}\n`), dropped };
 }

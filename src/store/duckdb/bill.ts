@@ -5,8 +5,7 @@ import { rmSync } from 'node:fs';
  * and the commit replaces the files' billing periods in one transaction.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
-import type { Limiter } from '../../core/index.ts';
-import { AppError, type Reject } from '../../core/index.ts';
+import { AppError, type Limiter, type Reject } from '../../core/index.ts';
 import type { BillClass, BillStage, BillStore } from '../store.ts';
 import {
   CLASS_TABLE_SQL,
