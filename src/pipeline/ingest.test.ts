@@ -179,7 +179,7 @@ describe('ingest', () => {
     const rt = await runtime();
     try {
       const store = Object.create(rt.store) as Runtime['store'];
-      Object.defineProperty(store, 'writeUsage', {
+      Object.defineProperty(store, 'writeEncodedUsage', {
         value: () => Promise.reject(new Error('Out of Memory Error: could not allocate block')),
       });
       Object.defineProperty(store, 'bulkLogs', { value: undefined });

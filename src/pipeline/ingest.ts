@@ -4,12 +4,13 @@
  * batch, so a killed run resumes exactly; a finished object is skipped unless its content changed; request-id
  * dedupe in the store makes any overlap harmless. The next batch is parsed while the store writes the last one.
  */
-import { appendFileSync, mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import type { Attributor } from '../attribute/index.ts';
-import type { AttributedRecord, RawUsage, Reject, UsageRecord } from '../core/index.ts';
+import type { Reject } from '../core/index.ts';
 import type { Normaliser } from '../normalise/index.ts';
-import { type Catalog, priceAtCard, type RateCard, rateCardOf } from '../price/index.ts';
+import type { Catalog } from '../price/index.ts';
 import type { ObjectInfo, ObjectStore } from '../sources/index.ts';
 import {
   CWLOGS_SCHEME,
@@ -20,9 +21,10 @@ import {
   openLogObject,
   readLogObject,
 } from '../sources/index.ts';
-import type { Store, WriteResult } from '../store/index.ts';
+import { type Store, UsageEncoder, type WriteResult } from '../store/index.ts';
 import { CHECKPOINT_PREFIX, type Checkpoint, parseCheckpoint } from './checkpoint.ts';
 import { BULK_GROUP_FILES, BULK_MIN_BYTES, ingestBulk } from './ingest-bulk.ts';
+import { createRowEncoder } from './row-encoder.ts';
 
 const HOUR_MS = 3_600_000;
 
@@ -116,6 +118,23 @@ function withWindow(path: string, since?: number, until?: number): string {
 }
 
 export async function ingest(deps: IngestDeps, opts: IngestOptions): Promise<IngestSummary> {
+  // The row-by-row path's batches wait for the store in files of this folder (made when first needed).
+  let dir: string | undefined;
+  let n = 0;
+  const batchFile = () =>
+    join((dir ??= mkdtempSync(join(tmpdir(), 'tokenledger-ingest-'))), `batch-${n++}.ndjson`);
+  try {
+    return await ingestObjects(deps, opts, batchFile);
+  } finally {
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function ingestObjects(
+  deps: IngestDeps,
+  opts: IngestOptions,
+  batchFile: () => string,
+): Promise<IngestSummary> {
   const objects: ObjectInfo[] = [];
   const inWindow = (uri: string) => {
     const hour = layoutHour(uri);
@@ -142,18 +161,25 @@ export async function ingest(deps: IngestDeps, opts: IngestOptions): Promise<Ing
     });
 
   // Records of many small files share one store write; each file's checkpoint rides with the write that holds its
-  // last record, so a commit never claims lines it does not contain.
+  // last record, so a commit never claims lines it does not contain. Each record is encoded as its ledger row as it
+  // is read (`createRowEncoder`: what its caller, model and day share is worked out once), so a batch waiting for
+  // the store is rows of text, not records.
   const batchLines = opts.batchLines ?? 20_000;
-  let pending: Pending = { records: [], rejects: [], checkpoints: [] };
+  const rowEncoder = createRowEncoder(deps);
+  const newPending = (): Pending => ({ rows: new UsageEncoder(), rejects: [], checkpoints: [] });
+  let pending = newPending();
   let inFlight: Promise<void> = Promise.resolve();
   const flush = async () => {
     const batch = pending;
-    pending = { records: [], rejects: [], checkpoints: [] };
+    pending = newPending();
     await inFlight; // one write at a time, in order
-    inFlight = deps.store.writeUsage(batch).then((r: WriteResult) => {
-      summary.inserted += r.inserted;
-      summary.duplicates += r.duplicates;
-    });
+    const encoded = batch.rows.finish(batchFile());
+    inFlight = deps.store
+      .writeEncodedUsage({ ...encoded, rejects: batch.rejects, checkpoints: batch.checkpoints })
+      .then((r: WriteResult) => {
+        summary.inserted += r.inserted;
+        summary.duplicates += r.duplicates;
+      });
     // A failed write is thrown where it is awaited (the next flush, or the end). Until then it must not count as an
     // unhandled rejection, which ended the process with a stack trace instead of the CLI's error.
     inFlight.catch(() => undefined);
@@ -245,14 +271,14 @@ export async function ingest(deps: IngestDeps, opts: IngestOptions): Promise<Ing
           summary.rejected++;
           continue;
         }
-        const record = ledgerRecord(deps, item.usage);
-        if (record.cost.picos === null) summary.unpriced++;
-        pending.records.push(record);
+        const { row, picos } = rowEncoder.encode(item.usage);
+        if (picos === null) summary.unpriced++;
+        pending.rows.addRow(item.usage, row);
         summary.read++;
       }
       lastLine = batch.lastLine;
       checkpoint(key, { version: info.version, line: lastLine, done: false });
-      if (pending.records.length + pending.rejects.length >= batchLines) await flush();
+      if (pending.rows.records + pending.rejects.length >= batchLines) await flush();
       progress();
     }
     checkpoint(key, { version: info.version, line: lastLine, done: true });
@@ -270,34 +296,9 @@ const PREFETCH = 8;
 const PREFETCH_BYTES = 4 * 1024 * 1024;
 
 interface Pending {
-  records: AttributedRecord[];
+  rows: UsageEncoder;
   rejects: Reject[];
   checkpoints: { key: string; value: string }[];
-}
-
-/**
- * normalise → price → attribute for one record, building the final record once (the stage functions each return a
- * copy; on the ingest path those copies were most of the garbage).
- */
-export function ledgerRecord(
-  deps: Pick<IngestDeps, 'normaliser' | 'catalog' | 'attributor'>,
-  raw: RawUsage,
-): AttributedRecord {
-  const record = deps.normaliser.normalise(raw);
-  return ledgerRecordAt(deps, record, rateCardOf(record, deps.catalog));
-}
-
-/** `ledgerRecord` of a normalised record whose rate card was found already (`rateCardOf`). */
-export function ledgerRecordAt(
-  deps: Pick<IngestDeps, 'catalog' | 'attributor'>,
-  record: UsageRecord,
-  card: RateCard,
-): AttributedRecord {
-  return {
-    ...record,
-    ...priceAtCard(record, card, deps.catalog.hash),
-    attribution: deps.attributor.resolve(record),
-  };
 }
 
 function writeRejects(file: string, rejects: readonly Reject[], summary: IngestSummary): void {

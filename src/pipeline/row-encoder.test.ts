@@ -9,8 +9,7 @@ import type { RawUsage, Tier } from '../core/index.ts';
 import { defaultCatalogDir } from '../price/index.ts';
 import { openPricing } from '../runtime.ts';
 import { encodeRow } from '../store/index.ts';
-import { ledgerRecord } from './ingest.ts';
-import { createRowEncoder } from './row-encoder.ts';
+import { createRowEncoder, ledgerRecord } from './row-encoder.ts';
 
 const pricing = openPricing({
   configPath: join(import.meta.dirname, '..', 'config', 'testdata', 'valid.yaml'),

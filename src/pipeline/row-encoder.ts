@@ -1,5 +1,5 @@
 /**
- * `ledgerRecord` + `encodeRow` for a stream of calls that repeat the same callers and models (the gateway's): what
+ * `ledgerRecord` + `encodeRow` for a stream of calls that repeat the same callers and models (the gateway's, and logs read row by row): what
  * depends only on who called which model where and when (the rate card, the attribution, the encoded shared
  * columns) is worked out once per distinct caller × model × Region × tier × account × day and kept; each call then
  * costs its price at the card and its per-call columns. The result is the same row, to the byte, as
@@ -12,10 +12,36 @@ import type {
   ModelRef,
   Picos,
   RawUsage,
+  UsageRecord,
 } from '../core/index.ts';
 import { priceAtCard, type RateCard, rateCardOf } from '../price/index.ts';
 import { RowTemplate } from '../store/index.ts';
-import { type IngestDeps, ledgerRecordAt } from './ingest.ts';
+import type { IngestDeps } from './ingest.ts';
+
+/**
+ * normalise → price → attribute for one record, building the final record once (the stage functions each return a
+ * copy; on the ingest path those copies were most of the garbage).
+ */
+export function ledgerRecord(
+  deps: Pick<IngestDeps, 'normaliser' | 'catalog' | 'attributor'>,
+  raw: RawUsage,
+): AttributedRecord {
+  const record = deps.normaliser.normalise(raw);
+  return ledgerRecordAt(deps, record, rateCardOf(record, deps.catalog));
+}
+
+/** `ledgerRecord` of a normalised record whose rate card was found already (`rateCardOf`). */
+export function ledgerRecordAt(
+  deps: Pick<IngestDeps, 'catalog' | 'attributor'>,
+  record: UsageRecord,
+  card: RateCard,
+): AttributedRecord {
+  return {
+    ...record,
+    ...priceAtCard(record, card, deps.catalog.hash),
+    attribution: deps.attributor.resolve(record),
+  };
+}
 
 const DAY_MS = 86_400_000;
 /** Distinct callers × models × days kept; past this the cache starts over (days roll, keys come and go). */

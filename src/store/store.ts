@@ -124,7 +124,8 @@ export interface Store {
    * same call is stamped with its start) narrows it, so that a busy day's ledger is not scanned for every batch.
    */
   writeEncodedUsage(
-    batch: EncodedUsage,
+    /** With the rejects and checkpoints to commit with the rows, as `writeUsage`'s. */
+    batch: EncodedUsage & Partial<Pick<WriteBatch, 'rejects' | 'checkpoints'>>,
     options?: {
       readonly dedupeMarginMs?: number;
       /**

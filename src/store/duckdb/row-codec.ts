@@ -239,16 +239,26 @@ export class UsageEncoder {
   readonly #times: number[] = [];
 
   add(r: AttributedRecord): void {
+    this.addRow(r, encodeRow(r));
+  }
+
+  /** `add` for a record encoded elsewhere (`RowTemplate`, `createRowEncoder`): `row` is its row. */
+  addRow(r: Pick<AttributedRecord, 'requestId' | 'source' | 'occurredAt'>, row: string): void {
     this.#records++;
     const at = this.#rowOf.get(r.requestId);
     if (at !== undefined && !before(r.source, this.#uris[at] as string, this.#lines[at] as number))
       return;
     const i = at ?? this.#rows.length;
     if (at === undefined) this.#rowOf.set(r.requestId, i);
-    this.#rows[i] = encodeRow(r);
+    this.#rows[i] = row;
     this.#uris[i] = r.source.uri;
     this.#lines[i] = r.source.line;
     this.#times[i] = r.occurredAt;
+  }
+
+  /** Records added so far, repeats included. */
+  get records(): number {
+    return this.#records;
   }
 
   /** Writes the rows to `file` (nothing when there are none). */

@@ -39,6 +39,7 @@ export {
   RowTemplate,
   type ScannedRows,
   scanRows,
+  UsageEncoder,
 } from './row-codec.ts';
 
 export interface DuckDbStoreOptions {
@@ -261,7 +262,13 @@ export async function createDuckDbStore(options: DuckDbStoreOptions): Promise<St
     },
 
     writeEncodedUsage: (batch, options) =>
-      insertEncoded(batch, [], [], options?.dedupeMarginMs ?? DAY_MS, options?.ownSource),
+      insertEncoded(
+        batch,
+        batch.rejects ?? [],
+        batch.checkpoints ?? [],
+        options?.dedupeMarginMs ?? DAY_MS,
+        options?.ownSource,
+      ),
 
     async queryUsage(query: UsageQuery): Promise<UsageResult> {
       const params: unknown[] = [];
