@@ -120,7 +120,7 @@ async function start(
     env: {},
     baseDir: work,
     log: quiet,
-    upstream: createHttpUpstream({
+    upstream: await createHttpUpstream({
       endpoint: upstream,
       region: 'us-east-1',
       auth: 'sigv4',

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { ingest } from '../src/pipeline/index.ts';
-import { INGEST_MEMORY, INGEST_THREADS, openRuntime } from '../src/runtime.ts';
+import { INGEST, openRuntime } from '../src/runtime.ts';
 import type { Store } from '../src/store/index.ts';
 
 export interface StepResult {
@@ -142,8 +142,7 @@ export async function endToEnd(a: IngestArgs): Promise<StepResult> {
     db: a.db,
     configPath: undefined,
     env: a.lowMemory ? { ...process.env, TOKENLEDGER_LOW_MEMORY: '1' } : process.env,
-    memoryLimit: INGEST_MEMORY,
-    threads: INGEST_THREADS,
+    ...INGEST,
   });
   const tOpen = performance.now();
   const { store, timing } = timedStore(rt.store);

@@ -1,9 +1,9 @@
 /** What every command gets: arguments, environment, output streams, a clock. Tests pass their own. */
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { openRuntime, type Runtime } from '../runtime.ts';
+import { openRuntime, type Runtime, type RuntimeOptions } from '../runtime.ts';
 
-export { INGEST_MEMORY, INGEST_THREADS } from '../runtime.ts';
+export { INGEST } from '../runtime.ts';
 
 import { type Flags, str } from './args.ts';
 
@@ -43,14 +43,15 @@ export async function withRuntime<T>(
   ctx: CliContext,
   flags: Flags,
   fn: (rt: Runtime) => Promise<T>,
-  overrides: { configPath?: string; memoryLimit?: string; threads?: number } = {},
+  overrides: Partial<
+    Pick<RuntimeOptions, 'configPath' | 'memoryLimit' | 'threads' | 'compactHeap'>
+  > = {},
 ): Promise<T> {
   const rt = await openRuntime({
+    ...overrides,
     db: dbPath(ctx, flags),
     configPath: overrides.configPath ?? configPath(ctx, flags),
     env: ctx.env,
-    ...(overrides.memoryLimit ? { memoryLimit: overrides.memoryLimit } : {}),
-    ...(overrides.threads ? { threads: overrides.threads } : {}),
   });
   try {
     return await fn(rt);

@@ -46,7 +46,7 @@ describe('the HTTP upstream (undici dispatch)', async () => {
     own: async () => ({ accessKeyId: 'a', secretAccessKey: 'b' }),
     assumed: async () => ({ accessKeyId: 'a', secretAccessKey: 'b' }),
   };
-  const upstream = createHttpUpstream({
+  const upstream = await createHttpUpstream({
     endpoint: ep.url,
     region: 'us-east-1',
     auth: 'none',

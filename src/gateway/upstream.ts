@@ -5,7 +5,7 @@
  * allocation see the person). Tests point it at a local fake with `AWS_ENDPOINT_URL_BEDROCK_RUNTIME`.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { type Dispatcher, Pool } from 'undici';
+import type { Dispatcher } from 'undici';
 import { type Credentials, createSigV4Signer, type SigV4Signer } from './sigv4.ts';
 
 export interface UpstreamRequest {
@@ -81,7 +81,9 @@ export function upstreamEndpoint(
   return (e ?? `https://bedrock-runtime.${region}.amazonaws.com`).replace(/\/+$/, '');
 }
 
-export function createHttpUpstream(opts: HttpUpstreamOptions): BedrockUpstream {
+/** Async because undici is loaded here, when a gateway starts (other commands do not pay its ~13 MB). */
+export async function createHttpUpstream(opts: HttpUpstreamOptions): Promise<BedrockUpstream> {
+  const { Pool } = await import('undici');
   const url = new URL(opts.endpoint);
   // One origin, kept-alive connections. The gateway's own idle timer ends slow calls (one owner of timeouts), so
   // undici's header and body timeouts are off.

@@ -19,7 +19,7 @@ export interface Credentials {
 }
 
 /** `startGateway` on a free localhost port, signing with `creds` towards the fake Bedrock at `upstream`. */
-export function startGatewayOnFake(
+export async function startGatewayOnFake(
   rt: Runtime,
   opts: {
     upstream: string;
@@ -36,7 +36,7 @@ export function startGatewayOnFake(
     baseDir: opts.baseDir,
     log: quiet,
     ...(opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }),
-    upstream: createHttpUpstream({
+    upstream: await createHttpUpstream({
       endpoint: opts.upstream,
       region: 'us-east-1',
       auth: 'sigv4',

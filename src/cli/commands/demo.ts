@@ -8,16 +8,7 @@ import { generateDemo, OTLP_DIR } from '../../demo/index.ts';
 import { type IngestSummary, ingestCur, ingestMetricFiles } from '../../pipeline/index.ts';
 import type { Runtime } from '../../runtime.ts';
 import { int, parse, str } from '../args.ts';
-import {
-  type CliContext,
-  DEMO_DIR,
-  dbPath,
-  EXIT,
-  INGEST_MEMORY,
-  INGEST_THREADS,
-  print,
-  withRuntime,
-} from '../context.ts';
+import { type CliContext, DEMO_DIR, dbPath, EXIT, INGEST, print, withRuntime } from '../context.ts';
 import { startCollector } from './collect.ts';
 import { formatSummary, rejectsPath, runIngest } from './ingest.ts';
 
@@ -126,7 +117,7 @@ async function ingestLogsAndTelemetry(
       const summary = await runIngest(ctx, rt, [paths.logsRoot], 'auto', rejectsPath(ctx, db));
       return { summary, telemetry: await sendDemoTelemetry(rt, paths.otlpRoot, ctx.now) };
     },
-    { configPath: paths.configPath, memoryLimit: INGEST_MEMORY, threads: INGEST_THREADS },
+    { configPath: paths.configPath, ...INGEST },
   );
 }
 
@@ -146,7 +137,7 @@ async function ingestBill(ctx: CliContext, db: string, outDir: string, configPat
         months.push(await runReconciliation(rt.store, month, { allocate: true }));
       return { months };
     },
-    { configPath, memoryLimit: INGEST_MEMORY, threads: INGEST_THREADS },
+    { configPath, ...INGEST },
   );
 }
 

@@ -118,7 +118,7 @@ export async function startGateway(
     cfg.upstream.region ?? opts.env.AWS_REGION ?? opts.env.AWS_DEFAULT_REGION ?? 'us-east-1';
   const upstream =
     opts.upstream ??
-    createHttpUpstream({
+    (await createHttpUpstream({
       endpoint: upstreamEndpoint(cfg.upstream.endpoint, region, opts.env),
       region,
       auth: 'sigv4',
@@ -127,7 +127,7 @@ export async function startGateway(
         stsEndpoint: stsEndpoint(cfg.upstream.stsEndpoint, opts.env),
         log: opts.log,
       }),
-    });
+    }));
   // First, so that an unusable certificate stops the start before anything is opened.
   const tls =
     cfg.tls === undefined ? undefined : readTls('gateway.tls', cfg.tls, rt.origin.configPath);

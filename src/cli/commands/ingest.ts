@@ -6,15 +6,7 @@ import { type IngestOptions, type IngestSummary, ingest } from '../../pipeline/i
 import type { Runtime } from '../../runtime.ts';
 import { LOG_FORMATS, type LogFormat } from '../../sources/index.ts';
 import { int, parse, str } from '../args.ts';
-import {
-  type CliContext,
-  dbPath,
-  EXIT,
-  INGEST_MEMORY,
-  INGEST_THREADS,
-  print,
-  withRuntime,
-} from '../context.ts';
+import { type CliContext, dbPath, EXIT, INGEST, print, withRuntime } from '../context.ts';
 import { createProgressBar } from '../progress.ts';
 
 export const INGEST_HELP = `Usage: tokenledger ingest PATH… [--format auto|ndjson|cloudwatch|json] [--json] [--batch N] [--db FILE]
@@ -79,7 +71,7 @@ export async function ingestCommand(ctx: CliContext): Promise<number> {
         ...(since === undefined ? {} : { since }),
         ...(until === undefined ? {} : { until }),
       }),
-    { memoryLimit: INGEST_MEMORY, threads: INGEST_THREADS },
+    { ...INGEST },
   );
   print(ctx, flags.json ? JSON.stringify(summary) : formatSummary(summary));
   return summary.rejected > 0 ? EXIT.partial : EXIT.ok;
