@@ -1,8 +1,10 @@
 /**
  * The benchmark corpus: N realistic Bedrock invocation-log records (~1 KB a line) as gzip NDJSON in the S3 layout
- * (`AWSLogs/<acct>/BedrockModelInvocationLogs/<region>/YYYY/MM/DD/HH/*.json.gz`, 10k records a file). Streaming
+ * (`AWSLogs/<acct>/BedrockModelInvocationLogs/<region>/YYYY/MM/DD/HH/*.json.gz`, 10k records a file, or as many
+ * small files as Bedrock delivers at low traffic: `recordsPerFile`, ~10k records an hour either way). Streaming
  * (one chunk of lines in memory at a time) and deterministic (seeded PRNG, fixed clock). Cached under `.bench/`
- * by N: `ensureCorpus` regenerates only when the marker is missing or was written by another generator version.
+ * by N and file size: `ensureCorpus` regenerates only when the marker is missing or was written by another
+ * generator version.
  */
 import { once } from 'node:events';
 import { createWriteStream, existsSync, readFileSync } from 'node:fs';
@@ -66,16 +68,25 @@ const WORDS = (
   'latency throughput cost budget team project quarter revenue forecast risk compliance audit contract'
 ).split(' ');
 
-export function corpusPaths(root: string, records: number): { dir: string; marker: string } {
-  return { dir: join(root, `corpus-${records}`), marker: join(root, `corpus-${records}.json`) };
+export function corpusPaths(
+  root: string,
+  records: number,
+  recordsPerFile = RECORDS_PER_FILE,
+): { dir: string; marker: string } {
+  const name =
+    recordsPerFile === RECORDS_PER_FILE
+      ? `corpus-${records}`
+      : `corpus-${records}-in-${recordsPerFile}s`;
+  return { dir: join(root, name), marker: join(root, `${name}.json`) };
 }
 
 export async function ensureCorpus(
   root: string,
   records: number,
   log: (s: string) => void,
+  recordsPerFile = RECORDS_PER_FILE,
 ): Promise<Corpus & { cached: boolean }> {
-  const { dir, marker } = corpusPaths(root, records);
+  const { dir, marker } = corpusPaths(root, records, recordsPerFile);
   if (existsSync(marker) && existsSync(dir)) {
     const c = JSON.parse(readFileSync(marker, 'utf8')) as Corpus;
     if (c.version === GENERATOR_VERSION && c.records === records)
@@ -86,7 +97,7 @@ export async function ensureCorpus(
   const tmp = `${dir}.tmp`;
   await rm(tmp, { recursive: true, force: true });
   await rm(dir, { recursive: true, force: true });
-  const c = await generate(tmp, records);
+  const c = await generate(tmp, records, recordsPerFile);
   await rename(tmp, dir);
   const corpus: Corpus = { ...c, dir };
   await writeFile(marker, JSON.stringify(corpus, null, 2));
@@ -96,17 +107,19 @@ export async function ensureCorpus(
   return { ...corpus, cached: false };
 }
 
-async function generate(dir: string, records: number): Promise<Corpus> {
+async function generate(dir: string, records: number, perFile: number): Promise<Corpus> {
   const rng = createRandom(20261101);
   const users = makeUsers(rng);
-  const files = Math.ceil(records / RECORDS_PER_FILE);
+  const files = Math.ceil(records / perFile);
+  // ~RECORDS_PER_FILE records an hour, however they are split into files.
+  const filesPerHour = Math.max(1, Math.round(RECORDS_PER_FILE / perFile));
   let bytes = 0;
   let rawBytes = 0;
   for (let f = 0; f < files; f++) {
-    const n = Math.min(RECORDS_PER_FILE, records - f * RECORDS_PER_FILE);
+    const n = Math.min(perFile, records - f * perFile);
     const account = ACCOUNTS[f % ACCOUNTS.length] as string;
     const region = REGIONS[Math.floor(f / ACCOUNTS.length) % REGIONS.length] as string;
-    const hour = END_MS - (files - f) * HOUR_MS;
+    const hour = END_MS - Math.ceil((files - f) / filesPerHour) * HOUR_MS;
     const key = `${hourKey(account, region, hour)}/${objectName(hour + HOUR_MS + 240_000, rng.hex(16))}`;
     const path = join(dir, key);
     await mkdir(dirname(path), { recursive: true });

@@ -87,6 +87,19 @@ export function printResults(
       status: small.peakRssMb < 400 && e.peakRssMb < 400 ? 'PASS' : 'MISS',
     });
   }
+  const smallFiles = results.e2eSmallFiles;
+  if (smallFiles) {
+    const ss = smallFiles.summary as Record<string, number>;
+    const ok = ss.inserted === smallFiles.records && ss.rejected === 0;
+    rows.push({
+      step: `end to end, ${smallFiles.records.toLocaleString('en-US')} records in ${ss.files?.toLocaleString('en-US')} small files (row by row)`,
+      value: kps(rate(smallFiles)),
+      ratio: (rate(smallFiles) / floorRate).toFixed(2),
+      rss: mb(smallFiles),
+      target: '< 400 MB, inserted = N',
+      status: !ok ? 'FAIL' : smallFiles.peakRssMb < 400 ? 'PASS' : 'MISS',
+    });
+  }
   const ri = results.reingest as Result;
   const rs = ri.summary as Record<string, number>;
   rows.push({
