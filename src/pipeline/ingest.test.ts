@@ -19,6 +19,7 @@ import { gzipSync } from 'node:zlib';
 import { S3Client } from '@aws-sdk/client-s3';
 import { startFakeS3 } from '../../test/support/fake-s3.ts';
 import { tempDir } from '../../test/support/temp-dir.ts';
+import { formatSummary } from '../cli/commands/ingest.ts';
 import { openRuntime, type Runtime } from '../runtime.ts';
 import type { ObjectStore } from '../sources/index.ts';
 import { createS3ObjectStore } from '../sources/s3-object-store.ts';
@@ -152,6 +153,59 @@ describe('ingest', () => {
       assert.ok(rejects.every((r) => r.file.endsWith('malformed.jsonl')));
       assert.match(rejects[3]?.reason ?? '', /missing modelId/);
       assert.equal((await rt.store.rejects(100)).length, 7);
+    } finally {
+      await rt.close();
+    }
+  });
+
+  test('files of other inputs (CUR, CloudWatch metrics, OTLP) are named with their command, not rejected line by line', async () => {
+    const root = join(tmp.path, 'mixed');
+    const src = join(import.meta.dirname, '..', 'sources');
+    const cur = join(import.meta.dirname, 'testdata', 'cur');
+    const copies: [string, string][] = [
+      [join(testdata, 'operations.jsonl'), 'logs/a.jsonl'],
+      [join(testdata, 'malformed.jsonl'), 'logs/malformed.jsonl'],
+      [
+        join(cur, 'cur2/tokenledger/data/BILLING_PERIOD=2026-03/tokenledger-00001.csv.gz'),
+        'cur/data/part-00001.csv.gz',
+      ],
+      [
+        join(cur, 'legacy/report/20260301-20260401/report-Manifest.json'),
+        'cur/report-Manifest.json',
+      ],
+      [join(src, 'cloudwatch/testdata/pages.jsonl'), 'cloudwatch/pages.jsonl'],
+      [join(src, 'cloudwatch/testdata/cli-merged.json'), 'cloudwatch/cli-merged.json'],
+      [join(src, 'otlp/testdata/claude-code/metrics-delta-2.1.138.json'), 'otlp/metrics.json'],
+    ];
+    for (const [from, to] of copies) {
+      mkdirSync(join(root, to, '..'), { recursive: true });
+      copyFileSync(from, join(root, to));
+    }
+    // A log file whose first line is broken is still a log file: its lines are rejected and the rest read.
+    writeFileSync(join(root, 'logs/broken-first.jsonl'), `{"schemaType": "ModelInv\n${operations}`);
+    const rt = await runtime();
+    try {
+      const s = await run(rt, opts([root]));
+      const kinds = s.otherInputs.map((o) => `${o.uri.slice(root.length + 1)} ${o.kind}`).sort();
+      assert.deepEqual(kinds, [
+        'cloudwatch/cli-merged.json cloudwatch-metrics',
+        'cloudwatch/pages.jsonl cloudwatch-metrics',
+        'cur/data/part-00001.csv.gz cur',
+        'cur/report-Manifest.json cur',
+        'otlp/metrics.json otlp',
+      ]);
+      assert.deepEqual([s.read, s.inserted, s.duplicates, s.rejected], [24, 13, 11, 8]);
+      const rejected = new Set(
+        (await rt.store.rejects(100)).map((r) => r.uri.slice(root.length + 1)),
+      );
+      assert.deepEqual([...rejected].sort(), ['logs/broken-first.jsonl', 'logs/malformed.jsonl']);
+      const text = formatSummary(s);
+      assert.match(text, /\n {2}not logs +5 +files of other inputs, skipped whole:\n/);
+      assert.match(text, /\n +2 +CUR export → tokenledger ingest-cur PATH {2}\(e\.g\. /);
+      assert.match(text, /\n +1 +OTLP telemetry → POST it to tokenledger collect/);
+      // They are named again on the next run (not marked done); the logs are unchanged and skipped.
+      const again = await run(rt, opts([root]));
+      assert.deepEqual([again.otherInputs.length, again.filesSkipped, again.inserted], [5, 3, 0]);
     } finally {
       await rt.close();
     }

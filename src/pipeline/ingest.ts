@@ -18,6 +18,7 @@ import {
   type LogFormat,
   layoutHour,
   listLogObjects,
+  type OtherInput,
   openLogObject,
   readLogObject,
 } from '../sources/index.ts';
@@ -88,6 +89,8 @@ export interface IngestSummary {
   bulkFiles: number;
   /** What slowed the run without losing anything (e.g. copies that TMPDIR could not take), once each. */
   warnings: string[];
+  /** Files that are another input tokenledger reads (CUR, CloudWatch metrics, OTLP): skipped whole, not rejected. */
+  otherInputs: (OtherInput & { readonly uri: string })[];
 }
 
 /** The summary of a run over these objects, before any is read. */
@@ -105,6 +108,7 @@ export function startSummary(objects: readonly { readonly uri: string }[]): Inge
     rejectsFile: null,
     bulkFiles: 0,
     warnings: [],
+    otherInputs: [],
   };
 }
 
@@ -264,7 +268,12 @@ async function ingestObjects(
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
     let lastLine = afterLine;
+    let otherInput: OtherInput | undefined;
     for await (const batch of batches) {
+      if (batch.otherInput !== undefined) {
+        otherInput = batch.otherInput;
+        break;
+      }
       for (const item of batch.items) {
         if ('reject' in item) {
           pending.rejects.push(item.reject);
@@ -281,7 +290,10 @@ async function ingestObjects(
       if (pending.rows.records + pending.rejects.length >= batchLines) await flush();
       progress();
     }
-    checkpoint(key, { version: info.version, line: lastLine, done: true });
+    // Another input's file is named in the summary on every run, not marked done.
+    if (otherInput === undefined)
+      checkpoint(key, { version: info.version, line: lastLine, done: true });
+    else summary.otherInputs.push({ uri: info.uri, ...otherInput });
     filesDone++;
     progress();
   }

@@ -67,6 +67,7 @@ describe('tokenledger CLI', () => {
       rejectsFile: null,
       bulkFiles: 0,
       warnings: [],
+      otherInputs: [],
     });
   });
 

@@ -136,6 +136,16 @@ export function formatSummary(s: IngestSummary): string {
       `  unpriced   ${n(s.unpriced)}  (no catalog price: tokens kept, cost not counted; see \`tokenledger report\`)`,
     );
   }
+  if (s.otherInputs.length > 0) {
+    lines.push(`  not logs   ${n(s.otherInputs.length)}  files of other inputs, skipped whole:`);
+    const byKind = new Map<string, IngestSummary['otherInputs']>();
+    for (const o of s.otherInputs) byKind.set(o.kind, [...(byKind.get(o.kind) ?? []), o]);
+    for (const files of byKind.values()) {
+      const first = files[0] as (typeof files)[number];
+      const example = files.length === 1 ? first.uri : `e.g. ${first.uri}`;
+      lines.push(`${' '.repeat(13)}${n(files.length)}  ${first.what} → ${first.use}  (${example})`);
+    }
+  }
   for (const w of s.warnings) lines.push(`  note: ${w}`);
   return lines.join('\n');
 }

@@ -4,7 +4,15 @@
  */
 import { CWLOGS_SCHEME, type ObjectInfo, type ObjectStore } from '../object-store.ts';
 import { type LogBody, openBody, readLines, TruncatedObject } from './lines.ts';
-import { type Item, itemsFromLine, itemsFromValue, type LogFormat } from './records.ts';
+import {
+  type Item,
+  itemsFromLine,
+  itemsFromValue,
+  type LogFormat,
+  type OtherInput,
+  otherInputOfLine,
+  otherInputOfValue,
+} from './records.ts';
 
 /** Files a user may point at directly or that a directory walk picks up. */
 const LOG_FILE = /\.(json|jsonl|ndjson|log|txt)(\.gz)?$|\.gz$/i;
@@ -58,6 +66,11 @@ export interface ItemBatch {
   readonly items: readonly Item[];
   /** The last line this batch covers; a checkpoint here resumes correctly. */
   readonly lastLine: number;
+  /**
+   * The object is another input tokenledger reads (a CUR export, saved CloudWatch metrics, OTLP): its first line
+   * or document says so. Its only batch, with no items: it is skipped whole rather than rejected line by line.
+   */
+  readonly otherInput?: OtherInput;
 }
 
 export async function* readLogObject(
@@ -84,7 +97,15 @@ export async function* readLogObject(
         document = [text];
         continue;
       }
+      const before = items.length;
       itemsFromLine(text, info.uri, line, items);
+      if (line === 1 && items.length > before && items.every((i) => 'reject' in i)) {
+        const other = otherInputOfLine(text);
+        if (other !== null) {
+          yield { items: [], lastLine: Number.MAX_SAFE_INTEGER, otherInput: other };
+          return;
+        }
+      }
       lastLine = line;
       if (line - batchStart >= opts.batchLines) {
         yield { items, lastLine };
@@ -133,6 +154,11 @@ export async function* readLogObject(
         ),
       );
       yield { items, lastLine: Number.MAX_SAFE_INTEGER };
+      return;
+    }
+    const other = otherInputOfValue(value);
+    if (other !== null) {
+      yield { items: [], lastLine: Number.MAX_SAFE_INTEGER, otherInput: other };
       return;
     }
     itemsFromValue(value, { uri: info.uri, line: 1 }, '', items);

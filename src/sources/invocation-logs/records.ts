@@ -111,3 +111,55 @@ export function itemsFromLine(text: string, uri: string, line: number, out: Item
   }
   itemsFromValue(value, { uri, line }, text, out);
 }
+
+/** A file that is not invocation logs but another input tokenledger reads, and the command that reads it. */
+export interface OtherInput {
+  readonly kind: 'cur' | 'cloudwatch-metrics' | 'otlp';
+  /** What the file is, for people. */
+  readonly what: string;
+  /** How to read it instead. */
+  readonly use: string;
+}
+
+const CUR: OtherInput = {
+  kind: 'cur',
+  what: 'CUR export',
+  use: 'tokenledger ingest-cur PATH',
+};
+const METRICS: OtherInput = {
+  kind: 'cloudwatch-metrics',
+  what: 'CloudWatch metrics (GetMetricData)',
+  use: 'tokenledger ingest-metrics PATH',
+};
+const OTLP: OtherInput = {
+  kind: 'otlp',
+  what: 'OTLP telemetry',
+  use: 'POST it to tokenledger collect (OTLP/HTTP)',
+};
+/** The first line of a CUR CSV (CUR 2.0 `bill_…`/`line_item_…` columns; legacy `identity/LineItemId`, `bill/…`). */
+const CUR_HEADER =
+  /^\uFEFF?"?(identity_line_item_id|identity_time_interval|bill_[a-z_]+|line_item_[a-z_]+|identity\/LineItemId|bill\/[A-Za-z]+|lineItem\/[A-Za-z]+)"?,/;
+
+/**
+ * The other input a file's first line (or its whole JSON document) shows it to be, or null: CUR CSV headers and
+ * manifests, saved GetMetricData documents, OTLP/JSON exports. Only asked of a first line that is not a record.
+ */
+export function otherInputOfLine(text: string): OtherInput | null {
+  if (CUR_HEADER.test(text)) return CUR;
+  try {
+    return otherInputOfValue(JSON.parse(text));
+  } catch {
+    return null;
+  }
+}
+
+export function otherInputOfValue(value: unknown): OtherInput | null {
+  if (!isObj(value) || 'schemaType' in value) return null;
+  if ('MetricDataResults' in value || 'MetricDataQueries' in value) return METRICS;
+  if ('resourceMetrics' in value || 'resourceLogs' in value || 'resourceSpans' in value)
+    return OTLP;
+  // CUR 2.0 (Data Exports) and legacy CUR manifests.
+  if (isObj(value.billingPeriod) && ('exportArn' in value || 'reportKeys' in value)) return CUR;
+  if ('assemblyId' in value && 'reportKeys' in value) return CUR;
+  return null;
+}
