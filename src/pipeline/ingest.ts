@@ -125,8 +125,10 @@ export async function ingest(deps: IngestDeps, opts: IngestOptions): Promise<Ing
   // The row-by-row path's batches wait for the store in files of this folder (made when first needed).
   let dir: string | undefined;
   let n = 0;
-  const batchFile = () =>
-    join((dir ??= mkdtempSync(join(tmpdir(), 'tokenledger-ingest-'))), `batch-${n++}.ndjson`);
+  const batchFile = () => {
+    dir ??= mkdtempSync(join(tmpdir(), 'tokenledger-ingest-'));
+    return join(dir, `batch-${n++}.ndjson`);
+  };
   try {
     return await ingestObjects(deps, opts, batchFile);
   } finally {
