@@ -24,6 +24,7 @@ import {
   stageFileSql,
 } from './bill.sql.ts';
 import { writeMapFile } from './bulk-logs.ts';
+import { inTransaction } from './transaction.ts';
 
 export function createBillStore(
   conn: DuckDBConnection,
@@ -123,23 +124,22 @@ export function createBillStore(
           // Taking its turn with the store's other writers on this connection (store.ts).
           return transactions(async () => {
             try {
-              await conn.run('BEGIN TRANSACTION');
-              await conn.run(CLASS_TABLE_SQL(file));
-              const replaced =
-                periods.length === 0
-                  ? 0
-                  : Number((await conn.run(DELETE_PERIODS_SQL(periods))).rowsChanged);
-              const inserted = Number((await conn.run(INSERT_BILL_SQL)).rowsChanged);
-              for (const r of rejects) {
-                await conn.run(
-                  'INSERT OR IGNORE INTO bill_rejects VALUES ($1, $2, $3, $4, now()::TIMESTAMP)',
-                  [r.source.uri, r.source.line, r.reason, r.excerpt],
-                );
-              }
-              await conn.run('COMMIT');
-              return { inserted, replaced };
+              return await inTransaction(conn, async () => {
+                await conn.run(CLASS_TABLE_SQL(file));
+                const replaced =
+                  periods.length === 0
+                    ? 0
+                    : Number((await conn.run(DELETE_PERIODS_SQL(periods))).rowsChanged);
+                const inserted = Number((await conn.run(INSERT_BILL_SQL)).rowsChanged);
+                for (const r of rejects) {
+                  await conn.run(
+                    'INSERT OR IGNORE INTO bill_rejects VALUES ($1, $2, $3, $4, now()::TIMESTAMP)',
+                    [r.source.uri, r.source.line, r.reason, r.excerpt],
+                  );
+                }
+                return { inserted, replaced };
+              });
             } catch (e: unknown) {
-              await conn.run('ROLLBACK').catch(() => undefined);
               throw new AppError(
                 'store.write_failed',
                 `bill insert failed: ${(e as Error).message}`,

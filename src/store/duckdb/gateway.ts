@@ -2,6 +2,7 @@
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import type { Limiter } from '../../core/index.ts';
 import type { GatewayKeyRow, GatewayKeyStore } from '../store.ts';
+import { inTransaction } from './transaction.ts';
 
 export const GATEWAY_MIGRATIONS: readonly string[] = [
   `CREATE TABLE IF NOT EXISTS gateway_keys (
@@ -56,8 +57,7 @@ async function putKeys(
   keys: Parameters<GatewayKeyStore['put']>[0],
 ): Promise<void> {
   if (keys.length === 0) return;
-  await conn.run('BEGIN TRANSACTION');
-  try {
+  await inTransaction(conn, async () => {
     for (const k of keys)
       await conn.run(
         `INSERT OR REPLACE INTO gateway_keys VALUES ($1, $2, $3, $4, $5, $6, $7, $8,
@@ -77,9 +77,5 @@ async function putKeys(
           k.replacedBy,
         ] as DuckDBValue[],
       );
-    await conn.run('COMMIT');
-  } catch (e) {
-    await conn.run('ROLLBACK').catch(() => undefined);
-    throw e;
-  }
+  });
 }

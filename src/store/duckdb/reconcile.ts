@@ -15,6 +15,7 @@ import {
   TOTALS_SQL,
   ZERO_TOKEN_BILLED_SQL,
 } from './reconcile.sql.ts';
+import { inTransaction } from './transaction.ts';
 
 /**
  * The statements name $1 period, $2 start, $3 end; DuckDB wants exactly the parameters a statement uses, numbered
@@ -96,19 +97,14 @@ export function createReconciler(conn: DuckDBConnection, transactions: Limiter):
         let allocation: ReconcileData['allocation'] = null;
         if (allocate) {
           // Taking its turn with the store's other writers on this connection (store.ts).
-          await transactions(async () => {
-            await conn.run('BEGIN TRANSACTION');
-            try {
+          await transactions(() =>
+            inTransaction(conn, async () => {
               for (const sql of CLEAR_ALLOCATION_SQL) await run(sql);
               await run(ALLOCATE_SQL);
               await run(ZERO_TOKEN_BILLED_SQL);
               await run(EXTRA_SQL);
-              await conn.run('COMMIT');
-            } catch (e: unknown) {
-              await conn.run('ROLLBACK').catch(() => undefined);
-              throw e;
-            }
-          });
+            }),
+          );
           const [a] = await rows(ALLOCATED_SQL);
           allocation = {
             toRecords: big(a?.records_pusd),

@@ -12,6 +12,7 @@ import {
   REPRICED_SQL,
 } from './bulk-logs.sql.ts';
 import { writeMapFile } from './bulk-logs.ts';
+import { inTransaction } from './transaction.ts';
 
 export function createRepricer(
   conn: DuckDBConnection,
@@ -52,35 +53,38 @@ export function createRepricer(
       writeMapFile(tmp, `reprice-${run}-prices`, maps.prices),
     ] as const;
     try {
-      await conn.run('BEGIN TRANSACTION');
-      for (const sql of mapTablesSql(...files)) await conn.run(sql);
-      await conn.run(REPRICED_SQL, [sinceMs]);
-      const [count] = await rows(
-        'SELECT count(*) AS n, count(*) FILTER (changed) AS changed FROM repriced',
+      return await inTransaction(
+        conn,
+        async () => {
+          for (const sql of mapTablesSql(...files)) await conn.run(sql);
+          await conn.run(REPRICED_SQL, [sinceMs]);
+          const [count] = await rows(
+            'SELECT count(*) AS n, count(*) FILTER (changed) AS changed FROM repriced',
+          );
+          const byModel = (await rows(REPRICE_SUMMARY_SQL)).map((r) => ({
+            model: String(r.model),
+            records: Number(r.records),
+            changed: Number(r.changed),
+            before: BigInt(r.before as bigint),
+            after: BigInt(r.after as bigint),
+            unpricedBefore: Number(r.unpriced_before),
+            unpricedAfter: Number(r.unpriced_after),
+          }));
+          const held = (await rows(REPRICE_HELD_SQL)).map((r) => ({
+            modelId: String(r.model_id),
+            records: Number(r.records),
+          }));
+          if (!dryRun) await conn.run(REPRICE_UPDATE_SQL, [maps.catalogHash]);
+          return {
+            records: Number(count?.n ?? 0),
+            changed: Number(count?.changed ?? 0),
+            byModel,
+            held,
+          };
+        },
+        !dryRun,
       );
-      const byModel = (await rows(REPRICE_SUMMARY_SQL)).map((r) => ({
-        model: String(r.model),
-        records: Number(r.records),
-        changed: Number(r.changed),
-        before: BigInt(r.before as bigint),
-        after: BigInt(r.after as bigint),
-        unpricedBefore: Number(r.unpriced_before),
-        unpricedAfter: Number(r.unpriced_after),
-      }));
-      const held = (await rows(REPRICE_HELD_SQL)).map((r) => ({
-        modelId: String(r.model_id),
-        records: Number(r.records),
-      }));
-      if (!dryRun) await conn.run(REPRICE_UPDATE_SQL, [maps.catalogHash]);
-      await conn.run(dryRun ? 'ROLLBACK' : 'COMMIT');
-      return {
-        records: Number(count?.n ?? 0),
-        changed: Number(count?.changed ?? 0),
-        byModel,
-        held,
-      };
     } catch (e: unknown) {
-      await conn.run('ROLLBACK').catch(() => undefined);
       throw new AppError('store.write_failed', `reprice failed: ${(e as Error).message}`, {
         cause: e,
       });

@@ -31,6 +31,7 @@ import { createRepricer } from './reprice.ts';
 import { encodeUsage, INSERT_COLUMNS, KEY, READ_COLUMNS, SELECT_COLUMNS } from './row-codec.ts';
 import { BILL_MIGRATIONS, METRICS_MIGRATIONS, MIGRATIONS, TELEMETRY_MIGRATIONS } from './schema.ts';
 import { createTelemetryStore } from './telemetry.ts';
+import { inTransaction } from './transaction.ts';
 
 export {
   encodeRow,
@@ -154,53 +155,52 @@ export async function createDuckDbStore(options: DuckDbStoreOptions): Promise<St
   ): Promise<WriteResult> => {
     const { file } = encoded;
     try {
-      await conn.run('BEGIN TRANSACTION');
-      let inserted = 0;
-      if (file !== null) {
-        const lo = encoded.minTs - marginMs;
-        const hi = encoded.maxTs + marginMs;
-        const existing = (from: string, to: string, others: string) =>
-          `NOT EXISTS (SELECT 1 FROM usage u WHERE u.request_id = s.${KEY.requestId}
+      return await inTransaction(conn, async () => {
+        let inserted = 0;
+        if (file !== null) {
+          const lo = encoded.minTs - marginMs;
+          const hi = encoded.maxTs + marginMs;
+          const existing = (from: string, to: string, others: string) =>
+            `NOT EXISTS (SELECT 1 FROM usage u WHERE u.request_id = s.${KEY.requestId}
              AND u.ts BETWEEN epoch_ms(${from}::BIGINT) AND epoch_ms(${to}::BIGINT)${others})`;
-        let where: string;
-        let params: unknown[];
-        if (ownSource === undefined) {
-          latestOther.clear();
-          where = existing('$2', '$3', '');
-          params = [file, lo, hi];
-        } else {
-          for (const own of latestOther.keys()) if (own !== ownSource) latestOther.delete(own);
-          where = existing('$2', '$3', '');
-          params = [file, encoded.minTs, encoded.maxTs];
-          if (await otherSourcesAfter(ownSource, lo)) {
-            where += ` AND ${existing('$4', '$5', ' AND u.source <> $6')}`;
-            params.push(lo, hi, ownSource);
+          let where: string;
+          let params: unknown[];
+          if (ownSource === undefined) {
+            latestOther.clear();
+            where = existing('$2', '$3', '');
+            params = [file, lo, hi];
+          } else {
+            for (const own of latestOther.keys()) if (own !== ownSource) latestOther.delete(own);
+            where = existing('$2', '$3', '');
+            params = [file, encoded.minTs, encoded.maxTs];
+            if (await otherSourcesAfter(ownSource, lo)) {
+              where += ` AND ${existing('$4', '$5', ' AND u.source <> $6')}`;
+              params.push(lo, hi, ownSource);
+            }
           }
-        }
-        const result = await conn.run(
-          `INSERT INTO usage (${INSERT_COLUMNS}, ingested_at)
+          const result = await conn.run(
+            `INSERT INTO usage (${INSERT_COLUMNS}, ingested_at)
            SELECT ${SELECT_COLUMNS}, now()::TIMESTAMP
            FROM read_json($1, format = 'newline_delimited', columns = ${READ_COLUMNS}) s
            WHERE ${where}`,
-          params as DuckDBValue[],
-        );
-        inserted = Number(result.rowsChanged);
-      }
-      await insertValues(conn, 'INSERT OR IGNORE INTO rejects', 5, rejects, (r) => [
-        r.source.uri,
-        r.source.line,
-        r.reason,
-        r.excerpt,
-      ]);
-      const latest = new Map(checkpoints.map((c) => [c.key, c.value]));
-      await insertValues(conn, 'INSERT OR REPLACE INTO checkpoints', 3, [...latest], ([k, v]) => [
-        k,
-        v,
-      ]);
-      await conn.run('COMMIT');
-      return { inserted, duplicates: encoded.records - inserted, rejects: rejects.length };
+            params as DuckDBValue[],
+          );
+          inserted = Number(result.rowsChanged);
+        }
+        await insertValues(conn, 'INSERT OR IGNORE INTO rejects', 5, rejects, (r) => [
+          r.source.uri,
+          r.source.line,
+          r.reason,
+          r.excerpt,
+        ]);
+        const latest = new Map(checkpoints.map((c) => [c.key, c.value]));
+        await insertValues(conn, 'INSERT OR REPLACE INTO checkpoints', 3, [...latest], ([k, v]) => [
+          k,
+          v,
+        ]);
+        return { inserted, duplicates: encoded.records - inserted, rejects: rejects.length };
+      });
     } catch (e: unknown) {
-      await conn.run('ROLLBACK').catch(() => undefined);
       throw new AppError('store.write_failed', `writing a batch failed: ${(e as Error).message}`, {
         cause: e,
         retryable: true,

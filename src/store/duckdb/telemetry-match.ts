@@ -36,6 +36,7 @@
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { TELEMETRY_REGION, TELEMETRY_UNKNOWN_ACCOUNT, type TelemetryStore } from '../store.ts';
+import { inTransaction } from './transaction.ts';
 
 export type MatchScope = NonNullable<Parameters<TelemetryStore['enrich']>[0]>;
 export type MatchSummary = Awaited<ReturnType<TelemetryStore['enrich']>>;
@@ -494,31 +495,28 @@ export async function matchTelemetry(
     );
     if (int(any.n) === 0) return EMPTY;
   }
-  await conn.run('BEGIN TRANSACTION');
   try {
-    let summary = EMPTY;
-    if (scope !== undefined) {
-      summary = await matchEvents(conn, { fromMs: scope.fromMs, toMs: scope.toMs });
-    } else {
-      const w = await one(WATERMARKS_SQL);
-      const first = w.records_seen === null || w.records_seen === undefined;
-      if (first) summary = await matchEvents(conn, null);
-      else {
-        const d = await one(dirtySql(micros(w.records_seen), micros(w.events_seen)));
-        if (d.lo !== null && d.lo !== undefined)
-          summary = await matchEvents(conn, { fromMs: int(d.lo), toMs: int(d.hi) });
-      }
-      await conn.run(
-        `INSERT OR REPLACE INTO checkpoints VALUES
+    return await inTransaction(conn, async () => {
+      let summary = EMPTY;
+      if (scope !== undefined) {
+        summary = await matchEvents(conn, { fromMs: scope.fromMs, toMs: scope.toMs });
+      } else {
+        const w = await one(WATERMARKS_SQL);
+        const first = w.records_seen === null || w.records_seen === undefined;
+        if (first) summary = await matchEvents(conn, null);
+        else {
+          const d = await one(dirtySql(micros(w.records_seen), micros(w.events_seen)));
+          if (d.lo !== null && d.lo !== undefined)
+            summary = await matchEvents(conn, { fromMs: int(d.lo), toMs: int(d.hi) });
+        }
+        await conn.run(
+          `INSERT OR REPLACE INTO checkpoints VALUES
           ('${WATERMARK.records}', '${micros(w.records_now)}', now()::TIMESTAMP),
           ('${WATERMARK.events}', '${micros(w.events_now)}', now()::TIMESTAMP)`,
-      );
-    }
-    await conn.run('COMMIT');
-    return summary;
-  } catch (e: unknown) {
-    await conn.run('ROLLBACK').catch(() => undefined);
-    throw e;
+        );
+      }
+      return summary;
+    });
   } finally {
     for (const t of TEMP_TABLES) await conn.run(`DROP TABLE IF EXISTS ${t}`).catch(() => undefined);
   }

@@ -9,6 +9,7 @@ import type { TelemetryStore } from '../store.ts';
 import { writeMapFile } from './bulk-logs.ts';
 import { matchTelemetry } from './telemetry-match.ts';
 import { telemetryReport } from './telemetry-report.ts';
+import { inTransaction } from './transaction.ts';
 
 const EVENT_COLUMNS = {
   event_key: 'VARCHAR',
@@ -96,102 +97,99 @@ export function createTelemetryStore(
         let newMetrics = 0;
         // The NDJSON files DuckDB reads the rows from, deleted once written (a server writes for weeks).
         const files: string[] = [];
-        await conn.run('BEGIN TRANSACTION');
         try {
-          if (events.length > 0) {
-            const file = writeMapFile(
-              tmp,
-              `telemetry-${n++}-events`,
-              events.map((e) => ({
-                event_key: e.eventKey,
-                ts_ms: e.at,
-                source: e.source,
-                kind: e.kind,
-                event: e.event,
-                session_id: e.sessionId,
-                prompt_id: e.promptId,
-                user_id: e.userId,
-                user_email: e.userEmail,
-                identity: e.identity,
-                dimensions: e.dimensions,
-                model: e.model,
-                model_base: e.modelBase,
-                input_tokens: e.inputTokens,
-                output_tokens: e.outputTokens,
-                cache_read_tokens: e.cacheReadTokens,
-                cache_write_5m_tokens: e.cacheWrite5mTokens,
-                cache_write_1h_tokens: e.cacheWrite1hTokens,
-                cost_pusd: e.costPicos === null ? null : e.costPicos.toString(),
-                price_id: e.priceId,
-                price_flags: e.priceFlags,
-                catalog_hash: e.catalogHash,
-                cost_reported_usd: e.costReportedUsd,
-                duration_ms: e.durationMs,
-                request_id: e.requestId,
-                tool_name: e.toolName,
-                decision: e.decision,
-                success: e.success,
-                terminal: e.terminal,
-                version: e.version,
-                query_source: e.querySource,
-                attributes: e.attributes,
-                received_ms: e.receivedAt,
-                account: e.account,
-              })),
-            );
-            files.push(file);
-            newEvents = Number(
-              (await conn.run(insertSql('telemetry_events', EVENT_COLUMNS, file))).rowsChanged,
-            );
-          }
-          if (metrics.length > 0) {
-            const file = writeMapFile(
-              tmp,
-              `telemetry-${n++}-metrics`,
-              metrics.map((m) => ({
-                point_key: m.pointKey,
-                ts_ms: m.at,
-                from_ms: m.from,
-                metric: m.metric,
-                type: m.type,
-                model: m.model,
-                value: m.value,
-                session_id: m.sessionId,
-                user_id: m.userId,
-                user_email: m.userEmail,
-                dimensions: m.dimensions,
-                terminal: m.terminal,
-                version: m.version,
-                received_ms: m.receivedAt,
-                attributes: m.attributes,
-              })),
-            );
-            files.push(file);
-            newMetrics = Number(
-              (await conn.run(insertSql('telemetry_metrics', METRIC_COLUMNS, file))).rowsChanged,
-            );
-          }
-          if (streams.length > 0) {
-            const file = writeMapFile(
-              tmp,
-              `telemetry-${n++}-streams`,
-              streams.map((s) => ({
-                series: s.series,
-                start_ns: s.startTimeUnixNano.toString(),
-                time_ns: s.timeUnixNano.toString(),
-                totals: JSON.stringify(s.values),
-              })),
-            );
-            files.push(file);
-            await conn.run(`INSERT OR REPLACE INTO telemetry_streams
+          await inTransaction(conn, async () => {
+            if (events.length > 0) {
+              const file = writeMapFile(
+                tmp,
+                `telemetry-${n++}-events`,
+                events.map((e) => ({
+                  event_key: e.eventKey,
+                  ts_ms: e.at,
+                  source: e.source,
+                  kind: e.kind,
+                  event: e.event,
+                  session_id: e.sessionId,
+                  prompt_id: e.promptId,
+                  user_id: e.userId,
+                  user_email: e.userEmail,
+                  identity: e.identity,
+                  dimensions: e.dimensions,
+                  model: e.model,
+                  model_base: e.modelBase,
+                  input_tokens: e.inputTokens,
+                  output_tokens: e.outputTokens,
+                  cache_read_tokens: e.cacheReadTokens,
+                  cache_write_5m_tokens: e.cacheWrite5mTokens,
+                  cache_write_1h_tokens: e.cacheWrite1hTokens,
+                  cost_pusd: e.costPicos === null ? null : e.costPicos.toString(),
+                  price_id: e.priceId,
+                  price_flags: e.priceFlags,
+                  catalog_hash: e.catalogHash,
+                  cost_reported_usd: e.costReportedUsd,
+                  duration_ms: e.durationMs,
+                  request_id: e.requestId,
+                  tool_name: e.toolName,
+                  decision: e.decision,
+                  success: e.success,
+                  terminal: e.terminal,
+                  version: e.version,
+                  query_source: e.querySource,
+                  attributes: e.attributes,
+                  received_ms: e.receivedAt,
+                  account: e.account,
+                })),
+              );
+              files.push(file);
+              newEvents = Number(
+                (await conn.run(insertSql('telemetry_events', EVENT_COLUMNS, file))).rowsChanged,
+              );
+            }
+            if (metrics.length > 0) {
+              const file = writeMapFile(
+                tmp,
+                `telemetry-${n++}-metrics`,
+                metrics.map((m) => ({
+                  point_key: m.pointKey,
+                  ts_ms: m.at,
+                  from_ms: m.from,
+                  metric: m.metric,
+                  type: m.type,
+                  model: m.model,
+                  value: m.value,
+                  session_id: m.sessionId,
+                  user_id: m.userId,
+                  user_email: m.userEmail,
+                  dimensions: m.dimensions,
+                  terminal: m.terminal,
+                  version: m.version,
+                  received_ms: m.receivedAt,
+                  attributes: m.attributes,
+                })),
+              );
+              files.push(file);
+              newMetrics = Number(
+                (await conn.run(insertSql('telemetry_metrics', METRIC_COLUMNS, file))).rowsChanged,
+              );
+            }
+            if (streams.length > 0) {
+              const file = writeMapFile(
+                tmp,
+                `telemetry-${n++}-streams`,
+                streams.map((s) => ({
+                  series: s.series,
+                  start_ns: s.startTimeUnixNano.toString(),
+                  time_ns: s.timeUnixNano.toString(),
+                  totals: JSON.stringify(s.values),
+                })),
+              );
+              files.push(file);
+              await conn.run(`INSERT OR REPLACE INTO telemetry_streams
               SELECT series, CAST(start_ns AS HUGEINT), CAST(time_ns AS HUGEINT), totals
               FROM read_json('${file.replaceAll("'", "''")}', format = 'newline_delimited',
                 columns = {series: 'VARCHAR', start_ns: 'VARCHAR', time_ns: 'VARCHAR', totals: 'VARCHAR'})`);
-          }
-          await conn.run('COMMIT');
-        } catch (e: unknown) {
-          await conn.run('ROLLBACK').catch(() => undefined);
-          throw e;
+            }
+          });
         } finally {
           for (const f of files) rmSync(f, { force: true });
         }
