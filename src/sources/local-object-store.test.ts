@@ -102,6 +102,16 @@ describe('local object store', () => {
     fs.rmSync(file);
   });
 
+  test('reads small files whole and large ones as a stream, the same bytes either way', async () => {
+    for (const size of [0, 1, 256 * 1024, 256 * 1024 + 1, 3 * 1024 * 1024 + 7]) {
+      const bytes = Buffer.alloc(size, 0).map((_, i) => (i * 31) & 0xff);
+      const file = path.join(root, `sized-${size}.bin`);
+      fs.writeFileSync(file, bytes);
+      assert.ok((await buffer(await store.read(file))).equals(bytes), `${size} bytes`);
+      fs.rmSync(file);
+    }
+  });
+
   test('an aborted signal stops listing', async () => {
     const controller = new AbortController();
     controller.abort();

@@ -3,10 +3,10 @@
  * the working directory; `file://` URLs are accepted). Directories are walked one at a time, so a huge tree is
  * never held in memory; only the current directory's entries and the chain of ancestors are.
  */
-import type { Dirent, Stats } from 'node:fs';
+import { closeSync, type Dirent, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { open, readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { addAbortSignal, type Readable } from 'node:stream';
+import { addAbortSignal, Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { AppError } from '../core/index.ts';
 import type { ObjectInfo, ObjectStore } from './object-store.ts';
@@ -81,8 +81,17 @@ async function readEntries(dir: string): Promise<Entry[]> {
   return entries.sort((a, b) => Buffer.compare(Buffer.from(a.sortKey), Buffer.from(b.sortKey)));
 }
 
+/**
+ * Files up to this size are read with one synchronous read: Bedrock's S3 layout holds many small objects, and the
+ * asynchronous open, stat, stream reads and close of each cost ~120 µs of the event loop's time (the benchmark's
+ * 100k records in 6,667 files), against a few µs of blocking on a local disk.
+ */
+const SYNC_READ_BYTES = 256 * 1024;
+
 async function readFile(file: string, signal?: AbortSignal): Promise<Readable> {
   signal?.throwIfAborted();
+  const small = readSmallFile(file);
+  if (small !== null) return Readable.from([small]);
   let handle: Awaited<ReturnType<typeof open>>;
   try {
     handle = await open(file, 'r');
@@ -99,6 +108,28 @@ async function readFile(file: string, signal?: AbortSignal): Promise<Readable> {
   }
   const stream = handle.createReadStream();
   return signal === undefined ? stream : addAbortSignal(signal, stream);
+}
+
+/** The whole file when it is a regular file of at most SYNC_READ_BYTES; null to read it as a stream. */
+function readSmallFile(file: string): Buffer | null {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch (e: unknown) {
+    throw fsError(e, file);
+  }
+  try {
+    const stats = fstatSync(fd);
+    if (!stats.isFile() || stats.size > SYNC_READ_BYTES) return null;
+    // One read past the size: a file that grew since its stat is read as a stream instead.
+    const bytes = Buffer.allocUnsafe(stats.size + 1);
+    const n = readSync(fd, bytes, 0, bytes.length, 0);
+    return n > stats.size ? null : bytes.subarray(0, n);
+  } catch (e: unknown) {
+    throw fsError(e, file);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function toInfo(file: string, stats: Stats): ObjectInfo {
