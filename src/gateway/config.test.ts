@@ -59,7 +59,7 @@ describe('gateway configuration', () => {
     assert.deepEqual(c.downgrade[0]?.when, 'soft');
     assert.deepEqual(c.spool, {
       dir: '/var/spool/tokenledger',
-      batchSize: 5000,
+      batchSize: 20_000,
       flushMs: 1000,
       onStoreDown: 'fail_closed',
     });
