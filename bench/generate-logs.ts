@@ -1,7 +1,7 @@
 /**
  * The benchmark corpus: N realistic Bedrock invocation-log records (~1 KB a line) as gzip NDJSON in the S3 layout
- * (`AWSLogs/<acct>/BedrockModelInvocationLogs/<region>/YYYY/MM/DD/HH/*.json.gz`, 10k records a file, or as many
- * small files as Bedrock delivers at low traffic: `recordsPerFile`, ~10k records an hour either way). Streaming
+ * (`AWSLogs/<acct>/BedrockModelInvocationLogs/<region>/YYYY/MM/DD/HH/*.json.gz`, 10k records a file, or
+ * `recordsPerFile` for many small objects; ~10k records an hour either way). Streaming
  * (one chunk of lines in memory at a time) and deterministic (seeded PRNG, fixed clock). Cached under `.bench/`
  * by N and file size: `ensureCorpus` regenerates only when the marker is missing or was written by another
  * generator version.

@@ -3,8 +3,16 @@
  * the working directory; `file://` URLs are accepted). Directories are walked one at a time, so a huge tree is
  * never held in memory; only the current directory's entries and the chain of ancestors are.
  */
-import { closeSync, type Dirent, fstatSync, openSync, readSync, type Stats } from 'node:fs';
-import { open, readdir, realpath, stat } from 'node:fs/promises';
+import {
+  closeSync,
+  createReadStream,
+  type Dirent,
+  fstatSync,
+  openSync,
+  readSync,
+  type Stats,
+} from 'node:fs';
+import { readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { addAbortSignal, Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -88,30 +96,12 @@ async function readEntries(dir: string): Promise<Entry[]> {
  */
 const SYNC_READ_BYTES = 256 * 1024;
 
+/**
+ * The file's bytes: opened and checked once; a small file read whole at once, a larger one (or one that grew past
+ * its stat) streamed from the same descriptor, which the stream closes.
+ */
 async function readFile(file: string, signal?: AbortSignal): Promise<Readable> {
   signal?.throwIfAborted();
-  const small = readSmallFile(file);
-  if (small !== null) return Readable.from([small]);
-  let handle: Awaited<ReturnType<typeof open>>;
-  try {
-    handle = await open(file, 'r');
-  } catch (e: unknown) {
-    throw fsError(e, file);
-  }
-  const stats = await handle.stat().catch(async (e: unknown) => {
-    await handle.close();
-    throw fsError(e, file);
-  });
-  if (!stats.isFile()) {
-    await handle.close();
-    throw new AppError('sources.not_found', `${file} is not a file`);
-  }
-  const stream = handle.createReadStream();
-  return signal === undefined ? stream : addAbortSignal(signal, stream);
-}
-
-/** The whole file when it is a regular file of at most SYNC_READ_BYTES; null to read it as a stream. */
-function readSmallFile(file: string): Buffer | null {
   let fd: number;
   try {
     fd = openSync(file, 'r');
@@ -120,16 +110,23 @@ function readSmallFile(file: string): Buffer | null {
   }
   try {
     const stats = fstatSync(fd);
-    if (!stats.isFile() || stats.size > SYNC_READ_BYTES) return null;
-    // One read past the size: a file that grew since its stat is read as a stream instead.
-    const bytes = Buffer.allocUnsafe(stats.size + 1);
-    const n = readSync(fd, bytes, 0, bytes.length, 0);
-    return n > stats.size ? null : bytes.subarray(0, n);
+    if (!stats.isFile()) throw new AppError('sources.not_found', `${file} is not a file`);
+    if (stats.size <= SYNC_READ_BYTES) {
+      const bytes = Buffer.allocUnsafe(stats.size + 1);
+      let n = 0;
+      for (let got = -1; got !== 0 && n < bytes.length; n += got)
+        got = readSync(fd, bytes, n, bytes.length - n, n);
+      if (n <= stats.size) {
+        closeSync(fd);
+        return Readable.from([bytes.subarray(0, n)]);
+      }
+    }
   } catch (e: unknown) {
-    throw fsError(e, file);
-  } finally {
     closeSync(fd);
+    throw e instanceof AppError ? e : fsError(e, file);
   }
+  const stream = createReadStream('', { fd, start: 0 });
+  return signal === undefined ? stream : addAbortSignal(signal, stream);
 }
 
 function toInfo(file: string, stats: Stats): ObjectInfo {

@@ -71,7 +71,7 @@ export async function ingestCommand(ctx: CliContext): Promise<number> {
         ...(since === undefined ? {} : { since }),
         ...(until === undefined ? {} : { until }),
       }),
-    { ...INGEST },
+    INGEST,
   );
   print(ctx, flags.json ? JSON.stringify(summary) : formatSummary(summary));
   return summary.rejected > 0 ? EXIT.partial : EXIT.ok;
@@ -138,12 +138,18 @@ export function formatSummary(s: IngestSummary): string {
   }
   if (s.otherInputs.length > 0) {
     lines.push(`  not logs   ${n(s.otherInputs.length)}  files of other inputs, skipped whole:`);
-    const byKind = new Map<string, IngestSummary['otherInputs']>();
-    for (const o of s.otherInputs) byKind.set(o.kind, [...(byKind.get(o.kind) ?? []), o]);
-    for (const files of byKind.values()) {
-      const first = files[0] as (typeof files)[number];
-      const example = files.length === 1 ? first.uri : `e.g. ${first.uri}`;
-      lines.push(`${' '.repeat(13)}${n(files.length)}  ${first.what} → ${first.use}  (${example})`);
+    const byKind = new Map<
+      string,
+      { first: IngestSummary['otherInputs'][number]; files: number }
+    >();
+    for (const o of s.otherInputs) {
+      const k = byKind.get(o.kind);
+      if (k === undefined) byKind.set(o.kind, { first: o, files: 1 });
+      else k.files++;
+    }
+    for (const { first, files } of byKind.values()) {
+      const example = files === 1 ? first.uri : `e.g. ${first.uri}`;
+      lines.push(`${' '.repeat(13)}${n(files)}  ${first.what} → ${first.use}  (${example})`);
     }
   }
   for (const w of s.warnings) lines.push(`  note: ${w}`);

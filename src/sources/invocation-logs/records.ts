@@ -158,8 +158,7 @@ export function otherInputOfValue(value: unknown): OtherInput | null {
   if ('MetricDataResults' in value || 'MetricDataQueries' in value) return METRICS;
   if ('resourceMetrics' in value || 'resourceLogs' in value || 'resourceSpans' in value)
     return OTLP;
-  // CUR 2.0 (Data Exports) and legacy CUR manifests.
-  if (isObj(value.billingPeriod) && ('exportArn' in value || 'reportKeys' in value)) return CUR;
-  if ('assemblyId' in value && 'reportKeys' in value) return CUR;
+  // Legacy CUR manifests list their `reportKeys`; CUR 2.0 (Data Exports) ones name their `exportArn`.
+  if ('reportKeys' in value || (isObj(value.billingPeriod) && 'exportArn' in value)) return CUR;
   return null;
 }

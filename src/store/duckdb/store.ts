@@ -11,7 +11,6 @@ import { type DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb
 import { AppError, limiter } from '../../core/index.ts';
 import type {
   BulkRun,
-  EncodedUsage,
   Store,
   StoredRecord,
   UnpricedModel,
@@ -137,78 +136,81 @@ export async function createDuckDbStore(options: DuckDbStoreOptions): Promise<St
     return latest >= ms;
   };
 
-  /** One transaction: the encoded rows not stored yet (by request id, `marginMs` either side), rejects, checkpoints. */
+  /**
+   * One transaction, in the store's turn: the encoded rows not stored yet (by request id, `marginMs` either side),
+   * the batch's rejects and checkpoints.
+   */
   const insertEncoded = (
-    encoded: EncodedUsage,
-    rejects: WriteBatch['rejects'],
-    checkpoints: WriteBatch['checkpoints'],
+    encoded: Parameters<Store['writeEncodedUsage']>[0],
     marginMs: number,
     ownSource?: string,
   ): Promise<WriteResult> =>
-    transactions(() => insertEncodedNow(encoded, rejects, checkpoints, marginMs, ownSource));
-  const insertEncodedNow = async (
-    encoded: EncodedUsage,
-    rejects: WriteBatch['rejects'],
-    checkpoints: WriteBatch['checkpoints'],
-    marginMs: number,
-    ownSource: string | undefined,
-  ): Promise<WriteResult> => {
-    const { file } = encoded;
-    try {
-      return await inTransaction(conn, async () => {
-        let inserted = 0;
-        if (file !== null) {
-          const lo = encoded.minTs - marginMs;
-          const hi = encoded.maxTs + marginMs;
-          const existing = (from: string, to: string, others: string) =>
-            `NOT EXISTS (SELECT 1 FROM usage u WHERE u.request_id = s.${KEY.requestId}
+    transactions(async () => {
+      const rejects = encoded.rejects ?? [];
+      const checkpoints = encoded.checkpoints ?? [];
+      const { file } = encoded;
+      try {
+        return await inTransaction(conn, async () => {
+          let inserted = 0;
+          if (file !== null) {
+            const lo = encoded.minTs - marginMs;
+            const hi = encoded.maxTs + marginMs;
+            const existing = (from: string, to: string, others: string) =>
+              `NOT EXISTS (SELECT 1 FROM usage u WHERE u.request_id = s.${KEY.requestId}
              AND u.ts BETWEEN epoch_ms(${from}::BIGINT) AND epoch_ms(${to}::BIGINT)${others})`;
-          let where: string;
-          let params: unknown[];
-          if (ownSource === undefined) {
-            latestOther.clear();
-            where = existing('$2', '$3', '');
-            params = [file, lo, hi];
-          } else {
-            for (const own of latestOther.keys()) if (own !== ownSource) latestOther.delete(own);
-            where = existing('$2', '$3', '');
-            params = [file, encoded.minTs, encoded.maxTs];
-            if (await otherSourcesAfter(ownSource, lo)) {
-              where += ` AND ${existing('$4', '$5', ' AND u.source <> $6')}`;
-              params.push(lo, hi, ownSource);
+            let where: string;
+            let params: unknown[];
+            if (ownSource === undefined) {
+              latestOther.clear();
+              where = existing('$2', '$3', '');
+              params = [file, lo, hi];
+            } else {
+              for (const own of latestOther.keys()) if (own !== ownSource) latestOther.delete(own);
+              where = existing('$2', '$3', '');
+              params = [file, encoded.minTs, encoded.maxTs];
+              if (await otherSourcesAfter(ownSource, lo)) {
+                where += ` AND ${existing('$4', '$5', ' AND u.source <> $6')}`;
+                params.push(lo, hi, ownSource);
+              }
             }
-          }
-          const result = await conn.run(
-            `INSERT INTO usage (${INSERT_COLUMNS}, ingested_at)
+            const result = await conn.run(
+              `INSERT INTO usage (${INSERT_COLUMNS}, ingested_at)
            SELECT ${SELECT_COLUMNS}, now()::TIMESTAMP
            FROM read_json($1, format = 'newline_delimited', columns = ${READ_COLUMNS}) s
            WHERE ${where}`,
-            params as DuckDBValue[],
+              params as DuckDBValue[],
+            );
+            inserted = Number(result.rowsChanged);
+          }
+          await insertValues(conn, 'INSERT OR IGNORE INTO rejects', 5, rejects, (r) => [
+            r.source.uri,
+            r.source.line,
+            r.reason,
+            r.excerpt,
+          ]);
+          const latest = new Map(checkpoints.map((c) => [c.key, c.value]));
+          await insertValues(
+            conn,
+            'INSERT OR REPLACE INTO checkpoints',
+            3,
+            [...latest],
+            ([k, v]) => [k, v],
           );
-          inserted = Number(result.rowsChanged);
-        }
-        await insertValues(conn, 'INSERT OR IGNORE INTO rejects', 5, rejects, (r) => [
-          r.source.uri,
-          r.source.line,
-          r.reason,
-          r.excerpt,
-        ]);
-        const latest = new Map(checkpoints.map((c) => [c.key, c.value]));
-        await insertValues(conn, 'INSERT OR REPLACE INTO checkpoints', 3, [...latest], ([k, v]) => [
-          k,
-          v,
-        ]);
-        return { inserted, duplicates: encoded.records - inserted, rejects: rejects.length };
-      });
-    } catch (e: unknown) {
-      throw new AppError('store.write_failed', `writing a batch failed: ${(e as Error).message}`, {
-        cause: e,
-        retryable: true,
-      });
-    } finally {
-      if (file !== null) rmSync(file, { force: true });
-    }
-  };
+          return { inserted, duplicates: encoded.records - inserted, rejects: rejects.length };
+        });
+      } catch (e: unknown) {
+        throw new AppError(
+          'store.write_failed',
+          `writing a batch failed: ${(e as Error).message}`,
+          {
+            cause: e,
+            retryable: true,
+          },
+        );
+      } finally {
+        if (file !== null) rmSync(file, { force: true });
+      }
+    });
 
   return {
     // A bulk run writes usage rows on its own connections: while one runs, and once it has, the latest time of
@@ -256,19 +258,18 @@ export async function createDuckDbStore(options: DuckDbStoreOptions): Promise<St
         await conn.run(sql);
     },
 
-    async writeUsage(batch: WriteBatch): Promise<WriteResult> {
-      const encoded = encodeUsage(batch.records, join(tmp, `batch-${batchNo++}.ndjson`));
-      return await insertEncoded(encoded, batch.rejects, batch.checkpoints, DAY_MS);
-    },
+    writeUsage: (batch: WriteBatch) =>
+      insertEncoded(
+        {
+          ...encodeUsage(batch.records, join(tmp, `batch-${batchNo++}.ndjson`)),
+          rejects: batch.rejects,
+          checkpoints: batch.checkpoints,
+        },
+        DAY_MS,
+      ),
 
     writeEncodedUsage: (batch, options) =>
-      insertEncoded(
-        batch,
-        batch.rejects ?? [],
-        batch.checkpoints ?? [],
-        options?.dedupeMarginMs ?? DAY_MS,
-        options?.ownSource,
-      ),
+      insertEncoded(batch, options?.dedupeMarginMs ?? DAY_MS, options?.ownSource),
 
     async queryUsage(query: UsageQuery): Promise<UsageResult> {
       const params: unknown[] = [];
