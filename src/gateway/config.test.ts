@@ -61,6 +61,7 @@ describe('gateway configuration', () => {
       dir: '/var/spool/tokenledger',
       batchSize: 20_000,
       flushMs: 1000,
+      deliverMs: 5000,
       onStoreDown: 'fail_closed',
     });
     assert.equal(c.reservation.defaultMaxOutputTokens, 4096);

@@ -174,13 +174,19 @@ export const GatewaySpool = z
     /**
      * Records per store write (a busier gateway writes sooner; a write may take up to a quarter more, rather than
      * leave a small remainder to a write of its own). Each write costs a fixed ~10 ms (DuckDB reads a file,
-     * commits, syncs): at 500 that was ~40 µs per record, at 5000 ~15 µs. Each flush also seals, syncs and rotates
-     * the spool's segment: at 12k calls/s a batch of 5,000 flushed every 0.4 s; at 20,000 the `flushMs` timer
-     * flushes (~12k records a write), for 6 % more calls/s (gateway benchmark, InvokeModel, two 45 s A/B pairs).
+     * commits, syncs): at 500 that was ~40 µs per record, at 5000 ~15 µs. Each delivery also seals and rotates the
+     * spool's segment: at 12k calls/s a batch of 5,000 went every 0.4 s; 20,000 (then delivered at each 1 s flush,
+     * ~12k records a write) gave 6 % more calls/s (gateway benchmark, InvokeModel, two 45 s A/B pairs).
      */
     batchSize: z.number().int().positive().max(100_000).default(20_000),
-    /** How often the spool is flushed to the store (and fsynced), ms. */
+    /** How often the spool's segment is fsynced: at most this much of the last records is lost to a power cut, ms. */
     flushMs: z.number().int().positive().max(600_000).default(1000),
+    /**
+     * Longest a record waits in the spool before it is written to the ledger, ms (sooner once `batchSize` wait): how
+     * late reports see gateway calls. Apart from `flushMs`, so that a busy gateway writes the ledger in big batches
+     * while its records are synced as often as ever.
+     */
+    deliverMs: z.number().int().positive().max(600_000).default(5000),
     /** While the store is down: keep serving (records wait in the spool) or refuse new calls with 503. */
     onStoreDown: z.enum(['serve', 'fail_closed']).default('serve'),
   })
@@ -272,6 +278,7 @@ export const gatewayConfigSchema = z
       dir: '.tokenledger-spool',
       batchSize: 20_000,
       flushMs: 1000,
+      deliverMs: 5000,
       onStoreDown: 'serve',
     }),
     /**

@@ -109,6 +109,7 @@ function state() {
       lastError: null,
       corruptLines: 0,
       replayedSegments: 0,
+      syncs: 3,
     },
     sharedKeys: { pending: 0, lastSyncAt: 1_795_000_000_000, unreadable: 0 },
     process: {

@@ -147,6 +147,65 @@ describe('spool: store down', () => {
   });
 });
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Waits (up to 10 s) until `done`; false if it never was. */
+async function until(done: () => boolean): Promise<boolean> {
+  for (let waited = 0; waited < 10_000; waited += 10) {
+    if (done()) return true;
+    await sleep(10);
+  }
+  return done();
+}
+
+describe('spool: cadence', () => {
+  test('records are synced every flushMs and reach the store after deliverMs, not before', async () => {
+    const store = fakeStore();
+    const spool = open(tempDir(), store, { flushMs: 10, deliverMs: 400, batchSize: 1000 });
+    const t0 = Date.now();
+    for (let i = 0; i < 5; i++) spool.append(rec(i));
+    await sleep(150);
+    assert.deepEqual(store.written, [], 'not delivered before deliverMs');
+    assert.ok(spool.stats().syncs >= 1, 'the segment was synced meanwhile');
+    assert.ok(await until(() => store.written.length === 5), 'delivered after deliverMs');
+    assert.ok(Date.now() - t0 >= 400);
+    assert.deepEqual(ids(store.written), range(5));
+  });
+
+  test('batchSize waiting records are delivered at once, whatever deliverMs', async () => {
+    const store = fakeStore();
+    const spool = open(tempDir(), store, {
+      flushMs: 3_600_000,
+      deliverMs: 3_600_000,
+      batchSize: 50,
+    });
+    for (let i = 0; i < 50; i++) spool.append(rec(i));
+    assert.ok(await until(() => store.written.length === 50));
+    assert.deepEqual(ids(store.written), range(50));
+  });
+
+  test('while the store is down, retries back off but the segment is still synced every flushMs', async () => {
+    const store = fakeStore();
+    const spool = open(tempDir(), store, { flushMs: 10, deliverMs: 10 });
+    store.down = true;
+    spool.append(rec(0));
+    for (let i = 0; i < 8; i++) await spool.flush(); // 8 failures: the next retry waits 10 ms × 2^7
+    const calls = store.calls;
+    const syncs = spool.stats().syncs;
+    for (let i = 1; i <= 15; i++) {
+      spool.append(rec(i));
+      await sleep(20);
+    }
+    assert.equal(store.calls, calls, 'no retry before the backoff ran out');
+    assert.ok(
+      spool.stats().syncs >= syncs + 3,
+      `synced during the outage (${spool.stats().syncs - syncs})`,
+    );
+    store.down = false;
+    await spool.flush();
+    assert.deepEqual(ids(store.written), range(16));
+  });
+});
+
 describe('spool: restart', () => {
   test('a new instance on the same directory replays what an abandoned one left, resuming at its offset', async () => {
     const dir = tempDir();

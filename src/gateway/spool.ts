@@ -8,9 +8,13 @@
  * (bytes of that segment already written to the store), `LOCK` (the owning process id: one process per directory).
  *
  * Durability (fsync policy): `append` writes the line with one write(2) before returning, so a record survives a
- * crash of the process (kill -9) as soon as `append` returns. With `fsync: 'interval'` (default) segments are
- * fdatasync'ed at every flush, so a power loss can lose at most the last `flushMs` of records; `'always'` syncs
- * every append (durable against power loss, ~ms per call on most disks).
+ * crash of the process (kill -9) as soon as `append` returns. With `fsync: 'interval'` (default) the active segment
+ * is fdatasync'ed every `flushMs` (on the thread pool), so a power loss can lose at most the last `flushMs` of
+ * records; `'always'` syncs every append (durable against power loss, ~ms per call on most disks).
+ *
+ * Delivery cadence, apart from the sync's: every `deliverMs`, or as soon as `batchSize` records wait. Each delivery
+ * seals the segment and makes one store write per batch, and a write has a fixed cost (a statement, a commit, a
+ * sync), so a busy gateway delivers seldom and in big batches while its records are synced as often as ever.
  *
  * Delivery: at least once. Within a process a record is passed to `write` (or `writeLines`) once: flushes are
  * serialized and a segment's committed offset moves after each successful batch. A process that dies after `write`
@@ -56,7 +60,10 @@ export interface SpoolOptions<T> {
    * small goes with the batch before it.
    */
   readonly batchSize: number;
+  /** How often the active segment is synced (the power-loss window), and delivery is considered, ms. */
   readonly flushMs: number;
+  /** Longest a record waits before delivery to the store, ms (default `flushMs`; rounded up to a `flushMs` tick). */
+  readonly deliverMs?: number;
   readonly onStoreDown: 'serve' | 'fail_closed';
   readonly log: Logger;
   /** One line of text per record (no newline). Default: JSON with bigint values kept exact. */
@@ -87,6 +94,8 @@ export interface SpoolStats {
   readonly corruptLines: number;
   /** Segments left by an earlier process, found at start. */
   readonly replayedSegments: number;
+  /** fdatasyncs of segments done. */
+  readonly syncs: number;
 }
 
 /** A running spool. */
@@ -112,6 +121,9 @@ interface Segment {
 interface Active extends Segment {
   readonly fd: number;
   records: number;
+  /** A sync of this segment runs on the thread pool: closing it waits for that. */
+  syncing: boolean;
+  closeAfterSync: boolean;
 }
 
 const SEGMENT = /^(\d{16})\.jsonl$/;
@@ -128,6 +140,7 @@ export function createSpool<T>(options: SpoolOptions<T>): Spool<T> {
     throw new AppError('gateway.spool_writer', 'a spool takes exactly one of write and writeLines');
   const maxSegmentBytes = options.maxSegmentBytes ?? 16 * 1024 * 1024;
   const maxBackoffMs = options.maxBackoffMs ?? 30_000;
+  const deliverMs = options.deliverMs ?? options.flushMs;
   const path = (name: string) => join(dir, name);
 
   mkdirSync(dir, { recursive: true });
@@ -152,17 +165,33 @@ export function createSpool<T>(options: SpoolOptions<T>): Spool<T> {
   let active: Active | null = null;
   let dirty = false;
   let closed = false;
-  const counts = { appended: 0, written: 0, corrupt: 0, failures: 0 };
+  const counts = { appended: 0, written: 0, corrupt: 0, failures: 0, syncs: 0 };
+  const syncNow = (fd: number): void => {
+    fdatasyncSync(fd);
+    counts.syncs++;
+  };
+  /** A sync on the thread pool (one took ~2.5 ms here: on the event loop it stalled every call in flight). */
+  const syncLater = (fd: number): Promise<void> =>
+    new Promise<void>((ok, fail) =>
+      fdatasync(fd, (e) => {
+        if (e) return fail(e);
+        counts.syncs++;
+        ok();
+      }),
+    );
   let lastError: string | null = null;
-  let sinceFlush = 0;
-  let timer: NodeJS.Timeout | null = null;
+  /** Appends since the last delivery attempt, and when it was. */
+  let sinceDelivery = 0;
+  let lastAttempt = Date.now();
+  /** The next flush delivers (else it only syncs). */
+  let deliverWanted = false;
   let soon = false;
 
   const openActive = (): Active => {
     const seq = nextSeq++;
     const fd = openSync(path(segmentName(seq)), 'wx');
     syncDir(dir);
-    return { seq, fd, size: 0, committed: 0, records: 0 };
+    return { seq, fd, size: 0, committed: 0, records: 0, syncing: false, closeAfterSync: false };
   };
 
   /**
@@ -183,10 +212,32 @@ export function createSpool<T>(options: SpoolOptions<T>): Spool<T> {
     const a = detachActive();
     if (a === null) return;
     try {
-      fdatasyncSync(a.fd);
+      syncNow(a.fd);
     } finally {
-      closeSync(a.fd);
+      if (a.syncing) a.closeAfterSync = true;
+      else closeSync(a.fd);
     }
+  };
+
+  /** Syncs the active segment on the thread pool; appends go on meanwhile (a later sync covers them). */
+  const syncActive = async (a: Active): Promise<void> => {
+    dirty = false;
+    a.syncing = true;
+    try {
+      await syncLater(a.fd);
+    } finally {
+      a.syncing = false;
+      if (a.closeAfterSync) closeSync(a.fd);
+    }
+  };
+
+  /** Whether a delivery is due at a timer tick. */
+  const deliveryDue = (): boolean => {
+    if (sealed.length === 0 && (active === null || active.records === 0)) return false;
+    const waited = Date.now() - lastAttempt;
+    const f = counts.failures;
+    if (f > 0) return waited >= Math.min(maxBackoffMs, options.flushMs * 2 ** (f - 1));
+    return waited >= deliverMs || sinceDelivery >= options.batchSize || sealed.length > 0;
   };
 
   const onFailure = (e: unknown): void => {
@@ -289,30 +340,29 @@ export function createSpool<T>(options: SpoolOptions<T>): Spool<T> {
     return deliver(seg, count, () => send(pos), data.length);
   };
 
-  /**
-   * `rotate` off the event loop: the segment stops being active at once, and is synced and closed on the thread
-   * pool (a sync took ~2.5 ms here, during which fdatasyncSync stalled every call in flight).
-   */
+  /** `rotate` off the event loop: the segment stops being active at once, and is synced and closed later. */
   const sealActive = async (): Promise<void> => {
     const a = detachActive();
     if (a === null) return;
     try {
-      await new Promise<void>((ok, fail) => fdatasync(a.fd, (e) => (e ? fail(e) : ok())));
+      await syncLater(a.fd);
     } finally {
       closeSync(a.fd);
     }
   };
 
   /**
-   * One flush: seal the active segment if nothing older waits (else sync it), deliver sealed segments in order.
+   * One flush. Without a delivery: sync the active segment. With one: seal the active segment if nothing older
+   * waits (else sync it: it stays open), deliver sealed segments in order.
    */
   const flushOnce = async (): Promise<void> => {
-    sinceFlush = 0;
-    // With a backlog (the store was down) the active segment stays open, so its sync must not race a rotate.
-    if (sealed.length > 0 && active !== null && dirty && options.fsync !== 'always') {
-      fdatasyncSync(active.fd);
-      dirty = false;
-    }
+    const deliver = deliverWanted;
+    deliverWanted = false;
+    if (active !== null && dirty && options.fsync !== 'always' && (!deliver || sealed.length > 0))
+      await syncActive(active);
+    if (!deliver) return;
+    sinceDelivery = 0;
+    lastAttempt = Date.now();
     let sealedNow = false;
     for (;;) {
       const seg = sealed[0];
@@ -345,35 +395,29 @@ export function createSpool<T>(options: SpoolOptions<T>): Spool<T> {
       onFailure(e); // local I/O (reading a segment): retried like a store failure
     }
   };
-  /** Serialized: a flush asked for while one runs starts after it (and covers what was appended meanwhile). */
-  const requestFlush = (): Promise<void> => {
+  /**
+   * Serialized: a flush asked for while one runs starts after it (and covers what was appended meanwhile). `deliver`
+   * false only syncs, unless a delivery was asked for meanwhile.
+   */
+  const requestFlush = (deliver: boolean): Promise<void> => {
+    if (deliver) deliverWanted = true;
     if (queued !== null) return queued;
     if (running === null) {
       running = runFlush().finally(() => {
         running = null;
-        schedule();
       });
       return running;
     }
     queued = running.then(() => {
       queued = null;
-      return requestFlush();
+      return requestFlush(false);
     });
     return queued;
   };
 
-  const schedule = (): void => {
-    if (closed) return;
-    if (timer !== null) clearTimeout(timer);
-    const f = counts.failures;
-    const delay =
-      f === 0 ? options.flushMs : Math.min(maxBackoffMs, options.flushMs * 2 ** (f - 1));
-    timer = setTimeout(() => void requestFlush(), delay);
-    timer.unref();
-  };
-
-  if (sealed.length > 0) setImmediate(() => void requestFlush());
-  else schedule();
+  const timer = setInterval(() => void requestFlush(deliveryDue()), options.flushMs);
+  timer.unref();
+  if (sealed.length > 0) setImmediate(() => void requestFlush(true));
 
   return {
     append(record) {
@@ -386,7 +430,7 @@ export function createSpool<T>(options: SpoolOptions<T>): Spool<T> {
       try {
         active ??= openActive();
         writeAll(active.fd, buf);
-        if (options.fsync === 'always') fdatasyncSync(active.fd);
+        if (options.fsync === 'always') syncNow(active.fd);
       } catch (e: unknown) {
         // A partial line may be in the file: seal it there, so the next record starts a clean segment.
         if (active !== null) active.size += buf.length;
@@ -406,28 +450,28 @@ export function createSpool<T>(options: SpoolOptions<T>): Spool<T> {
       pending++;
       dirty = true;
       if (active.size >= maxSegmentBytes) rotate();
-      if (++sinceFlush >= options.batchSize && counts.failures === 0 && !soon) {
+      if (++sinceDelivery >= options.batchSize && counts.failures === 0 && !soon) {
         soon = true;
         setImmediate(() => {
           soon = false;
-          void requestFlush();
+          void requestFlush(true);
         });
       }
     },
 
     canServe: () => !(options.onStoreDown === 'fail_closed' && counts.failures > 0),
 
-    flush: () => requestFlush(),
+    flush: () => requestFlush(true),
 
     async close() {
       if (closed) return;
       closed = true;
-      if (timer !== null) clearTimeout(timer);
-      await requestFlush();
+      clearInterval(timer);
+      await requestFlush(true);
       if (active !== null) {
         const a = active;
         active = null;
-        fdatasyncSync(a.fd);
+        syncNow(a.fd);
         closeSync(a.fd);
       }
       await unlinkIfPresent(lockPath);
@@ -446,6 +490,7 @@ export function createSpool<T>(options: SpoolOptions<T>): Spool<T> {
         lastError,
         corruptLines: counts.corrupt,
         replayedSegments,
+        syncs: counts.syncs,
       };
     },
   };

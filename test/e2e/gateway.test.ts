@@ -18,6 +18,7 @@ import {
 } from '@aws-sdk/client-bedrock-runtime';
 import OpenAI from 'openai';
 import type { RunningGateway } from '../../src/cli/commands/gateway.ts';
+import { formatUsd } from '../../src/core/index.ts';
 import { newKey } from '../../src/gateway/index.ts';
 import { openRuntime, type Runtime } from '../../src/runtime.ts';
 import { type FakeBedrock, nextRequests, startFakeBedrock } from '../support/fake-bedrock.ts';
@@ -603,6 +604,36 @@ describe('gateway: no lost usage', () => {
       assert.equal(total.requests, 1000);
       const billed = env.fake.requests.reduce((s, r) => s + (r.tokens?.output ?? 0), 0);
       assert.equal(Number(total.outputTokens), billed);
+    } finally {
+      await teardown(env);
+    }
+  });
+
+  test('calls left in the spool by an earlier gateway are in the ledger and the budgets of the next', async () => {
+    const env = await setup(SEARCH_DAILY_BUDGET_YAML);
+    try {
+      env.storeDown.value = true;
+      const body = JSON.stringify({ ...ANTHROPIC, max_tokens: 20 });
+      for (let i = 0; i < 10; i++) {
+        const r = await fetch(`${env.gw.url}/model/${encodeURIComponent(HAIKU)}/invoke`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${env.key}` },
+          body,
+        });
+        assert.equal(r.status, 200);
+      }
+      await env.gw.close(); // its last delivery fails: the ten calls stay in the spool
+      env.storeDown.value = false;
+      env.gw = await startGatewayOnFake(env.rt, {
+        upstream: env.fake.url,
+        creds: CREDS,
+        baseDir: env.dir.path,
+      });
+      const { total } = await env.rt.store.queryUsage({ groupBy: [], where: [] });
+      assert.equal(total.requests, 10, 'delivered before the gateway started');
+      assert.ok(total.costPicos > 0n);
+      const [budget] = (await env.gw.governor.status()).budgets;
+      assert.equal(budget?.spentUsd, formatUsd(total.costPicos), 'the budget starts from them');
     } finally {
       await teardown(env);
     }

@@ -155,6 +155,22 @@ export async function startGateway(
     upstreamTimeoutMs: timeoutMs,
     ...(shared === null ? {} : { store: shared }),
   });
+  const spoolDir = isAbsolute(cfg.spool.dir) ? cfg.spool.dir : join(opts.baseDir, cfg.spool.dir);
+  // Each call is encoded as its ledger row on the event loop; the spool keeps the rows and hands batches to the store.
+  const ledger = createGatewayLedger(rt, opts.log);
+  const spool = createSpool<string>({
+    dir: spoolDir,
+    batchSize: cfg.spool.batchSize,
+    flushMs: cfg.spool.flushMs,
+    deliverMs: cfg.spool.deliverMs,
+    onStoreDown: cfg.spool.onStoreDown,
+    log: opts.log,
+    serialize: (row) => row,
+    writeLines: (lines, count) => ledger.writeLines(lines, count),
+  });
+  // Calls an earlier process spooled but did not deliver (it crashed, or the store was down) go to the ledger first:
+  // they were spent.
+  if (spool.stats().pendingRecords > 0) await spool.flush();
   // Budgets start from the ledger's spend. Shared counters already hold what the replicas spent since they were
   // seeded, so each ledger adds its spend once: a marker per ledger, in the same Redis (a Redis that lost its data
   // lost the marker too, and is seeded again).
@@ -202,18 +218,6 @@ export async function startGateway(
           log: opts.log,
           clock: now,
         });
-  const spoolDir = isAbsolute(cfg.spool.dir) ? cfg.spool.dir : join(opts.baseDir, cfg.spool.dir);
-  // Each call is encoded as its ledger row on the event loop; the spool keeps the rows and hands batches to the store.
-  const ledger = createGatewayLedger(rt, opts.log);
-  const spool = createSpool<string>({
-    dir: spoolDir,
-    batchSize: cfg.spool.batchSize,
-    flushMs: cfg.spool.flushMs,
-    onStoreDown: cfg.spool.onStoreDown,
-    log: opts.log,
-    serialize: (row) => row,
-    writeLines: (lines, count) => ledger.writeLines(lines, count),
-  });
   const accountId = opts.env.TOKENLEDGER_GATEWAY_ACCOUNT ?? 'gateway';
   const gateway = createGateway({
     options: {
