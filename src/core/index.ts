@@ -5,4 +5,5 @@ export * from './concurrency.ts';
 export * from './errors.ts';
 export * from './logger.ts';
 export * from './money.ts';
+export * from './proxy.ts';
 export * from './usage-record.ts';

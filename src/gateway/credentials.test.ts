@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
+import { HttpProxyAgent, HttpsProxyAgent } from 'hpagent';
 import { type FakeSts, startFakeSts } from '../../test/support/fake-sts.ts';
+import { startTestProxy } from '../../test/support/http-proxy.ts';
 import { isAppError } from '../core/index.ts';
 import { createAwsCredentialSource, roleSessionName, stsEndpoint } from './credentials.ts';
 
@@ -139,5 +141,32 @@ describe('assumed-role credentials against a fake STS', () => {
       assert.equal(e.retryable, true, 'a 5xx from STS is retryable');
       return true;
     });
+  });
+});
+
+describe('createAwsCredentialSource behind a proxy', () => {
+  test('AssumeRole goes through the request handler it is given for the STS endpoint', async () => {
+    const sts = await startFakeSts({ credentials: [GATEWAY] });
+    const proxy = await startTestProxy();
+    try {
+      const asked: string[] = [];
+      const source = createAwsCredentialSource({
+        region: 'us-east-1',
+        stsEndpoint: sts.url,
+        own: async () => GATEWAY,
+        requestHandler: (endpoint) => {
+          asked.push(endpoint);
+          const agent = { proxy: proxy.url, keepAlive: false };
+          return { httpAgent: new HttpProxyAgent(agent), httpsAgent: new HttpsProxyAgent(agent) };
+        },
+      });
+      const c = await source.assumed(ROLE_A, 'ana@example.com');
+      assert.ok(c.sessionToken);
+      assert.deepEqual(asked, [sts.url]);
+      assert.deepEqual(proxy.tunnels, [new URL(sts.url).host]);
+    } finally {
+      await proxy.close();
+      await sts.close();
+    }
   });
 });

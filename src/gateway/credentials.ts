@@ -5,7 +5,9 @@
  * at a time per session; a failed AssumeRole is remembered for a few seconds (so a denied role does not send one
  * STS call per request), and a failed refresh keeps serving the previous session until it actually expires.
  */
+
 import type { STSClient } from '@aws-sdk/client-sts';
+import type { AwsRequestHandler } from '../core/index.ts';
 import { AppError, type Logger } from '../core/index.ts';
 import type { Credentials } from './sigv4.ts';
 import type { CredentialSource } from './upstream.ts';
@@ -44,6 +46,11 @@ export interface AwsCredentialSourceOptions {
   readonly now?: () => number;
   /** AssumeRole failures, with STS's full message (the caller only sees the code). */
   readonly log?: Logger;
+  /**
+   * The SDK request handler for an AWS endpoint, when it must go through an HTTP proxy (else undefined): for STS,
+   * and for the clients of the credential chain (SSO, web identity), decided on the STS endpoint.
+   */
+  readonly requestHandler?: (endpoint: string) => AwsRequestHandler | undefined;
 }
 
 /** One assumed-role session: in flight (`refreshAt` null) or settled until `refreshAt`. */
@@ -75,12 +82,18 @@ function assumeRoleError(roleArn: string, sessionName: string, e: unknown): AppE
 export function createAwsCredentialSource(opts: AwsCredentialSourceOptions): CredentialSource {
   const now = opts.now ?? Date.now;
   const failureMs = opts.failureCacheMs ?? 5000;
+  const stsUrl = opts.stsEndpoint ?? `https://sts.${opts.region}.amazonaws.com`;
   // The SDK is loaded on first use: every CLI command imports this module, few sign anything.
   let chainP:
     | Promise<ReturnType<typeof import('@aws-sdk/credential-provider-node').defaultProvider>>
     | undefined;
   const chain = () => {
-    chainP ??= import('@aws-sdk/credential-provider-node').then((m) => m.defaultProvider());
+    chainP ??= import('@aws-sdk/credential-provider-node').then((m) => {
+      const requestHandler = opts.requestHandler?.(stsUrl);
+      return m.defaultProvider(
+        requestHandler === undefined ? {} : { clientConfig: { requestHandler } },
+      );
+    });
     return chainP;
   };
   const own =
@@ -96,14 +109,18 @@ export function createAwsCredentialSource(opts: AwsCredentialSourceOptions): Cre
     });
   let sts: Promise<StsHandle> | undefined;
   const stsClient = () => {
-    sts ??= import('@aws-sdk/client-sts').then((m) => ({
-      client: new m.STSClient({
-        region: opts.region,
-        credentials: own,
-        ...(opts.stsEndpoint === undefined ? {} : { endpoint: opts.stsEndpoint }),
-      }),
-      AssumeRoleCommand: m.AssumeRoleCommand,
-    }));
+    sts ??= import('@aws-sdk/client-sts').then((m) => {
+      const requestHandler = opts.requestHandler?.(stsUrl);
+      return {
+        client: new m.STSClient({
+          region: opts.region,
+          credentials: own,
+          ...(opts.stsEndpoint === undefined ? {} : { endpoint: opts.stsEndpoint }),
+          ...(requestHandler === undefined ? {} : { requestHandler }),
+        }),
+        AssumeRoleCommand: m.AssumeRoleCommand,
+      };
+    });
     return sts;
   };
   const sessions = new Map<string, Session>();

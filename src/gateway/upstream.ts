@@ -69,6 +69,8 @@ export interface HttpUpstreamOptions {
   readonly auth: 'sigv4' | 'none';
   readonly credentials: CredentialSource;
   readonly maxSockets?: number;
+  /** An HTTP proxy to reach the endpoint through (CONNECT tunnel; credentials in the URL are sent as Basic). */
+  readonly proxy?: URL | null;
 }
 
 /** The endpoint AWS SDKs would use: config, `AWS_ENDPOINT_URL_BEDROCK_RUNTIME`, `AWS_ENDPOINT_URL`, else AWS. */
@@ -83,15 +85,14 @@ export function upstreamEndpoint(
 
 /** Async because undici is loaded here, when a gateway starts (other commands do not pay its ~13 MB). */
 export async function createHttpUpstream(opts: HttpUpstreamOptions): Promise<BedrockUpstream> {
-  const { Pool } = await import('undici');
+  const { Pool, ProxyAgent } = await import('undici');
   const url = new URL(opts.endpoint);
   // One origin, kept-alive connections. The gateway's own idle timer ends slow calls (one owner of timeouts), so
   // undici's header and body timeouts are off.
-  const pool = new Pool(url.origin, {
-    connections: opts.maxSockets ?? 256,
-    headersTimeout: 0,
-    bodyTimeout: 0,
-  });
+  const pooling = { connections: opts.maxSockets ?? 256, headersTimeout: 0, bodyTimeout: 0 };
+  const pool = opts.proxy
+    ? new ProxyAgent({ uri: opts.proxy.href, ...pooling })
+    : new Pool(url.origin, pooling);
   const basePath = url.pathname === '/' ? '' : url.pathname;
   const signers = new Map<string, SigV4Signer>();
   const signerFor = (role: UpstreamRequest['role']): SigV4Signer => {

@@ -14,6 +14,7 @@
  * Only Bedrock's stream (`aws/bedrock/modelinvocations`) is read, so a log group shared with other writers costs
  * no rejects. The port holds no credentials and never logs; errors name the log group and the permission needed.
  */
+
 import { Readable } from 'node:stream';
 import {
   CloudWatchLogsClient,
@@ -21,6 +22,7 @@ import {
   CloudWatchLogsServiceException,
   FilterLogEventsCommand,
 } from '@aws-sdk/client-cloudwatch-logs';
+import type { AwsRequestHandler } from '../core/index.ts';
 import { AppError } from '../core/index.ts';
 import { awsClientEnv } from './aws-env.ts';
 import { CWLOGS_SCHEME, type ObjectInfo, type ObjectStore } from './object-store.ts';
@@ -41,6 +43,8 @@ export interface CloudWatchLogsObjectStoreOptions {
   readonly client?: CloudWatchLogsClient;
   readonly region?: string;
   readonly endpoint?: string;
+  /** Through an HTTP proxy (`awsRequestHandler`). */
+  readonly requestHandler?: AwsRequestHandler;
   readonly now?: () => number;
 }
 
@@ -62,6 +66,7 @@ export function createCloudWatchLogsObjectStore(
     retryMode: 'adaptive',
     maxAttempts: 10,
     ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
+    ...(options.requestHandler === undefined ? {} : { requestHandler: options.requestHandler }),
   };
   const client = options.client ?? new CloudWatchLogsClient(config);
   const now = options.now ?? Date.now;

@@ -1,6 +1,7 @@
 /**
  * sources: read foreign formats into RawUsage (or Rejects) through the ObjectStore port. Imports core only.
  */
+export { awsRequestHandler } from './aws-env.ts';
 export * from './cloudwatch/index.ts';
 export type { LogBody } from './invocation-logs/lines.ts';
 export * from './invocation-logs/read.ts';

@@ -14,6 +14,7 @@ import {
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { type FakeS3, startFakeS3 } from '../../test/support/fake-s3.ts';
+import { startTestProxy } from '../../test/support/http-proxy.ts';
 import { AppError } from '../core/index.ts';
 import type { ObjectInfo, ObjectStore } from './object-store.ts';
 import { createObjectStore } from './object-store-router.ts';
@@ -246,7 +247,8 @@ describe('S3 object store', () => {
     once.destroy();
   });
 
-  test('the env-configured store honours AWS_ENDPOINT_URL_S3', async () => {
+  /** The default credential chain reads process.env: the fake's keys there during `fn`. */
+  async function withFakeKeys(fn: () => Promise<void>): Promise<void> {
     const saved = process.env;
     const { AWS_PROFILE: _ignored, ...rest } = saved;
     process.env = {
@@ -256,6 +258,14 @@ describe('S3 object store', () => {
       AWS_EC2_METADATA_DISABLED: 'true',
     };
     try {
+      await fn();
+    } finally {
+      process.env = saved;
+    }
+  }
+
+  test('the env-configured store honours AWS_ENDPOINT_URL_S3', () =>
+    withFakeKeys(async () => {
       const envStore = createS3ObjectStoreFromEnv({
         AWS_REGION: 'eu-west-1',
         AWS_ENDPOINT_URL_S3: fake.endpoint,
@@ -265,10 +275,32 @@ describe('S3 object store', () => {
         items.map((i) => i.uri),
         ['s3://logs/a/2.json'],
       );
-    } finally {
-      process.env = saved;
-    }
-  });
+    }));
+
+  test('the env-configured store goes through HTTP_PROXY, with its credentials, unless NO_PROXY names the host', () =>
+    withFakeKeys(async () => {
+      const proxy = await startTestProxy({ user: 'ops', password: 's3cret' });
+      try {
+        const env = {
+          AWS_REGION: 'eu-west-1',
+          AWS_ENDPOINT_URL_S3: fake.endpoint,
+          HTTP_PROXY: proxy.url.replace('//', '//ops:s3cret@'),
+        };
+        const items = await collect(createS3ObjectStoreFromEnv(env).list('s3://logs/a/2.json'));
+        assert.deepEqual(
+          items.map((i) => i.uri),
+          ['s3://logs/a/2.json'],
+        );
+        assert.equal(proxy.refused, 0);
+        assert.deepEqual(proxy.tunnels, [new URL(fake.endpoint).host]);
+        const seen = proxy.tunnels.length;
+        const direct = createS3ObjectStoreFromEnv({ ...env, NO_PROXY: '127.0.0.1' });
+        assert.equal((await collect(direct.list('s3://logs/a/2.json'))).length, 1);
+        assert.equal(proxy.tunnels.length, seen, 'NO_PROXY: reached directly');
+      } finally {
+        await proxy.close();
+      }
+    }));
 });
 
 describe('object store router', () => {

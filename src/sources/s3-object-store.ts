@@ -13,6 +13,7 @@ import {
   type S3ClientConfig,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
+import type { AwsRequestHandler } from '../core/index.ts';
 import { AppError } from '../core/index.ts';
 import { awsClientEnv } from './aws-env.ts';
 import type { ObjectInfo, ObjectStore } from './object-store.ts';
@@ -25,6 +26,8 @@ export interface S3ObjectStoreOptions {
   /** An S3-compatible endpoint (MinIO, LocalStack, a test fake) instead of AWS. */
   readonly endpoint?: string;
   readonly forcePathStyle?: boolean;
+  /** Through an HTTP proxy (`awsRequestHandler`). */
+  readonly requestHandler?: AwsRequestHandler;
 }
 
 interface S3Location {
@@ -68,10 +71,8 @@ export function createS3ObjectStore(options: S3ObjectStoreOptions = {}): ObjectS
  * An overridden endpoint implies path-style addressing, which S3-compatible servers on one host name need.
  */
 export function createS3ObjectStoreFromEnv(env: NodeJS.ProcessEnv): ObjectStore {
-  const { region, endpoint } = awsClientEnv(env, 'S3');
-  return createS3ObjectStore(
-    endpoint === undefined ? { region } : { region, endpoint, forcePathStyle: true },
-  );
+  const aws = awsClientEnv(env, 'S3');
+  return createS3ObjectStore(aws.endpoint === undefined ? aws : { ...aws, forcePathStyle: true });
 }
 
 /** `s3://bucket/key-or-prefix`; the prefix may be empty. */
@@ -93,6 +94,7 @@ function clientConfig(options: S3ObjectStoreOptions): S3ClientConfig {
     followRegionRedirects: true,
     ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
     ...(options.forcePathStyle === undefined ? {} : { forcePathStyle: options.forcePathStyle }),
+    ...(options.requestHandler === undefined ? {} : { requestHandler: options.requestHandler }),
   };
 }
 

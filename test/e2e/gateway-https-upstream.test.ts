@@ -20,6 +20,7 @@ import { openRuntime } from '../../src/runtime.ts';
 import { runCli } from '../support/cli.ts';
 import { startFakeBedrock } from '../support/fake-bedrock.ts';
 import { HAIKU } from '../support/gateway.ts';
+import { startTestProxy } from '../support/http-proxy.ts';
 import { tempDir } from '../support/temp-dir.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -28,10 +29,38 @@ const KEY = join(ROOT, 'test/support/tls/localhost.key');
 const CREDS = { accessKeyId: 'AKIDHTTPSUPSTREAM', secretAccessKey: 'https-upstream-secret' };
 
 describe('gateway → Bedrock over HTTPS', () => {
-  const dir = tempDir('tl-gw-https-up-');
-  after(() => dir.remove());
+  const dirs: { remove(): void }[] = [];
+  after(() => {
+    for (const d of dirs) d.remove();
+  });
 
   test('signed calls over TLS to a privately trusted endpoint; JSON and event stream recorded', async () => {
+    await callsRecorded({});
+  });
+
+  test('through HTTPS_PROXY (a CONNECT tunnel with Basic credentials), never logging them', async () => {
+    const proxy = await startTestProxy({ user: 'gw', password: 'proxy-pass-123' });
+    try {
+      const logs = await callsRecorded({
+        HTTPS_PROXY: proxy.url.replace('//', '//gw:proxy-pass-123@'),
+      });
+      assert.equal(proxy.refused, 0);
+      assert.ok(proxy.tunnels.length >= 1);
+      assert.ok(
+        proxy.tunnels.every((t) => t.startsWith('localhost:')),
+        proxy.tunnels.join(' '),
+      );
+      assert.match(logs, /Bedrock is reached through a proxy/);
+      assert.doesNotMatch(logs, /proxy-pass-123/);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  /** Runs `tokenledger gateway` with the standard environment plus `extraEnv`; returns what it logged. */
+  async function callsRecorded(extraEnv: NodeJS.ProcessEnv): Promise<string> {
+    const dir = tempDir('tl-gw-https-up-');
+    dirs.push(dir);
     const fake = await startFakeBedrock({
       credentials: [CREDS],
       tls: { cert: readFileSync(CERT), key: readFileSync(KEY) },
@@ -67,6 +96,7 @@ describe('gateway → Bedrock over HTTPS', () => {
           AWS_EC2_METADATA_DISABLED: 'true',
           AWS_ENDPOINT_URL_BEDROCK_RUNTIME: fake.url,
           NODE_EXTRA_CA_CERTS: CERT,
+          ...extraEnv,
         },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
@@ -147,9 +177,10 @@ describe('gateway → Bedrock over HTTPS', () => {
         explained.out,
         /\n {2}source {10}the tokenledger gateway \(recorded as it forwarded the call\)\n/,
       );
+      return out + err;
     } finally {
       child.kill('SIGKILL');
       await fake.close();
     }
-  });
+  }
 });

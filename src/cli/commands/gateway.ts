@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { isAbsolute, join, resolve } from 'node:path';
-import { type Logger, withoutCredentials } from '../../core/index.ts';
+import { type Logger, proxyFor, withoutCredentials } from '../../core/index.ts';
 import {
   type BedrockUpstream,
   createAwsCredentialSource,
@@ -28,6 +28,7 @@ import {
 } from '../../gateway/index.ts';
 import { cardCost, type RateCard, rateCard } from '../../price/index.ts';
 import { type Runtime, SERVER_THREADS } from '../../runtime.ts';
+import { awsRequestHandler } from '../../sources/index.ts';
 import { int, parse, str } from '../args.ts';
 import { type CliContext, dbPath, EXIT, print, withRuntime } from '../context.ts';
 import { createGatewayLedger } from '../gateway-ledger.ts';
@@ -116,16 +117,23 @@ export async function startGateway(
   const cfg = rt.config.gateway;
   const region =
     cfg.upstream.region ?? opts.env.AWS_REGION ?? opts.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  const endpoint = upstreamEndpoint(cfg.upstream.endpoint, region, opts.env);
+  // HTTPS_PROXY / HTTP_PROXY / NO_PROXY, as the AWS CLI and curl read them (the AWS SDK for JavaScript does not).
+  const proxy = proxyFor(endpoint, opts.env);
+  if (opts.upstream === undefined && proxy !== null)
+    opts.log.info('Bedrock is reached through a proxy', { proxy: withoutCredentials(proxy.href) });
   const upstream =
     opts.upstream ??
     (await createHttpUpstream({
-      endpoint: upstreamEndpoint(cfg.upstream.endpoint, region, opts.env),
+      endpoint,
       region,
       auth: 'sigv4',
+      proxy,
       credentials: createAwsCredentialSource({
         region,
         stsEndpoint: stsEndpoint(cfg.upstream.stsEndpoint, opts.env),
         log: opts.log,
+        requestHandler: (url) => awsRequestHandler(url, opts.env),
       }),
     }));
   // First, so that an unusable certificate stops the start before anything is opened.

@@ -43,10 +43,19 @@ const PERMISSION: Readonly<Record<string, string>> = {
   GetMetricData: 'cloudwatch:GetMetricData',
 };
 
-/** `AWS_ENDPOINT_URL_CLOUDWATCH`, else `AWS_ENDPOINT_URL` (the SDK reads the same from process.env). */
-export function clientOptionsFromEnv(env: NodeJS.ProcessEnv): CloudWatchClientOptions {
-  const { endpoint } = awsClientEnv(env, 'CLOUDWATCH');
-  return endpoint === undefined ? {} : { endpoint };
+/**
+ * `AWS_ENDPOINT_URL_CLOUDWATCH`, else `AWS_ENDPOINT_URL` (the SDK reads the same from process.env), and the proxy
+ * to `region`'s endpoint.
+ */
+export function clientOptionsFromEnv(
+  env: NodeJS.ProcessEnv,
+  region: string,
+): CloudWatchClientOptions {
+  const { endpoint, requestHandler } = awsClientEnv(env, 'CLOUDWATCH', region);
+  return {
+    ...(endpoint === undefined ? {} : { endpoint }),
+    ...(requestHandler === undefined ? {} : { requestHandler }),
+  };
 }
 
 export function createCloudWatchCalls(options: CloudWatchCallsOptions): CloudWatchCalls {
@@ -55,6 +64,7 @@ export function createCloudWatchCalls(options: CloudWatchCallsOptions): CloudWat
     ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
     ...(options.credentials === undefined ? {} : { credentials: { ...options.credentials } }),
     ...(options.maxAttempts === undefined ? {} : { maxAttempts: options.maxAttempts }),
+    ...(options.requestHandler === undefined ? {} : { requestHandler: options.requestHandler }),
   };
   const client = new CloudWatchClient(config);
   const { region } = options;

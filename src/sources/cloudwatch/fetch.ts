@@ -7,6 +7,7 @@
  * Not queried: series with dimensions besides ModelId (image models' ImageSize/BucketedStepSize), which would
  * collide on a point's key. ListMetrics only lists series with data in the last two weeks (a CloudWatch rule).
  */
+import type { AwsRequestHandler } from '../../core/index.ts';
 import { AppError } from '../../core/index.ts';
 import type {
   MessageJson,
@@ -109,6 +110,8 @@ export interface CloudWatchClientOptions {
   readonly endpoint?: string | undefined;
   readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
   readonly maxAttempts?: number;
+  /** Through an HTTP proxy (`awsRequestHandler`). */
+  readonly requestHandler?: AwsRequestHandler;
 }
 
 /**
@@ -125,7 +128,7 @@ export function createCloudWatchMetricsSource(
     let calls = clients.get(region);
     if (calls === undefined) {
       calls = import('./cloudwatch-calls.ts').then((m) =>
-        m.createCloudWatchCalls({ ...m.clientOptionsFromEnv(env), ...options, region }),
+        m.createCloudWatchCalls({ ...m.clientOptionsFromEnv(env, region), ...options, region }),
       );
       clients.set(region, calls);
     }
