@@ -5,10 +5,8 @@
  * at a time per session; a failed AssumeRole is remembered for a few seconds (so a denied role does not send one
  * STS call per request), and a failed refresh keeps serving the previous session until it actually expires.
  */
-
 import type { STSClient } from '@aws-sdk/client-sts';
-import type { AwsRequestHandler } from '../core/index.ts';
-import { AppError, type Logger } from '../core/index.ts';
+import { AppError, type AwsRequestHandler, type Logger } from '../core/index.ts';
 import type { Credentials } from './sigv4.ts';
 import type { CredentialSource } from './upstream.ts';
 

@@ -22,8 +22,7 @@ import {
   CloudWatchLogsServiceException,
   FilterLogEventsCommand,
 } from '@aws-sdk/client-cloudwatch-logs';
-import type { AwsRequestHandler } from '../core/index.ts';
-import { AppError } from '../core/index.ts';
+import { AppError, type AwsRequestHandler } from '../core/index.ts';
 import { awsClientEnv } from './aws-env.ts';
 import { CWLOGS_SCHEME, type ObjectInfo, type ObjectStore } from './object-store.ts';
 

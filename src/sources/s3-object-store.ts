@@ -13,8 +13,7 @@ import {
   type S3ClientConfig,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
-import type { AwsRequestHandler } from '../core/index.ts';
-import { AppError } from '../core/index.ts';
+import { AppError, type AwsRequestHandler } from '../core/index.ts';
 import { awsClientEnv } from './aws-env.ts';
 import type { ObjectInfo, ObjectStore } from './object-store.ts';
 

@@ -7,8 +7,7 @@
  * Not queried: series with dimensions besides ModelId (image models' ImageSize/BucketedStepSize), which would
  * collide on a point's key. ListMetrics only lists series with data in the last two weeks (a CloudWatch rule).
  */
-import type { AwsRequestHandler } from '../../core/index.ts';
-import { AppError } from '../../core/index.ts';
+import { AppError, type AwsRequestHandler } from '../../core/index.ts';
 import type {
   MessageJson,
   MetricDataDocument,
