@@ -95,6 +95,11 @@ export interface GatewayDeps {
   /** Takes one finished call (the spool: batched, durable) and returns its list price in pico-USD (null: unpriced). */
   readonly record: (raw: RawUsage) => bigint | null;
   /**
+   * Resolves once the calls taken by `record` so far are durable (the spool writes those of one event-loop turn
+   * together, at its end); a call is answered only after that. Rejects when they could not be written.
+   */
+  readonly recorded?: () => Promise<void>;
+  /**
    * The most a call to `modelId` can cost now, in pico-USD: `inputTokens` at the dearest input-side rate (a 1-hour
    * cache write; tokenizers emit at most one token per byte of text, so body bytes bound them) plus `maxOut` output
    * tokens; null when the model has no price. Asked for every admitted call: keep it cheap.
@@ -301,6 +306,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       // after the expiry bound (`reservation.expireAfterMs`). Counted (gateway stats, /healthz) so that it is seen.
       stats.settleFailures++;
     }
+    await deps.recorded?.();
   };
 
   const forwardHeaders = (req: GatewayRequest, call: Call): Record<string, string> => {

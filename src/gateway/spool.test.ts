@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, test } from 'node:test';
@@ -156,6 +156,30 @@ async function until(done: () => boolean): Promise<boolean> {
   }
   return done();
 }
+
+describe('spool: group writes', () => {
+  test("a turn's records go to the segment together at its end; written() resolves then", async () => {
+    const dir = tempDir();
+    const spool = open(dir, fakeStore());
+    const bytes = () =>
+      segmentFiles(dir)
+        .filter((f) => f.endsWith('.jsonl'))
+        .reduce((n, f) => n + readFileSync(join(dir, f)).length, 0);
+    for (let i = 0; i < 10; i++) spool.append(rec(i));
+    assert.equal(bytes(), 0, 'nothing written during the turn');
+    assert.equal(spool.stats().pendingRecords, 10, 'but counted as pending');
+    await spool.written();
+    const lines = segmentFiles(dir)
+      .filter((f) => f.endsWith('.jsonl'))
+      .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter(Boolean));
+    assert.deepEqual(
+      lines.map((l) => (decodeLine(l) as Rec).id),
+      range(10),
+    );
+    assert.ok(bytes() > 0);
+    await spool.written(); // nothing pending: resolves at once
+  });
+});
 
 describe('spool: cadence', () => {
   test('records are synced every flushMs and reach the store after deliverMs, not before', async () => {
@@ -334,7 +358,7 @@ describe('spool: restart', () => {
     );
   });
 
-  test('a process killed with SIGKILL right after appending loses nothing', async () => {
+  test('a process killed with SIGKILL once written() resolved loses nothing', async () => {
     const dir = tempDir();
     const spoolModule = resolve(import.meta.dirname, 'spool.ts');
     const child = `
@@ -342,7 +366,10 @@ describe('spool: restart', () => {
       const log = { info() {}, warn() {}, error() {} };
       const spool = createSpool({ dir: ${JSON.stringify(dir)}, write: async () => { throw new Error('down'); },
         batchSize: 100, flushMs: 3600000, onStoreDown: 'serve', log, maxSegmentBytes: 4096 });
-      for (let i = 0; i < 500; i++) spool.append({ id: 'req-' + i, costPicos: BigInt(i) });
+      for (let turn = 0; turn < 5; turn++) {
+        for (let i = turn * 100; i < turn * 100 + 100; i++) spool.append({ id: 'req-' + i, costPicos: BigInt(i) });
+        await spool.written();
+      }
       process.kill(process.pid, 'SIGKILL');`;
     const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', child], {
       cwd: resolve(import.meta.dirname, '../..'),

@@ -247,6 +247,7 @@ export async function startGateway(
       spool.append(row);
       return picos;
     },
+    recorded: () => spool.written(),
     canServe: () => spool.canServe(),
     worstCaseOf: worstCasePricer(rt, upstream.region, accountId, now),
     now,
