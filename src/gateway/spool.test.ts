@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, test } from 'node:test';
@@ -179,6 +186,40 @@ describe('spool: group writes', () => {
     assert.ok(bytes() > 0);
     await spool.written(); // nothing pending: resolves at once
   });
+});
+
+test('full segments are synced and closed off the event loop, and close waits for them', async () => {
+  const dir = tempDir();
+  const store = fakeStore();
+  store.down = true; // segments stay on disk
+  const spool = createSpool<Rec>({
+    dir,
+    write: store.write,
+    batchSize: 100_000,
+    flushMs: 3_600_000,
+    onStoreDown: 'serve',
+    log: quiet,
+    maxSegmentBytes: 2048,
+  });
+  for (let turn = 0; turn < 20; turn++) {
+    for (let i = 0; i < 10; i++) spool.append(rec(turn * 10 + i));
+    await spool.written();
+  }
+  const segments = segmentFiles(dir).filter((f) => f.endsWith('.jsonl')).length;
+  assert.ok(segments > 5, `${segments} segments`);
+  await spool.close();
+  assert.ok(spool.stats().syncs >= segments, `${spool.stats().syncs} syncs, ${segments} segments`);
+  const leftOpen = readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`).startsWith(dir);
+    } catch {
+      return false;
+    }
+  });
+  assert.deepEqual(leftOpen, [], 'no segment left open');
+  const again = open(dir, fakeStore());
+  await again.flush();
+  assert.equal(again.stats().written, 200);
 });
 
 describe('spool: cadence', () => {

@@ -38,7 +38,7 @@ import {
   unlinkSync,
   writeSync,
 } from 'node:fs';
-import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { open, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AppError, errorMessage, type Logger } from '../core/index.ts';
 
@@ -132,9 +132,8 @@ interface Segment {
 interface Active extends Segment {
   readonly fd: number;
   records: number;
-  /** A sync of this segment runs on the thread pool: closing it waits for that. */
-  syncing: boolean;
-  closeAfterSync: boolean;
+  /** The syncs of this segment on the thread pool, one after the other; closing it waits for them. */
+  synced: Promise<void>;
 }
 
 /** One event-loop turn's records: their lines, and the promise `written()` hands out for them. */
@@ -223,11 +222,21 @@ export function createSpool<T>(options: SpoolOptions<T>): Spool<T> {
   let group: Group | null = null;
   let soon = false;
 
+  /** Seals and directory syncs under way on the thread pool; `close` waits for them. */
+  const background = new Set<Promise<void>>();
+  const inBackground = (p: Promise<void>, what: string): void => {
+    const tracked = p
+      .catch((e: unknown) => log.error(`spool: ${what} failed`, { dir, error: errorMessage(e) }))
+      .finally(() => background.delete(tracked));
+    background.add(tracked);
+  };
+
   const openActive = (): Active => {
     const seq = nextSeq++;
     const fd = openSync(path(segmentName(seq)), 'wx');
-    syncDir(dir);
-    return { seq, fd, size: 0, committed: 0, records: 0, syncing: false, closeAfterSync: false };
+    // The new file's directory entry, made durable off the event loop (it matters only with its first sync).
+    inBackground(syncDirLater(dir), 'syncing the directory');
+    return { seq, fd, size: 0, committed: 0, records: 0, synced: Promise.resolve() };
   };
 
   /**
@@ -243,28 +252,32 @@ export function createSpool<T>(options: SpoolOptions<T>): Spool<T> {
     return a;
   };
 
-  /** Seals the active segment (synced and closed). */
-  const rotate = (): void => {
-    const a = detachActive();
-    if (a === null) return;
+  /** Syncs a segment on the thread pool, after the syncs of it under way; appends go on meanwhile. */
+  const syncAfter = (a: Active): Promise<void> => {
+    const p = a.synced.then(() => syncLater(a.fd));
+    a.synced = p.catch(() => undefined);
+    return p;
+  };
+
+  /** Syncs and closes a segment no longer active (no sync of it can start after this one). */
+  const syncAndClose = async (a: Active): Promise<void> => {
     try {
-      syncNow(a.fd);
+      await syncAfter(a);
     } finally {
-      if (a.syncing) a.closeAfterSync = true;
-      else closeSync(a.fd);
+      closeSync(a.fd);
     }
   };
 
+  /** Seals the active segment: synced and closed on the thread pool (`close` waits for it). */
+  const rotate = (): void => {
+    const a = detachActive();
+    if (a !== null) inBackground(syncAndClose(a), 'sealing a segment');
+  };
+
   /** Syncs the active segment on the thread pool; appends go on meanwhile (a later sync covers them). */
-  const syncActive = async (a: Active): Promise<void> => {
+  const syncActive = (a: Active): Promise<void> => {
     dirty = false;
-    a.syncing = true;
-    try {
-      await syncLater(a.fd);
-    } finally {
-      a.syncing = false;
-      if (a.closeAfterSync) closeSync(a.fd);
-    }
+    return syncAfter(a);
   };
 
   /** Whether a delivery is due at a timer tick. */
@@ -413,15 +426,10 @@ export function createSpool<T>(options: SpoolOptions<T>): Spool<T> {
     return deliver(seg, count, () => send(pos), data.length);
   };
 
-  /** `rotate` off the event loop: the segment stops being active at once, and is synced and closed later. */
+  /** `rotate`, waiting for the sync: the segment stops being active at once. */
   const sealActive = async (): Promise<void> => {
     const a = detachActive();
-    if (a === null) return;
-    try {
-      await syncLater(a.fd);
-    } finally {
-      closeSync(a.fd);
-    }
+    if (a !== null) await syncAndClose(a);
   };
 
   /**
@@ -530,9 +538,9 @@ export function createSpool<T>(options: SpoolOptions<T>): Spool<T> {
       if (active !== null) {
         const a = active;
         active = null;
-        syncNow(a.fd);
-        closeSync(a.fd);
+        await syncAndClose(a);
       }
+      await Promise.all(background);
       await unlinkIfPresent(lockPath);
     },
 
@@ -615,12 +623,12 @@ function writeAll(fd: number, buf: Buffer): void {
 }
 
 /** Makes a new file's directory entry durable. */
-function syncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
+async function syncDirLater(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
   try {
-    fdatasyncSync(fd);
+    await handle.datasync();
   } finally {
-    closeSync(fd);
+    await handle.close();
   }
 }
 
