@@ -16,8 +16,7 @@ export interface CliContext {
   readonly now: () => number;
 }
 
-/** Exit codes, documented in the README. */
-export const EXIT = { ok: 0, error: 1, usage: 2, partial: 3 } as const;
+export { EXIT } from './exit.ts';
 
 export function dbPath(ctx: CliContext, flags: Flags): string {
   return resolve(ctx.cwd, str(flags, 'db') ?? ctx.env.TOKENLEDGER_DB ?? 'tokenledger.duckdb');

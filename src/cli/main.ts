@@ -4,43 +4,33 @@
  */
 import { readFileSync } from 'node:fs';
 import { isAppError } from '../core/index.ts';
-import { collectCommand } from './commands/collect.ts';
-import { demoCommand } from './commands/demo.ts';
-import { explainCommand } from './commands/explain.ts';
-import { gatewayCommand } from './commands/gateway.ts';
-import { ingestCommand } from './commands/ingest.ts';
-import { ingestCurCommand } from './commands/ingest-cur.ts';
-import { ingestMetricsCommand } from './commands/ingest-metrics.ts';
-import { keysCommand } from './commands/keys.ts';
-import { metricsCommand } from './commands/metrics.ts';
-import { pricesCommand } from './commands/prices.ts';
-import { reconcileCommand } from './commands/reconcile.ts';
-import { reportCommand } from './commands/report.ts';
-import { repriceCommand } from './commands/reprice.ts';
-import { serveCommand } from './commands/serve.ts';
-import { sessionsCommand } from './commands/sessions.ts';
-import { startCommand } from './commands/start.ts';
-import { toolsCommand } from './commands/tools.ts';
-import { type CliContext, EXIT } from './context.ts';
+import type { CliContext } from './context.ts';
+import { EXIT } from './exit.ts';
 
-const COMMANDS: Readonly<Record<string, (ctx: CliContext) => Promise<number>>> = {
-  ingest: ingestCommand,
-  'ingest-cur': ingestCurCommand,
-  'ingest-metrics': ingestMetricsCommand,
-  reconcile: reconcileCommand,
-  metrics: metricsCommand,
-  collect: collectCommand,
-  sessions: sessionsCommand,
-  gateway: gatewayCommand,
-  serve: serveCommand,
-  keys: keysCommand,
-  tools: toolsCommand,
-  report: reportCommand,
-  explain: explainCommand,
-  prices: pricesCommand,
-  reprice: repriceCommand,
-  demo: demoCommand,
-  start: startCommand,
+type Command = (ctx: CliContext) => Promise<number>;
+
+/**
+ * Each command's module, loaded when that command runs: a command pays only for the modules it uses (`help` took
+ * ~0.27 s and ~100 MB when every command was imported up front).
+ */
+const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
+  ingest: async () => (await import('./commands/ingest.ts')).ingestCommand,
+  'ingest-cur': async () => (await import('./commands/ingest-cur.ts')).ingestCurCommand,
+  'ingest-metrics': async () => (await import('./commands/ingest-metrics.ts')).ingestMetricsCommand,
+  reconcile: async () => (await import('./commands/reconcile.ts')).reconcileCommand,
+  metrics: async () => (await import('./commands/metrics.ts')).metricsCommand,
+  collect: async () => (await import('./commands/collect.ts')).collectCommand,
+  sessions: async () => (await import('./commands/sessions.ts')).sessionsCommand,
+  gateway: async () => (await import('./commands/gateway.ts')).gatewayCommand,
+  serve: async () => (await import('./commands/serve.ts')).serveCommand,
+  keys: async () => (await import('./commands/keys.ts')).keysCommand,
+  tools: async () => (await import('./commands/tools.ts')).toolsCommand,
+  report: async () => (await import('./commands/report.ts')).reportCommand,
+  explain: async () => (await import('./commands/explain.ts')).explainCommand,
+  prices: async () => (await import('./commands/prices.ts')).pricesCommand,
+  reprice: async () => (await import('./commands/reprice.ts')).repriceCommand,
+  demo: async () => (await import('./commands/demo.ts')).demoCommand,
+  start: async () => (await import('./commands/start.ts')).startCommand,
 };
 
 /** The package's version (package.json sits two levels up, from src/cli and from dist/cli alike). */
@@ -86,12 +76,13 @@ export async function main(ctx: CliContext): Promise<number> {
     ctx.stdout.write(`${HELP}\n`);
     return name === undefined ? EXIT.usage : EXIT.ok;
   }
-  const command = COMMANDS[name];
-  if (command === undefined) {
+  const load = COMMANDS[name];
+  if (load === undefined) {
     ctx.stderr.write(`tokenledger: unknown command "${name}"\n\n${HELP}\n`);
     return EXIT.usage;
   }
   try {
+    const command = await load();
     return await command({ ...ctx, argv: rest });
   } catch (e: unknown) {
     if (isAppError(e)) {
