@@ -1,8 +1,9 @@
 /**
- * The no-loss spool between the gateway and the store. Every record is appended to a local segment file before
- * `append` returns; a flusher delivers segments to the store in batches, in order, and deletes a segment only after
- * all its records were written. If the store is down the gateway keeps appending (or, with `fail_closed`, stops
- * admitting calls) and the flusher retries with exponential backoff; a restarted process replays what is left.
+ * The no-loss spool between the gateway and the store. Every record is appended to a local segment file (at the end
+ * of the event-loop turn that took it: see Durability); a flusher delivers segments to the store in batches, in
+ * order, and deletes a segment only after all its records were written. If the store is down the gateway keeps
+ * appending (or, with `fail_closed`, stops admitting calls) and the flusher retries with exponential backoff; a
+ * restarted process replays what is left.
  *
  * Files in `dir`: `<seq>.jsonl` segments (one record per line, seq increasing across restarts), `<seq>.offset`
  * (bytes of that segment already written to the store), `LOCK` (the owning process id: one process per directory).
@@ -303,11 +304,7 @@ export function createSpool<T>(options: SpoolOptions<T>): Spool<T> {
       // A partial group may be in the file: seal it there, so the next group starts a clean segment (a torn last
       // line is skipped when the segment is read).
       if (active !== null) active.size += buf.length;
-      try {
-        rotate();
-      } catch {
-        active = null;
-      }
+      rotate();
       log.error('spool: cannot write records', { records: g.count, dir, error: errorMessage(e) });
       g.fail(
         new AppError('gateway.spool_write_failed', `cannot append to the spool in ${dir}`, {
