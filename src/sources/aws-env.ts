@@ -1,14 +1,13 @@
 import { createRequire } from 'node:module';
 import { type AwsRequestHandler, proxyFor } from '../core/index.ts';
 
-type Service = 'S3' | 'CLOUDWATCH' | 'CLOUDWATCH_LOGS' | 'STS';
+type Service = 'S3' | 'CLOUDWATCH' | 'CLOUDWATCH_LOGS';
 
 /** The host prefix of each service's regional AWS endpoint. */
 const HOST: Readonly<Record<Service, string>> = {
   S3: 's3',
   CLOUDWATCH: 'monitoring',
   CLOUDWATCH_LOGS: 'logs',
-  STS: 'sts',
 };
 
 /** What an AWS SDK v3 client of the sources is built with: see `awsClientEnv`. */

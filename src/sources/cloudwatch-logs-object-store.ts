@@ -14,7 +14,6 @@
  * Only Bedrock's stream (`aws/bedrock/modelinvocations`) is read, so a log group shared with other writers costs
  * no rejects. The port holds no credentials and never logs; errors name the log group and the permission needed.
  */
-
 import { Readable } from 'node:stream';
 import {
   CloudWatchLogsClient,

@@ -47,7 +47,8 @@ credential chain), and recorded in the ledger through a local spool.
   Claude Code: CLAUDE_CODE_USE_BEDROCK=1 ANTHROPIC_BEDROCK_BASE_URL=http://HOST:8790
                AWS_BEARER_TOKEN_BEDROCK=<key>
   OpenAI SDK:  new OpenAI({ baseURL: 'http://HOST:8790/v1', apiKey: '<key>' })
-Upstream: Bedrock in AWS_REGION, or gateway.upstream.endpoint / AWS_ENDPOINT_URL_BEDROCK_RUNTIME.
+Upstream: Bedrock in AWS_REGION, or gateway.upstream.endpoint / AWS_ENDPOINT_URL_BEDROCK_RUNTIME;
+through HTTPS_PROXY (NO_PROXY for hosts reached directly) when the environment names one.
 Admin API (keys, budgets) under /admin/ with TOKENLEDGER_ADMIN_TOKEN; Prometheus metrics at
 GET /metrics with TOKENLEDGER_METRICS_TOKEN (or the admin token). Stop with Ctrl-C.`;
 
