@@ -170,7 +170,7 @@ async function ingestObjects(
   // last record, so a commit never claims lines it does not contain. Each record is encoded as its ledger row as it
   // is read (`createRowEncoder`: what its caller, model and day share is worked out once), so a batch waiting for
   // the store is rows of text, not records.
-  const batchLines = opts.batchLines ?? 20_000;
+  const batchLines = opts.batchLines ?? 10_000;
   const rowEncoder = createRowEncoder(deps);
   const newPending = (): Pending => ({ rows: new UsageEncoder(), rejects: [], checkpoints: [] });
   let pending = newPending();

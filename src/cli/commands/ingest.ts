@@ -22,7 +22,7 @@ Formats are detected per file: gzip or plain NDJSON records, CloudWatch Logs Fil
 responses and subscription payloads, CloudWatch Logs S3 exports, pretty-printed JSON.
 Clean NDJSON files of at least --bulk-min-bytes (default 131072) are read by DuckDB itself
 (fast); smaller and irregular ones are parsed row by row, with exact rejects. --row-by-row parses
-everything in JS. Work commits every --batch N records (default 20000 row by row, 245760 on the
+everything in JS. Work commits every --batch N records (default 10000 row by row, 245760 on the
 DuckDB path, which reads --group N files at a time, default 64); a killed run loses at most
 one uncommitted batch.
 Re-running is safe: finished files are skipped, records are deduplicated on requestId, and an
@@ -62,7 +62,7 @@ export async function ingestCommand(ctx: CliContext): Promise<number> {
         ...(flags.batch === undefined
           ? {}
           : {
-              batchLines: Math.max(1, int(flags, 'batch', 20_000)),
+              batchLines: Math.max(1, int(flags, 'batch', 10_000)),
               bulkCommitRows: Math.max(1, int(flags, 'batch', 0)),
             }),
         bulkGroupFiles: Math.max(1, int(flags, 'group', 64)),

@@ -16,6 +16,7 @@ import {
   RowTemplate,
   scanRows,
   UsageEncoder,
+  writeLines,
 } from './row-codec.ts';
 
 const tmp = tempDir();
@@ -85,6 +86,22 @@ test('no records: no file', () => {
     minTs: 0,
     maxTs: 0,
   });
+});
+
+test('writeLines: every line whole and in order, across chunk edges, multi-byte text and lines larger than a chunk', () => {
+  const file = join(tmp.path, 'lines.ndjson');
+  // ~3,000 lines of varying length cross the 64 KiB chunk edge many times; some carry 2-, 3- and 4-byte UTF-8; two
+  // are larger than a chunk (one of them all 3-byte characters), one is empty.
+  const lines: string[] = [];
+  for (let i = 0; i < 3_000; i++)
+    lines.push(JSON.stringify({ i, text: 'x'.repeat(i % 97) + (i % 5 === 0 ? 'é€😀' : '') }));
+  lines.splice(1_000, 0, 'a'.repeat(200_000));
+  lines.splice(2_000, 0, '€'.repeat(30_000));
+  lines.splice(2_500, 0, '');
+  writeLines(file, lines);
+  assert.equal(readFileSync(file, 'utf8'), `${lines.join('\n')}\n`);
+  writeLines(file, []);
+  assert.equal(readFileSync(file, 'utf8'), '');
 });
 
 test('RowTemplate: the per-call columns are exactly those that differ between two calls of one caller and model', () => {
