@@ -11,10 +11,13 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { startFakeS3 } from '../../test/support/fake-s3.ts';
 import { tempDir } from '../../test/support/temp-dir.ts';
+import { AppError } from '../core/index.ts';
 import { generateDemo } from '../demo/index.ts';
 import { openRuntime } from '../runtime.ts';
 import { createS3ObjectStore } from '../sources/s3-object-store.ts';
-import { type IngestSummary, ingest } from './ingest.ts';
+import { type BulkLogLoader, OUT_OF_MEMORY, type StagedBatch } from '../store/index.ts';
+import { type IngestOptions, type IngestSummary, ingest } from './ingest.ts';
+import { LEAN_SIZES } from './ingest-bulk.ts';
 
 const testdata = join(import.meta.dirname, '..', 'sources', 'invocation-logs', 'testdata');
 const tmp = tempDir();
@@ -253,6 +256,130 @@ test('the resolved maps live for one ingest: a later ingest with another configu
     rows.filter((r) => String((r as { source: string }).source).startsWith(second.logsRoot));
   const [got, want] = [secondDay(await dump(shared)), await dump(alone)];
   assert.ok(want.some((r) => (r as { team: string }).team === 'reassigned'));
+  assert.equal(got.length, want.length);
+  for (let i = 0; i < want.length; i++) assert.deepEqual(got[i], want[i], `record ${i} differs`);
+});
+
+/**
+ * The store's bulk loader with the inserts numbered in `failAt` (1-based, across runs) failing as DuckDB's running out
+ * of memory makes them fail; the run then rolls back what it had not committed. Records each run's commitRows and
+ * the most groups it had asked to stage and not yet inserted at once.
+ */
+function failingInserts(loader: BulkLogLoader, failAt: ReadonlySet<number>) {
+  const runs: { commitRows: number | undefined; mostStaged: number }[] = [];
+  let inserts = 0;
+  const wrapped: BulkLogLoader = {
+    async start(keys, options = {}) {
+      const run = await loader.start(keys, options);
+      const seen = { commitRows: options.commitRows, mostStaged: 0 };
+      runs.push(seen);
+      let staged = 0;
+      return {
+        ...run,
+        async stage(files): Promise<StagedBatch> {
+          seen.mostStaged = Math.max(seen.mostStaged, ++staged);
+          const batch = await run.stage(files);
+          return {
+            ...batch,
+            insert: async (maps, checkpoints) => {
+              try {
+                if (failAt.has(++inserts))
+                  throw new AppError(
+                    OUT_OF_MEMORY,
+                    'bulk insert ran out of memory: Out of Memory Error: failed to pin block of size 256.0 KiB (test)',
+                  );
+                return await batch.insert(maps, checkpoints);
+              } finally {
+                staged--;
+              }
+            },
+            discard: () => {
+              staged--;
+              return batch.discard();
+            },
+          };
+        },
+      };
+    },
+  };
+  return { loader: wrapped, runs };
+}
+
+test('out of memory mid-run: what was not committed goes again in smaller pieces, counted once, the same ledger', {
+  timeout: 120_000,
+}, async () => {
+  const demo = await generateDemo({
+    outDir: join(tmp.path, 'oom'),
+    days: 1,
+    seed: 41,
+    end: new Date('2026-06-03T00:00:00Z'),
+  });
+  const slow = join(tmp.path, 'oom-slow.duckdb');
+  const rowByRow = await ingestInto(slow, demo.logsRoot, demo.configPath, false);
+  const o = (db: string, over: Partial<IngestOptions> = {}): IngestOptions => ({
+    paths: [demo.logsRoot],
+    format: 'auto',
+    rejectsFile: `${db}.rejects.jsonl`,
+    bulk: true,
+    bulkMinBytes: 0,
+    bulkGroupFiles: 4,
+    // A commit every few groups, so that the failure finds some groups committed and some not.
+    bulkCommitRows: 150,
+    ...over,
+  });
+
+  // The seventh insert fails: the groups inserted since the last commit are rolled back and go again.
+  const fast = join(tmp.path, 'oom-fast.duckdb');
+  const rt = await openRuntime({ db: fast, configPath: demo.configPath, env: {} });
+  let summary: IngestSummary;
+  const failing = failingInserts(rt.store.bulkLogs as BulkLogLoader, new Set([7]));
+  let filesDone = 0;
+  try {
+    summary = await ingest(
+      { ...rt, store: { ...rt.store, bulkLogs: failing.loader } },
+      o(fast, { onProgress: (p) => (filesDone = p.filesDone) }),
+    );
+  } finally {
+    await rt.close();
+  }
+  assert.equal(failing.runs.length, 2);
+  const [first, lean] = failing.runs;
+  assert.ok((first?.mostStaged ?? 0) > 1, 'the first run staged ahead');
+  assert.equal(lean?.mostStaged, 1, 'the second stages one group at a time');
+  assert.equal(lean?.commitRows, Math.min(150, LEAN_SIZES.commitRows));
+  assert.equal(summary.bulkFiles, demo.files);
+  assert.equal(filesDone, summary.files, 'progress counts each file once');
+  assert.equal(summary.warnings.length, 1);
+  assert.match(
+    summary.warnings[0] as string,
+    /ran out of its memory limit.*TOKENLEDGER_DUCKDB_MEMORY/,
+  );
+  await assertSame({ summary: rowByRow, db: slow }, { summary, db: fast });
+
+  // Out of memory again in the second run: the ingest fails, saying what to do; what both runs committed is kept,
+  // and the next ingest adds only the rest.
+  const kept = join(tmp.path, 'oom-kept.duckdb');
+  const rt2 = await openRuntime({ db: kept, configPath: demo.configPath, env: {} });
+  try {
+    const twice = failingInserts(rt2.store.bulkLogs as BulkLogLoader, new Set([7, 10]));
+    await assert.rejects(
+      ingest({ ...rt2, store: { ...rt2.store, bulkLogs: twice.loader } }, o(kept)),
+      (e: unknown) =>
+        e instanceof AppError &&
+        e.code === OUT_OF_MEMORY &&
+        /even one row group at a time.*TOKENLEDGER_DUCKDB_MEMORY=1GB/.test(e.message),
+    );
+    assert.equal(twice.runs.length, 2);
+    const partial = await rt2.store.queryUsage({ groupBy: [], where: [] });
+    assert.ok(partial.total.requests > 0, 'what was committed is kept');
+    const rest = await ingest(rt2, o(kept));
+    assert.ok(rest.filesSkipped > 0, 'committed files are not read again');
+    // Rows of a group a commit split are in the ledger though their file is not done: read again, they are repeats.
+    assert.equal(partial.total.requests + rest.inserted, rowByRow.inserted);
+  } finally {
+    await rt2.close();
+  }
+  const [want, got] = [await dump(slow), await dump(kept)];
   assert.equal(got.length, want.length);
   for (let i = 0; i < want.length; i++) assert.deepEqual(got[i], want[i], `record ${i} differs`);
 });

@@ -6,9 +6,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { limiter } from '../core/index.ts';
+import { AppError, isAppError, limiter } from '../core/index.ts';
 import { isLocalUri, localFileOf, type ObjectInfo } from '../sources/index.ts';
-import { type BulkLogLoader, priceKeyId, type StagedBatch } from '../store/index.ts';
+import {
+  type BulkLogLoader,
+  BulkOutOfMemory,
+  OUT_OF_MEMORY,
+  priceKeyId,
+  type StagedBatch,
+} from '../store/index.ts';
 import { createBulkResolver } from './bulk-maps.ts';
 import { CHECKPOINT_PREFIX } from './checkpoint.ts';
 import type { IngestDeps, IngestSummary } from './ingest.ts';
@@ -22,6 +28,13 @@ export const BULK_MIN_BYTES = 128 * 1024;
  * (S3) are copied to a local file first, while earlier groups stage, and the copy is deleted once staged.
  */
 export const STAGE_AHEAD = 3;
+/**
+ * How the files a run had not committed go again when DuckDB ran out of its memory limit (rows much wider than
+ * usual: request metadata near Bedrock's 16 × 256 characters): no group staged ahead, one row group per transaction.
+ * Measured on 300k records with ~3.5 KB of metadata each under the ingest's 200 MB: the usual sizes failed, these
+ * took 24–27 s and peaked at 430–940 MB of RSS (a 1 GB limit: 14 s, 1.7 GB).
+ */
+export const LEAN_SIZES = { stageAhead: 0, commitRows: 122_880 } as const;
 /** Remote objects copied at once (S3 GETs in flight). */
 export const COPIES_AT_ONCE = 8;
 /** Errors of the local file system (not of the object store) when copying. */
@@ -48,15 +61,57 @@ export async function ingestBulk(
   fileDone: () => void,
   signal?: AbortSignal,
 ): Promise<string[]> {
-  const fallback: string[] = [];
+  const fallback = new Set<string>();
+  // Files whose rows (or whose going row by row) are committed, and counted in the summary.
+  const durable = new Set<string>();
+  const progressed = new Set<string>();
+  const carried = { rows: 0 };
+  const files = eligible.map((e) => e.info);
+  const run = (todo: readonly ObjectInfo[], stageAhead: number, commitRows: number | undefined) =>
+    runGroups(
+      bulk,
+      deps,
+      groupsOf(todo, sizes.groupFiles),
+      { stageAhead, commitRows },
+      { summary, fileDone, fallback, durable, progressed, carried, signal },
+    );
+  try {
+    await run(files, STAGE_AHEAD, sizes.commitRows);
+  } catch (e: unknown) {
+    if (!isAppError(e) || e.code !== OUT_OF_MEMORY || signal?.aborted) throw e;
+    // What the run had not committed was rolled back: those files go again, in smaller pieces.
+    const rest = files.filter((f) => !durable.has(f.uri));
+    summary.warnings.push(
+      `DuckDB ran out of its memory limit on these records (${e.message.replace(/^bulk insert ran out of memory: /, '')}); ${rest.length} of ${files.length} files went in again with less held in memory (slower). TOKENLEDGER_DUCKDB_MEMORY=512MB (or more) avoids this.`,
+    );
+    try {
+      await run(
+        rest,
+        LEAN_SIZES.stageAhead,
+        Math.min(sizes.commitRows ?? Infinity, LEAN_SIZES.commitRows),
+      );
+      // The failed run inserted those rows (the second one read them as repeats): counted as a clean run counts them.
+      summary.inserted += carried.rows;
+      summary.duplicates -= carried.rows;
+    } catch (again: unknown) {
+      if (!isAppError(again) || again.code !== OUT_OF_MEMORY) throw again;
+      throw new AppError(
+        OUT_OF_MEMORY,
+        `${again.message}, even one row group at a time. Raise DuckDB's memory limit for this ingest, e.g. TOKENLEDGER_DUCKDB_MEMORY=1GB, and run it again: what was committed is kept.`,
+        { cause: again },
+      );
+    }
+  }
+  return [...fallback];
+}
+
+/** Files in groups of at most `groupFiles` and BULK_GROUP_BYTES (one file alone may be larger). */
+function groupsOf(files: readonly ObjectInfo[], groupFiles: number): ObjectInfo[][] {
   const groups: ObjectInfo[][] = [];
   let group: ObjectInfo[] = [];
   let bytes = 0;
-  for (const { info } of eligible) {
-    if (
-      group.length > 0 &&
-      (bytes + info.size > BULK_GROUP_BYTES || group.length >= sizes.groupFiles)
-    ) {
+  for (const info of files) {
+    if (group.length > 0 && (bytes + info.size > BULK_GROUP_BYTES || group.length >= groupFiles)) {
       groups.push(group);
       group = [];
       bytes = 0;
@@ -65,13 +120,48 @@ export async function ingestBulk(
     bytes += info.size;
   }
   if (group.length > 0) groups.push(group);
+  return groups;
+}
 
+interface RunState {
+  readonly summary: IngestSummary;
+  readonly fileDone: () => void;
+  /** Files that go row by row (unreadable or irregular). */
+  readonly fallback: Set<string>;
+  readonly durable: Set<string>;
+  /** Files the progress has counted. */
+  readonly progressed: Set<string>;
+  /** Rows a failed run committed without counting them (see `runGroups`). */
+  readonly carried: { rows: number };
+  readonly signal: AbortSignal | undefined;
+}
+
+/**
+ * One bulk run over `groups`. What a group adds to the summary is counted once the run has committed it: a run that
+ * fails rolls back its uncommitted groups, which then count nowhere.
+ */
+async function runGroups(
+  bulk: BulkLogLoader,
+  deps: IngestDeps,
+  groups: readonly ObjectInfo[][],
+  sizes: { readonly stageAhead: number; readonly commitRows: number | undefined },
+  state: RunState,
+): Promise<void> {
+  const { summary, fileDone, fallback, durable, progressed, signal } = state;
   const resolveMaps = createBulkResolver(deps);
   // Which price keys were unpriced, to count their rows in later groups too.
   const unpriced = new Set<string>();
+  // The summary's share of the groups inserted since the run's last commit, and how many of their rows a commit
+  // made durable all the same (a group can span a commit).
+  let uncommitted: (() => void)[] = [];
+  let durableRows = 0;
+  const commit = () => {
+    for (const count of uncommitted) count();
+    uncommitted = [];
+    durableRows = 0;
+  };
   const insertStaged = async (batch: StagedBatch, files: readonly ObjectInfo[]): Promise<void> => {
     const invalid = new Set(batch.invalidFiles);
-    fallback.push(...batch.invalidFiles);
     const lines = new Map(batch.files.map((f) => [f.file, f.lines]));
     const checkpoints = files
       .filter((f) => !invalid.has(f.uri))
@@ -81,9 +171,6 @@ export async function ingestBulk(
       }));
     const maps = resolveMaps(batch);
     const result = await batch.insert(maps, checkpoints);
-    summary.read += result.read;
-    summary.inserted += result.inserted;
-    summary.duplicates += result.duplicates;
     for (const p of maps.prices)
       if (p.unpriced)
         unpriced.add(
@@ -95,19 +182,39 @@ export async function ingestBulk(
             day: p.day,
           }),
         );
-    for (const [key, rows] of batch.priceKeyRows) if (unpriced.has(key)) summary.unpriced += rows;
-    for (const f of files) {
-      if (invalid.has(f.uri)) continue;
-      summary.bytes += f.size;
-      summary.bulkFiles++;
-      fileDone();
-    }
+    let unpricedRows = 0;
+    for (const [key, rows] of batch.priceKeyRows) if (unpriced.has(key)) unpricedRows += rows;
+    // Progress moves as groups insert (once per file, should the file go again after a rollback).
+    for (const f of files)
+      if (!invalid.has(f.uri) && !progressed.has(f.uri)) {
+        progressed.add(f.uri);
+        fileDone();
+      }
+    // A commit while this group inserted made the groups before it durable.
+    if (result.committedEarlier) commit();
+    uncommitted.push(() => {
+      summary.read += result.read;
+      summary.inserted += result.inserted;
+      summary.duplicates += result.duplicates;
+      summary.unpriced += unpricedRows;
+      for (const f of files) {
+        durable.add(f.uri);
+        if (invalid.has(f.uri)) {
+          fallback.add(f.uri);
+          continue;
+        }
+        summary.bytes += f.size;
+        summary.bulkFiles++;
+      }
+    });
+    if (result.committed) commit();
+    else durableRows += result.committedRows;
   };
 
   // Local copies of remote objects (S3), made while earlier groups stage, at most COPIES_AT_ONCE at a time; a group's
   // copies are deleted once it is staged, or as soon as one of them fails. The directory is made up front, so a
   // TMPDIR that cannot be written stops the run with its error instead of sending everything row by row.
-  const copies = eligible.some(({ info }) => !isLocalUri(info.uri))
+  const copies = groups.some((g) => g.some((f) => !isLocalUri(f.uri)))
     ? mkdtempSync(join(tmpdir(), 'tokenledger-ingest-'))
     : null;
   const run = await bulk
@@ -167,7 +274,8 @@ export async function ingestBulk(
   // alone; that file goes row by row.
   const split = async (files: readonly ObjectInfo[]): Promise<void> => {
     if (files.length === 1) {
-      fallback.push((files[0] as ObjectInfo).uri);
+      fallback.add((files[0] as ObjectInfo).uri);
+      durable.add((files[0] as ObjectInfo).uri);
       return;
     }
     const half = Math.ceil(files.length / 2);
@@ -184,7 +292,7 @@ export async function ingestBulk(
     const staged = new Map<number, Promise<StagedBatch | null>>();
     try {
       for (let i = 0; i < groups.length; i++) {
-        for (let k = i; k <= i + STAGE_AHEAD && k < groups.length; k++)
+        for (let k = i; k <= i + sizes.stageAhead && k < groups.length; k++)
           if (!staged.has(k)) staged.set(k, tryStage(groups[k] as ObjectInfo[]));
         const files = groups[i] as ObjectInfo[];
         const batch = await staged.get(i);
@@ -207,11 +315,16 @@ export async function ingestBulk(
     }
     // The run's last transaction: what the summary counts is durable from here.
     await run.finish();
+    commit();
   } catch (e: unknown) {
     await run.abort();
+    // A commit between two parts of the failed group made the groups before it durable, and some of its rows.
+    if (e instanceof BulkOutOfMemory && e.committed.committedEarlier) commit();
+    // Rows of the rolled-back groups that a commit had made durable: the next run finds them as repeats.
+    state.carried.rows +=
+      durableRows + (e instanceof BulkOutOfMemory ? e.committed.committedRows : 0);
     throw e;
   } finally {
     if (copies !== null) rmSync(copies, { recursive: true, force: true });
   }
-  return fallback;
 }

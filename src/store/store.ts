@@ -5,7 +5,13 @@
  *   killed ingest resumes exactly where its last commit ended.
  * - Money is pico-USD bigint in and out.
  */
-import { type AttributedRecord, DIMENSIONS, type Picos, type Reject } from '../core/index.ts';
+import {
+  AppError,
+  type AttributedRecord,
+  DIMENSIONS,
+  type Picos,
+  type Reject,
+} from '../core/index.ts';
 
 export interface WriteBatch {
   readonly records: readonly AttributedRecord[];
@@ -213,15 +219,51 @@ export interface BulkFile {
   readonly source: string;
 }
 
+export interface BulkInsertResult extends WriteResult {
+  readonly read: number;
+  /**
+   * The run committed after this group's last row: this group and every group inserted before it are durable. A
+   * failed insert rolls back the groups inserted since the last such commit.
+   */
+  readonly committed: boolean;
+  /**
+   * The run committed while inserting this group (after its last row, or between two of its parts): every group
+   * inserted before it is durable.
+   */
+  readonly committedEarlier: boolean;
+  /** Rows of this group a commit has made durable (all of them when `committed`). */
+  readonly committedRows: number;
+}
+
+/**
+ * The error code of a write that ran out of the store's memory limit (wide rows, e.g. large request metadata): the
+ * same work in smaller pieces may fit.
+ */
+export const OUT_OF_MEMORY = 'store.out_of_memory';
+
+/** A bulk insert that ran out of memory; the run is rolled back to its last commit. */
+export class BulkOutOfMemory extends AppError {
+  /**
+   * What a commit between two parts of the failed group made durable before the failure: the groups inserted before
+   * it (`committedEarlier`), and `committedRows` of its own, which are in the ledger though the group is not.
+   */
+  readonly committed: Pick<BulkInsertResult, 'committedEarlier' | 'committedRows'>;
+  constructor(
+    message: string,
+    committed: Pick<BulkInsertResult, 'committedEarlier' | 'committedRows'>,
+    cause: unknown,
+  ) {
+    super(OUT_OF_MEMORY, message, { cause });
+    this.committed = committed;
+  }
+}
+
 export interface StagedBatch extends BulkStage {
   /**
    * Inserts the valid files' rows with the resolved maps and saves the checkpoints, in the run's transaction: durable
    * at the run's next commit (at the latest when it finishes).
    */
-  insert(
-    maps: BulkMaps,
-    checkpoints: WriteBatch['checkpoints'],
-  ): Promise<WriteResult & { readonly read: number }>;
+  insert(maps: BulkMaps, checkpoints: WriteBatch['checkpoints']): Promise<BulkInsertResult>;
   /**
    * Drops the batch without writing; its keys go back to be handed out again. Batches staged after it were not given
    * those keys: discard them too (and stage them again), else their insert fails for want of a map.

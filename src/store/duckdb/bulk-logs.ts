@@ -23,6 +23,7 @@ import {
   type BulkFile,
   type BulkLogLoader,
   type BulkMaps,
+  BulkOutOfMemory,
   type BulkRun,
   type PriceKey,
   priceKeyId,
@@ -229,6 +230,9 @@ export function createBulkLogLoader(
               if (!release()) throw new Error('bulk batch already inserted or discarded');
               return inserting(async () => {
                 if (over) throw new Error('bulk run already ended');
+                // Whether a commit came during this group (a group can span one), and its rows that commit took.
+                let committedEarlier = false;
+                let committedRows = 0;
                 try {
                   catalogHash ??= maps.catalogHash;
                   if (catalogHash !== maps.catalogHash)
@@ -245,6 +249,7 @@ export function createBulkLogLoader(
                   }
                   parts.push({ from, to: null });
                   let inserted = 0;
+                  let committed = false;
                   for (const [i, part] of parts.entries()) {
                     if (!inTransaction) {
                       await writeConn.run('BEGIN TRANSACTION');
@@ -268,14 +273,26 @@ export function createBulkLogLoader(
                       await writeConn.run('COMMIT');
                       inTransaction = false;
                       uncommitted = 0;
+                      committed = i === parts.length - 1;
+                      committedEarlier = true;
+                      committedRows = inserted;
                     }
                   }
                   drop(staged);
-                  return { read, inserted, duplicates: read - inserted, rejects: 0 };
+                  const duplicates = read - inserted;
+                  return {
+                    read,
+                    inserted,
+                    duplicates,
+                    rejects: 0,
+                    committed,
+                    committedEarlier,
+                    committedRows,
+                  };
                 } catch (e: unknown) {
                   // The transaction is aborted: the run is over (its uncommitted groups are rolled back).
                   await end('ROLLBACK').catch(() => undefined);
-                  throw writeFailed(e);
+                  throw writeFailed(e, { committedEarlier, committedRows });
                 }
               });
             },
@@ -333,8 +350,13 @@ async function setCheckpoints(
   );
 }
 
-const writeFailed = (e: unknown) =>
-  new AppError('store.write_failed', `bulk insert failed: ${(e as Error).message}`, {
-    cause: e,
-    retryable: true,
-  });
+/** DuckDB's message ends with its own advice (SET threads…), which a tokenledger user cannot act on: only its first line is kept. */
+const writeFailed = (e: unknown, committed: ConstructorParameters<typeof BulkOutOfMemory>[1]) => {
+  const message = (e as Error).message;
+  return /^Out of Memory Error/.test(message)
+    ? new BulkOutOfMemory(`bulk insert ran out of memory: ${message.split('\n')[0]}`, committed, e)
+    : new AppError('store.write_failed', `bulk insert failed: ${message}`, {
+        cause: e,
+        retryable: true,
+      });
+};
