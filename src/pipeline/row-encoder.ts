@@ -46,6 +46,12 @@ export function ledgerRecordAt(
 const DAY_MS = 86_400_000;
 /** Distinct callers × models × days kept; past this the cache starts over (days roll, keys come and go). */
 const MAX_SHAPES = 10_000;
+/**
+ * And at most this many characters of keys, each map: a key holds the request metadata, up to 16 × 256 characters
+ * (bedrock.md §4.1), and a shape's template holds it again. Keys of ~300 characters fill MAX_SHAPES first; keys of
+ * ~4 KB kept 10,000 shapes and 10,000 first calls as ~280 MB of heap in a row-by-row ingest.
+ */
+const MAX_KEY_CHARS = 4_000_000;
 
 interface Shape {
   readonly model: ModelRef;
@@ -72,6 +78,8 @@ export function createRowEncoder(
    * (~10 µs) instead of ~18.
    */
   const seenOnce = new Set<string>();
+  let shapeChars = 0;
+  let seenChars = 0;
   const shapeOf = (raw: RawUsage): Shape => {
     const record = deps.normaliser.normalise(raw);
     const card = rateCardOf(record, deps.catalog);
@@ -103,15 +111,23 @@ export function createRowEncoder(
       if (shape === undefined) {
         if (!seenOnce.has(key)) {
           // A key's first call goes the plain way; its second makes the shape.
-          if (seenOnce.size >= MAX_SHAPES) seenOnce.clear();
+          if (seenOnce.size >= MAX_SHAPES || seenChars >= MAX_KEY_CHARS) {
+            seenOnce.clear();
+            seenChars = 0;
+          }
           seenOnce.add(key);
+          seenChars += key.length;
           const record = ledgerRecord(deps, raw);
           return { row: encodeRow(record), picos: record.cost.picos };
         }
         seenOnce.delete(key);
-        if (shapes.size >= MAX_SHAPES) shapes.clear();
+        if (shapes.size >= MAX_SHAPES || shapeChars >= MAX_KEY_CHARS) {
+          shapes.clear();
+          shapeChars = 0;
+        }
         shape = shapeOf(raw);
         shapes.set(key, shape);
+        shapeChars += key.length;
       }
       const { flags, cost } = priceAtCard(
         { tokens: raw.tokens, flags: shape.flags },
