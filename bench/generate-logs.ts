@@ -68,15 +68,21 @@ const WORDS = (
   'latency throughput cost budget team project quarter revenue forecast risk compliance audit contract'
 ).split(' ');
 
+/**
+ * `wide`: every record carries request metadata at Bedrock's limit, 16 entries (bedrock.md §4.1), thirteen of them
+ * tags of 200 characters: ~3.5 KB of metadata per record, stored in the ledger as it came.
+ */
 export function corpusPaths(
   root: string,
   records: number,
   recordsPerFile = RECORDS_PER_FILE,
+  wide = false,
 ): { dir: string; marker: string } {
-  const name =
+  const name = `${
     recordsPerFile === RECORDS_PER_FILE
       ? `corpus-${records}`
-      : `corpus-${records}-in-${recordsPerFile}s`;
+      : `corpus-${records}-in-${recordsPerFile}s`
+  }${wide ? '-wide-metadata' : ''}`;
   return { dir: join(root, name), marker: join(root, `${name}.json`) };
 }
 
@@ -85,8 +91,9 @@ export async function ensureCorpus(
   records: number,
   log: (s: string) => void,
   recordsPerFile = RECORDS_PER_FILE,
+  wide = false,
 ): Promise<Corpus & { cached: boolean }> {
-  const { dir, marker } = corpusPaths(root, records, recordsPerFile);
+  const { dir, marker } = corpusPaths(root, records, recordsPerFile, wide);
   if (existsSync(marker) && existsSync(dir)) {
     const c = JSON.parse(readFileSync(marker, 'utf8')) as Corpus;
     if (c.version === GENERATOR_VERSION && c.records === records)
@@ -97,7 +104,7 @@ export async function ensureCorpus(
   const tmp = `${dir}.tmp`;
   await rm(tmp, { recursive: true, force: true });
   await rm(dir, { recursive: true, force: true });
-  const c = await generate(tmp, records, recordsPerFile);
+  const c = await generate(tmp, records, recordsPerFile, wide);
   await rename(tmp, dir);
   const corpus: Corpus = { ...c, dir };
   await writeFile(marker, JSON.stringify(corpus, null, 2));
@@ -107,7 +114,12 @@ export async function ensureCorpus(
   return { ...corpus, cached: false };
 }
 
-async function generate(dir: string, records: number, perFile: number): Promise<Corpus> {
+async function generate(
+  dir: string,
+  records: number,
+  perFile: number,
+  wide: boolean,
+): Promise<Corpus> {
   const rng = createRandom(20261101);
   const users = makeUsers(rng);
   const files = Math.ceil(records / perFile);
@@ -130,7 +142,7 @@ async function generate(dir: string, records: number, perFile: number): Promise<
       const lines: string[] = [];
       for (let j = i; j < Math.min(n, i + CHUNK_RECORDS); j++) {
         const ts = hour + Math.floor((j / n) * HOUR_MS);
-        lines.push(recordLine(rng, users, account, region, ts));
+        lines.push(recordLine(rng, users, account, region, ts, wide));
       }
       const chunk = `${lines.join('\n')}\n`;
       rawBytes += Buffer.byteLength(chunk);
@@ -199,6 +211,7 @@ function recordLine(
   account: string,
   region: string,
   ts: number,
+  wide = false,
 ): string {
   const [base, , anthropic] = rng.weighted(MODELS, (m) => m[1]);
   const op = anthropic
@@ -278,9 +291,16 @@ function recordLine(
             },
           ];
   }
-  const meta = rng.chance(0.85)
-    ? { team: u.team, feature: rng.pick(FEATURES), environment: rng.pick(ENVS) }
-    : undefined;
+  const meta =
+    wide || rng.chance(0.85)
+      ? { team: u.team, feature: rng.pick(FEATURES), environment: rng.pick(ENVS) }
+      : undefined;
+  if (wide && meta !== undefined)
+    for (let t = 0; t < 13; t++) {
+      let tag = '';
+      while (tag.length < 200) tag += `${rng.pick(WORDS)} `;
+      (meta as Record<string, string>)[`tag_${t}`] = tag.slice(0, 200);
+    }
   const modelId = modelIdFor(rng, base, account, region);
   const profiled = modelId.includes('inference-profile/') || /^(us|eu|apac|global)\./.test(modelId);
   return JSON.stringify({

@@ -214,6 +214,14 @@ async function main(): Promise<void> {
       work,
       db: join(work, 'small-files.duckdb'),
     });
+    // Request metadata at Bedrock's limit on every record (~3.5 KB): rows ~6× as wide as above.
+    const wide = await ensureCorpus(CACHE, flags.quick ? 30_000 : 100_000, log, undefined, true);
+    results.e2eWide = await runChild('e2e', {
+      corpus: wide.dir,
+      records: wide.records,
+      work,
+      db: join(work, 'wide.duckdb'),
+    });
     if (!flags['skip-ledger']) {
       const ledger = await ensureLedger(LEDGER);
       if (ledger.built) results.ledger = ledger.built;
