@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { isAppError } from '../core/index.ts';
+import { OUT_OF_MEMORY } from '../store/store.ts';
 import type { CliContext } from './context.ts';
 import { EXIT } from './exit.ts';
 
@@ -87,6 +88,10 @@ export async function main(ctx: CliContext): Promise<number> {
   } catch (e: unknown) {
     if (isAppError(e)) {
       ctx.stderr.write(`tokenledger ${name}: ${e.message}\n`);
+      if (e.code === OUT_OF_MEMORY && !e.message.includes('TOKENLEDGER_DUCKDB_MEMORY'))
+        ctx.stderr.write(
+          `  DuckDB's memory limit is what ran out: set TOKENLEDGER_DUCKDB_MEMORY (e.g. 1GB; ingests run with 200MB) and run it again.\n`,
+        );
       return e.code === 'cli.usage' || e.code.startsWith('analyse.bad_') ? EXIT.usage : EXIT.error;
     }
     ctx.stderr.write(

@@ -1,7 +1,7 @@
 /**
  * An ingest that runs out of DuckDB memory (a limit set too low with TOKENLEDGER_DUCKDB_MEMORY) ends with the CLI's
- * one-line error and exit code, promptly: no stack trace from an unhandled rejection, no hang on the connections it
- * had open.
+ * error, which names the setting to raise, and exit code, promptly: no stack trace from an unhandled rejection, no
+ * hang on the connections it had open.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -37,5 +37,8 @@ test('out of memory mid-ingest: a clear error and exit code 1, not a crash or a 
     assert.equal(run.code, 1, `exit code at ${limit} (null: killed at the timeout)\n${run.err}`);
     assert.match(run.err, /^tokenledger ingest: .*Out of Memory/);
     assert.doesNotMatch(run.err, /\n\s+at /, 'no stack trace');
+    // What a tokenledger user can do about it, not DuckDB's own advice (SET threads=…).
+    assert.match(run.err, /TOKENLEDGER_DUCKDB_MEMORY/);
+    assert.doesNotMatch(run.err, /SET threads|Possible solutions/);
   }
 });

@@ -18,7 +18,7 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { AppError, limiter } from '../../core/index.ts';
+import { limiter } from '../../core/index.ts';
 import {
   type BulkFile,
   type BulkLogLoader,
@@ -47,6 +47,7 @@ import {
   stageSql,
   unhandSql,
 } from './bulk-logs.sql.ts';
+import { firstLine, isOutOfMemory, writeError } from './write-error.ts';
 
 /** Writes map rows as NDJSON for DuckDB's read_json (small files: one row per distinct key). */
 export function writeMapFile(dir: string, name: string, items: readonly object[]): string {
@@ -350,13 +351,12 @@ async function setCheckpoints(
   );
 }
 
-/** DuckDB's message ends with its own advice (SET threads…), which a tokenledger user cannot act on: only its first line is kept. */
-const writeFailed = (e: unknown, committed: ConstructorParameters<typeof BulkOutOfMemory>[1]) => {
-  const message = (e as Error).message;
-  return /^Out of Memory Error/.test(message)
-    ? new BulkOutOfMemory(`bulk insert ran out of memory: ${message.split('\n')[0]}`, committed, e)
-    : new AppError('store.write_failed', `bulk insert failed: ${message}`, {
-        cause: e,
-        retryable: true,
-      });
-};
+/** An out-of-memory failure says what a commit made durable before it (BulkOutOfMemory). */
+const writeFailed = (e: unknown, committed: ConstructorParameters<typeof BulkOutOfMemory>[1]) =>
+  isOutOfMemory(e)
+    ? new BulkOutOfMemory(
+        `bulk insert ran out of memory: ${firstLine((e as Error).message)}`,
+        committed,
+        e,
+      )
+    : writeError('bulk insert', e);

@@ -31,6 +31,7 @@ import { encodeUsage, INSERT_COLUMNS, KEY, READ_COLUMNS, SELECT_COLUMNS } from '
 import { BILL_MIGRATIONS, METRICS_MIGRATIONS, MIGRATIONS, TELEMETRY_MIGRATIONS } from './schema.ts';
 import { createTelemetryStore } from './telemetry.ts';
 import { inTransaction } from './transaction.ts';
+import { writeError } from './write-error.ts';
 
 export {
   encodeRow,
@@ -199,14 +200,7 @@ export async function createDuckDbStore(options: DuckDbStoreOptions): Promise<St
           return { inserted, duplicates: encoded.records - inserted, rejects: rejects.length };
         });
       } catch (e: unknown) {
-        throw new AppError(
-          'store.write_failed',
-          `writing a batch failed: ${(e as Error).message}`,
-          {
-            cause: e,
-            retryable: true,
-          },
-        );
+        throw writeError('writing a batch', e);
       } finally {
         if (file !== null) rmSync(file, { force: true });
       }

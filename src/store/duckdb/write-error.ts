@@ -1,0 +1,23 @@
+/**
+ * A failed DuckDB write as the store reports it. Running out of the memory limit gets its own code, and only the
+ * first line of DuckDB's message: the rest is DuckDB's own advice (SET threads…, SET memory_limit…), which a
+ * tokenledger user acts on through TOKENLEDGER_DUCKDB_MEMORY instead (the CLI says so).
+ */
+import { AppError } from '../../core/index.ts';
+import { OUT_OF_MEMORY } from '../store.ts';
+
+export const isOutOfMemory = (e: unknown): boolean =>
+  e instanceof Error && /^Out of Memory Error/.test(e.message);
+
+/** `what` failed: "writing a batch", "bulk insert"… */
+export function writeError(what: string, e: unknown): AppError {
+  const message = (e as Error).message;
+  return isOutOfMemory(e)
+    ? new AppError(OUT_OF_MEMORY, `${what} ran out of memory: ${firstLine(message)}`, { cause: e })
+    : new AppError('store.write_failed', `${what} failed: ${message}`, {
+        cause: e,
+        retryable: true,
+      });
+}
+
+export const firstLine = (message: string): string => message.split('\n')[0] as string;
