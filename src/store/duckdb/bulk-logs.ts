@@ -127,6 +127,12 @@ export function createBulkLogLoader(
         over = true;
         try {
           if (inTransaction) await writeConn.run(sql);
+        } catch (e: unknown) {
+          // A failed COMMIT rolls the transaction back: like a failed insert, for the caller.
+          throw writeError(
+            sql === 'COMMIT' ? 'committing the bulk insert' : 'rolling back the bulk insert',
+            e,
+          );
         } finally {
           inTransaction = false;
           for (const f of pending) drop(f);
