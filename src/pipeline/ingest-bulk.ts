@@ -82,7 +82,7 @@ export async function ingestBulk(
     // What the run had not committed was rolled back: those files go again, in smaller pieces.
     const rest = files.filter((f) => !durable.has(f.uri));
     summary.warnings.push(
-      `DuckDB ran out of its memory limit on these records (${e.message.replace(/^bulk insert ran out of memory: /, '')}); ${rest.length} of ${files.length} files went in again with less held in memory (slower). TOKENLEDGER_DUCKDB_MEMORY=512MB (or more) avoids this.`,
+      `DuckDB ran out of its memory limit on these records (${e.message.replace(/^.*? ran out of memory: /, '')}); ${rest.length} of ${files.length} files went in again with less held in memory (slower). TOKENLEDGER_DUCKDB_MEMORY=512MB (or more) avoids this.`,
     );
     try {
       await run(

@@ -223,7 +223,7 @@ export interface BulkInsertResult extends WriteResult {
   readonly read: number;
   /**
    * The run committed after this group's last row: this group and every group inserted before it are durable. A
-   * failed insert rolls back the groups inserted since the last such commit.
+   * failed insert (or commit) rolls back what was inserted since the run's last commit.
    */
   readonly committed: boolean;
   /**
