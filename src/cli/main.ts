@@ -3,8 +3,7 @@
  * The tokenledger command line. The only place that reads argv and process.env and maps errors to exit codes.
  */
 import { readFileSync } from 'node:fs';
-import { isAppError } from '../core/index.ts';
-import { OUT_OF_MEMORY } from '../store/store.ts';
+import { isAppError, OUT_OF_MEMORY } from '../core/index.ts';
 import type { CliContext } from './context.ts';
 import { EXIT } from './exit.ts';
 

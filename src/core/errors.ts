@@ -17,6 +17,13 @@ export class AppError extends Error {
   }
 }
 
+/**
+ * The code of a store write that ran out of the store's memory limit (wide rows, e.g. large request metadata): the
+ * same work in smaller pieces may fit, and the CLI names the setting that raises the limit. Here, not in the store,
+ * so that the CLI can name it without loading the store.
+ */
+export const OUT_OF_MEMORY = 'store.out_of_memory';
+
 export function isAppError(e: unknown): e is AppError {
   return e instanceof AppError;
 }

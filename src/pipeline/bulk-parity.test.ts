@@ -11,11 +11,11 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { startFakeS3 } from '../../test/support/fake-s3.ts';
 import { tempDir } from '../../test/support/temp-dir.ts';
-import { AppError } from '../core/index.ts';
+import { AppError, OUT_OF_MEMORY } from '../core/index.ts';
 import { generateDemo } from '../demo/index.ts';
 import { openRuntime } from '../runtime.ts';
 import { createS3ObjectStore } from '../sources/s3-object-store.ts';
-import { type BulkLogLoader, OUT_OF_MEMORY, type StagedBatch } from '../store/index.ts';
+import type { BulkLogLoader, StagedBatch } from '../store/index.ts';
 import { type IngestOptions, type IngestSummary, ingest } from './ingest.ts';
 import { LEAN_SIZES } from './ingest-bulk.ts';
 

@@ -6,12 +6,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AppError, isAppError, limiter } from '../core/index.ts';
+import { AppError, isAppError, limiter, OUT_OF_MEMORY } from '../core/index.ts';
 import { isLocalUri, localFileOf, type ObjectInfo } from '../sources/index.ts';
 import {
   type BulkLogLoader,
   BulkOutOfMemory,
-  OUT_OF_MEMORY,
   priceKeyId,
   type StagedBatch,
 } from '../store/index.ts';

@@ -9,6 +9,7 @@ import {
   AppError,
   type AttributedRecord,
   DIMENSIONS,
+  OUT_OF_MEMORY,
   type Picos,
   type Reject,
 } from '../core/index.ts';
@@ -234,12 +235,6 @@ export interface BulkInsertResult extends WriteResult {
   /** Rows of this group a commit has made durable (all of them when `committed`). */
   readonly committedRows: number;
 }
-
-/**
- * The error code of a write that ran out of the store's memory limit (wide rows, e.g. large request metadata): the
- * same work in smaller pieces may fit.
- */
-export const OUT_OF_MEMORY = 'store.out_of_memory';
 
 /** A bulk insert that ran out of memory; the run is rolled back to its last commit. */
 export class BulkOutOfMemory extends AppError {

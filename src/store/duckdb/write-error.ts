@@ -3,8 +3,7 @@
  * first line of DuckDB's message: the rest is DuckDB's own advice (SET threads…, SET memory_limit…), which a
  * tokenledger user acts on through TOKENLEDGER_DUCKDB_MEMORY instead (the CLI says so).
  */
-import { AppError } from '../../core/index.ts';
-import { OUT_OF_MEMORY } from '../store.ts';
+import { AppError, OUT_OF_MEMORY } from '../../core/index.ts';
 
 export const isOutOfMemory = (e: unknown): boolean =>
   e instanceof Error && /^Out of Memory Error/.test(e.message);
