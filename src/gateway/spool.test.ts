@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import {
+  existsSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -220,6 +221,76 @@ test('full segments are synced and closed off the event loop, and close waits fo
   const again = open(dir, fakeStore());
   await again.flush();
   assert.equal(again.stats().written, 200);
+});
+
+test("a group write the file system refuses fails that turn's written(), and the spool goes on in a new segment", {
+  skip: existsSync('/usr/bin/prlimit') ? false : 'prlimit (util-linux) is not installed',
+}, async () => {
+  // The file system runs out under a child process: once it has started (tsx and its cache need to write), prlimit
+  // caps the size of any file it writes at 16 KiB, so appending past that fails with EFBIG (Node ignores SIGXFSZ),
+  // as it would on a full disk (ENOSPC; root ignores permissions, so a read-only directory cannot do it).
+  const dir = tempDir();
+  const spoolModule = resolve(import.meta.dirname, 'spool.ts');
+  const child = `
+    const { createSpool } = await import(${JSON.stringify(spoolModule)});
+    const errors = [];
+    const log = { info() {}, warn() {}, error(message) { errors.push(message); } };
+    const spool = createSpool({ dir: ${JSON.stringify(dir)}, write: async () => { throw new Error('down'); },
+      batchSize: 100000, flushMs: 3600000, onStoreDown: 'serve', log });
+    console.log('READY');
+    await new Promise((go) => process.stdin.once('data', go));
+    const ok = [], failed = [];
+    for (let turn = 0; turn < 40; turn++) {
+      for (let i = turn * 50; i < turn * 50 + 50; i++) spool.append({ id: 'req-' + i, costPicos: BigInt(i) });
+      try { await spool.written(); ok.push(turn); } catch (e) { failed.push({ turn, code: e.code }); }
+    }
+    await spool.close();
+    console.log(JSON.stringify({ ok, failed, errors }));
+    process.stdin.destroy();`;
+  const proc = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', child], {
+    cwd: resolve(import.meta.dirname, '../..'),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  proc.stderr.on('data', (d) => (err += d));
+  const exited = new Promise<number | null>((ok) => proc.once('exit', ok));
+  await new Promise<void>((ready) =>
+    proc.stdout.on('data', (d) => {
+      out += d;
+      if (out.includes('READY\n')) ready();
+    }),
+  );
+  const limit = spawnSync('prlimit', [`--pid=${proc.pid}`, '--fsize=16384:16384'], {
+    encoding: 'utf8',
+  });
+  assert.equal(limit.status, 0, limit.stderr);
+  proc.stdin.write('go\n');
+  assert.equal(await exited, 0, err);
+  const result = JSON.parse(out.slice(out.indexOf('READY\n') + 6)) as {
+    ok: number[];
+    failed: { turn: number; code: string }[];
+    errors: string[];
+  };
+  assert.ok(result.failed.length >= 2, `failed turns: ${JSON.stringify(result.failed)}`);
+  assert.ok(result.failed.every((f) => f.code === 'gateway.spool_write_failed'));
+  assert.ok(result.ok.length >= 20, `turns written: ${result.ok.length}`);
+  assert.ok(result.errors.includes('spool: cannot write records'));
+  // Everything a resolved written() covered is there, once; of a refused turn only whole lines that made it in.
+  const store = fakeStore();
+  const again = open(dir, store);
+  await again.flush();
+  const got = ids(store.written);
+  assert.equal(new Set(got).size, got.length, 'no record twice');
+  const all = new Set(range(2000));
+  assert.ok(
+    got.every((id) => all.has(id)),
+    'nothing but the records appended',
+  );
+  const have = new Set(got);
+  for (const turn of result.ok)
+    for (const id of range(50, turn * 50))
+      assert.ok(have.has(id), `${id} (turn ${turn}) is missing`);
 });
 
 describe('spool: cadence', () => {
