@@ -87,7 +87,7 @@ export async function main(ctx: CliContext): Promise<number> {
   } catch (e: unknown) {
     if (isAppError(e)) {
       ctx.stderr.write(`tokenledger ${name}: ${e.message}\n`);
-      if (e.code === OUT_OF_MEMORY && !e.message.includes('TOKENLEDGER_DUCKDB_MEMORY'))
+      if (e.code === OUT_OF_MEMORY)
         ctx.stderr.write(
           `  DuckDB's memory limit is what ran out: set TOKENLEDGER_DUCKDB_MEMORY (e.g. 1GB; ingests run with 200MB) and run it again.\n`,
         );

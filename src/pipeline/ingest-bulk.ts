@@ -94,9 +94,10 @@ export async function ingestBulk(
       summary.duplicates -= carried.rows;
     } catch (again: unknown) {
       if (!isAppError(again) || again.code !== OUT_OF_MEMORY) throw again;
+      // The CLI adds which setting raises the limit, as for any out-of-memory error.
       throw new AppError(
         OUT_OF_MEMORY,
-        `${again.message}, even one row group at a time. Raise DuckDB's memory limit for this ingest, e.g. TOKENLEDGER_DUCKDB_MEMORY=1GB, and run it again: what was committed is kept.`,
+        `${again.message}, even one row group at a time; what was committed is kept`,
         { cause: again },
       );
     }

@@ -27,7 +27,7 @@ DuckDB path, which reads --group N files at a time, default 64); a killed run lo
 one uncommitted batch.
 Re-running is safe: finished files are skipped, records are deduplicated on requestId, and an
 interrupted run resumes where it stopped.
-Memory: DuckDB gets 200MB (TOKENLEDGER_DUCKDB_MEMORY=1GB gives it more). Records too wide for it
+Memory: DuckDB gets ${INGEST.memoryLimit} (TOKENLEDGER_DUCKDB_MEMORY=1GB gives it more). Records too wide for it
 (request metadata near Bedrock's 16 × 256 characters) go again in smaller pieces, and the summary
 says so; TOKENLEDGER_LOW_MEMORY=1 trades CPU for less memory.
 Exit code: 0 all ingested, 3 some lines rejected (see the rejects file), 1 error, 2 usage error.`;
@@ -65,7 +65,7 @@ export async function ingestCommand(ctx: CliContext): Promise<number> {
         ...(flags.batch === undefined
           ? {}
           : {
-              batchLines: Math.max(1, int(flags, 'batch', 10_000)),
+              batchLines: Math.max(1, int(flags, 'batch', 0)),
               bulkCommitRows: Math.max(1, int(flags, 'batch', 0)),
             }),
         bulkGroupFiles: Math.max(1, int(flags, 'group', 64)),

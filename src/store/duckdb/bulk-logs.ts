@@ -18,7 +18,7 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { limiter } from '../../core/index.ts';
+import { limiter, OUT_OF_MEMORY } from '../../core/index.ts';
 import {
   type BulkFile,
   type BulkLogLoader,
@@ -47,7 +47,7 @@ import {
   stageSql,
   unhandSql,
 } from './bulk-logs.sql.ts';
-import { firstLine, isOutOfMemory, writeError } from './write-error.ts';
+import { writeError } from './write-error.ts';
 
 /** Writes map rows as NDJSON for DuckDB's read_json (small files: one row per distinct key). */
 export function writeMapFile(dir: string, name: string, items: readonly object[]): string {
@@ -357,12 +357,8 @@ async function setCheckpoints(
   );
 }
 
-/** An out-of-memory failure says what a commit made durable before it (BulkOutOfMemory). */
-const writeFailed = (e: unknown, committed: ConstructorParameters<typeof BulkOutOfMemory>[1]) =>
-  isOutOfMemory(e)
-    ? new BulkOutOfMemory(
-        `bulk insert ran out of memory: ${firstLine((e as Error).message)}`,
-        committed,
-        e,
-      )
-    : writeError('bulk insert', e);
+/** The store's write error; an out-of-memory one also says what a commit made durable before it (BulkOutOfMemory). */
+function writeFailed(e: unknown, committed: ConstructorParameters<typeof BulkOutOfMemory>[1]) {
+  const error = writeError('bulk insert', e);
+  return error.code === OUT_OF_MEMORY ? new BulkOutOfMemory(error.message, committed, e) : error;
+}

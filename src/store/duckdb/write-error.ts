@@ -5,18 +5,15 @@
  */
 import { AppError, OUT_OF_MEMORY } from '../../core/index.ts';
 
-export const isOutOfMemory = (e: unknown): boolean =>
-  e instanceof Error && /^Out of Memory Error/.test(e.message);
-
 /** `what` failed: "writing a batch", "bulk insert"… */
 export function writeError(what: string, e: unknown): AppError {
   const message = (e as Error).message;
-  return isOutOfMemory(e)
-    ? new AppError(OUT_OF_MEMORY, `${what} ran out of memory: ${firstLine(message)}`, { cause: e })
+  return /^Out of Memory Error/.test(message)
+    ? new AppError(OUT_OF_MEMORY, `${what} ran out of memory: ${message.split('\n')[0]}`, {
+        cause: e,
+      })
     : new AppError('store.write_failed', `${what} failed: ${message}`, {
         cause: e,
         retryable: true,
       });
 }
-
-export const firstLine = (message: string): string => message.split('\n')[0] as string;
