@@ -3,8 +3,9 @@
  * line `BENCH_RESULT {…}` with the step's result plus peak RSS (VmHWM and maxRSS) and
  * CPU seconds (of the step alone, and of the whole process including start-up).
  */
-// First: sets the allocator's environment before DuckDB loads, as the CLI does.
+// First: sets the allocator's environment before DuckDB loads, and an ingest step's heap, as the CLI does.
 import '../src/store/duckdb/allocator.ts';
+import './heap-first.ts';
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { GATEWAY_STEPS, type GatewayArgs } from './steps-gateway.ts';

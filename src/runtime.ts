@@ -4,10 +4,10 @@
  */
 
 import { dirname, resolve } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
 import type { Attributor } from './attribute/index.ts';
 import { createAttributor } from './attribute/index.ts';
 import { type Config, loadConfig } from './config/index.ts';
+import { compactOldGeneration } from './core/index.ts';
 import type { Normaliser } from './normalise/index.ts';
 import { createNormaliser } from './normalise/index.ts';
 import {
@@ -55,11 +55,7 @@ export interface RuntimeOptions {
   readonly memoryLimit?: string;
   /** DuckDB threads per connection (default 2). */
   readonly threads?: number;
-  /**
-   * Let V8's heap grow to at most twice what is live after a full collection (`--heap-growing-percent=100`, for the
-   * whole process) rather than up to four times: a batch job's short-lived rows otherwise piled up as ~200 MB of
-   * garbage between collections (the demo's 90k records row by row: peak RSS 553 → 443 MB, +8 % CPU).
-   */
+  /** A batch job's old generation (core/heap.ts compactOldGeneration), for the whole process. */
   readonly compactHeap?: boolean;
 }
 
@@ -120,7 +116,7 @@ const isOn = (v: string | undefined): boolean =>
   v !== undefined && /^(1|true|yes|on)$/i.test(v.trim());
 
 export async function openRuntime(opts: RuntimeOptions): Promise<Runtime> {
-  if (opts.compactHeap) setFlagsFromString('--heap-growing-percent=100');
+  if (opts.compactHeap) compactOldGeneration();
   const pricing = openPricing(opts);
   const store = await createDuckDbStore({
     path: opts.db,

@@ -3,7 +3,7 @@
  * The tokenledger command line. The only place that reads argv and process.env and maps errors to exit codes.
  */
 import { readFileSync } from 'node:fs';
-import { isAppError, OUT_OF_MEMORY } from '../core/index.ts';
+import { isAppError, OUT_OF_MEMORY, smallYoungGeneration } from '../core/index.ts';
 import type { CliContext } from './context.ts';
 import { EXIT } from './exit.ts';
 
@@ -101,6 +101,8 @@ export async function main(ctx: CliContext): Promise<number> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/tokenledger')) {
+  // Before the command's modules load (core/heap.ts): ingest's peak memory must not grow with its input.
+  if (process.argv[2] === 'ingest') smallYoungGeneration();
   const code = await main({
     argv: process.argv.slice(2),
     env: process.env,

@@ -3,6 +3,7 @@
  */
 export * from './concurrency.ts';
 export * from './errors.ts';
+export * from './heap.ts';
 export * from './logger.ts';
 export * from './money.ts';
 export * from './proxy.ts';
