@@ -90,6 +90,33 @@ export const createBulkMapsSql = (): string[] =>
   MAP_KINDS.map(
     (kind) => `CREATE OR REPLACE TEMP TABLE ${BULK_MAPS[kind]} (${MAPS[kind].columns})`,
   );
+/**
+ * A price map whose rows carry their model's normalisation (the model map joined in): what `pricedCtes` joins, once.
+ * Every join costs the statement a hash table of at least ~8 MB of DuckDB's memory however few its rows (one block
+ * per radix partition), so the insert joins two maps, not three. `keys`: only the rows of those price keys.
+ */
+const pricedMapSql = (target: string, keys?: string) => `CREATE OR REPLACE TEMP TABLE ${target} AS
+SELECT p.*, m.model, m.profile, m.scope, m.geo, m.model_form, m.unresolved, m.model_id IS NOT NULL AS has_model
+FROM ${BULK_MAPS.prices} p LEFT JOIN ${BULK_MAPS.models} m ON m.model_id = p.model_id${
+  keys === undefined ? '' : `\nSEMI JOIN (${keys}) g ON ${sameKey('prices', 'p', 'g')}`
+}`;
+
+/**
+ * The maps one insert joins: the run's maps cut down to the keys of the group it inserts. The run's maps grow with
+ * the distinct keys it meets (identities × metadata values, model × Region × tier × account × day); joined whole, a
+ * map larger than the group made DuckDB build the join's hash table on the group's rows, every column of them,
+ * instead (1M records in: up to 48 MB of hash tables for a group of 30k rows, under the ingest's 200 MB). Cut, a map
+ * is the rows the group uses. Made once per group, before its first part inserts.
+ */
+export const GROUP_MAPS = { priced: 'bulk_group_priced', attributions: 'bulk_group_attributions' };
+const groupKeys = (kind: MapKind, staged: string) =>
+  `SELECT DISTINCT ${MAPS[kind].key.join(', ')} FROM ${staged}.staged`;
+export const groupMapsSql = (staged: string): string[] => [
+  pricedMapSql(GROUP_MAPS.priced, groupKeys('prices', staged)),
+  `CREATE OR REPLACE TEMP TABLE ${GROUP_MAPS.attributions} AS
+SELECT m.* FROM ${BULK_MAPS.attributions} m
+SEMI JOIN (${groupKeys('attributions', staged)}) g ON ${sameKey('attributions', 'm', 'g')}`,
+];
 export const addBulkMapSql = (kind: MapKind, file: string) => `
 INSERT INTO ${BULK_MAPS[kind]}
 SELECT DISTINCT ON (${MAPS[kind].key.join(', ')}) * FROM ${readMap(kind, file)} n
@@ -295,30 +322,31 @@ export const DROP_STAGED_SQL = [
   'DROP TABLE IF EXISTS bulk_new_attributions',
 ];
 
-/** The map tables reprice reads (temporary, on its connection), created from NDJSON files. */
+/** The map reprice joins (temporary, on its connection), made from NDJSON files. */
+const REPRICE_MAP = 'bulk_priced';
 export const mapTablesSql = (models: string, prices: string): string[] => [
   `CREATE OR REPLACE TEMP TABLE ${BULK_MAPS.models} AS SELECT * FROM ${readMap('models', models)}`,
   `CREATE OR REPLACE TEMP TABLE ${BULK_MAPS.prices} AS SELECT * FROM ${readMap('prices', prices)}`,
+  pricedMapSql(REPRICE_MAP),
 ];
 
 /**
- * Rows of `source` joined with their model and price maps and priced exactly as price-record.ts prices (rates in
+ * Rows of `source` joined with their priced map (`pricedMapSql`) and priced exactly as price-record.ts prices (rates in
  * pico-USD per token; discounts compounded into num/den and rounded half up once per record). `source` has the
  * columns model_id, region, tier (null: unknown), account, day (UTC, YYYY-MM-DD), the four token counts (cache
  * writes as one total) and write_1h (null: TTL unknown). A row without its maps fails the statement rather than
  * vanish from an inner join. Used by the bulk insert and by reprice.
  */
-const pricedCtes = (source: string, maps = BULK_MAPS) => `
+const pricedCtes = (source: string, pricedMap: string) => `
 j AS (
-  SELECT r.*, m.model, m.profile, m.scope, m.geo, m.model_form, m.unresolved,
-    m.model_id IS NULL OR p.model_id IS NULL AS unmapped,
+  SELECT r.*, p.model, p.profile, p.scope, p.geo, p.model_form, p.unresolved,
+    p.model_id IS NULL OR NOT p.has_model AS unmapped,
     p.price_id, p.tier_unknown, p.unpriced, p.early, p.regional, p.override, p.disc_num, p.disc_den,
     least(coalesce(r.write_1h, 0), r.cache_write_tokens) AS w1,
     p.lc_threshold IS NOT NULL AND r.input_tokens + r.cache_read_tokens + r.cache_write_tokens > p.lc_threshold AS lc,
     p.r_in, p.r_out, p.r_read, p.r_w5, p.r_w1, p.lc_in, p.lc_out, p.lc_read, p.lc_w5, p.lc_w1
   FROM ${source} r
-  LEFT JOIN ${maps.models} m ON m.model_id = r.model_id
-  LEFT JOIN ${maps.prices} p ON p.model_id = r.model_id AND p.region = r.region AND p.tier IS NOT DISTINCT FROM r.tier
+  LEFT JOIN ${pricedMap} p ON p.model_id = r.model_id AND p.region = r.region AND p.tier IS NOT DISTINCT FROM r.tier
     AND p.account = r.account AND p.day = r.day
 ), k AS (
   SELECT *, cache_write_tokens - w1 AS w5,
@@ -384,7 +412,7 @@ WITH existing AS MATERIALIZED (
   SELECT DISTINCT request_id FROM usage
   WHERE ts BETWEEN epoch_ms($2::BIGINT - 86400000) AND epoch_ms($3::BIGINT + 86400000)
     AND request_id IN (SELECT request_id FROM ${source})
-), ${pricedCtes(source, BULK_MAPS)}
+), ${pricedCtes(source, GROUP_MAPS.priced)}
 SELECT c.request_id, c.ts, c.account, c.region, c.inference_region, c.operation, c.model_id, c.model,
   c.profile, c.scope, c.geo, c.model_form, coalesce(c.tier, 'standard'), c.input_tokens, c.output_tokens,
   c.cache_read_tokens, c.w5, c.w1, c.latency_ms, c.first_byte_ms, c.error_code, c.identity_arn, a.team, a."user",
@@ -394,7 +422,7 @@ SELECT c.request_id, c.ts, c.account, c.region, c.inference_region, c.operation,
   c.price_id, $1, ${flagsSql('tier_unknown')}, [${sources.map(lit).join(', ')}][c.file + 1], c.line,
   now()::TIMESTAMP
 FROM c
-LEFT JOIN ${BULK_MAPS.attributions} a ON a.identity_arn IS NOT DISTINCT FROM c.identity_arn
+LEFT JOIN ${GROUP_MAPS.attributions} a ON a.identity_arn IS NOT DISTINCT FROM c.identity_arn
   AND a.md_key IS NOT DISTINCT FROM c.md_key AND a.aip IS NOT DISTINCT FROM c.aip
 ANTI JOIN existing e ON e.request_id = c.request_id
 ${
@@ -429,7 +457,7 @@ export const REPRICE_KEYS_SQL = {
  */
 export const REPRICED_SQL = `
 CREATE OR REPLACE TEMP TABLE repriced AS
-WITH ${pricedCtes(STORED_AS_STAGED)}, h AS (
+WITH ${pricedCtes(STORED_AS_STAGED, REPRICE_MAP)}, h AS (
   -- A model id that resolved when it was stored but not now (an application inference profile missing from this
   -- configuration) is held as stored: re-pricing never throws away what an earlier configuration knew.
   SELECT *, ${flagsSql('was_tier_unknown')} AS new_flags,

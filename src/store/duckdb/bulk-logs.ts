@@ -36,6 +36,7 @@ import {
   compressStagedSql,
   createBulkMapsSql,
   DROP_STAGED_SQL,
+  groupMapsSql,
   insertSql,
   KEYS_SQL,
   keepValidSql,
@@ -263,7 +264,10 @@ export function createBulkLogLoader(
                       inTransaction = true;
                     }
                     // Temporary tables: the maps stay once added, whichever transaction added them.
-                    if (i === 0) await addMaps(maps);
+                    if (i === 0) {
+                      await addMaps(maps);
+                      for (const sql of groupMapsSql(staged)) await writeConn.run(sql);
+                    }
                     const n = Number(
                       (
                         await writeConn.run(
