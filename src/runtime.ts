@@ -31,9 +31,11 @@ import { createDuckDbStore, type Store } from './store/index.ts';
  * input: a small DuckDB memory limit (`memoryLimit`), one DuckDB thread per connection (the bulk path keeps two
  * statements running at once, one group staging while the previous commits, and two one-thread statements beat two
  * two-thread ones on two cores: measured 5.2 s vs 6.5 s wall, 5.8 s vs 8.7 s CPU for 100k records), and a compact
- * JS heap (`compactHeap`).
+ * JS heap (`compactHeap`). The limit: 1M records ingest under 170 MB (160 MB ran out; the bulk insert then retries
+ * its uncommitted files more slowly), and each 20 MB less is ~20 MB less peak RSS (1M records: 375–377 MB at 180 MB,
+ * 391–402 MB at 200 MB).
  */
-export const INGEST = { memoryLimit: '200MB', threads: 1, compactHeap: true } as const;
+export const INGEST = { memoryLimit: '180MB', threads: 1, compactHeap: true } as const;
 /**
  * DuckDB threads for the servers (`gateway`, `serve`): their store work is a batch of calls every second or so, which
  * a second DuckDB thread did not speed up; it only contended for the cores with the event loop (measured with the
@@ -48,9 +50,9 @@ export interface RuntimeOptions {
   readonly env: NodeJS.ProcessEnv;
   readonly readOnly?: boolean;
   /**
-   * DuckDB's memory limit. Ingest runs with a small one (peak RSS stays near flat as input grows: measured ~475 MB
-   * at 100k records and ~556 MB at 1M with 200MB, against 563/902 MB with 512MB, at the same speed); reports
-   * with a larger one. $TOKENLEDGER_DUCKDB_MEMORY overrides both.
+   * DuckDB's memory limit. Ingest runs with a small one (INGEST: peak RSS stays near flat as input grows, at the
+   * same speed as with 512MB, which measured 563/902 MB at 100k/1M records); reports with a larger one.
+   * $TOKENLEDGER_DUCKDB_MEMORY overrides both.
    */
   readonly memoryLimit?: string;
   /** DuckDB threads per connection (default 2). */

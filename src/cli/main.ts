@@ -89,7 +89,7 @@ export async function main(ctx: CliContext): Promise<number> {
       ctx.stderr.write(`tokenledger ${name}: ${e.message}\n`);
       if (e.code === OUT_OF_MEMORY)
         ctx.stderr.write(
-          `  DuckDB's memory limit is what ran out: set TOKENLEDGER_DUCKDB_MEMORY (e.g. 1GB; ingests run with 200MB) and run it again.\n`,
+          `  DuckDB's memory limit is what ran out: set TOKENLEDGER_DUCKDB_MEMORY (e.g. 1GB) and run it again.\n`,
         );
       return e.code === 'cli.usage' || e.code.startsWith('analyse.bad_') ? EXIT.usage : EXIT.error;
     }

@@ -30,7 +30,7 @@ export const STAGE_AHEAD = 3;
 /**
  * How the files a run had not committed go again when DuckDB ran out of its memory limit (rows much wider than
  * usual: request metadata near Bedrock's 16 × 256 characters): no group staged ahead, one row group per transaction.
- * Measured on 300k records with ~3.5 KB of metadata each under the ingest's 200 MB: the usual sizes failed, these
+ * Measured on 300k records with ~3.5 KB of metadata each under a 200 MB limit: the usual sizes failed, these
  * took 24–27 s and peaked at 430–940 MB of RSS (a 1 GB limit: 14 s, 1.7 GB).
  */
 export const LEAN_SIZES = { stageAhead: 0, commitRows: 122_880 } as const;

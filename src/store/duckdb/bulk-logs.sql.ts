@@ -105,7 +105,7 @@ FROM ${BULK_MAPS.prices} p LEFT JOIN ${BULK_MAPS.models} m ON m.model_id = p.mod
  * The maps one insert joins: the run's maps cut down to the keys of the group it inserts. The run's maps grow with
  * the distinct keys it meets (identities × metadata values, model × Region × tier × account × day); joined whole, a
  * map larger than the group made DuckDB build the join's hash table on the group's rows, every column of them,
- * instead (1M records in: up to 48 MB of hash tables for a group of 30k rows, under the ingest's 200 MB). Cut, a map
+ * instead (1M records in: up to 48 MB of hash tables for a group of 30k rows, under a 200 MB limit). Cut, a map
  * is the rows the group uses. Made once per group, before its first part inserts.
  */
 export const GROUP_MAPS = { priced: 'bulk_group_priced', attributions: 'bulk_group_attributions' };

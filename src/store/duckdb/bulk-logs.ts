@@ -62,7 +62,7 @@ export function writeMapFile(dir: string, name: string, items: readonly object[]
 
 /**
  * Rows per transaction of a run: two row groups. Fewer write more of every group through the WAL; more measured no
- * faster and, under the ingest's 200 MB memory limit, sometimes ran out of memory. An interrupted run redoes at most
+ * faster and, under a 200 MB memory limit, sometimes ran out of memory. An interrupted run redoes at most
  * this many rows.
  */
 export const BULK_COMMIT_ROWS = 2 * 122_880;
