@@ -6,7 +6,7 @@
  * JSON answers and writes stream chunks as they arrive, never before.
  */
 import { randomUUID } from 'node:crypto';
-import type { RawUsage, Tier, Tokens } from '../core/index.ts';
+import { isAppError, type RawUsage, type Tier, type Tokens } from '../core/index.ts';
 import { authorised, handleAdmin } from './admin.ts';
 import type { GatewayReservation } from './config.ts';
 import { roleSessionName } from './credentials.ts';
@@ -819,9 +819,22 @@ export function createGateway(deps: GatewayDeps): Gateway {
       stats.requests++;
       route(req, res).catch((e: unknown) => {
         // Never crash the server on one request.
-        if (!res.headersSent) bedrockError(res, 500, 'InternalServerException', 'gateway error');
-        else res.destroy();
-        void e;
+        if (res.headersSent) {
+          res.destroy();
+          return;
+        }
+        // A call is answered only once its record is durable (`recorded`): one that could not be spooled (a full
+        // disk) is refused, saying so. Bedrock has answered it; its record may be lost (the spool logs each failure).
+        const unrecorded = isAppError(e) && e.code === 'gateway.spool_write_failed';
+        reject(
+          res,
+          (req.url ?? '').startsWith('/v1/'),
+          500,
+          'InternalServerException',
+          unrecorded
+            ? 'the call could not be recorded: the gateway cannot write its usage spool'
+            : 'gateway error',
+        );
       });
     },
     stats: () => stats,

@@ -5,7 +5,6 @@
  * signature. The real AWS SDK calls through it: a JSON answer and an event stream, both in the ledger on exit.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -20,6 +19,7 @@ import { openRuntime } from '../../src/runtime.ts';
 import { runCli } from '../support/cli.ts';
 import { startFakeBedrock } from '../support/fake-bedrock.ts';
 import { HAIKU } from '../support/gateway.ts';
+import { type GatewayProcess, startGatewayProcess } from '../support/gateway-process.ts';
 import { startTestProxy } from '../support/http-proxy.ts';
 import { tempDir } from '../support/temp-dir.ts';
 
@@ -82,44 +82,20 @@ describe('gateway → Bedrock over HTTPS', () => {
     await seed.store.gatewayKeys.put([made.key]);
     await seed.close();
 
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'gateway', '--port', '0', '--db', db],
-      {
-        cwd: ROOT,
-        env: {
-          PATH: process.env.PATH,
-          HOME: dir.path,
-          AWS_REGION: 'us-east-1',
-          AWS_ACCESS_KEY_ID: CREDS.accessKeyId,
-          AWS_SECRET_ACCESS_KEY: CREDS.secretAccessKey,
-          AWS_EC2_METADATA_DISABLED: 'true',
-          AWS_ENDPOINT_URL_BEDROCK_RUNTIME: fake.url,
-          NODE_EXTRA_CA_CERTS: CERT,
-          ...extraEnv,
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let out = '';
-    let err = '';
-    child.stderr.setEncoding('utf8').on('data', (s: string) => {
-      err += s;
-    });
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    let gw: GatewayProcess | null = null;
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no start line: ${out} ${err}`)), 30_000);
-        child.stdout.setEncoding('utf8').on('data', (s: string) => {
-          out += s;
-          const m = /Bedrock gateway on (\S+)/.exec(out);
-          if (m) {
-            clearTimeout(timer);
-            resolve(m[1] as string);
-          }
-        });
-        void exited.then(() => reject(new Error(`the gateway exited: ${err}`)));
+      gw = await startGatewayProcess(db, {
+        PATH: process.env.PATH,
+        HOME: dir.path,
+        AWS_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: CREDS.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: CREDS.secretAccessKey,
+        AWS_EC2_METADATA_DISABLED: 'true',
+        AWS_ENDPOINT_URL_BEDROCK_RUNTIME: fake.url,
+        NODE_EXTRA_CA_CERTS: CERT,
+        ...extraEnv,
       });
+      const url = gw.url;
       const client = new BedrockRuntimeClient({
         region: 'us-east-1',
         endpoint: url,
@@ -144,8 +120,7 @@ describe('gateway → Bedrock over HTTPS', () => {
           ['ConverseStream', 'sigv4', `localhost:${fake.port}`],
         ],
       );
-      child.kill('SIGTERM');
-      assert.equal(await exited, 0, err);
+      assert.equal(await gw.stop(), 0, gw.logs());
 
       const rt = await openRuntime({ db, configPath: undefined, env: {} });
       try {
@@ -177,9 +152,9 @@ describe('gateway → Bedrock over HTTPS', () => {
         explained.out,
         /\n {2}source {10}the tokenledger gateway \(recorded as it forwarded the call\)\n/,
       );
-      return out + err;
+      return gw.logs();
     } finally {
-      child.kill('SIGKILL');
+      gw?.kill();
       await fake.close();
     }
   }

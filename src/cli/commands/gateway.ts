@@ -356,14 +356,16 @@ export async function gatewayCommand(ctx: CliContext): Promise<number> {
         baseDir: resolve(dbPath(ctx, flags), '..'),
         log: stderrLogger(ctx),
       });
+      // Listening for the signal before saying so: a supervisor may stop it as soon as it reads the line.
+      const stopped = new Promise<void>((res) => {
+        process.once('SIGINT', res);
+        process.once('SIGTERM', res);
+      });
       print(
         ctx,
         `Bedrock gateway on ${running.url} (OpenAI: ${running.url}/v1), budget counters ${running.counters}. Ctrl-C stops it.`,
       );
-      await new Promise<void>((res) => {
-        process.once('SIGINT', res);
-        process.once('SIGTERM', res);
-      });
+      await stopped;
       await running.close();
     },
     { threads: SERVER_THREADS },

@@ -53,16 +53,18 @@ export async function serveCommand(ctx: CliContext): Promise<number> {
         await gateway.close();
         throw e;
       }
+      // Listening for the signal before saying so: a supervisor may stop it as soon as it reads the line.
+      const stopped = new Promise<void>((res) => {
+        process.once('SIGINT', res);
+        process.once('SIGTERM', res);
+      });
       print(
         ctx,
         `Bedrock gateway on ${gateway.url} (OpenAI: ${gateway.url}/v1), budget counters ${gateway.counters}` +
           (collector === null ? '' : `; OTLP/HTTP receiver on ${collector.url}`) +
           '. Ctrl-C stops them.',
       );
-      await new Promise<void>((res) => {
-        process.once('SIGINT', res);
-        process.once('SIGTERM', res);
-      });
+      await stopped;
       await Promise.all([gateway.close(), collector?.close()]);
     },
     { threads: SERVER_THREADS },
