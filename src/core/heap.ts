@@ -19,8 +19,8 @@ export function compactOldGeneration(): void {
  * results do, and keeps it so. The flag governs growth from then on: it must be set before the job's modules load
  * (the CLI does so for `ingest`; set in openRuntime, after them, it saved nothing). Measured with `tokenledger
  * ingest`, interleaved pairs: 1M records 398–410 vs 415–425 MB peak RSS at the same CPU; 100k records in 6,667 small
- * files (row by row) 325–334 vs 370–383 MB, but ~15 % more CPU, as in the demo (483–487 vs 572–606 MB, 32 vs 26–29
- * CPU-s), which is why `demo` and `start` keep V8's default.
+ * files (row by row) 325–336 vs 354–383 MB, but 7–15 % more CPU (five pairs); in the demo, which generates its logs
+ * in JS first, 483–487 vs 572–606 MB but 32 vs 26–29 CPU-s, which is why `demo` and `start` keep V8's default.
  */
 export function smallYoungGeneration(): void {
   setFlagsFromString('--semi-space-growth-factor=1');
