@@ -182,6 +182,17 @@ interface Call {
   readonly openai: { stream: boolean; includeUsage: boolean } | null;
 }
 
+/** The OpenAI-compatible routes: chat completions and the model list, with or without the SDK's `/v1`. */
+const OPENAI_CHAT_PATHS = new Set(['/v1/chat/completions', '/chat/completions']);
+const OPENAI_MODELS_PATH = /^(?:\/v1)?\/models(?:\/([^/]+))?$/;
+const isOpenAiPath = (path: string): boolean =>
+  OPENAI_CHAT_PATHS.has(path) || OPENAI_MODELS_PATH.test(path);
+const pathOf = (req: GatewayRequest): string => {
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  return q < 0 ? url : url.slice(0, q);
+};
+
 export function createGateway(deps: GatewayDeps): Gateway {
   const now = deps.now ?? Date.now;
   const { options } = deps;
@@ -744,16 +755,14 @@ export function createGateway(deps: GatewayDeps): Gateway {
   };
 
   const route = async (req: GatewayRequest, res: GatewayResponse): Promise<void> => {
-    const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    const path = q < 0 ? url : url.slice(0, q);
+    const path = pathOf(req);
     if (req.method === 'POST') {
       const model = parseModelPath(path);
       if (model !== null) {
         if ('bad' in model) return reject(res, false, 400, 'ValidationException', model.bad);
         return await modelCall(req, res, model.op, model.modelId, null, null);
       }
-      if (path === '/v1/chat/completions' || path === '/chat/completions') {
+      if (OPENAI_CHAT_PATHS.has(path)) {
         let body: Buffer;
         try {
           body = await readBody(req, options.maxBodyBytes);
@@ -791,7 +800,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       );
     if (req.method === 'GET' && path === '/metrics') return await metrics(req, res);
     if (req.method === 'GET') {
-      const m = /^(?:\/v1)?\/models(?:\/([^/]+))?$/.exec(path);
+      const m = OPENAI_MODELS_PATH.exec(path);
       if (m !== null) {
         let id: string | null = null;
         try {
@@ -828,7 +837,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
         const unrecorded = isAppError(e) && e.code === 'gateway.spool_write_failed';
         reject(
           res,
-          (req.url ?? '').startsWith('/v1/'),
+          isOpenAiPath(pathOf(req)),
           500,
           'InternalServerException',
           unrecorded

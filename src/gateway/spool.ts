@@ -41,7 +41,7 @@ import {
 } from 'node:fs';
 import { open, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AppError, errorMessage, type Logger } from '../core/index.ts';
+import { AppError, errorMessage, type Logger, writeAll } from '../core/index.ts';
 
 /** What a lines writer may report: lines it could not read (counted with `corruptLines`, never retried). */
 export interface LinesOutcome {
@@ -612,11 +612,6 @@ function countLines(data: Buffer, from: number): number {
     pos = nl + 1;
   }
   return n;
-}
-
-function writeAll(fd: number, buf: Buffer): void {
-  let off = 0;
-  while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
 }
 
 /** Makes a new file's directory entry durable. */

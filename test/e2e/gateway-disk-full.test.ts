@@ -74,6 +74,16 @@ async function scenario(
       requestId: r.headers.get('x-amzn-requestid'),
     };
   };
+  /** One OpenAI-style chat call (the SDK's path without `/v1`): its status and the error's message. */
+  const chat = async (n: number) => {
+    const r = await fetch(`${gw.url}/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${plaintext}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: HAIKU, messages: [{ role: 'user', content: `chat ${n}` }] }),
+    });
+    const body = (await r.json()) as { error?: { message?: string; type?: string } };
+    return { status: r.status, error: body.error ?? null };
+  };
   const answered: string[] = [];
   try {
     for (let n = 0; n < 3; n++) {
@@ -96,6 +106,16 @@ async function scenario(
       assert.match(String(r.message), /could not be recorded/);
     }
     for (const r of full) if (r.status === 200) answered.push(r.requestId as string);
+    // An OpenAI caller is refused in its own dialect.
+    const chats = [];
+    for (let n = 0; n < 6; n++) chats.push(await chat(n));
+    const refusedChats = chats.filter((r) => r.status !== 200);
+    assert.ok(refusedChats.length >= 1, JSON.stringify(chats));
+    for (const r of refusedChats) {
+      assert.equal(r.status, 500, JSON.stringify(r));
+      assert.equal(r.error?.type, 'api_error');
+      assert.match(String(r.error?.message), /could not be recorded/);
+    }
 
     // Room again: calls go through, and the gateway said what went wrong.
     const room = spawnSync('prlimit', [`--pid=${gw.pid}`, '--fsize=unlimited'], {
@@ -109,7 +129,7 @@ async function scenario(
     }
     assert.match(gw.logs(), /spool: cannot write records/);
     // Every call reached Bedrock (the refused ones were billed too).
-    assert.equal(fake.requests.length, 45);
+    assert.equal(fake.requests.length, 51);
     assert.equal(await gw.stop(), 0, gw.logs());
   } finally {
     gw.kill();
@@ -141,8 +161,8 @@ async function scenario(
       [],
       'no call twice',
     );
-    // The refused calls' records may have made it in before their turn's write failed: of the 45 calls, none else.
-    assert.ok(recorded.size <= 45, String(recorded.size));
+    // The refused calls' records may have made it in before their turn's write failed: of the 51 calls, none else.
+    assert.ok(recorded.size <= 51, String(recorded.size));
     conn.closeSync();
   } finally {
     ledger.closeSync();

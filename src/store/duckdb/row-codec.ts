@@ -3,8 +3,8 @@
  * columns drives both, so they cannot drift. Keys are short (`c0`, `c1`…) and values pre-encoded: this runs once
  * per ingested record.
  */
-import { closeSync, openSync, writeSync } from 'node:fs';
-import type { AttributedRecord } from '../../core/index.ts';
+import { closeSync, openSync } from 'node:fs';
+import { type AttributedRecord, writeAll } from '../../core/index.ts';
 import type { EncodedUsage } from '../store.ts';
 
 type Encode = (r: AttributedRecord) => string;
@@ -306,11 +306,6 @@ export function writeLines(file: string, lines: readonly string[]): void {
   } finally {
     closeSync(fd);
   }
-}
-
-/** writeSync may write less than asked (a signal, a nearly full disk): the rest goes in further writes. */
-function writeAll(fd: number, bytes: Uint8Array): void {
-  for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at);
 }
 
 function before(a: AttributedRecord['source'], uri: string, line: number): boolean {
