@@ -176,7 +176,7 @@ interface Call {
   modelId: string;
   readonly requestedModel: string;
   readonly started: number;
-  readonly metadata: Record<string, string>;
+  readonly metadata: Readonly<Record<string, string>>;
   readonly tier: Tier;
   readonly ticket: Ticket;
   readonly openai: { stream: boolean; includeUsage: boolean } | null;

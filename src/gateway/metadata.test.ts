@@ -1,7 +1,8 @@
 /** Request metadata into a Converse body: written in without re-serialising the caller's bytes when it can be. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { withRequestMetadata } from './metadata.ts';
+import { newKey } from './keys.ts';
+import { buildMetadata, withRequestMetadata } from './metadata.ts';
 
 const md = { team: 'search', gateway_key: 'k1' };
 const inject = (text: string) =>
@@ -33,4 +34,41 @@ test('a body that has requestMetadata (even null) is serialised again with it re
     assert.equal(out.match(/requestMetadata/g)?.length, 1);
     assert.deepEqual(JSON.parse(out), { messages: [], requestMetadata: md });
   }
+});
+
+test("buildMetadata: a key's entries are made once and never changed by a call that adds to them", () => {
+  const key = newKey(
+    {
+      name: 'k',
+      team: 'search',
+      user: 'ana@example.com',
+      feature: null,
+      project: null,
+      environment: 'prod',
+    },
+    0,
+    null,
+  ).key;
+  const plain = buildMetadata(key, null, null);
+  assert.equal(
+    buildMetadata(key, null, null),
+    plain,
+    'the same object for a call that adds nothing',
+  );
+  assert.equal(buildMetadata(key, { n: 1 }, ''), plain, 'non-string caller values add nothing');
+  const withMore = buildMetadata(key, { team: 'other', ticket: 'T-1' }, 'sess-1');
+  assert.deepEqual(withMore, { ...plain, session: 'sess-1', ticket: 'T-1' });
+  assert.deepEqual(plain, {
+    team: 'search',
+    user: 'ana@example.com',
+    environment: 'prod',
+    gateway_key: key.id,
+  });
+  assert.ok(Object.isFrozen(plain));
+  // 16 entries at most: the key's 4, the session, then the caller's first 11.
+  const many = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`k${i}`, `v${i}`]));
+  const full = buildMetadata(key, many, 's');
+  assert.equal(Object.keys(full).length, 16);
+  assert.equal(full.k10, 'v10');
+  assert.equal(full.k11, undefined);
 });

@@ -15,36 +15,57 @@ const BAD_CHARS = /[^a-zA-Z0-9\s:_@$#=/+,.-]/g;
 
 const clean = (s: string): string => s.replace(BAD_CHARS, '_').slice(0, MAX_LEN);
 
+/** Adds one entry unless it is empty, already set (unless `force`), or past the limit of entries. */
+function put(out: Record<string, string>, k: string, v: string, force: boolean): void {
+  const ck = clean(k);
+  if (ck === '' || (!force && ck in out)) return;
+  if (!(ck in out) && Object.keys(out).length >= MAX_ENTRIES) return;
+  out[ck] = clean(v);
+}
+
+/** The key's own entries, made once per key (a rotated or changed key is a new object). */
+const fromKeys = new WeakMap<VirtualKey, Readonly<Record<string, string>>>();
+function keyMetadata(key: VirtualKey): Readonly<Record<string, string>> {
+  let out = fromKeys.get(key);
+  if (out === undefined) {
+    const m: Record<string, string> = {};
+    if (key.team !== null) put(m, 'team', key.team, true);
+    if (key.user !== null) put(m, 'user', key.user, true);
+    if (key.feature !== null) put(m, 'feature', key.feature, true);
+    if (key.project !== null) put(m, 'project', key.project, true);
+    if (key.environment !== null) put(m, 'environment', key.environment, true);
+    put(m, 'gateway_key', key.id, true);
+    out = Object.freeze(m);
+    fromKeys.set(key, out);
+  }
+  return out;
+}
+
 /**
  * The metadata to send: the key's dimensions and id first, then the Claude Code session (from its
  * `x-claude-code-session-id` header) unless the caller set one, then the caller's own entries, at most 16 in all.
+ * A call that adds nothing to its key's entries gets the key's (frozen) object itself.
  */
 export function buildMetadata(
   key: VirtualKey,
   caller: Readonly<Record<string, unknown>> | null,
   session: string | null,
-): Record<string, string> {
-  const out: Record<string, string> = {};
-  let n = 0;
-  const put = (k: string, v: string, force: boolean) => {
-    const ck = clean(k);
-    if (ck === '' || (!force && ck in out)) return;
-    if (!(ck in out)) {
-      if (n >= MAX_ENTRIES) return;
-      n++;
-    }
-    out[ck] = clean(v);
-  };
-  if (key.team !== null) put('team', key.team, true);
-  if (key.user !== null) put('user', key.user, true);
-  if (key.feature !== null) put('feature', key.feature, true);
-  if (key.project !== null) put('project', key.project, true);
-  if (key.environment !== null) put('environment', key.environment, true);
-  put('gateway_key', key.id, true);
-  if (session !== null && session !== '' && !(caller !== null && 'session' in caller))
-    put('session', session, false);
+): Readonly<Record<string, string>> {
+  const base = keyMetadata(key);
+  const withSession =
+    session !== null && session !== '' && !(caller !== null && 'session' in caller);
+  let callerEntries = false;
   if (caller !== null)
-    for (const [k, v] of Object.entries(caller)) if (typeof v === 'string') put(k, v, false);
+    for (const k in caller)
+      if (typeof caller[k] === 'string') {
+        callerEntries = true;
+        break;
+      }
+  if (!withSession && !callerEntries) return base;
+  const out: Record<string, string> = { ...base };
+  if (withSession) put(out, 'session', session, false);
+  if (caller !== null)
+    for (const [k, v] of Object.entries(caller)) if (typeof v === 'string') put(out, k, v, false);
   return out;
 }
 

@@ -42,7 +42,13 @@ import {
   type CounterStore,
   createMemoryCounterStore,
 } from './counter-store.ts';
-import { compileDowngrades, compileModelPolicy, type ScopeValues, scopeValues } from './policy.ts';
+import {
+  compileDowngrades,
+  compileModelPolicy,
+  MEMO_MAX,
+  type ScopeValues,
+  scopeValues,
+} from './policy.ts';
 import {
   budgetHeaders,
   budgetRefusal,
@@ -197,6 +203,26 @@ export function createGovernor(config: GatewayConfig, deps: GovernorDeps): Gover
   // Ticket ids are hold ids in a store shared by replicas: unique across processes (and governors), not just here.
   const idPrefix = randomUUID().slice(0, 8);
 
+  /**
+   * Counter keys by rule and scope suffix, made once: the same caller's calls get the same key string, which the
+   * counter store then looks up without hashing it again.
+   */
+  const counterKeys = new Map<object, Map<string, string>>();
+  const counterKey = (rule: { prefix: string }, suffix: string): string => {
+    let keys = counterKeys.get(rule);
+    if (keys === undefined) {
+      keys = new Map();
+      counterKeys.set(rule, keys);
+    }
+    let key = keys.get(suffix);
+    if (key === undefined) {
+      if (keys.size >= MEMO_MAX) keys.clear();
+      key = rule.prefix + suffix;
+      keys.set(suffix, key);
+    }
+    return key;
+  };
+
   const matchAll = <R extends { prefix: string; scope: { match(v: ScopeValues): string | null } }>(
     rules: readonly R[],
     values: ScopeValues,
@@ -204,7 +230,7 @@ export function createGovernor(config: GatewayConfig, deps: GovernorDeps): Gover
     const out: Matched<R>[] = [];
     for (const rule of rules) {
       const suffix = rule.scope.match(values);
-      if (suffix !== null) out.push({ rule, key: rule.prefix + suffix });
+      if (suffix !== null) out.push({ rule, key: counterKey(rule, suffix) });
     }
     return out;
   };

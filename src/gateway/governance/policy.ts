@@ -21,6 +21,9 @@ export function compilePattern(pattern: string): (value: string) => boolean {
   return (value) => re.test(value);
 }
 
+/** Distinct values a memo keeps (suffixes, counter keys) before it starts over: callers come and go. */
+export const MEMO_MAX = 10_000;
+
 /** A compiled scope: which calls it counts and under which counter key. */
 export interface CompiledScope {
   /** The counter key suffix for these values ('' for a shared counter), or null when the scope does not match. */
@@ -42,11 +45,27 @@ export function compileScope(scope: GatewayScope): CompiledScope {
     if (pattern === '*') perValue.push(dim);
     else tests.push({ dim, test: compilePattern(pattern) });
   }
+  const only = perValue.length === 1 ? (perValue[0] as ScopeDimension) : null;
+  /**
+   * With one `*` dimension (the usual `team: '*'` or `key: '*'`): the suffix of each value made once, so every call
+   * of the same caller gets the same string (a map lookup by it needs no hashing again).
+   */
+  const suffixes = new Map<string, string>();
   return {
     perValue,
     match(values) {
       for (const t of tests) if (!t.test(values[t.dim])) return null;
       if (perValue.length === 0) return '';
+      if (only !== null) {
+        const value = values[only];
+        let suffix = suffixes.get(value);
+        if (suffix === undefined) {
+          if (suffixes.size >= MEMO_MAX) suffixes.clear();
+          suffix = `|${only}=${encodeURIComponent(value)}`;
+          suffixes.set(value, suffix);
+        }
+        return suffix;
+      }
       let suffix = '';
       for (const dim of perValue) suffix += `|${dim}=${encodeURIComponent(values[dim])}`;
       return suffix;

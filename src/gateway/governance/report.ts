@@ -158,7 +158,8 @@ export function budgetHeaders(
   cost: bigint,
 ): void {
   const warnings: string[] = [];
-  let tightest: { left: bigint; label: string } | null = null;
+  let tightest = -1;
+  let tightestLeft = 0n;
   for (let i = 0; i < budgets.length; i++) {
     const { rule, key } = budgets[i] as Matched<BudgetRule>;
     const level = levels[i] as CounterLevel;
@@ -171,14 +172,16 @@ export function budgetHeaders(
       warnings.push(`${labelOf(rule, key)} past its soft limit (${formatUsd(rule.soft)} USD)`);
     }
     const left = rule.limit - used - cost;
-    if (rule.block && (tightest === null || left < tightest.left)) {
-      tightest = { left, label: labelOf(rule, key) };
+    if (rule.block && (tightest < 0 || left < tightestLeft)) {
+      tightest = i;
+      tightestLeft = left;
     }
   }
   if (warnings.length > 0) headers['x-tokenledger-budget-warning'] = warnings.join(', ');
-  if (tightest !== null) {
+  if (tightest >= 0) {
+    const { rule, key } = budgets[tightest] as Matched<BudgetRule>;
     headers['x-tokenledger-budget-remaining'] =
-      `${formatUsd(tightest.left)}; budget=${tightest.label}`;
+      `${formatUsd(tightestLeft)}; budget=${labelOf(rule, key)}`;
   }
 }
 
