@@ -140,7 +140,7 @@ function field(value: unknown, key: string): unknown {
 }
 
 /** `throttlingException` (the union member name on the wire) → `ThrottlingException` (the SDK class name). */
-function exceptionName(member: string): string {
+export function exceptionName(member: string): string {
   return member.length === 0
     ? 'UnknownException'
     : member.charAt(0).toUpperCase() + member.slice(1);

@@ -378,8 +378,14 @@ export function createGateway(deps: GatewayDeps): Gateway {
     };
     const onTimeout = () => abort('GatewayTimeout');
     const timer = setTimeout(onTimeout, options.timeoutMs);
+    /** The client went away before its answer was written. */
+    let clientGone = false;
     res.on('close', () => {
-      if (!res.writableEnded) abort('ClientClosedRequest');
+      if (res.writableEnded) return;
+      clientGone = true;
+      // A stream is cut (Bedrock stops generating; what it billed is read from the events seen). A JSON answer is
+      // awaited still: Bedrock bills it whole whatever the client does, and its usage is only in the answer.
+      if (isStreaming(call.op)) abort('ClientClosedRequest');
     });
     let up: UpstreamResponse;
     try {
@@ -420,14 +426,13 @@ export function createGateway(deps: GatewayDeps): Gateway {
           answer = await up.body.all();
         } catch (e) {
           // Aborted (client gone or timeout) or reset before the whole answer came: Bedrock's usage is unknown.
-          await finish(call, requestId, NO_USAGE, aborted ?? 'UpstreamReadError');
-          if (!res.headersSent)
-            bedrockError(
-              res,
-              aborted === 'GatewayTimeout' ? 504 : 502,
-              aborted ?? 'UpstreamReadError',
-              `upstream: ${(e as Error).message}`,
-            );
+          const code = aborted ?? 'UpstreamReadError';
+          await finish(call, requestId, NO_USAGE, code);
+          if (res.headersSent) return;
+          const status = aborted === 'GatewayTimeout' ? 504 : 502;
+          const message = `upstream: ${(e as Error).message}`;
+          if (call.openai !== null) sendJson(res, status, openAiError(status, message, code));
+          else bedrockError(res, status, code, message);
           return;
         }
         clearTimeout(timer);
@@ -437,7 +442,13 @@ export function createGateway(deps: GatewayDeps): Gateway {
             : isConverse(call.op)
               ? usageFromConverseJson(answer)
               : usageFromInvoke(answer, up.headers);
-        await finish(call, requestId, usage, errorType);
+        await finish(
+          call,
+          requestId,
+          usage,
+          errorType ?? (clientGone ? 'ClientClosedRequest' : null),
+        );
+        if (clientGone) return;
         if (call.openai !== null) {
           if (up.status === 200)
             sendJson(
@@ -521,7 +532,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
       if (broken && sse === null) res.destroy(new Error(`upstream stream interrupted (${code})`));
       else if (broken && sse !== null)
         res.end(`data: ${openAiError(502, `upstream stream interrupted (${code})`, code)}\n\n`);
-      else res.end(sse === null ? undefined : sse.end());
+      // After an exception event the OpenAI stream ends with that error: no usage chunk, no [DONE] (a clean end).
+      else res.end(sse === null || outcome.error !== null ? undefined : sse.end());
     } finally {
       clearTimeout(timer);
       // Only an answer left unread needs the upstream request torn down.
@@ -679,7 +691,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
           : { stream: openaiBody.stream, includeUsage: openaiBody.includeUsage },
     };
     if (converse !== null) {
-      if (openaiBody === null) body = withRequestMetadata(body, converse, metadata);
+      // The caller's bytes can be kept (the metadata written in) unless the body changed: an output cap was set.
+      if (openaiBody === null && bound.capOutputTo === null)
+        body = withRequestMetadata(body, converse, metadata);
       else {
         converse.requestMetadata = metadata;
         body = Buffer.from(JSON.stringify(converse));

@@ -72,3 +72,19 @@ test("buildMetadata: a key's entries are made once and never changed by a call t
   assert.equal(full.k10, 'v10');
   assert.equal(full.k11, undefined);
 });
+
+test('buildMetadata: Unicode spaces are replaced like any character Bedrock refuses; no caller key is lost to Object.prototype', () => {
+  const key = newKey(
+    { name: 'k', team: 't', user: null, feature: null, project: null, environment: null },
+    0,
+    null,
+  ).key;
+  const md = buildMetadata(
+    key,
+    { ticket: 'a\u00a0b\u2028c\u3000d e\tf', constructor: 'x', toString: 'y' },
+    null,
+  );
+  assert.equal(md.ticket, 'a_b_c_d e\tf');
+  assert.equal(Object.hasOwn(md, 'constructor') && md.constructor, 'x');
+  assert.equal(Object.hasOwn(md, 'toString') && md.toString, 'y');
+});

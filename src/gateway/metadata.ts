@@ -11,15 +11,20 @@ import type { VirtualKey } from './keys.ts';
 export const METADATA_HEADER = 'x-amzn-bedrock-request-metadata';
 const MAX_ENTRIES = 16;
 const MAX_LEN = 256;
-const BAD_CHARS = /[^a-zA-Z0-9\s:_@$#=/+,.-]/g;
+/**
+ * Bedrock's pattern written with ASCII whitespace: JavaScript's `\s` also takes Unicode spaces (U+00A0, U+2028…),
+ * which Bedrock refuses and which cannot travel in the InvokeModel header.
+ */
+const BAD_CHARS = /[^a-zA-Z0-9 \t\n\r\f\v:_@$#=/+,.-]/g;
 
 const clean = (s: string): string => s.replace(BAD_CHARS, '_').slice(0, MAX_LEN);
 
 /** Adds one entry unless it is empty, already set (unless `force`), or past the limit of entries. */
 function put(out: Record<string, string>, k: string, v: string, force: boolean): void {
   const ck = clean(k);
-  if (ck === '' || (!force && ck in out)) return;
-  if (!(ck in out) && Object.keys(out).length >= MAX_ENTRIES) return;
+  const has = Object.hasOwn(out, ck); // not `in`: a caller's `constructor` or `toString` is an entry like any other
+  if (ck === '' || (!force && has)) return;
+  if (!has && Object.keys(out).length >= MAX_ENTRIES) return;
   out[ck] = clean(v);
 }
 

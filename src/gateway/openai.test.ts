@@ -85,3 +85,12 @@ describe('OpenAI content parts → Converse blocks', () => {
     );
   });
 });
+
+test('a model id that cannot be a Bedrock model is refused before it reaches the path', () => {
+  for (const model of ['..', '../converse', 'x'.repeat(3000), 'a b'])
+    assert.throws(
+      () => chatToConverse({ model, messages: [{ role: 'user', content: 'hi' }] }),
+      (e: unknown) => e instanceof TranslationError && /invalid model identifier/.test(e.message),
+      model.slice(0, 20),
+    );
+});

@@ -7,6 +7,8 @@
  */
 import { EventStreamCodec } from '@smithy/eventstream-codec';
 import { fromUtf8, toUtf8 } from '@smithy/util-utf8';
+import { exceptionName } from './eventstream.ts';
+import { badModelId } from './request-info.ts';
 
 export class TranslationError extends Error {}
 
@@ -103,6 +105,8 @@ export function chatToConverse(input: unknown): ConverseRequest {
   const req = input as Record<string, unknown>;
   if (typeof req.model !== 'string' || req.model === '')
     throw new TranslationError('model is required (a Bedrock model or inference profile id)');
+  const bad = badModelId(req.model);
+  if (bad !== null) throw new TranslationError(bad);
   if (!Array.isArray(req.messages) || req.messages.length === 0)
     throw new TranslationError('messages must be a non-empty array');
   const system: Block[] = [];
@@ -353,8 +357,13 @@ export class ConverseStreamToSse {
     const kind = msg.headers[':message-type']?.value;
     const payload = JSON.parse(toUtf8(msg.body) || '{}') as Record<string, unknown>;
     if (kind !== 'event') {
-      const name = msg.headers[':exception-type']?.value ?? msg.headers[':error-code']?.value;
-      return `data: ${openAiError(500, `${String(name)}: ${String(payload.message ?? '')}`, String(name))}\n\n`;
+      const exception = msg.headers[':exception-type']?.value;
+      // Named as the ledger records it (the SDK's class name), not by the wire's member name.
+      const name =
+        exception !== undefined
+          ? exceptionName(String(exception))
+          : String(msg.headers[':error-code']?.value);
+      return `data: ${openAiError(500, `${name}: ${String(payload.message ?? '')}`, name)}\n\n`;
     }
     switch (type) {
       case 'messageStart':

@@ -39,9 +39,15 @@ export function parseModelPath(
   } catch {
     return { bad: 'the model id in the path is not valid percent-encoding' };
   }
-  if (!MODEL_ID.test(modelId))
-    return { bad: `invalid model identifier ${JSON.stringify(modelId.slice(0, 100))}` };
-  return { op, modelId };
+  const bad = badModelId(modelId);
+  return bad === null ? { op, modelId } : { bad };
+}
+
+/** Why a model id cannot be forwarded (it is put in the upstream path), or null when it can. */
+export function badModelId(modelId: string): string | null {
+  return MODEL_ID.test(modelId)
+    ? null
+    : `invalid model identifier ${JSON.stringify(modelId.slice(0, 100))}`;
 }
 
 /** The path to forward: the model id encoded as the AWS SDK encodes it. */
@@ -60,36 +66,42 @@ const MAX_OUTPUT_KEYS = [
   '"max_completion_tokens"',
 ];
 
-/** The first output limit in a native body, without parsing it; null when none is set. */
+/**
+ * The output limit of a native body, without parsing it: the largest value of any output-limit key, null when none
+ * is set. A key inside a JSON string cannot match (its quotes are escaped there), but one nested in a tool's input
+ * or schema can: taking the largest means such a key can only raise the reservation, never lower it below the
+ * body's own limit (the first one found could be a `"max_tokens": 1` put in the history ahead of the real one).
+ */
 export function scanMaxOutput(body: Buffer): number | null {
+  let max: number | null = null;
   for (const key of MAX_OUTPUT_KEYS) {
-    let at = body.indexOf(key);
-    if (at < 0) continue;
-    at += key.length;
-    while (
-      at < body.length &&
-      (body[at] === 0x20 ||
-        body[at] === 0x3a ||
-        body[at] === 0x0a ||
-        body[at] === 0x09 ||
-        body[at] === 0x0d)
-    )
-      at++;
-    let n = 0;
-    let digits = 0;
-    while (
-      at < body.length &&
-      (body[at] as number) >= 0x30 &&
-      (body[at] as number) <= 0x39 &&
-      digits < 9
-    ) {
-      n = n * 10 + ((body[at] as number) - 0x30);
-      at++;
-      digits++;
+    for (let found = body.indexOf(key); found >= 0; found = body.indexOf(key, found + 1)) {
+      let at = found + key.length;
+      while (
+        at < body.length &&
+        (body[at] === 0x20 ||
+          body[at] === 0x3a ||
+          body[at] === 0x0a ||
+          body[at] === 0x09 ||
+          body[at] === 0x0d)
+      )
+        at++;
+      let n = 0;
+      let digits = 0;
+      while (
+        at < body.length &&
+        (body[at] as number) >= 0x30 &&
+        (body[at] as number) <= 0x39 &&
+        digits < 9
+      ) {
+        n = n * 10 + ((body[at] as number) - 0x30);
+        at++;
+        digits++;
+      }
+      if (digits > 0 && (max === null || n > max)) max = n;
     }
-    if (digits > 0) return n;
   }
-  return null;
+  return max;
 }
 
 /** The Converse body's output limit. */

@@ -197,6 +197,17 @@ describe('gateway: real AWS SDK and OpenAI SDK in front of a fake Bedrock', () =
     }
   });
 
+  test('a Converse call without an output limit is sent with the limit its reservation assumed', async () => {
+    const client = sdk(env);
+    await client.send(new ConverseCommand({ modelId: SONNET, messages: MESSAGES }));
+    client.destroy();
+    const sent = env.fake.requests.at(-1);
+    assert.deepEqual((sent?.body as { inferenceConfig?: unknown } | undefined)?.inferenceConfig, {
+      maxTokens: 4096,
+    });
+    assert.equal(sent?.requestMetadata?.team, 'search');
+  });
+
   test('OpenAI chat completions, JSON and SSE streaming with usage, become Converse calls', async () => {
     const openai = new OpenAI({ baseURL: `${env.gw.url}/v1`, apiKey: env.key, maxRetries: 0 });
     const r = await openai.chat.completions.create({
@@ -313,6 +324,36 @@ describe('gateway: real AWS SDK and OpenAI SDK in front of a fake Bedrock', () =
     assert.equal(env.fake.requests.length, before + 1, 'only the valid call was forwarded');
   });
 
+  test('an exception inside an OpenAI stream ends it with that error, named as the ledger names it, without [DONE]', async () => {
+    env.fake.behave(
+      nextRequests({
+        kind: 'stream-exception',
+        afterEvents: 3,
+        exception: 'ModelStreamErrorException',
+      }),
+    );
+    const r = await fetch(`${env.gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${env.key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        model: SONNET,
+        stream: true,
+        stream_options: { include_usage: true },
+        messages: [{ role: 'user', content: 'hi' }],
+      }),
+    });
+    const text = await r.text();
+    const events = text.split('\n\n').filter((e) => e !== '');
+    const last = JSON.parse((events.at(-1) ?? '').replace(/^data: /, '')) as {
+      error?: { code?: string };
+    };
+    assert.equal(last.error?.code, 'ModelStreamErrorException');
+    assert.doesNotMatch(text, /\[DONE\]/);
+    await env.gw.flush();
+    const stored = await env.rt.store.getRecord(env.fake.requests.at(-1)?.requestId ?? '');
+    assert.equal(stored?.error_code, 'ModelStreamErrorException');
+  });
+
   test('upstream throttling, server errors and a cut stream are recorded as errors with the tokens billed', async () => {
     const client = sdk(env);
     env.fake.behave(nextRequests({ kind: 'error', exception: 'ThrottlingException' }));
@@ -402,6 +443,31 @@ describe('gateway: timeouts and clients that go away', () => {
     assert.ok(stored, 'the interrupted call is in the ledger');
     assert.equal(stored.error_code, 'ClientClosedRequest');
     assert.equal(Number(stored.input_tokens), sent?.tokens?.input);
+    assert.equal((await env.gw.governor.status()).openTickets, 0);
+  });
+  test('a client that gives up on a JSON call: the answer is still read and recorded with what Bedrock billed', async () => {
+    // Bedrock bills a JSON call whole whatever the client does, and its usage is only in the answer: the gateway
+    // does not cut the upstream call when the client leaves (it does cut a stream: Bedrock stops generating).
+    env.fake.behave(nextRequests({ kind: 'respond', delayMs: 150 }));
+    const controller = new AbortController();
+    const call = fetch(`${env.gw.url}/model/${encodeURIComponent(HAIKU)}/invoke`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${env.key}` },
+      body: JSON.stringify(ANTHROPIC),
+      signal: controller.signal,
+    });
+    setTimeout(() => controller.abort(), 50);
+    await assert.rejects(call);
+    await new Promise((res) => setTimeout(res, 250));
+    await env.gw.flush();
+    const sent = env.fake.requests.at(-1);
+    assert.equal(sent?.outcome, 'ok', 'the upstream call ran to its end');
+    const stored = await env.rt.store.getRecord(sent?.requestId ?? '');
+    assert.ok(stored, 'the abandoned call is in the ledger');
+    assert.equal(stored.error_code, 'ClientClosedRequest');
+    assert.equal(Number(stored.input_tokens), sent?.tokens?.input);
+    assert.equal(Number(stored.output_tokens), sent?.tokens?.output);
+    assert.ok(Number(stored.output_tokens) > 0);
     assert.equal((await env.gw.governor.status()).openTickets, 0);
   });
 });
