@@ -116,6 +116,48 @@ test('a file with a row DuckDB reads but the parser rejects goes row by row; the
   assert.equal(bulk.rejected, 1);
 });
 
+test('odd values one record may carry do not stop an ingest: a lone surrogate, a latency past INTEGER', async () => {
+  const root = join(tmp.path, 'odd');
+  mkdirSync(root);
+  const lines = readFileSync(join(testdata, 'operations.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean);
+  const odd = lines.map((l, i) => {
+    const r = JSON.parse(l) as {
+      requestId: string;
+      requestMetadata?: Record<string, string>;
+      output: { outputBodyJson?: unknown };
+    };
+    r.requestId = `odd-${i}`;
+    if (i === 0) r.requestMetadata = { team: 'a\ud800b', '\udc00k': 'v' };
+    if (i === 1) r.output.outputBodyJson = { metrics: { latencyMs: 3_000_000_000 } };
+    return JSON.stringify(r); // a lone surrogate is written as the escape \ud800: valid JSON
+  });
+  assert.match(odd[0] as string, /\\ud800/);
+  // The surrogate's file goes row by row (DuckDB's reader refuses it); the latency's file through DuckDB.
+  writeFileSync(join(root, 'odd-surrogate.jsonl'), `${odd[0]}\n`);
+  writeFileSync(join(root, 'odd-latency.jsonl'), `${odd.slice(1).join('\n')}\n`);
+  const { rowByRow, bulk } = await compare(root, join(testdata, 'tokenledger.yaml'));
+  assert.equal(rowByRow.inserted, lines.length, 'every record is in the ledger');
+  assert.equal(bulk.bulkFiles, 1);
+  const db = join(tmp.path, 'odd-check.duckdb');
+  await ingestInto(db, root, join(testdata, 'tokenledger.yaml'), true);
+  const rows = (await dump(db)) as {
+    request_id: string;
+    team: string;
+    metadata: string | null;
+    latency_ms: number | null;
+  }[];
+  const first = rows.find((r) => r.request_id === 'odd-0');
+  assert.equal(first?.team, 'a\ufffdb', 'the lone surrogate became U+FFFD');
+  assert.deepEqual(JSON.parse(first?.metadata ?? '{}'), { team: 'a\ufffdb', '\ufffdk': 'v' });
+  assert.equal(
+    rows.find((r) => r.request_id === 'odd-1')?.latency_ms,
+    null,
+    'no such latency: unknown',
+  );
+});
+
 test('S3 objects go through DuckDB by local copies: the same ledger as row by row, under their s3:// URIs', {
   timeout: 120_000,
 }, async () => {

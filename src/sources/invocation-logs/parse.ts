@@ -82,6 +82,11 @@ interface BodyFacts {
 
 const num = (v: unknown): number | undefined =>
   typeof v === 'number' && Number.isFinite(v) && v >= 0 ? Math.trunc(v) : undefined;
+/** A latency in ms; past the ledger's INTEGER (24 days) it is no latency, unknown (bulk-logs.sql.ts: the same). */
+const ms = (v: unknown): number | undefined => {
+  const n = num(v);
+  return n !== undefined && n <= 2_147_483_647 ? n : undefined;
+};
 
 function readUsage(usage: unknown, facts: BodyFacts): void {
   if (!isObj(usage)) return;
@@ -110,19 +115,19 @@ function readOutputBody(body: unknown, facts: BodyFacts): void {
       if (isObj(m)) {
         facts.cacheRead ??= num(m.cacheReadInputTokenCount);
         facts.cacheWrite ??= num(m.cacheWriteInputTokenCount);
-        facts.latencyMs ??= num(m.invocationLatency) ?? null;
-        facts.firstByteMs ??= num(m.firstByteLatency) ?? null;
+        facts.latencyMs ??= ms(m.invocationLatency) ?? null;
+        facts.firstByteMs ??= ms(m.firstByteLatency) ?? null;
       }
     }
     return;
   }
   if (!isObj(body)) return;
   readUsage(body.usage, facts);
-  if (isObj(body.metrics)) facts.latencyMs ??= num(body.metrics.latencyMs) ?? null;
+  if (isObj(body.metrics)) facts.latencyMs ??= ms(body.metrics.latencyMs) ?? null;
   const m = body['amazon-bedrock-invocationMetrics'];
   if (isObj(m)) {
-    facts.latencyMs ??= num(m.invocationLatency) ?? null;
-    facts.firstByteMs ??= num(m.firstByteLatency) ?? null;
+    facts.latencyMs ??= ms(m.invocationLatency) ?? null;
+    facts.firstByteMs ??= ms(m.firstByteLatency) ?? null;
   }
 }
 

@@ -134,6 +134,8 @@ const optCount = (e: string) =>
 const count = (e: string) => `TRY_CAST(${e}::VARCHAR AS BIGINT)`;
 /** A non-negative number from a body (DOUBLE after from_json), truncated like Math.trunc (parse.ts `num`). */
 const num = (e: string) => `CASE WHEN ${e} >= 0 THEN trunc(${e})::BIGINT END`;
+/** A latency in ms, as parse.ts's `ms`: past INTEGER it is unknown. */
+const ms = (e: string) => `CASE WHEN ${e} >= 0 AND ${e} < 2147483648 THEN trunc(${e})::INTEGER END`;
 const firstNonNull = (list: string) => `list_first(list_filter(${list}, x -> x IS NOT NULL))`;
 const lastNonNull = (list: string) => `list_last(list_filter(${list}, x -> x IS NOT NULL))`;
 
@@ -253,12 +255,12 @@ SELECT ${fileIndex(files)}::INTEGER AS file, ${VALID} AS valid,
     ELSE ${write1h('ob.usage')} END AS write_1h,
   ${tier('st')} AS tier,
   CASE WHEN chunks IS NOT NULL
-    THEN ${firstNonNull(`list_transform(chunks, ch -> ${num(`ch.${M}.invocationLatency`)})`)}
-    ELSE coalesce(${num('ob.metrics.latencyMs')}, ${num(`ob.${M}.invocationLatency`)})
+    THEN ${firstNonNull(`list_transform(chunks, ch -> ${ms(`ch.${M}.invocationLatency`)})`)}
+    ELSE coalesce(${ms('ob.metrics.latencyMs')}, ${ms(`ob.${M}.invocationLatency`)})
   END AS latency_ms,
   CASE WHEN chunks IS NOT NULL
-    THEN ${firstNonNull(`list_transform(chunks, ch -> ${num(`ch.${M}.firstByteLatency`)})`)}
-    ELSE ${num(`ob.${M}.firstByteLatency`)}
+    THEN ${firstNonNull(`list_transform(chunks, ch -> ${ms(`ch.${M}.firstByteLatency`)})`)}
+    ELSE ${ms(`ob.${M}.firstByteLatency`)}
   END AS first_byte_ms,
   CASE WHEN errorCode <> '' THEN errorCode END AS error_code
 FROM b`;

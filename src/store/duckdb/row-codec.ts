@@ -9,7 +9,19 @@ import type { EncodedUsage } from '../store.ts';
 
 type Encode = (r: AttributedRecord) => string;
 
-const s = JSON.stringify;
+declare global {
+  // ES2024, in Node 20 (V8 11.3) though not in the ES2023 lib this project compiles against.
+  interface String {
+    isWellFormed(): boolean;
+    toWellFormed(): string;
+  }
+}
+
+/**
+ * A string as JSON that DuckDB reads: a lone surrogate (`\ud800`, valid JSON, which DuckDB's reader refuses along
+ * with the whole batch) becomes U+FFFD, the same on every ingest of the same record.
+ */
+const s = (v: string): string => JSON.stringify(v.isWellFormed() ? v : v.toWellFormed());
 const str = (v: string | null): string => (v === null ? 'null' : s(v));
 const num = (v: number | null): string => (v === null ? 'null' : String(v));
 
@@ -18,15 +30,28 @@ const encoded = new WeakMap<object, string>();
 function once(v: object): string {
   let text = encoded.get(v);
   if (text === undefined) {
-    text = s(s(v));
+    text = s(JSON.stringify(v));
     encoded.set(v, text);
   }
   return text;
 }
 
+/** The request metadata as JSON text in a string, its keys and values well-formed (see `s`). */
 function metadata(md: Readonly<Record<string, string>>): string {
-  for (const _ in md) return s(s(md));
-  return 'null';
+  let empty = true;
+  let wellFormed = true;
+  for (const k in md) {
+    empty = false;
+    if (!k.isWellFormed() || !(md[k] as string).isWellFormed()) {
+      wellFormed = false;
+      break;
+    }
+  }
+  if (empty) return 'null';
+  if (wellFormed) return s(JSON.stringify(md));
+  const clean: Record<string, string> = {};
+  for (const [k, v] of Object.entries(md)) clean[k.toWellFormed()] = v.toWellFormed();
+  return s(JSON.stringify(clean));
 }
 
 /** [column, DuckDB type in the NDJSON file, encoder]. Order is the order of the file's keys. */
