@@ -1,8 +1,12 @@
-/** `--since 7d | 24h | 2026-01-01 | 2026-01-01T10:00Z` → epoch ms, relative to an injected clock. */
+/**
+ * `--since 7d | 24h | 2026-01-01 | 2026-01-01T10:00 | 2026-01-01T10:00+02:00` → epoch ms, relative to an injected
+ * clock; a date or time without a zone is UTC.
+ */
 import { AppError } from '../core/index.ts';
 
 const RELATIVE = /^(\d+)\s*(h|d|w|m)$/;
 const UNIT_MS = { h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 } as const;
+const ZONELESS = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?$/;
 
 export function parseTime(text: string, now: number, flag: string): number {
   const rel = RELATIVE.exec(text.trim());
@@ -18,7 +22,13 @@ export function parseTime(text: string, now: number, flag: string): number {
     const step = unit === 'h' ? UNIT_MS.h : UNIT_MS.d;
     return Math.floor(start / step) * step + (unit === 'h' ? 0 : step);
   }
-  const iso = /^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : text;
+  // Dates and times without a zone are UTC, as everything in the ledger is (Date.parse would read a zone-less
+  // date-time in the machine's zone).
+  const iso = /^\d{4}-\d{2}-\d{2}$/.test(text)
+    ? `${text}T00:00:00Z`
+    : ZONELESS.test(text)
+      ? `${text.replace(' ', 'T')}Z`
+      : text;
   const ms = Date.parse(iso);
   if (Number.isNaN(ms)) {
     throw new AppError(

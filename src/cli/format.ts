@@ -158,8 +158,12 @@ export function outputFormat(format: string | undefined, json: boolean): OutputF
   return f;
 }
 
+/** The rows of a report; without `--by`, its one row is the total (a table prints it, so must CSV and JSON). */
+const reportRows = (report: Report) =>
+  (report.query.groupBy.length === 0 ? [report.total] : report.rows).map(rowToJson);
+
 export function reportCsv(report: Report): string {
-  const rows = report.rows.map(rowToJson);
+  const rows = reportRows(report);
   const headers = [
     ...report.query.groupBy,
     'requests',
@@ -175,5 +179,5 @@ export function reportCsv(report: Report): string {
 }
 
 export function reportJson(report: Report): string {
-  return JSON.stringify(report.rows.map(rowToJson), null, 2);
+  return JSON.stringify(reportRows(report), null, 2);
 }

@@ -85,6 +85,23 @@ describe('tokenledger CLI', () => {
     assert.ok(rows.every((row) => typeof row.cost_usd === 'string'));
   });
 
+  test('report without --by: JSON and CSV carry the total the table prints', async () => {
+    const byTeam = JSON.parse((await cli('report', '--by', 'team', '--format', 'json')).out) as {
+      requests: number;
+    }[];
+    const r = await cli('report', '--format', 'json');
+    const rows = JSON.parse(r.out) as { requests: number; cost_usd: string }[];
+    assert.equal(rows.length, 1);
+    assert.equal(
+      rows[0]?.requests,
+      byTeam.reduce((n, row) => n + row.requests, 0),
+    );
+    assert.match(rows[0]?.cost_usd ?? '', /^\d+\.\d+$/);
+    const csv = (await cli('report', '--format', 'csv')).out.trim().split('\n');
+    assert.equal(csv.length, 2);
+    assert.equal(csv[1]?.split(',')[0], String(rows[0]?.requests));
+  });
+
   test('report --by day,operation as CSV with a filter and a window', async () => {
     const r = await cli(
       'report',
