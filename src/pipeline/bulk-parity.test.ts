@@ -116,7 +116,7 @@ test('a file with a row DuckDB reads but the parser rejects goes row by row; the
   assert.equal(bulk.rejected, 1);
 });
 
-test('odd values one record may carry do not stop an ingest: a lone surrogate, a latency past INTEGER', async () => {
+test('odd values one record may carry: a lone surrogate, a latency past INTEGER, a 1h write with no 1h rate', async () => {
   const root = join(tmp.path, 'odd');
   mkdirSync(root);
   const lines = readFileSync(join(testdata, 'operations.jsonl'), 'utf8')
@@ -136,9 +136,34 @@ test('odd values one record may carry do not stop an ingest: a lone surrogate, a
   assert.match(odd[0] as string, /\\ud800/);
   // The surrogate's file goes row by row (DuckDB's reader refuses it); the latency's file through DuckDB.
   writeFileSync(join(root, 'odd-surrogate.jsonl'), `${odd[0]}\n`);
-  writeFileSync(join(root, 'odd-latency.jsonl'), `${odd.slice(1).join('\n')}\n`);
+  // And a 1-hour cache write on a model with no 1-hour rate: priced at its 5-minute rate on both paths.
+  const oneHour = JSON.stringify({
+    schemaType: 'ModelInvocationLog',
+    schemaVersion: '1.0',
+    timestamp: '2026-06-10T12:00:00Z',
+    accountId: '111122223333',
+    region: 'us-east-1',
+    requestId: 'odd-1h',
+    operation: 'InvokeModel',
+    modelId: 'us.anthropic.claude-sonnet-4-20250514-v1:0',
+    input: {
+      inputBodyJson: { messages: [] },
+      inputTokenCount: 0,
+      cacheWriteInputTokenCount: 100000,
+    },
+    output: {
+      outputTokenCount: 0,
+      outputBodyJson: {
+        usage: {
+          cache_creation_input_tokens: 100000,
+          cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 100000 },
+        },
+      },
+    },
+  });
+  writeFileSync(join(root, 'odd-latency.jsonl'), `${[...odd.slice(1), oneHour].join('\n')}\n`);
   const { rowByRow, bulk } = await compare(root, join(testdata, 'tokenledger.yaml'));
-  assert.equal(rowByRow.inserted, lines.length, 'every record is in the ledger');
+  assert.equal(rowByRow.inserted, lines.length + 1, 'every record is in the ledger');
   assert.equal(bulk.bulkFiles, 1);
   const db = join(tmp.path, 'odd-check.duckdb');
   await ingestInto(db, root, join(testdata, 'tokenledger.yaml'), true);
@@ -147,6 +172,8 @@ test('odd values one record may carry do not stop an ingest: a lone surrogate, a
     team: string;
     metadata: string | null;
     latency_ms: number | null;
+    cost_pusd: string | null;
+    flags: string;
   }[];
   const first = rows.find((r) => r.request_id === 'odd-0');
   assert.equal(first?.team, 'a\ufffdb', 'the lone surrogate became U+FFFD');
@@ -156,6 +183,13 @@ test('odd values one record may carry do not stop an ingest: a lone surrogate, a
     null,
     'no such latency: unknown',
   );
+  const h1 = rows.find((r) => r.request_id === 'odd-1h');
+  assert.equal(
+    h1?.cost_pusd,
+    String(100_000n * 3_750_000n),
+    '100k tokens at $3.75/M, not the $3/M input rate',
+  );
+  assert.match(h1?.flags ?? '', /rate_missing/);
 });
 
 test('S3 objects go through DuckDB by local copies: the same ledger as row by row, under their s3:// URIs', {

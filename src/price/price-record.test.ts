@@ -646,12 +646,12 @@ const CASES: readonly Case[] = [
     priceId: 'anthropic.claude-3-5-haiku/*/standard/2024-10-22',
   },
   {
-    name: 'Sonnet 4 us. long context with a 1h + 5m split: no 1h rate, charged at the long-context input rate',
+    name: 'Sonnet 4 us. long context with a 1h + 5m split: no 1h rate, charged at the long-context 5m rate',
     model: `us.${S4}`,
     bill: {
       input: [150_000, '6.00'], // 3.00 × 2
       cacheWrite5m: [30_000, '7.50'], // 3.75 × 2
-      cacheWrite1h: [20_001, '6.00'], // no 1h rate: the input rate, 3.00 × 2
+      cacheWrite1h: [20_001, '7.50'], // no 1h rate: the 5m write rate (never less), 3.75 × 2
       output: [1000, '22.50'], // 15.00 × 1.5
     },
     priceId: 'anthropic.claude-sonnet-4/*/standard/2025-05-14',

@@ -185,7 +185,7 @@ export function costAtCard(
     if (n === 0) continue;
     const rate = applied[c];
     if (rate === null) rateMissing = true;
-    picos += BigInt(n) * (rate ?? applied.input);
+    picos += BigInt(n) * (rate ?? fallbackRate(applied, c));
   }
   return {
     picos: card.discount === null ? picos : applyDiscount(picos, card.discount),
@@ -194,6 +194,15 @@ export function costAtCard(
     longContext,
     rateMissing,
   };
+}
+
+/**
+ * The rate of a token class the entry has no rate for (flagged `rate_missing`): the input rate, except a 1-hour
+ * cache write, which costs more than a 5-minute one wherever both exist (Anthropic: 2× and 1.25× input, §4.5), so
+ * it takes the 5-minute rate when there is one. The bulk SQL (`pricedCtes`) applies the same rule.
+ */
+export function fallbackRate(rates: RateSet, c: TokenClass): bigint {
+  return c === 'cacheWrite1h' ? (rates.cacheWrite5m ?? rates.input) : rates.input;
 }
 
 /** Pico-USD of token counts at a card's rates (after discounts), null when the card has no price. */
@@ -207,7 +216,7 @@ export function quoteLines(record: UsageRecord, q: Quote): readonly QuoteLine[] 
   return TOKEN_CLASSES.map((c) => {
     const tokens = record.tokens[c];
     const own = rates[c];
-    const rate = own ?? rates.input;
+    const rate = own ?? fallbackRate(rates, c);
     return {
       tokenClass: c,
       tokens,

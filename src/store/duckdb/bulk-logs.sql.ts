@@ -361,7 +361,7 @@ j AS (
     (output_tokens > 0 AND x_out IS NULL) OR (cache_read_tokens > 0 AND x_read IS NULL)
       OR (w5 > 0 AND x_w5 IS NULL) OR (w1 > 0 AND x_w1 IS NULL) AS missing,
     CASE WHEN NOT unpriced THEN input_tokens * x_in + cache_read_tokens * coalesce(x_read, x_in)
-      + w5 * coalesce(x_w5, x_in) + w1 * coalesce(x_w1, x_in) + output_tokens * coalesce(x_out, x_in) END AS list_cost
+      + w5 * coalesce(x_w5, x_in) + w1 * coalesce(x_w1, x_w5, x_in) + output_tokens * coalesce(x_out, x_in) END AS list_cost
   FROM k
 ), c AS (
   SELECT *,
