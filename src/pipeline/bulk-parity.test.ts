@@ -116,7 +116,7 @@ test('a file with a row DuckDB reads but the parser rejects goes row by row; the
   assert.equal(bulk.rejected, 1);
 });
 
-test('odd values one record may carry: a lone surrogate, a latency past INTEGER, a 1h write with no 1h rate', async () => {
+test('odd inputs: a lone surrogate, a latency past INTEGER, a 1h write with no 1h rate, a byte-order mark', async () => {
   const root = join(tmp.path, 'odd');
   mkdirSync(root);
   const lines = readFileSync(join(testdata, 'operations.jsonl'), 'utf8')
@@ -162,9 +162,13 @@ test('odd values one record may carry: a lone surrogate, a latency past INTEGER,
     },
   });
   writeFileSync(join(root, 'odd-latency.jsonl'), `${[...odd.slice(1), oneHour].join('\n')}\n`);
+  // A file that starts with a UTF-8 byte-order mark: its first record is a record, not a reject.
+  const bom = oneHour.replace('odd-1h', 'odd-bom');
+  writeFileSync(join(root, 'odd-bom.jsonl'), `\ufeff${bom}\n`);
   const { rowByRow, bulk } = await compare(root, join(testdata, 'tokenledger.yaml'));
-  assert.equal(rowByRow.inserted, lines.length + 1, 'every record is in the ledger');
-  assert.equal(bulk.bulkFiles, 1);
+  assert.equal(rowByRow.inserted, lines.length + 2, 'every record is in the ledger');
+  assert.equal(rowByRow.rejected, 0);
+  assert.ok(bulk.bulkFiles >= 1);
   const db = join(tmp.path, 'odd-check.duckdb');
   await ingestInto(db, root, join(testdata, 'tokenledger.yaml'), true);
   const rows = (await dump(db)) as {

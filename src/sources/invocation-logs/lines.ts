@@ -65,7 +65,8 @@ export async function* readLines(
   onBytes: (n: number) => void,
 ): AsyncGenerator<[string, number]> {
   if ('text' in body) {
-    yield* linesOfText(body.text);
+    // A UTF-8 byte-order mark is not part of the first line (streamLines' TextDecoder drops it the same way).
+    yield* linesOfText(body.text.charCodeAt(0) === 0xfeff ? body.text.slice(1) : body.text);
     if (body.truncated !== null) throw new TruncatedObject(body.truncated);
     return;
   }
