@@ -252,16 +252,22 @@ export function createGateway(deps: GatewayDeps): Gateway {
 
   /**
    * Finishes a call: prices the tokens Bedrock billed, settles the reservation, spools the record. A 200 answer whose
-   * usage could not be read is recorded as `UsageUnreadable`, never silently as a free call.
+   * usage could not be read is recorded as `UsageUnreadable`, never silently as a free call. `complete` says whether
+   * `read` is all Bedrock billed; when it is not (a stream cut before its usage, an answer that never came whole),
+   * the ledger gets what was read and the budgets the call's whole reservation (`Governor.keep`).
    */
   const finish = async (
     call: Call,
     requestId: string | null,
     read: GatewayUsage | null,
     errorCode: string | null,
+    complete = true,
   ): Promise<void> => {
     const usage = read ?? NO_USAGE;
-    if (read === null && errorCode === null) errorCode = 'UsageUnreadable';
+    if (read === null && errorCode === null) {
+      errorCode = 'UsageUnreadable';
+      complete = false;
+    }
     const tokens: Tokens = {
       input: usage.input,
       output: usage.output,
@@ -309,7 +315,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
       latencyMs: now() - call.started,
     });
     try {
-      if (billed === 0) await deps.governor.release(call.ticket);
+      if (!complete) await deps.governor.keep(call.ticket, cost ?? 0n, billed);
+      else if (billed === 0) await deps.governor.release(call.ticket);
       else await deps.governor.settle(call.ticket, cost ?? 0n, billed);
     } catch {
       // The counters are unreachable (a shared Redis down): the spend is in the ledger (budgets start from it when
@@ -406,7 +413,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
       stats.upstreamErrors++;
       const timedOut = aborted === 'GatewayTimeout';
       const code = aborted ?? 'UpstreamUnavailable';
-      await finish(call, null, NO_USAGE, code);
+      // Cut after it was sent (a timeout, a client gone mid-stream), the call may have been billed; a call that
+      // never reached Bedrock (no connection) billed nothing.
+      await finish(call, null, NO_USAGE, code, aborted === null);
       if (call.openai !== null)
         sendJson(
           res,
@@ -427,7 +436,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
         } catch (e) {
           // Aborted (client gone or timeout) or reset before the whole answer came: Bedrock's usage is unknown.
           const code = aborted ?? 'UpstreamReadError';
-          await finish(call, requestId, NO_USAGE, code);
+          await finish(call, requestId, NO_USAGE, code, false);
           if (res.headersSent) return;
           const status = aborted === 'GatewayTimeout' ? 504 : 502;
           const message = `upstream: ${(e as Error).message}`;
@@ -525,7 +534,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
         outcome.usage === null
           ? null
           : { ...outcome.usage, firstByteMs: outcome.usage.firstByteMs ?? firstByte };
-      await finish(call, requestId, usage, code);
+      await finish(call, requestId, usage, code, outcome.complete);
       if (res.writableEnded) return;
       // A stream that ended without its final event and without an exception event was cut upstream.
       if (!outcome.complete && outcome.error === null) broken = true;

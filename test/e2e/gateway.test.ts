@@ -18,7 +18,7 @@ import {
 } from '@aws-sdk/client-bedrock-runtime';
 import OpenAI from 'openai';
 import type { RunningGateway } from '../../src/cli/commands/gateway.ts';
-import { formatUsd } from '../../src/core/index.ts';
+import { formatUsd, parseUsd } from '../../src/core/index.ts';
 import { newKey } from '../../src/gateway/index.ts';
 import { openRuntime, type Runtime } from '../../src/runtime.ts';
 import { type FakeBedrock, nextRequests, startFakeBedrock } from '../support/fake-bedrock.ts';
@@ -402,8 +402,12 @@ describe('gateway: real AWS SDK and OpenAI SDK in front of a fake Bedrock', () =
 describe('gateway: timeouts and clients that go away', () => {
   let env: Env;
   before(async () => {
-    env = await setup('  spool:\n    flushMs: 50\n', { timeoutMs: 300 });
+    env = await setup(
+      '  budgets:\n    - name: all\n      amountUsd: "1000"\n      period: daily\n  spool:\n    flushMs: 50\n',
+      { timeoutMs: 300 },
+    );
   });
+  const spent = async () => parseUsd((await env.gw.governor.status()).budgets[0]?.spentUsd ?? '0');
   after(() => teardown(env));
 
   test('an upstream that does not answer: 504 to the client, recorded as GatewayTimeout', async () => {
@@ -445,6 +449,31 @@ describe('gateway: timeouts and clients that go away', () => {
     assert.equal(Number(stored.input_tokens), sent?.tokens?.input);
     assert.equal((await env.gw.governor.status()).openTickets, 0);
   });
+  test('a ConverseStream cut before its usage: the ledger has what was read, the budget the whole reservation', async () => {
+    // A ConverseStream states its usage only in its last event: cut before it, nothing of the bill was read. The
+    // call is not free to the budget (a client could cut every stream): it is charged what it reserved.
+    env.fake.behave(nextRequests({ kind: 'respond', eventDelayMs: 100 }));
+    const before = await spent();
+    const controller = new AbortController();
+    const r = await fetch(`${env.gw.url}/model/${encodeURIComponent(SONNET)}/converse-stream`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${env.key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: MESSAGES, inferenceConfig: { maxTokens: 100 } }),
+      signal: controller.signal,
+    });
+    await r.body?.getReader().read();
+    controller.abort();
+    await new Promise((res) => setTimeout(res, 400));
+    await env.gw.flush();
+    const stored = await env.rt.store.getRecord(env.fake.requests.at(-1)?.requestId ?? '');
+    assert.equal(stored?.error_code, 'ClientClosedRequest');
+    assert.equal(Number(stored?.input_tokens), 0, 'nothing of the bill was read');
+    assert.ok((await spent()) - before > 0n, 'the budget was charged the reservation');
+    const status = await env.gw.governor.status();
+    assert.equal(status.openTickets, 0);
+    assert.equal(status.budgets[0]?.reservedUsd, '0.00');
+  });
+
   test('a client that gives up on a JSON call: the answer is still read and recorded with what Bedrock billed', async () => {
     // Bedrock bills a JSON call whole whatever the client does, and its usage is only in the answer: the gateway
     // does not cut the upstream call when the client leaves (it does cut a stream: Bedrock stops generating).

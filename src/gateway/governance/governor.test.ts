@@ -173,6 +173,27 @@ describe('hard budgets', () => {
 });
 
 describe('settle and release', () => {
+  test('keep: a call whose bill was not read in full is charged its reservation, or more if more was read', async () => {
+    const { governor } = setup({
+      budgets: [{ name: 'd', amountUsd: '10', period: 'daily' }],
+      limits: [{ name: 't', tpm: 100_000 }],
+    });
+    const a = admitted(await governor.admit(call({ cost: '1' })));
+    assert.equal(await governor.keep(a.ticket, usd('0.20'), 3), true);
+    assert.equal(await governor.keep(a.ticket, usd('0.20'), 3), false, 'once per ticket');
+    assert.equal(
+      (await budget(governor, 'd')).spentUsd,
+      '1.00',
+      'the reservation, not the 0.20 read',
+    );
+    const b = admitted(await governor.admit(call({ cost: '1' })));
+    assert.equal(await governor.keep(b.ticket, usd('1.50'), 3), true);
+    const row = await budget(governor, 'd');
+    assert.equal(row.spentUsd, '2.50', 'what was read, when it is more than the reservation');
+    assert.equal(row.reservedUsd, '0.00');
+    assert.equal((await governor.status()).openTickets, 0);
+  });
+
   test('act once per ticket; later calls return false and change nothing', async () => {
     const { governor } = setup({ budgets: [{ name: 'd', amountUsd: '10', period: 'daily' }] });
     const a = admitted(await governor.admit(call({ cost: '1' })));

@@ -125,6 +125,12 @@ export interface Governor {
   settle(ticket: Ticket, actualCostPicos: bigint, actualTokens: number): Promise<boolean>;
   /** Drops the reservation of a call that billed nothing (refused upstream, failed before any token). */
   release(ticket: Ticket): Promise<boolean>;
+  /**
+   * Charges a call whose bill could not be read in full (a stream cut before its usage, an answer left unread) its
+   * whole reservation, the most it can have cost, or what was read of its bill when that is more: releasing it
+   * would make such a call free to the budgets (a client could cut every stream before its end).
+   */
+  keep(ticket: Ticket, billedPicos: bigint, billedTokens: number): Promise<boolean>;
   /** The call is still under way (a stream still sending): its reservation's expiry counts from now. */
   touch(ticket: Ticket): void;
   /** Adds ledger spend to the budgets it matches (spend outside a budget's current window is ignored); returns how many entries matched a budget. Call before serving. */
@@ -148,6 +154,9 @@ export interface GovernorDeps {
    */
   readonly upstreamTimeoutMs?: number;
 }
+
+/** The larger of two bigints (Math.max throws on them). */
+const maxOf = (a: bigint, b: bigint): bigint => (a > b ? a : b);
 
 /** What an open reservation is allowed beyond the upstream timeout before it is presumed lost. */
 export const EXPIRY_MARGIN_MS = 60_000;
@@ -525,6 +534,13 @@ export function createGovernor(config: GatewayConfig, deps: GovernorDeps): Gover
 
     release(ticket) {
       return finish(ticket, 0n, 0n);
+    },
+
+    keep(ticket, billedPicos, billedTokens) {
+      const t = open.get(ticket.id) ?? expired.get(ticket.id);
+      if (t === undefined) return Promise.resolve(false);
+      const tokens = BigInt(Math.ceil(Math.max(0, billedTokens)));
+      return finish(ticket, maxOf(billedPicos, t.cost), maxOf(tokens, t.tokens));
     },
 
     touch(ticket) {
