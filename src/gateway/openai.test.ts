@@ -94,3 +94,48 @@ test('a model id that cannot be a Bedrock model is refused before it reaches the
       model.slice(0, 20),
     );
 });
+
+describe('tools in the history, none to offer now', () => {
+  const history = [
+    { role: 'user', content: 'weather in Paris?' },
+    {
+      role: 'assistant',
+      content: null,
+      tool_calls: [
+        {
+          id: 'c1',
+          type: 'function',
+          function: { name: 'weather', arguments: '{"city":"Paris"}' },
+        },
+      ],
+    },
+    { role: 'tool', tool_call_id: 'c1', content: '18 C' },
+  ];
+  const weather = {
+    type: 'function',
+    function: { name: 'weather', parameters: { type: 'object', properties: {} } },
+  };
+  const toolNames = (body: Record<string, unknown>) =>
+    (body.toolConfig as { tools: { toolSpec: { name: string } }[] } | undefined)?.tools.map(
+      (t) => t.toolSpec.name,
+    );
+
+  test('tool_choice "none" or no tools: one inert tool, so Converse accepts the history and no tool of the caller can be called', () => {
+    for (const extra of [{ tools: [weather], tool_choice: 'none' }, {}]) {
+      const { body } = chatToConverse({ model: MODEL, messages: history, ...extra });
+      assert.deepEqual(toolNames(body), ['no_tool_available']);
+      assert.equal((body.toolConfig as { toolChoice?: unknown }).toolChoice, undefined);
+    }
+  });
+
+  test('tools offered: they are the toolConfig; no history, no tools: no toolConfig', () => {
+    assert.deepEqual(
+      toolNames(chatToConverse({ model: MODEL, messages: history, tools: [weather] }).body),
+      ['weather'],
+    );
+    assert.equal(
+      chatToConverse({ model: MODEL, messages: [{ role: 'user', content: 'hi' }] }).body.toolConfig,
+      undefined,
+    );
+  });
+});

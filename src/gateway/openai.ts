@@ -212,6 +212,11 @@ export function chatToConverse(input: unknown): ConverseRequest {
     if (choice !== 'none')
       body.toolConfig = toolChoice === undefined ? { tools } : { tools, toolChoice };
   }
+  // Converse refuses toolUse/toolResult blocks without a toolConfig ("The toolConfig field must be defined when
+  // using toolUse and toolResult content blocks"), and has no "none" choice: a conversation with tool calls in its
+  // history but no tool to offer now (no tools, or tool_choice "none") gets one inert tool, so that none of the
+  // caller's tools can be called and the call is still valid.
+  if (body.toolConfig === undefined && hasToolBlocks(messages)) body.toolConfig = NO_TOOLS;
   const opts = req.stream_options as { include_usage?: unknown } | undefined;
   return {
     modelId: req.model,
@@ -220,6 +225,23 @@ export function chatToConverse(input: unknown): ConverseRequest {
     body,
     user: typeof req.user === 'string' ? req.user : null,
   };
+}
+
+/** The toolConfig of a turn that may call no tool (see chatToConverse). */
+const NO_TOOLS = {
+  tools: [
+    {
+      toolSpec: {
+        name: 'no_tool_available',
+        description: 'No tool can be used in this turn. Do not call it; answer in text.',
+        inputSchema: { json: { type: 'object', properties: {} } },
+      },
+    },
+  ],
+};
+
+function hasToolBlocks(messages: readonly { content: readonly object[] }[]): boolean {
+  return messages.some((m) => m.content.some((b) => 'toolUse' in b || 'toolResult' in b));
 }
 
 const FINISH: Record<string, string> = {

@@ -281,6 +281,29 @@ describe('gateway: real AWS SDK and OpenAI SDK in front of a fake Bedrock', () =
     assert.equal(env.fake.requests.at(-1), irec, 'the refused call was not forwarded');
   });
 
+  test('OpenAI: a final turn with tool calls in its history and tool_choice "none" is a valid Converse call', async () => {
+    const openai = new OpenAI({ baseURL: `${env.gw.url}/v1`, apiKey: env.key, maxRetries: 0 });
+    const r = await openai.chat.completions.create({
+      model: SONNET,
+      tool_choice: 'none',
+      tools: [{ type: 'function', function: { name: 'weather', parameters: { type: 'object' } } }],
+      messages: [
+        { role: 'user', content: 'Weather in Paris?' },
+        {
+          role: 'assistant',
+          content: null,
+          tool_calls: [
+            { id: 'c1', type: 'function', function: { name: 'weather', arguments: '{}' } },
+          ],
+        },
+        { role: 'tool', tool_call_id: 'c1', content: '18 C' },
+      ],
+    });
+    assert.ok(r.choices[0]?.message.content);
+    const sent = env.fake.requests.at(-1)?.body as { toolConfig?: { tools: unknown[] } };
+    assert.equal(sent.toolConfig?.tools.length, 1, "one inert tool, none of the caller's");
+  });
+
   test('hostile and malformed requests get clean 4xx and are not forwarded', async () => {
     const before = env.fake.requests.length;
     const post = (path: string, init: RequestInit) =>

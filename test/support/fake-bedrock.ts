@@ -650,6 +650,24 @@ function validateBody(operation: FakeOperation, body: unknown): Json {
   if (!Array.isArray(body.messages) || body.messages.length === 0) {
     throw new Refusal(400, 'ValidationException', 'Malformed input request: messages is required.');
   }
+  const converse = operation === 'Converse' || operation === 'ConverseStream';
+  if (
+    converse &&
+    body.toolConfig === undefined &&
+    body.messages.some(
+      (m: unknown) =>
+        isObj(m) &&
+        Array.isArray(m.content) &&
+        m.content.some((b: unknown) => isObj(b) && ('toolUse' in b || 'toolResult' in b)),
+    )
+  ) {
+    // Bedrock's own words (its Converse validation; peers' issue trackers quote it).
+    throw new Refusal(
+      400,
+      'ValidationException',
+      'The toolConfig field must be defined when using toolUse and toolResult content blocks.',
+    );
+  }
   if (operation === 'InvokeModel' || operation === 'InvokeModelWithResponseStream') {
     if (typeof body.anthropic_version !== 'string') {
       throw new Refusal(
