@@ -91,6 +91,10 @@ before(async () => {
       COLUMNS.join(','),
       line('02', ut, 'Usage', '600', '0.000007'),
       line('02', ut, 'EdpDiscount', '', '-0.0000007'),
+      // A credit and a refund that name the usage type they offset (as real CUR lines often do): credits, never
+      // a discount of that usage nor part of what is allocated to its records.
+      line('02', ut, 'Credit', '', '-0.000001'),
+      line('02', ut, 'Refund', '', '-0.0000005'),
       line('03', ut, 'Usage', '500', '0.000005'),
       line('03', ut, 'EdpDiscount', '', '-0.0000005'),
       // No logs from eu-central-1 at all; the bill says who called.
@@ -112,6 +116,7 @@ test('billed net usage is allocated exactly; what no record carries is billed-on
   const data = await store.reconciler.reconcile('2026-03', { allocate: true });
   const net = 7_000_000n - 700_000n + 5_000_000n - 500_000n + 500_000_000_000n + 30_000_000n;
   assert.equal(data.totals.usage + data.totals.discount, net);
+  assert.equal(data.totals.credit, -1_000_000_000_000n - 1_000_000n - 500_000n);
   assert.ok(data.allocation);
   assert.equal(data.allocation.toRecords + data.allocation.billedOnly, net, 'to the pico');
   // 6,300,000 over weights 1:2:3 → 1,050,000 / 2,100,000 / 3,150,000; the 3rd of March's record takes 4,500,000.
@@ -151,7 +156,17 @@ test('each discrepancy is found and named', async () => {
   const r = explainReconciliation(await store.reconciler.reconcile('2026-03', { allocate: false }));
   const kinds = r.findings.map((f) => f.kind).sort();
   // The bill charges 12,000,000 picos for tokens the catalog estimates at 11,000,000: a price difference too.
-  assert.deepEqual(kinds, ['batch', 'credit', 'discount', 'no_logging', 'price', 'tax']);
+  // Three credits: the promotional one, and the credit and refund that name a usage type.
+  assert.deepEqual(kinds, [
+    'batch',
+    'credit',
+    'credit',
+    'credit',
+    'discount',
+    'no_logging',
+    'price',
+    'tax',
+  ]);
   assert.match(
     r.findings.find((f) => f.kind === 'price')?.message ?? '',
     /claude-sonnet-4-5.*us-east-1/,

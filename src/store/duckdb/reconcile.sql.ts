@@ -14,6 +14,13 @@ const LOGGED = `source <> '${CLIENT_ONLY_SOURCE}'`;
 
 /** Line item types that bill usage; the discounts that reduce it carry the same usage types. */
 export const USAGE_LINE_TYPES = `('Usage', 'DiscountedUsage', 'SavingsPlanCoveredUsage')`;
+/**
+ * Lines that are neither usage nor a discount of it, though they often carry the usage type they offset (bedrock.md
+ * §2.1): credits and refunds are reported as credits and tax as tax, never as a discount allocated to records.
+ */
+const NOT_DISCOUNTS = `('Credit', 'Refund', 'Tax')`;
+/** A line that discounts usage: not usage itself, not a credit, refund or tax. */
+const DISCOUNT = `line_item_type NOT IN ${USAGE_LINE_TYPES} AND line_item_type NOT IN ${NOT_DISCOUNTS}`;
 const KEY = ['day', 'account', 'region', 'model', 'scope', 'tier'] as const;
 const on = (a: string, b: string) =>
   KEY.map((k) => `${a}.${k} IS NOT DISTINCT FROM ${b}.${k}`).join(' AND ');
@@ -23,7 +30,7 @@ export const GROUPS_SQL = [
   `CREATE OR REPLACE TEMP TABLE g_bill AS
    SELECT CAST(usage_start AS DATE) AS day, account, region, model, scope, tier,
      sum(unblended_pusd) FILTER (WHERE line_item_type IN ${USAGE_LINE_TYPES}) AS usage_pusd,
-     coalesce(sum(unblended_pusd) FILTER (WHERE line_item_type NOT IN ${USAGE_LINE_TYPES}), 0) AS discount_pusd,
+     coalesce(sum(unblended_pusd) FILTER (WHERE ${DISCOUNT}), 0) AS discount_pusd,
      sum(tokens) FILTER (WHERE line_item_type IN ${USAGE_LINE_TYPES}) AS tokens,
      sum(tokens) FILTER (WHERE token_class = 'input' AND line_item_type IN ${USAGE_LINE_TYPES}) AS input_tokens,
      sum(tokens) FILTER (WHERE token_class = 'output' AND line_item_type IN ${USAGE_LINE_TYPES}) AS output_tokens,
@@ -83,18 +90,22 @@ WHERE n = 0 AND around >= 4
   AND hour <= (SELECT max(hour) FROM h h2 WHERE h2.account = g.account AND h2.region = g.region)
 ORDER BY account, region, hour`;
 
-/** Month-level lines that belong to no (model, token class) group: credits, tax, refunds, unknown usage. */
+/**
+ * Month-level lines that belong to no (model, token class) group: credits, tax, refunds (also those that name the
+ * usage type they offset), unknown usage.
+ */
 export const OTHER_LINES_SQL = `
 SELECT line_item_type, classification, coalesce(usage_type, '') AS usage_type, coalesce(reason, '') AS reason,
   coalesce(description, '') AS description, min(usage_start) AS first_day, count(*) AS lines,
   sum(unblended_pusd)::HUGEINT AS pusd
-FROM bill_lines WHERE billing_period = $1 AND (model IS NULL OR token_class IS NULL)
+FROM bill_lines WHERE billing_period = $1
+  AND (model IS NULL OR token_class IS NULL OR line_item_type IN ${NOT_DISCOUNTS})
 GROUP BY ALL ORDER BY abs(sum(unblended_pusd)) DESC`;
 
 export const TOTALS_SQL = `
 SELECT
   coalesce(sum(unblended_pusd) FILTER (WHERE line_item_type IN ${USAGE_LINE_TYPES}), 0)::HUGEINT AS usage_pusd,
-  coalesce(sum(unblended_pusd) FILTER (WHERE line_item_type NOT IN ${USAGE_LINE_TYPES} AND usage_type IS NOT NULL AND usage_type <> ''), 0)::HUGEINT AS discount_pusd,
+  coalesce(sum(unblended_pusd) FILTER (WHERE ${DISCOUNT} AND usage_type IS NOT NULL AND usage_type <> ''), 0)::HUGEINT AS discount_pusd,
   coalesce(sum(unblended_pusd) FILTER (WHERE line_item_type IN ('Credit', 'Refund')), 0)::HUGEINT AS credit_pusd,
   coalesce(sum(unblended_pusd) FILTER (WHERE line_item_type = 'Tax'), 0)::HUGEINT AS tax_pusd,
   coalesce(sum(unblended_pusd), 0)::HUGEINT AS total_pusd,
@@ -105,7 +116,7 @@ FROM bill_lines WHERE billing_period = $1`;
 
 /** The net usage to allocate: every usage line and every discount line that names a usage type. */
 const netUsage = (b: string) =>
-  `${b}.line_item_type IN ${USAGE_LINE_TYPES} OR (coalesce(${b}.usage_type, '') <> '' AND ${b}.line_item_type NOT IN ('Credit', 'Refund', 'Tax'))`;
+  `${b}.line_item_type IN ${USAGE_LINE_TYPES} OR (coalesce(${b}.usage_type, '') <> '' AND ${b}.line_item_type NOT IN ${NOT_DISCOUNTS})`;
 
 export const CLEAR_ALLOCATION_SQL = [
   `UPDATE usage SET billed_pusd = NULL WHERE ts >= $2 AND ts < $3 AND billed_pusd IS NOT NULL`,
