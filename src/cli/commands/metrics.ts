@@ -1,7 +1,13 @@
 /** `tokenledger metrics`: what CloudWatch says about usage, per model — the derived ratios and log-delivery gaps. */
 import { parseTime } from '../../analyse/index.ts';
 import { AppError } from '../../core/index.ts';
-import { deriveMetrics, type MetricPoint, type MetricTier } from '../../sources/index.ts';
+import {
+  deriveMetrics,
+  isDeliveryFailureMetric,
+  type MetricPoint,
+  type MetricTier,
+} from '../../sources/index.ts';
+import type { MetricRow } from '../../store/index.ts';
 import { parse, str } from '../args.ts';
 import { type CliContext, EXIT, print, withRuntime } from '../context.ts';
 import { compact, renderTable } from '../format.ts';
@@ -48,14 +54,14 @@ export async function metricsCommand(ctx: CliContext): Promise<number> {
     value: r.value,
   }));
   const d = deriveMetrics(points);
+  const deliveryFailures = deliveryFailuresOf(rows);
   const groups = d.groups.filter((g) => g.modelId !== null);
   if (flags.json === true) {
     const json = (v: unknown) => (typeof v === 'bigint' ? v.toString() : v);
     print(
       ctx,
-      JSON.stringify(
-        { groups, overall: d.overall, deliveryFailures: d.deliveryFailures, notes: d.notes },
-        (_k, v) => json(v),
+      JSON.stringify({ groups, overall: d.overall, deliveryFailures, notes: d.notes }, (_k, v) =>
+        json(v),
       ),
     );
     return EXIT.ok;
@@ -100,10 +106,9 @@ export async function metricsCommand(ctx: CliContext): Promise<number> {
     120,
   );
   const out = [table];
-  if (d.deliveryFailures.length > 0) {
+  if (deliveryFailures.length > 0) {
     out.push('', 'Invocation-log deliveries that failed (the ledger is missing these calls):');
-    for (const f of d.deliveryFailures)
-      out.push(`  ${f.day} ${f.region === 'all' ? '' : `${f.region} `}${f.metric}: ${f.failures}`);
+    for (const f of deliveryFailures) out.push(`  ${f.day} ${f.region} ${f.metric}: ${f.failures}`);
   }
   print(ctx, out.join('\n'));
   return EXIT.ok;
@@ -116,4 +121,31 @@ export function percent(rate: string | null): string {
   if (m === null) return rate;
   const digits = `${m[2] ?? ''}00`;
   return `${Number(`${m[1]}${digits.slice(0, 2)}`)}${digits.length > 4 ? `.${digits.slice(2, -2)}` : ''}%`;
+}
+
+/**
+ * Failed log deliveries by the day and Region they happened, whatever `--by` folds the other points into (folded,
+ * they were dated at the range's start and lost their Region).
+ */
+export function deliveryFailuresOf(rows: readonly MetricRow[]) {
+  return deriveMetrics(
+    rows.flatMap((r) =>
+      isDeliveryFailureMetric(r.metric)
+        ? [
+            {
+              namespace: r.namespace,
+              metric: r.metric,
+              region: r.region,
+              account: r.account === '' ? null : r.account,
+              modelId: null,
+              tier: 'standard' as MetricTier,
+              stat: r.stat,
+              periodSeconds: r.periodSeconds,
+              at: r.at,
+              value: r.value,
+            },
+          ]
+        : [],
+    ),
+  ).deliveryFailures;
 }
