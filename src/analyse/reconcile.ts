@@ -86,7 +86,16 @@ function causeOf(
   if (g.daysLoggedNotBilled > 0)
     causes.push(`${g.daysLoggedNotBilled} logged day(s) not billed yet`);
   const tokensMatch = g.billedTokens !== null && g.billedTokens === g.loggedTokens;
-  if (tokensMatch && g.billedUsage !== g.estimated)
+  // The same tests as the findings: unpriced records and hidden 1-hour writes explain a difference first.
+  if (tokensMatch && g.unpriced > 0)
+    causes.push(
+      `${g.unpriced === g.records ? 'no' : `${g.unpriced} of ${g.records} records have no`} catalog price: the ledger estimates nothing for them`,
+    );
+  else if (tokensMatch && hiddenOneHour(g))
+    causes.push(
+      `${(g.billed1hTokens - g.logged1hTokens).toLocaleString('en')} cache-write tokens billed as 1-hour writes, estimated at the 5-minute rate (records without a response body carry no TTL split)`,
+    );
+  else if (tokensMatch && g.billedUsage !== g.estimated)
     causes.push(
       `billed ${signed(g.billedUsage)} at list vs estimate ${usd(g.estimated)} for the same tokens: the catalog price differs (stale price or private pricing)`,
     );

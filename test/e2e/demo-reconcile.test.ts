@@ -91,6 +91,16 @@ test('batch usage, the unpriced model and the hidden 1-hour cache writes are nam
   assert.equal(messages('cache_ttl').length, 1);
 });
 
+test('a row whose difference a missing price or hidden 1-hour writes explain is not blamed on the catalog', () => {
+  const blamed = r.rows.filter((g) => /catalog price differs/.test(g.cause));
+  for (const g of blamed) {
+    assert.equal(g.unpriced, 0, `${g.model} ${g.region}: ${g.cause}`);
+    assert.ok(!(g.ttlUnknown > 0 && g.billed1hTokens > g.logged1hTokens), `${g.model} ${g.region}`);
+  }
+  assert.ok(r.rows.some((g) => /billed as 1-hour writes/.test(g.cause)));
+  assert.ok(r.rows.some((g) => /no catalog price/.test(g.cause)));
+});
+
 test('allocated billed dollars add up to the bill’s net Bedrock usage, to the pico', async () => {
   const a = r.data.allocation;
   assert.ok(a);
