@@ -22,6 +22,28 @@ export function compact(n: bigint | number): string {
   return String(v);
 }
 
+/** Control characters shown escaped (`\n`, `\t`, `\u001b`…): request metadata may hold them, a row is one line. */
+function printable(s: string): string {
+  let out: string | null = null;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x20 && c !== 0x7f) {
+      if (out !== null) out += s[i];
+      continue;
+    }
+    out ??= s.slice(0, i);
+    out +=
+      c === 10
+        ? '\\n'
+        : c === 13
+          ? '\\r'
+          : c === 9
+            ? '\\t'
+            : `\\u${c.toString(16).padStart(4, '0')}`;
+  }
+  return out ?? s;
+}
+
 export function renderTable(
   headers: readonly string[],
   rows: readonly string[][],
@@ -30,6 +52,7 @@ export function renderTable(
   /** Key columns never shortened (ids a reader copies, e.g. request ids): the table may then be wider. */
   whole: readonly boolean[] = [],
 ): string {
+  rows = rows.map((r) => r.map(printable));
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const gap = 2;
   let total = widths.reduce((a, b) => a + b, 0) + gap * (widths.length - 1);
