@@ -152,3 +152,41 @@ test('a call whose invocation log reached the ledger first counts once, however 
     assert.equal(await total(), after + 1);
   });
 });
+
+test('a row DuckDB refuses for a value (valid JSON) is kept aside in rejects; the rows around it are stored', async () => {
+  await withLedger('poison', async (rt, ledger) => {
+    const rows = ['p1', 'p2', 'p3', 'p4', 'p5'].map((id) => ledger.encode(raw(id)).row);
+    // input_tokens (c13, BIGINT) far past its range: JSON, but no BIGINT.
+    const poison = (rows[2] as string).replace(/"c13":\d+/, '"c13":100000000000000000000000000');
+    assert.notEqual(poison, rows[2]);
+    const out = await ledger.writeLines(
+      lines(rows[0] as string, rows[1] as string, poison, ...rows.slice(3)),
+      5,
+    );
+    assert.deepEqual(out, { unreadable: 1 });
+    for (const id of ['p1', 'p2', 'p4', 'p5']) assert.ok(await rt.store.getRecord(id), id);
+    assert.equal(await rt.store.getRecord('p3'), null);
+    const [kept] = await rt.store.rejects(10);
+    assert.equal(kept?.uri, 'gateway:p3');
+    assert.match(kept?.reason ?? '', /^the ledger refused the row: /);
+    // Delivered again (the spool retries a batch it could not confirm): nothing doubles, the reject stays one.
+    await ledger.writeLines(lines(...rows.slice(0, 2), poison, ...rows.slice(3)), 5);
+    assert.equal((await rt.store.queryUsage({ groupBy: [], where: [] })).total.requests, 4);
+    assert.equal((await rt.store.rejects(10)).length, 1);
+  });
+});
+
+test('a latency past the ledger INTEGER is stored as unknown, not as a row the ledger refuses', async () => {
+  await withLedger('latency', async (rt, ledger) => {
+    const row = ledger.encode({
+      ...raw('l1'),
+      latencyMs: 3_000_000_000,
+      firstByteMs: -3_000_000_000,
+    }).row;
+    assert.deepEqual(await ledger.writeLines(lines(row), 1), { unreadable: 0 });
+    const stored = await rt.store.getRecord('l1');
+    assert.equal(stored?.latency_ms, null);
+    assert.equal(stored?.first_byte_ms, null);
+    assert.equal(Number(stored?.input_tokens), 1200);
+  });
+});

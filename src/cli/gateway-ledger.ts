@@ -14,7 +14,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Picos, RawUsage } from '../core/index.ts';
+import { errorMessage, type Picos, type RawUsage } from '../core/index.ts';
 import { decodeLine, GATEWAY_SOURCE, type LinesOutcome } from '../gateway/index.ts';
 import { createRowEncoder } from '../pipeline/index.ts';
 import type { Runtime } from '../runtime.ts';
@@ -81,6 +81,51 @@ export function createGatewayLedger(
     return scanned.unreadable;
   };
 
+  /**
+   * Stores a batch that DuckDB refused for a value in it (a row no check caught): halves it until the rows it
+   * refuses alone are found, stores the rest, and keeps those rows aside in the ledger's rejects (source
+   * `gateway:<request id>`, DuckDB's reason, the row), so that one row cannot hold back every call after it.
+   * Returns how many rows were kept aside. An error that is not about a value (the store down) is thrown.
+   */
+  const isolate = async (lines: Buffer): Promise<number> => {
+    try {
+      return await store(lines);
+    } catch (e: unknown) {
+      if (!refusedValue(e)) throw e;
+      const all = lines
+        .toString('utf8')
+        .split('\n')
+        .filter((l) => l !== '');
+      if (all.length === 1) {
+        const row = all[0] as string;
+        const c0 = (JSON.parse(row) as { c0?: unknown }).c0; // the request id (encodeRow's first column)
+        const id = typeof c0 === 'string' ? c0 : 'unknown';
+        await rt.store.writeEncodedUsage({
+          file: null,
+          records: 0,
+          rows: 0,
+          minTs: 0,
+          maxTs: 0,
+          rejects: [
+            {
+              source: { uri: `${GATEWAY_SOURCE}:${id}`, line: 0 },
+              // Without the batch file's name: the same row refused again is the same reject.
+              reason: `the ledger refused the row: ${(errorMessage(e).split('\n')[0] ?? '').replace(/ in file "[^"]*"/g, '')}`,
+              excerpt: row,
+            },
+          ],
+        });
+        log.warn('spool: a row the ledger refused was kept aside in its rejects', {
+          requestId: id,
+        });
+        return 1;
+      }
+      const half = all.length >> 1;
+      const part = (l: readonly string[]) => Buffer.from(`${l.join('\n')}\n`);
+      return (await isolate(part(all.slice(0, half)))) + (await isolate(part(all.slice(half))));
+    }
+  };
+
   return {
     encode: (raw) => rows.encode(raw),
 
@@ -91,8 +136,8 @@ export function createGatewayLedger(
         unreadable += await store(batch.lines);
       } catch (e: unknown) {
         const checked = parsable(batch.lines);
-        if (checked.dropped === 0) throw e;
-        unreadable += checked.dropped + (await store(checked.lines));
+        if (checked.dropped === 0 && !refusedValue(e)) throw e;
+        unreadable += checked.dropped + (await isolate(checked.lines));
       }
       if (unreadable > 0) log.warn('spool: skipped lines that cannot be read', { unreadable });
       return { unreadable };
@@ -100,6 +145,15 @@ export function createGatewayLedger(
 
     close: () => rmSync(dir, { recursive: true, force: true }),
   };
+}
+
+/**
+ * DuckDB refused a value of the batch (a number out of its column's range, a string it cannot read), as opposed to
+ * the store being unavailable: then the batch's rows can be told apart.
+ */
+function refusedValue(e: unknown): boolean {
+  const text = `${errorMessage(e)} ${e instanceof Error && e.cause !== undefined ? errorMessage(e.cause) : ''}`;
+  return /Conversion Error|Invalid Input Error|Mismatch Type Error|Out of Range Error/.test(text);
 }
 
 /** Each non-empty line of a batch through `f`; a line `f` throws on is dropped and counted. */

@@ -34,9 +34,9 @@ export const INVOCATION_LATENCY_HEADER = 'x-amzn-bedrock-invocation-latency';
 
 type Json = Record<string, unknown>;
 
-/** A count as Bedrock writes it: a non-negative integer. Anything else is "not reported". */
+/** A count as Bedrock writes it: a non-negative integer (exact in a double). Anything else is "not reported". */
 export function count(value: unknown): number | null {
-  return typeof value === 'number' && Number.isInteger(value) && value >= 0 ? value : null;
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : null;
 }
 
 function obj(value: unknown): Json | null {

@@ -23,7 +23,9 @@ declare global {
  */
 const s = (v: string): string => JSON.stringify(v.isWellFormed() ? v : v.toWellFormed());
 const str = (v: string | null): string => (v === null ? 'null' : s(v));
-const num = (v: number | null): string => (v === null ? 'null' : String(v));
+/** An INTEGER column: a value outside its range is unknown (null), not a row DuckDB refuses with its batch. */
+const int32 = (v: number | null): string =>
+  v === null || v < -2_147_483_648 || v > 2_147_483_647 ? 'null' : String(v);
 
 /** Attribution rules and metadata objects repeat across records: encode each distinct object once. */
 const encoded = new WeakMap<object, string>();
@@ -74,8 +76,8 @@ export const COLUMNS: readonly (readonly [string, string, Encode])[] = [
   ['cache_read_tokens', 'BIGINT', (r) => String(r.tokens.cacheRead)],
   ['cache_write_5m_tokens', 'BIGINT', (r) => String(r.tokens.cacheWrite5m)],
   ['cache_write_1h_tokens', 'BIGINT', (r) => String(r.tokens.cacheWrite1h)],
-  ['latency_ms', 'INTEGER', (r) => num(r.latencyMs)],
-  ['first_byte_ms', 'INTEGER', (r) => num(r.firstByteMs)],
+  ['latency_ms', 'INTEGER', (r) => int32(r.latencyMs)],
+  ['first_byte_ms', 'INTEGER', (r) => int32(r.firstByteMs)],
   ['error_code', 'VARCHAR', (r) => str(r.errorCode)],
   ['identity_arn', 'VARCHAR', (r) => str(r.identityArn)],
   ['team', 'VARCHAR', (r) => s(r.attribution.values.team)],
