@@ -161,6 +161,8 @@ const maxOf = (a: bigint, b: bigint): bigint => (a > b ? a : b);
 /** What an open reservation is allowed beyond the upstream timeout before it is presumed lost. */
 export const EXPIRY_MARGIN_MS = 60_000;
 const DEFAULT_UPSTREAM_TIMEOUT_MS = 300_000;
+/** Counter commits per store call when loading ledger spend (`load`). */
+const LOAD_CHUNK = 500;
 /** Expired tickets remembered for a late settlement; past this the oldest are forgotten. */
 const MAX_EXPIRED = 10_000;
 
@@ -565,7 +567,10 @@ export function createGovernor(config: GatewayConfig, deps: GovernorDeps): Gover
           ops.push({ key, window: rule.windowAt(now), release: 0n, spend: e.costPicos, at: e.at });
         }
       }
-      if (ops.length > 0) await store.commit(ops, now);
+      // In pieces: a ledger's spend is one entry per hour × attribution × budget, tens of thousands of them, and a
+      // shared store takes each commit as one script call (one argument list).
+      for (let i = 0; i < ops.length; i += LOAD_CHUNK)
+        await store.commit(ops.slice(i, i + LOAD_CHUNK), now);
       return matched;
     },
 

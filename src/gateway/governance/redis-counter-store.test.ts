@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { after, describe, type TestContext, test } from 'node:test';
 import { createClient } from 'redis';
 import { releaseTestRedis, startTestRedis } from '../../../test/support/redis.ts';
+import { gatewayConfigSchema } from '../config.ts';
 import { counterStoreContract } from './counter-store.contract.ts';
 import { type CounterWindow, createMemoryCounterStore } from './counter-store.ts';
+import { createGovernor } from './governor.ts';
 import { openRedis, taggedPrefix } from './redis-client.ts';
 import { createRedisCounterStore, GRACE_MS } from './redis-counter-store.ts';
 
@@ -41,6 +43,29 @@ describe('redis counter store, shared', skip, () => {
     ctx.after(() => client.close());
     return client;
   };
+
+  test('a ledger’s spend of tens of thousands of entries loads into shared budgets (in pieces)', async (ctx) => {
+    const store = await open(ctx, freshPrefix());
+    const governor = createGovernor(
+      gatewayConfigSchema.parse({
+        budgets: [
+          { name: 'org', amountUsd: '100000', period: 'monthly' },
+          { name: 'team', scope: { team: '*' }, amountUsd: '100000', period: 'monthly' },
+        ],
+      }),
+      { clock: () => T0, store },
+    );
+    // An hour × user entry for 20,000 of them (a month of a busy organisation): one script call took ~8,000.
+    const entries = Array.from({ length: 20_000 }, (_, i) => ({
+      at: T0 - (i % 200) * HOUR,
+      costPicos: 1_000_000n,
+      team: `t${i % 7}`,
+      user: `u${i}`,
+    }));
+    assert.equal(await governor.load(entries), 20_000);
+    const org = (await governor.status(T0)).budgets.find((b) => b.label === 'org');
+    assert.equal(org?.spentUsd, '0.02');
+  });
 
   test('two instances on one Redis share their counters', async (ctx) => {
     const prefix = freshPrefix();
