@@ -60,6 +60,7 @@ export const FIXED_GROUP_KEYS = [
   'status',
   // One row per call: `report --by request_id --limit 10` lists the costliest calls (then `explain` one).
   'request_id',
+  'quarter_hour',
   'hour',
   'day',
   'week',

@@ -125,6 +125,26 @@ describe('tokenledger CLI', () => {
     assertGolden(golden('explain.txt'), r.out);
   });
 
+  test('report --by quarter_hour: quarter hours in time order, summing to the total', async () => {
+    const rows = JSON.parse(
+      (await cli('report', '--by', 'quarter_hour', '--format', 'json')).out,
+    ) as {
+      quarter_hour: string;
+      requests: number;
+    }[];
+    assert.ok(rows.length > 0);
+    for (const r of rows) assert.match(r.quarter_hour, /^\d{4}-\d{2}-\d{2}T\d{2}:(00|15|30|45)Z$/);
+    const keys = rows.map((r) => r.quarter_hour);
+    assert.deepEqual(keys, [...keys].sort());
+    const total = JSON.parse((await cli('report', '--format', 'json')).out) as {
+      requests: number;
+    }[];
+    assert.equal(
+      rows.reduce((n, r) => n + r.requests, 0),
+      total[0]?.requests,
+    );
+  });
+
   test('report --by day is a time series: days in order, whatever they cost', async () => {
     const r = await cli('report', '--by', 'day', '--format', 'json');
     const days = (JSON.parse(r.out) as { day: string }[]).map((row) => row.day);

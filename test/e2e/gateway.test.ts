@@ -28,6 +28,7 @@ import {
   SEARCH_SPEND_PICOS,
   seedSearchSpend,
 } from '../support/gateway-seed.ts';
+import { makeRecord } from '../support/records.ts';
 import { tempDir } from '../support/temp-dir.ts';
 
 const CREDS = { accessKeyId: 'AKIDGATEWAYTEST', secretAccessKey: 'gateway-test-secret' };
@@ -726,6 +727,35 @@ describe('gateway: no lost usage', () => {
       assert.equal(total.requests, 1000);
       const billed = env.fake.requests.reduce((s, r) => s + (r.tokens?.output ?? 0), 0);
       assert.equal(Number(total.outputTokens), billed);
+    } finally {
+      await teardown(env);
+    }
+  });
+
+  test('a budget whose local day starts at half past the hour (Asia/Kolkata) starts from all of that day’s spend', async () => {
+    const env = await setup(
+      '  budgets:\n    - name: daily\n      amountUsd: "100"\n      period: daily\n      timezone: Asia/Kolkata\n',
+    );
+    try {
+      await env.gw.close();
+      // The local day began at 18:30Z; spend at 18:40Z is that day's, although its UTC hour began before it.
+      await env.rt.store.writeUsage({
+        records: [
+          makeRecord({ id: 'ist-0', at: '2026-11-23T18:20:00Z', cost: 7_000_000n }), // the day before
+          makeRecord({ id: 'ist-1', at: '2026-11-23T18:40:00Z', cost: 1_000_000n }),
+          makeRecord({ id: 'ist-2', at: '2026-11-23T18:55:00Z', cost: 2_000_000n }),
+        ],
+        rejects: [],
+        checkpoints: [],
+      });
+      env.gw = await startGatewayOnFake(env.rt, {
+        upstream: env.fake.url,
+        creds: CREDS,
+        baseDir: env.dir.path,
+        now: () => Date.parse('2026-11-23T18:59:00Z'),
+      });
+      const [budget] = (await env.gw.governor.status()).budgets;
+      assert.equal(budget?.spentUsd, formatUsd(3_000_000n));
     } finally {
       await teardown(env);
     }

@@ -27,6 +27,7 @@ export async function startGatewayOnFake(
     baseDir: string;
     env?: NodeJS.ProcessEnv;
     timeoutMs?: number;
+    now?: () => number;
   },
 ): Promise<RunningGateway> {
   return startGateway(rt, {
@@ -36,6 +37,7 @@ export async function startGatewayOnFake(
     baseDir: opts.baseDir,
     log: quiet,
     ...(opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }),
+    ...(opts.now === undefined ? {} : { now: opts.now }),
     upstream: await createHttpUpstream({
       endpoint: opts.upstream,
       region: 'us-east-1',

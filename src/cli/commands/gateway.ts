@@ -80,15 +80,18 @@ async function ledgerId(rt: Runtime): Promise<string> {
   return id;
 }
 
-/** Ledger spend of the last 32 days by hour and attribution: what the budgets start from. */
+/**
+ * Ledger spend of the last 32 days by quarter hour and attribution: what the budgets start from. Not by hour: a
+ * budget's day in Asia/Kolkata starts at hh:30Z, and an hour's spend dated at its start missed that day.
+ */
 async function ledgerSpend(rt: Runtime, now: number): Promise<SpendEntry[]> {
   const { rows } = await rt.store.queryUsage({
-    groupBy: ['hour', 'team', 'user', 'feature', 'project', 'model_id', 'meta:gateway_key'],
+    groupBy: ['quarter_hour', 'team', 'user', 'feature', 'project', 'model_id', 'meta:gateway_key'],
     since: now - 32 * DAY_MS,
     where: [],
   });
   return rows.map((r) => ({
-    at: Date.parse(String(r.keys.hour)),
+    at: Date.parse(String(r.keys.quarter_hour)),
     costPicos: r.costPicos,
     key: r.keys['meta:gateway_key'] ?? null,
     team: r.keys.team ?? null,

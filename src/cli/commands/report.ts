@@ -27,8 +27,8 @@ export const REPORT_HELP = `Usage: tokenledger report [--by DIM,…] [--since 7d
 
 DIM: team user feature project environment cost_center application session (or any other
 request-metadata key), model model_id profile scope tier region inference_region account
-operation identity error_code status request_id (one row per call: the costliest first), hour day
-week month.
+operation identity error_code status request_id (one row per call: the costliest first),
+quarter_hour hour day week month.
 Telemetry DIM (what \`tokenledger collect\` received): tool language query_source terminal version
 prompt. Asking for one runs the report over telemetry: Claude Code / GenAI API request events,
 priced as the ledger prices their calls (a call matched to an invocation-log record costs that
