@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import {
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -152,6 +153,26 @@ describe('spool: store down', () => {
     await spool.flush();
     assert.equal(spool.canServe(), true);
     assert.deepEqual(ids(store.written), ['req-1']);
+  });
+});
+
+describe('spool: local trouble is not a store outage', () => {
+  test('an offset that cannot be saved (a full disk) neither stops delivery nor keeps a fail_closed gateway shut', async () => {
+    const dir = tempDir();
+    const store = fakeStore();
+    const spool = open(dir, store, { onStoreDown: 'fail_closed', batchSize: 10 });
+    // The first segment's offset file cannot be written: a directory stands where its temporary file goes.
+    mkdirSync(join(dir, '0000000000000001.offset.tmp'));
+    for (let i = 0; i < 35; i++) spool.append(rec(i));
+    await spool.flush();
+    assert.deepEqual(ids(store.written), range(35), 'every batch delivered, once');
+    assert.equal(spool.stats().storeDown, false);
+    assert.equal(spool.canServe(), true);
+    assert.ok(quiet.warnings.some((w) => /cannot save the delivered offset/.test(w)));
+    assert.ok(
+      !segmentFiles(dir).includes('0000000000000001.jsonl'),
+      'the delivered segment is gone',
+    );
   });
 });
 

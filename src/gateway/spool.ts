@@ -344,6 +344,8 @@ export function createSpool<T>(options: SpoolOptions<T>): Spool<T> {
     count: number,
     send: () => Promise<LinesOutcome | undefined>,
     end: number,
+    /** The segment's last batch: the segment is deleted next, no offset is saved for it. */
+    last = false,
   ): Promise<boolean> => {
     if (count > 0) {
       let unreadable = 0;
@@ -360,9 +362,24 @@ export function createSpool<T>(options: SpoolOptions<T>): Spool<T> {
       counts.failures = 0;
     }
     seg.committed = end;
+    // The offset file only spares a restarted gateway the batches delivered already (the store would drop them as
+    // repeats anyway): a segment delivered to its end is deleted instead, and an offset that cannot be written (a
+    // full disk) is not a store failure.
+    if (last) return true;
     const tmp = path(`${offsetName(seg.seq)}.tmp`);
-    await writeFile(tmp, String(end));
-    await rename(tmp, path(offsetName(seg.seq)));
+    try {
+      await writeFile(tmp, String(end));
+      await rename(tmp, path(offsetName(seg.seq)));
+    } catch (e: unknown) {
+      await unlinkIfPresent(tmp).catch(() => undefined);
+      log.warn(
+        'spool: cannot save the delivered offset; a restart would deliver those records again',
+        {
+          segment: segmentName(seg.seq),
+          error: errorMessage(e),
+        },
+      );
+    }
     return true;
   };
 
@@ -420,7 +437,7 @@ export function createSpool<T>(options: SpoolOptions<T>): Spool<T> {
       }
     }
     // The last batch; a torn last line (counted above) is passed over with it.
-    return deliver(seg, count, () => send(pos), data.length);
+    return deliver(seg, count, () => send(pos), data.length, true);
   };
 
   /** `rotate`, waiting for the sync: the segment stops being active at once. */
@@ -446,7 +463,12 @@ export function createSpool<T>(options: SpoolOptions<T>): Spool<T> {
     for (;;) {
       const seg = sealed[0];
       if (seg === undefined) {
-        if (sealedNow || active === null || active.records === 0) return;
+        if (sealedNow || active === null || active.records === 0) {
+          // Everything is delivered: whatever failed before (the store, a local read), nothing waits now.
+          if (counts.failures > 0) log.info('spool: delivered', { after: counts.failures });
+          counts.failures = 0;
+          return;
+        }
         await sealActive();
         sealedNow = true;
         continue;
