@@ -22,13 +22,15 @@ const str = (v: unknown): string | null => (v === null || v === undefined ? null
 export function createGatewayKeyStore(
   conn: DuckDBConnection,
   transactions: Limiter,
+  /** The store's connection for reads, outside any writer's transaction. */
+  reads: DuckDBConnection = conn,
 ): GatewayKeyStore {
   return {
     put: (keys) => transactions(() => putKeys(conn, keys)),
 
     async list(): Promise<GatewayKeyRow[]> {
       const rows = (
-        await conn.runAndReadAll(
+        await reads.runAndReadAll(
           `SELECT id, hash, name, team, "user", feature, project, environment, epoch_ms(created_at) AS created,
              epoch_ms(expires_at) AS expires, epoch_ms(revoked_at) AS revoked, replaced_by
            FROM gateway_keys ORDER BY created_at, id`,

@@ -99,6 +99,9 @@ export async function createDuckDbStore(options: DuckDbStoreOptions): Promise<St
     );
   }
   const conn = await instance.connect();
+  // Reads go on a connection of their own: on `conn` a report asked while a batch was being written ran inside that
+  // batch's transaction (it saw its uncommitted rows, and failed with it: "Current transaction is aborted").
+  const reads = await instance.connect();
   // Writers that share `conn` (usage batches, keys, telemetry, from concurrent requests of a server) take turns:
   // a transaction begun while another is open on the same connection fails, and a ROLLBACK would undo both.
   const transactions = limiter(1);
@@ -110,11 +113,11 @@ export async function createDuckDbStore(options: DuckDbStoreOptions): Promise<St
   const reconciler = createReconciler(conn, transactions);
   const metrics = createMetricsStore(conn, tmp);
   const telemetry = createTelemetryStore(conn, tmp, transactions);
-  const gatewayKeys = createGatewayKeyStore(conn, transactions);
+  const gatewayKeys = createGatewayKeyStore(conn, transactions, reads);
   let closed = false;
 
   const rows = async (sql: string, params: unknown[] = []) =>
-    (await conn.runAndReadAll(sql, params as DuckDBValue[])).getRowObjectsJS();
+    (await reads.runAndReadAll(sql, params as DuckDBValue[])).getRowObjectsJS();
 
   /**
    * For `writeEncodedUsage(…, { ownSource })`: the latest time of the ledger's rows from other sources, per own
@@ -336,10 +339,13 @@ export async function createDuckDbStore(options: DuckDbStoreOptions): Promise<St
     },
 
     async setCheckpoint(key: string, value: string) {
-      await conn.run(`INSERT OR REPLACE INTO checkpoints VALUES ($1, $2, now()::TIMESTAMP)`, [
-        key,
-        value,
-      ]);
+      // In the writers' turn: written while another's transaction was open, it was part of it (and of its rollback).
+      await transactions(() =>
+        conn.run(`INSERT OR REPLACE INTO checkpoints VALUES ($1, $2, now()::TIMESTAMP)`, [
+          key,
+          value,
+        ]),
+      );
     },
 
     async rejects(limit: number) {
@@ -358,6 +364,7 @@ export async function createDuckDbStore(options: DuckDbStoreOptions): Promise<St
       if (closed) return;
       closed = true;
       await bulkLogs.close();
+      reads.closeSync();
       conn.closeSync();
       instance.closeSync();
       rmSync(tmp, { recursive: true, force: true });
