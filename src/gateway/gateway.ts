@@ -534,7 +534,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
         outcome.usage === null
           ? null
           : { ...outcome.usage, firstByteMs: outcome.usage.firstByteMs ?? firstByte };
-      await finish(call, requestId, usage, code, outcome.complete);
+      // A stream Bedrock ended with an exception before any content (a throttle, say) generated nothing: what was
+      // read is its bill. Any other stream that did not reach its usage event may have billed more than was read.
+      const billRead = outcome.complete || (outcome.error !== null && outcome.contentDeltas === 0);
+      await finish(call, requestId, usage, code, billRead);
       if (res.writableEnded) return;
       // A stream that ended without its final event and without an exception event was cut upstream.
       if (!outcome.complete && outcome.error === null) broken = true;

@@ -502,6 +502,29 @@ describe('gateway: timeouts and clients that go away', () => {
     assert.equal(status.budgets[0]?.reservedUsd, '0.00');
   });
 
+  test('an exception ends a stream: before any content the budget is not charged, after some it keeps the reservation', async () => {
+    const stream = async (afterEvents: number) => {
+      env.fake.behave(
+        nextRequests({ kind: 'stream-exception', afterEvents, exception: 'ThrottlingException' }),
+      );
+      const before = await spent();
+      const r = await fetch(`${env.gw.url}/model/${encodeURIComponent(SONNET)}/converse-stream`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${env.key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ messages: MESSAGES, inferenceConfig: { maxTokens: 100 } }),
+      });
+      await r.arrayBuffer();
+      await env.gw.flush();
+      return (await spent()) - before;
+    };
+    assert.equal(await stream(1), 0n, 'messageStart only: nothing generated, nothing charged');
+    assert.ok(
+      (await stream(4)) > 0n,
+      'content was generated: what it billed is unknown, the reservation is kept',
+    );
+    assert.equal((await env.gw.governor.status()).openTickets, 0);
+  });
+
   test('a client that gives up on a JSON call: the answer is still read and recorded with what Bedrock billed', async () => {
     // Bedrock bills a JSON call whole whatever the client does, and its usage is only in the answer: the gateway
     // does not cut the upstream call when the client leaves (it does cut a stream: Bedrock stops generating).
