@@ -282,6 +282,42 @@ describe('Claude Code events', () => {
     ]);
   });
 
+  test('a negative or inexact token count is an issue, never a number added up', () => {
+    const body = {
+      resourceLogs: [
+        {
+          scopeLogs: [
+            {
+              logRecords: [
+                {
+                  body: { stringValue: 'claude_code.api_request' },
+                  attributes: [
+                    { key: 'input_tokens', value: { intValue: '-5' } },
+                    { key: 'output_tokens', value: { intValue: '9223372036854775807' } },
+                    { key: 'cache_read_tokens', value: { intValue: '10' } },
+                    { key: 'cache_creation_tokens', value: { intValue: '0' } },
+                  ],
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    };
+    const request = decoded<LogsRequest>(
+      'logs',
+      'json',
+      new TextEncoder().encode(JSON.stringify(body)),
+    );
+    const [e] = interpretClaudeCodeLogs(request, { receivedAt: 1234 }).events;
+    assert.ok(e?.kind === 'api_request');
+    assert.deepEqual([e.inputTokens, e.outputTokens, e.cacheReadTokens], [0, 0, 10]);
+    assert.deepEqual(e.issues, [
+      'input_tokens: expected a count (≥ 0), got -5',
+      'output_tokens: expected an integer, got int',
+    ]);
+  });
+
   test('Bedrock session, identity only in OTEL_RESOURCE_ATTRIBUTES', () => {
     const events = eventsOf('logs-bedrock-identity-in-resource');
     const [req] = only(events, 'api_request');

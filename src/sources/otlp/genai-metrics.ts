@@ -14,6 +14,7 @@ import {
   type GenAiMetricUsage,
   type GenAiUsageCommon,
   genAiCommon,
+  notBedrock,
 } from './genai.ts';
 import { type MetricsRequest, temporalityOf } from './shape.ts';
 import { Attrs, nanosToMs } from './values.ts';
@@ -38,7 +39,7 @@ export function interpretGenAiMetrics(
   const headers = headerAttributes(context.headers);
   const usages: GenAiMetricUsage[] = [];
   const problems: string[] = [];
-  const counts = { points: 0, zero: 0, duplicate: 0, stale: 0, otherMetrics: 0 };
+  const counts = { points: 0, zero: 0, duplicate: 0, stale: 0, otherMetrics: 0, otherProvider: 0 };
   for (const rm of request.resourceMetrics) {
     const attribution = new Attribution(rm.resource.attributes, headers);
     for (const sm of rm.scopeMetrics) {
@@ -92,16 +93,26 @@ export function interpretGenAiMetrics(
           const a = new Attrs(point.attributes);
           const tokenType = a.str(TOKEN_TYPE);
           const tokenCount = Number(tokenSum);
+          if (!Number.isSafeInteger(tokenCount) || tokenCount < 0) {
+            // Tokens are whole and counted up: 1000.5 or 1e30 is not a token count (and would fail its batch).
+            problems.push(`${where}: token sum ${tokenSum} is not a token count`);
+            continue;
+          }
           const kind =
             tokenType === 'input'
               ? 'input'
               : tokenType === 'output' || tokenType === 'completion'
                 ? 'output'
                 : null;
+          const common = genAiCommon(a, attribution, sm.scope);
+          if (notBedrock(common)) {
+            counts.otherProvider++;
+            continue;
+          }
           usages.push({
             source: 'metric',
             at: nanosToMs(point.timeUnixNano),
-            ...genAiCommon(a, attribution, sm.scope),
+            ...common,
             metric: metric.name,
             tokenType,
             tokenCount,

@@ -96,8 +96,15 @@ describe('GenAI spans', () => {
   };
 
   test('which spans count', () => {
-    assert.deepEqual(result.counts, { spans: 8, withoutUsage: 1, claudeCode: 1, notGenAi: 1 });
-    assert.equal(usages.length, 5);
+    // The `openai` span (gpt-5) is another provider's call: counted, not Bedrock usage.
+    assert.deepEqual(result.counts, {
+      spans: 8,
+      withoutUsage: 1,
+      claudeCode: 1,
+      notGenAi: 1,
+      otherProvider: 1,
+    });
+    assert.equal(usages.length, 4);
   });
 
   test('botocore Bedrock Converse span: gen_ai.system, aws.request_id, no cache attributes', () => {
@@ -159,7 +166,7 @@ describe('GenAI spans', () => {
     assert.deepEqual([u.sessionId, u.conversationId], ['s-9', 'conv-42']);
     assert.deepEqual(u.identity.userId, { value: 'alice', from: 'record' });
     assert.equal(bySpan('b7ad6b7169203332').error, 'ModelStreamErrorException');
-    assert.equal(bySpan('b7ad6b7169203333').bedrock, false);
+    assert.ok(!usages.some((x) => x.spanId === 'b7ad6b7169203333'), 'openai: not a Bedrock call');
   });
 
   test('legacy names: prompt/completion tokens, aws_bedrock, cache semantics unknown', () => {
@@ -310,6 +317,60 @@ describe('the AWS account (cloud.account.id)', () => {
         ['5', null],
       ],
     );
+  });
+
+  test('token-usage metric: a sum that is no token count is a problem, another provider is left out', () => {
+    const point = (type: string, sum: number, provider = 'aws.bedrock') => ({
+      attributes: [
+        str('gen_ai.provider.name', provider),
+        str('gen_ai.request.model', MODEL),
+        str('gen_ai.token.type', type),
+      ],
+      startTimeUnixNano: '1795400000000000000',
+      timeUnixNano: '1795400060000000000',
+      count: '1',
+      sum,
+    });
+    const request = decoded<MetricsRequest>(
+      'metrics',
+      'json',
+      encode({
+        resourceMetrics: [
+          {
+            scopeMetrics: [
+              {
+                scope: { name: 'my-genai' },
+                metrics: [
+                  {
+                    name: 'gen_ai.client.token.usage',
+                    histogram: {
+                      aggregationTemporality: 1,
+                      dataPoints: [
+                        point('input', 1000.5),
+                        point('output', 1e30),
+                        point('input', 100),
+                        point('input', 7000, 'openai'),
+                      ],
+                    },
+                  },
+                ],
+              },
+            ],
+          },
+        ],
+      }),
+    );
+    const { usages, problems, counts } = interpretGenAiMetrics(
+      request,
+      {},
+      new CumulativeTracker(),
+    );
+    assert.deepEqual(
+      usages.map((u) => u.tokenCount),
+      [100],
+    );
+    assert.equal(counts.otherProvider, 1);
+    assert.equal(problems.filter((p) => /is not a token count/.test(p)).length, 2);
   });
 
   test('token-usage metric: the resource’s account, carried by the interval', () => {

@@ -115,6 +115,8 @@ export interface GenAiTracesResult {
     /** Claude Code's own spans (`claude_code.*`), skipped: its events and metrics count the same requests. */
     readonly claudeCode: number;
     readonly notGenAi: number;
+    /** Calls to a provider named as not Bedrock (`openai`, `anthropic`…): not Bedrock spend, left out. */
+    readonly otherProvider: number;
   };
 }
 
@@ -126,6 +128,8 @@ export interface GenAiMetricsResult {
     readonly duplicate: number;
     readonly stale: number;
     readonly otherMetrics: number;
+    /** Points of a provider named as not Bedrock: not Bedrock spend, left out. */
+    readonly otherProvider: number;
   };
   readonly problems: readonly string[];
 }
@@ -194,9 +198,9 @@ export function genAiCommon(
 
 function tokensOf(a: Attrs): { tokens: GenAiTokens; current: boolean; legacy: boolean } {
   const pick = (key: keyof GenAiTokens): [number | null, 'current' | 'legacy' | null] => {
-    const c = a.int(CURRENT[key]);
+    const c = a.countOrNull(CURRENT[key]);
     if (c !== null) return [c, 'current'];
-    const l = a.int(LEGACY[key]);
+    const l = a.countOrNull(LEGACY[key]);
     return [l, l === null ? null : 'legacy'];
   };
   const entries = (['input', 'output', 'cacheRead', 'cacheCreation', 'reasoning'] as const).map(
@@ -261,6 +265,17 @@ function spanUsage(
   };
 }
 
+/**
+ * A call its instrumentation says went to another provider (`gen_ai.provider.name` `openai`, `anthropic`…): an app
+ * may call several, and only Bedrock's belong in this ledger. A call that names no provider is kept.
+ */
+export function notBedrock(u: {
+  readonly provider: string | null;
+  readonly bedrock: boolean;
+}): boolean {
+  return u.provider !== null && !u.bedrock;
+}
+
 /** Reads the GenAI usage spans of one decoded `/v1/traces` request. */
 export function interpretGenAiTraces(
   request: TracesRequest,
@@ -268,7 +283,7 @@ export function interpretGenAiTraces(
 ): GenAiTracesResult {
   const headers = headerAttributes(context.headers);
   const usages: GenAiSpanUsage[] = [];
-  const counts = { spans: 0, withoutUsage: 0, claudeCode: 0, notGenAi: 0 };
+  const counts = { spans: 0, withoutUsage: 0, claudeCode: 0, notGenAi: 0, otherProvider: 0 };
   for (const rs of request.resourceSpans) {
     const attribution = new Attribution(rs.resource.attributes, headers);
     for (const ss of rs.scopeSpans) {
@@ -280,7 +295,8 @@ export function interpretGenAiTraces(
           continue;
         }
         const usage = spanUsage(span, ss.scope, attribution);
-        if (usage !== null) usages.push(usage);
+        if (usage !== null && notBedrock(usage)) counts.otherProvider++;
+        else if (usage !== null) usages.push(usage);
         else if (span.attributes.some((kv) => kv.key.startsWith('gen_ai.'))) counts.withoutUsage++;
         else counts.notGenAi++;
       }

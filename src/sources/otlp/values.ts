@@ -103,27 +103,35 @@ export class Attrs {
     return s === '' ? null : s;
   }
 
-  /** A whole number (tokens, milliseconds, counts) as a JS number. */
+  /** A whole number (milliseconds, status codes, sequence numbers) as a JS number: exact, so within ±2^53. */
   int(key: string): number | null {
     const v = this.get(key);
     if (v === undefined) return null;
-    if (v.type === 'int') return Number(v.value);
-    if (v.type === 'double' && Number.isInteger(v.value)) return v.value;
-    if (v.type === 'string') {
+    let n: number | undefined;
+    if (v.type === 'int') n = Number(v.value);
+    else if (v.type === 'double' && Number.isInteger(v.value)) n = v.value;
+    else if (v.type === 'string') {
       const t = v.value.trim();
       if (ABSENT.has(t)) return null;
-      if (INTEGER.test(t)) return Number(t);
-      const n = Number(t);
-      if (Number.isInteger(n)) return n;
-    }
-    if (v.type === 'empty') return null;
-    return this.problem(key, 'an integer', v);
+      const x = Number(t);
+      if (INTEGER.test(t) || Number.isInteger(x)) n = x;
+    } else if (v.type === 'empty') return null;
+    if (n === undefined || !Number.isSafeInteger(n)) return this.problem(key, 'an integer', v);
+    return n;
   }
 
-  /** A whole number that should be there: 0 and an issue when it is absent or unreadable. */
+  /** A count (tokens, bytes, attempts): a whole number ≥ 0; anything else is an issue, not a number to add up. */
+  countOrNull(key: string): number | null {
+    const n = this.int(key);
+    if (n === null || n >= 0) return n;
+    this.issues.push(`${key}: expected a count (≥ 0), got ${n}`);
+    return null;
+  }
+
+  /** A count that should be there: 0 and an issue when it is absent or unreadable. */
   count(key: string): number {
     const before = this.issues.length;
-    const n = this.int(key);
+    const n = this.countOrNull(key);
     if (n === null && this.issues.length === before) this.issues.push(`${key}: missing`);
     return n ?? 0;
   }
