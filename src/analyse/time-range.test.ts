@@ -1,7 +1,7 @@
 /** `--since` / `--until`: relative ranges, dates, and times, a time without a zone read as UTC like the ledger. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseTime } from './time-range.ts';
+import { parseTime, parseWindowTime } from './time-range.ts';
 
 test('a date or a time without a zone is UTC whatever the machine zone; an offset is kept', () => {
   const zone = process.env.TZ;
@@ -23,4 +23,17 @@ test('relative ranges start at a whole hour or day; nonsense is named', () => {
   assert.equal(parseTime('24h', now, '--since'), Date.UTC(2026, 5, 9, 11));
   assert.equal(parseTime('7d', now, '--since'), Date.UTC(2026, 5, 4));
   assert.throws(() => parseTime('yesterday', now, '--since'), /--since "yesterday": expected/);
+});
+
+test('an ingest window: 1d is the last 24 hours from the start of that hour, whenever it runs', () => {
+  const now = Date.UTC(2026, 10, 25, 0, 30); // just after midnight: a report's 1d would be 30 minutes
+  assert.equal(parseWindowTime('1d', now, '--since'), Date.UTC(2026, 10, 24, 0));
+  assert.equal(parseWindowTime('24h', now, '--since'), Date.UTC(2026, 10, 24, 0));
+  assert.equal(parseWindowTime('2w', now, '--since'), Date.UTC(2026, 10, 11, 0));
+  assert.equal(parseWindowTime('2026-11-20', now, '--since'), Date.UTC(2026, 10, 20));
+  assert.equal(
+    parseTime('1d', now, '--since'),
+    Date.UTC(2026, 10, 25),
+    'reports keep calendar days',
+  );
 });

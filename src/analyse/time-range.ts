@@ -38,3 +38,22 @@ export function parseTime(text: string, now: number, flag: string): number {
   }
   return ms;
 }
+
+const HOUR_MS = 3_600_000;
+
+/**
+ * `--since`/`--until` of an ingest: a relative value is a window back from now (`1d` = the last 24 hours, from the
+ * start of that hour), not the calendar days a report means by it (`parseTime`: `1d` = since today's midnight), so a
+ * daily `ingest … --since 1d` reads a whole day whenever it runs. Dates and times as `parseTime`.
+ */
+export function parseWindowTime(text: string, now: number, flag: string): number {
+  const rel = RELATIVE.exec(text.trim());
+  if (rel === null) return parseTime(text, now, flag);
+  const n = Number(rel[1]);
+  const unit = rel[2] as 'h' | 'd' | 'w' | 'm';
+  if (unit === 'm') {
+    const d = new Date(now);
+    return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() - n, d.getUTCDate(), d.getUTCHours());
+  }
+  return Math.floor((now - n * UNIT_MS[unit]) / HOUR_MS) * HOUR_MS;
+}

@@ -1,6 +1,6 @@
 /** `tokenledger ingest PATH…`: invocation logs from files, directories or s3:// prefixes into the ledger. */
 import { dirname, join } from 'node:path';
-import { parseTime } from '../../analyse/index.ts';
+import { parseWindowTime } from '../../analyse/index.ts';
 import { AppError } from '../../core/index.ts';
 import { type IngestOptions, type IngestSummary, ingest } from '../../pipeline/index.ts';
 import type { Runtime } from '../../runtime.ts';
@@ -17,7 +17,8 @@ PATH is a file, a directory (walked recursively) or s3://bucket/prefix, in the B
 or cwlogs://LOG_GROUP, the CloudWatch Logs log group Bedrock logs to (cwlogs:///aws/bedrock/x for
 a name that starts with /), read with FilterLogEvents hour by hour from --since (default 7d) to
 --until (default now), in AWS_REGION. --since/--until also keep only the S3-layout files of those
-hours (by their YYYY/MM/DD/HH folder); other files are read whole.
+hours (by their YYYY/MM/DD/HH folder); other files are read whole. A relative --since is a window back
+from now, from the start of its hour: 1d is the last 24 hours whenever it runs (reports count days).
 Formats are detected per file: gzip or plain NDJSON records, CloudWatch Logs FilterLogEvents
 responses and subscription payloads, CloudWatch Logs S3 exports, pretty-printed JSON.
 Clean NDJSON files of at least --bulk-min-bytes (default 131072) are read by DuckDB itself
@@ -81,7 +82,7 @@ export async function ingestCommand(ctx: CliContext): Promise<number> {
 }
 
 const time = (text: string | undefined, now: number, flag: string) =>
-  text === undefined ? undefined : parseTime(text, now, flag);
+  text === undefined ? undefined : parseWindowTime(text, now, flag);
 
 export function rejectsPath(ctx: CliContext, db: string): string {
   const stamp = new Date(ctx.now()).toISOString().replace(/[:.]/g, '-');
