@@ -6,6 +6,18 @@ export interface Checkpoint {
   readonly version: string;
   readonly line: number;
   readonly done: boolean;
+  /** The `--format` the object was read with, when forced to other than auto/ndjson (absent: read as auto). */
+  readonly format?: string;
+}
+
+/**
+ * Whether a checkpoint written by a run with one `--format` holds for a run with another: an object read wrongly
+ * (`--format json` on NDJSON: every line rejected) must be read again with the right one, not skipped as done.
+ * Auto-detection reads NDJSON as `ndjson` does.
+ */
+export function sameFormat(cp: Checkpoint, format: string): boolean {
+  const read = (f: string | undefined) => (f === undefined || f === 'ndjson' ? 'auto' : f);
+  return read(cp.format) === read(format);
 }
 
 export function parseCheckpoint(text: string | undefined): Checkpoint | null {

@@ -112,6 +112,24 @@ describe('ingest', () => {
     }
   });
 
+  test('a file read with a wrong --format is read again with the right one, not skipped as done', async () => {
+    const root = join(tmp.path, 'wrong-format');
+    mkdirSync(root);
+    writeFileSync(join(root, 'a.jsonl'), operations);
+    const rt = await runtime();
+    try {
+      const wrong = await run(rt, opts([root], { format: 'json' }));
+      assert.equal(wrong.inserted, 0);
+      assert.equal(wrong.rejected, 1);
+      const right = await run(rt, opts([root]));
+      assert.deepEqual([right.filesSkipped, right.inserted], [0, 11]);
+      const again = await run(rt, opts([root], { format: 'ndjson' }));
+      assert.deepEqual([again.filesSkipped, again.inserted], [1, 0], 'ndjson reads as auto does');
+    } finally {
+      await rt.close();
+    }
+  });
+
   test('the same calls via S3 files and a CloudWatch export count once', async () => {
     const root = join(tmp.path, 'both');
     mkdirSync(root);

@@ -23,7 +23,7 @@ import {
   readLogObject,
 } from '../sources/index.ts';
 import { type Store, UsageEncoder, type WriteResult } from '../store/index.ts';
-import { CHECKPOINT_PREFIX, type Checkpoint, parseCheckpoint } from './checkpoint.ts';
+import { CHECKPOINT_PREFIX, type Checkpoint, parseCheckpoint, sameFormat } from './checkpoint.ts';
 import { BULK_GROUP_FILES, BULK_MIN_BYTES, ingestBulk } from './ingest-bulk.ts';
 import { createRowEncoder } from './row-encoder.ts';
 
@@ -191,6 +191,8 @@ async function ingestObjects(
     inFlight.catch(() => undefined);
     if (batch.rejects.length > 0) writeRejects(opts.rejectsFile, batch.rejects, summary);
   };
+  /** A forced format is remembered with each checkpoint (`sameFormat`). */
+  const forced = opts.format === 'auto' || opts.format === 'ndjson' ? {} : { format: opts.format };
   const checkpoint = (key: string, cp: Checkpoint) =>
     pending.checkpoints.push({ key, value: JSON.stringify(cp) });
 
@@ -198,14 +200,15 @@ async function ingestObjects(
   let todo: { info: ObjectInfo; afterLine: number }[] = [];
   for (const info of objects) {
     const cp = parseCheckpoint(saved.get(`${CHECKPOINT_PREFIX}${info.uri}`));
-    if (cp?.done && cp.version === info.version) {
+    const same = cp !== null && cp.version === info.version && sameFormat(cp, opts.format);
+    if (cp?.done && same) {
       summary.filesSkipped++;
       summary.bytes += info.size;
       filesDone++;
     } else {
       todo.push({
         info,
-        afterLine: cp && cp.version === info.version && info.resumable !== false ? cp.line : 0,
+        afterLine: cp && same && info.resumable !== false ? cp.line : 0,
       });
     }
   }
@@ -288,13 +291,13 @@ async function ingestObjects(
         summary.read++;
       }
       lastLine = batch.lastLine;
-      checkpoint(key, { version: info.version, line: lastLine, done: false });
+      checkpoint(key, { version: info.version, line: lastLine, done: false, ...forced });
       if (pending.rows.records + pending.rejects.length >= batchLines) await flush();
       progress();
     }
     // Another input's file is named in the summary on every run, not marked done.
     if (otherInput === undefined)
-      checkpoint(key, { version: info.version, line: lastLine, done: true });
+      checkpoint(key, { version: info.version, line: lastLine, done: true, ...forced });
     else summary.otherInputs.push({ uri: info.uri, ...otherInput });
     filesDone++;
     progress();
