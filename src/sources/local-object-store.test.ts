@@ -81,6 +81,17 @@ describe('local object store', () => {
     );
   });
 
+  test('a symlink loop is passed over like a dangling link; the files beside it are listed', async () => {
+    const dir = path.join(root, 'looped');
+    write(dir, 'x.txt', 'x');
+    fs.symlinkSync(path.join(dir, 'loopb'), path.join(dir, 'loopa'));
+    fs.symlinkSync(path.join(dir, 'loopa'), path.join(dir, 'loopb'));
+    assert.deepEqual(
+      (await collect(store.list(dir))).map((o) => path.basename(o.uri)),
+      ['x.txt'],
+    );
+  });
+
   test('an empty directory lists nothing', async () => {
     assert.deepEqual(await collect(store.list(path.join(root, 'empty'))), []);
   });

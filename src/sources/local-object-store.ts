@@ -145,7 +145,9 @@ async function statOrUndefined(file: string): Promise<Stats | undefined> {
   try {
     return await stat(file);
   } catch (e: unknown) {
-    if (errnoCode(e) === 'ENOENT') return undefined;
+    // A dangling link, or a symlink loop (ELOOP), leads to no file: passed over like a link to nothing.
+    const code = errnoCode(e);
+    if (code === 'ENOENT' || code === 'ELOOP') return undefined;
     throw fsError(e, file);
   }
 }

@@ -247,6 +247,34 @@ describe('S3 object store', () => {
     once.destroy();
   });
 
+  test('credentials that another AWS service refused (STS assuming a role) are named as such, not as S3 access', async () => {
+    const refused = new S3Client({
+      region: 'us-east-1',
+      endpoint: fake.endpoint,
+      forcePathStyle: true,
+      maxAttempts: 1,
+      credentials: async () => {
+        // What an STSServiceException of a refused AssumeRole looks like to the S3 client.
+        throw Object.assign(new Error('User is not authorized to perform: sts:AssumeRole'), {
+          name: 'AccessDenied',
+          $fault: 'client',
+          $metadata: { httpStatusCode: 403 },
+        });
+      },
+    });
+    const store2 = createS3ObjectStore({ client: refused });
+    await assert.rejects(collect(store2.list('s3://big/k/')), (e) => {
+      assert.ok(e instanceof AppError);
+      assert.equal(e.code, 'sources.s3_no_credentials');
+      assert.match(
+        e.message,
+        /obtaining AWS credentials .*\(AccessDenied\): User is not authorized/,
+      );
+      return true;
+    });
+    refused.destroy();
+  });
+
   /** The default credential chain reads process.env: the fake's keys there during `fn`. */
   async function withFakeKeys(fn: () => Promise<void>): Promise<void> {
     const saved = process.env;

@@ -169,6 +169,11 @@ function s3Error(
 ): unknown {
   if (signal?.aborted === true || !(e instanceof Error) || e.name === 'AbortError') return e;
   const uri = `s3://${bucket}/${key}`;
+  if (!(e instanceof S3ServiceException) && '$metadata' in e) {
+    // Another AWS service answered (STS assuming the profile's role, SSO): the credentials failed, not the bucket.
+    const message = `obtaining AWS credentials to ${action} ${uri} failed (${e.name}): ${e.message}`;
+    return new AppError('sources.s3_no_credentials', message, { cause: e });
+  }
   const status = e instanceof S3ServiceException ? e.$metadata.httpStatusCode : undefined;
   const code = e instanceof S3ServiceException ? e.name : errnoCode(e);
   if (code === 'NoSuchBucket') {
