@@ -10,11 +10,10 @@
  * one by one, those that are not JSON are skipped (counted, as the spool counts torn lines), and the rest is
  * written again.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { errorMessage, type Picos, type RawUsage } from '../core/index.ts';
+import { errorMessage, makeTempDir, type Picos, type RawUsage } from '../core/index.ts';
 import { decodeLine, GATEWAY_SOURCE, type LinesOutcome } from '../gateway/index.ts';
 import { createRowEncoder } from '../pipeline/index.ts';
 import type { Runtime } from '../runtime.ts';
@@ -42,7 +41,7 @@ export function createGatewayLedger(
   log: { warn(message: string, fields?: Record<string, unknown>): void },
 ): GatewayLedger {
   const rows = createRowEncoder(rt);
-  const dir = mkdtempSync(join(tmpdir(), 'tokenledger-gateway-'));
+  const dir = makeTempDir('tokenledger-gateway-');
   let fileNo = 0;
 
   /** Legacy lines of a batch encoded as rows (those that cannot be read dropped); other lines kept as they are. */

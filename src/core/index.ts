@@ -8,5 +8,6 @@ export * from './heap.ts';
 export * from './logger.ts';
 export * from './money.ts';
 export * from './proxy.ts';
+export * from './temp-dir.ts';
 export * from './usage-record.ts';
 export * from './write-all.ts';

@@ -3,10 +3,8 @@
  * resolved here with the same normalise/price/attribute code as the row-by-row path, inserted with their
  * checkpoints in the run's transactions. One group stages while the previous one inserts.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { AppError, isAppError, limiter, OUT_OF_MEMORY } from '../core/index.ts';
+import { rmSync } from 'node:fs';
+import { AppError, isAppError, limiter, makeTempDir, OUT_OF_MEMORY } from '../core/index.ts';
 import { isLocalUri, localFileOf, type ObjectInfo } from '../sources/index.ts';
 import {
   type BulkLogLoader,
@@ -215,7 +213,7 @@ async function runGroups(
   // copies are deleted once it is staged, or as soon as one of them fails. The directory is made up front, so a
   // TMPDIR that cannot be written stops the run with its error instead of sending everything row by row.
   const copies = groups.some((g) => g.some((f) => !isLocalUri(f.uri)))
-    ? mkdtempSync(join(tmpdir(), 'tokenledger-ingest-'))
+    ? makeTempDir('tokenledger-ingest-')
     : null;
   const run = await bulk
     .start(

@@ -4,10 +4,8 @@
  * is a no-op and a newer delivery wins. Of several deliveries of one period under one path, only the current one is
  * read: the one a legacy Manifest names, else the last version folder.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { AppError, type Reject } from '../core/index.ts';
+import { rmSync } from 'node:fs';
+import { AppError, makeTempDir, type Reject } from '../core/index.ts';
 import { localFileOf, type ObjectInfo, type ObjectStore } from '../sources/index.ts';
 import type { BillFile, Store } from '../store/index.ts';
 import { classifyBillKey } from './bill-classes.ts';
@@ -111,7 +109,7 @@ export async function ingestCur(
       `no CUR data files (.csv, .csv.gz, .parquet) under ${paths.join(', ')}`,
     );
   }
-  const tmp = mkdtempSync(join(tmpdir(), 'tokenledger-cur-'));
+  const tmp = makeTempDir('tokenledger-cur-');
   try {
     const local: BillFile[] = [];
     for (const [i, f] of files.entries()) {

@@ -4,11 +4,10 @@
  * batch, so a killed run resumes exactly; a finished object is skipped unless its content changed; request-id
  * dedupe in the store makes any overlap harmless. The next batch is parsed while the store writes the last one.
  */
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Attributor } from '../attribute/index.ts';
-import type { Reject } from '../core/index.ts';
+import { makeTempDir, type Reject } from '../core/index.ts';
 import type { Normaliser } from '../normalise/index.ts';
 import type { Catalog } from '../price/index.ts';
 import type { ObjectInfo, ObjectStore } from '../sources/index.ts';
@@ -126,7 +125,7 @@ export async function ingest(deps: IngestDeps, opts: IngestOptions): Promise<Ing
   let dir: string | undefined;
   let n = 0;
   const batchFile = () => {
-    dir ??= mkdtempSync(join(tmpdir(), 'tokenledger-ingest-'));
+    dir ??= makeTempDir('tokenledger-ingest-');
     return join(dir, `batch-${n++}.ndjson`);
   };
   try {

@@ -4,11 +4,10 @@
  * (performance.md). Dedupe is an anti-join on request_id restricted to the batch's time window, so it stays cheap
  * on a large ledger (DuckDB zone maps skip the rest).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
-import { AppError, limiter } from '../../core/index.ts';
+import { AppError, limiter, makeTempDir } from '../../core/index.ts';
 import type {
   BulkRun,
   Store,
@@ -105,7 +104,7 @@ export async function createDuckDbStore(options: DuckDbStoreOptions): Promise<St
   // Writers that share `conn` (usage batches, keys, telemetry, from concurrent requests of a server) take turns:
   // a transaction begun while another is open on the same connection fails, and a ROLLBACK would undo both.
   const transactions = limiter(1);
-  const tmp = mkdtempSync(join(tmpdir(), 'tokenledger-'));
+  const tmp = makeTempDir('tokenledger-');
   let batchNo = 0;
   const bulkLogs = createBulkLogLoader(instance, tmp);
   const reprice = createRepricer(conn, tmp, transactions);
