@@ -130,6 +130,21 @@ describe('ingest', () => {
     }
   });
 
+  test('a path that holds no log file is named in the summary, not passed over in silence', async () => {
+    const root = join(tmp.path, 'nothing-here');
+    mkdirSync(root);
+    const rt = await runtime();
+    try {
+      const s = await run(rt, opts([root]));
+      assert.equal(s.files, 0);
+      assert.deepEqual(s.warnings, [
+        `${root} holds no invocation-log files: check the path (S3 prefixes are case-sensitive)`,
+      ]);
+    } finally {
+      await rt.close();
+    }
+  });
+
   test('the same calls via S3 files and a CloudWatch export count once', async () => {
     const root = join(tmp.path, 'both');
     mkdirSync(root);

@@ -149,12 +149,20 @@ async function ingestObjects(
         (opts.until === undefined || hour < opts.until))
     );
   };
-  for (const path of opts.paths.map((p) => withWindow(p, opts.since, opts.until))) {
+  /** Paths given that hold no log object (in the window): a typo in a scheduled job must not stay green unseen. */
+  const empty: string[] = [];
+  for (const [i, path] of opts.paths.map((p) => withWindow(p, opts.since, opts.until)).entries()) {
+    const before = objects.length;
     for await (const info of listLogObjects(deps.objects, path, opts.signal))
       if (inWindow(info.uri)) objects.push(info);
+    if (objects.length === before) empty.push(opts.paths[i] as string);
   }
   const bytesTotal = objects.reduce((n, o) => n + o.size, 0);
   const summary = startSummary(objects);
+  for (const path of empty)
+    summary.warnings.push(
+      `${path} holds no invocation-log files${opts.since !== undefined || opts.until !== undefined ? ' in the --since/--until window' : ''}: check the path (S3 prefixes are case-sensitive)`,
+    );
   let filesDone = 0;
   const progress = () =>
     opts.onProgress?.({
