@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { buffer } from 'node:stream/consumers';
@@ -273,6 +275,42 @@ describe('S3 object store', () => {
       return true;
     });
     refused.destroy();
+  });
+
+  test('a connection cut while a body is read is a retryable error naming the object', async () => {
+    // An S3 endpoint that announces 100,000 bytes, sends a few, and drops the connection.
+    const server = createServer((req, res) => {
+      res.writeHead(200, {
+        'content-length': '100000',
+        etag: '"e"',
+        'content-type': 'application/json',
+      });
+      res.write('{"schemaType":"ModelInvocationLog"');
+      setTimeout(() => req.socket.destroy(), 20);
+    });
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    const { port } = server.address() as AddressInfo;
+    const client = new S3Client({
+      region: 'us-east-1',
+      endpoint: `http://127.0.0.1:${port}`,
+      forcePathStyle: true,
+      credentials,
+      maxAttempts: 1,
+    });
+    try {
+      const body = await createS3ObjectStore({ client }).read('s3://logs/AWSLogs/x.json');
+      await assert.rejects(buffer(body), (e: unknown) => {
+        assert.ok(e instanceof AppError, String(e));
+        assert.equal(e.code, 'sources.s3_unavailable');
+        assert.ok(e.retryable);
+        assert.match(e.message, /cut while reading s3:\/\/logs\/AWSLogs\/x\.json/);
+        return true;
+      });
+    } finally {
+      client.destroy();
+      server.closeAllConnections();
+      await new Promise((ok) => server.close(ok));
+    }
   });
 
   /** The default credential chain reads process.env: the fake's keys there during `fn`. */

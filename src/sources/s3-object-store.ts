@@ -157,8 +157,29 @@ async function readObject(
     throw s3Error(e, location, 'read', signal);
   });
   // In Node the body is an http.IncomingMessage (or the SDK's checksum-validating stream around it).
-  if (output.Body instanceof Readable) return output.Body;
+  if (output.Body instanceof Readable) return cutNamed(output.Body, uri, signal);
   throw new AppError('sources.s3_error', `S3 returned no readable body for ${uri}`);
+}
+
+/**
+ * The body, with a connection cut while it is read (a reset, routine on long S3 reads) as a retryable error that
+ * names the object, instead of Node's bare "aborted".
+ */
+function cutNamed(body: Readable, uri: string, signal?: AbortSignal): Readable {
+  async function* chunks(): AsyncGenerator<Buffer> {
+    try {
+      for await (const chunk of body) yield chunk as Buffer;
+    } catch (e: unknown) {
+      if (signal?.aborted === true || e instanceof AppError || (e as Error).name === 'AbortError')
+        throw e;
+      throw new AppError(
+        'sources.s3_unavailable',
+        `the connection to S3 was cut while reading ${uri} (${(e as Error).message}): run the ingest again, it resumes`,
+        { cause: e, retryable: true },
+      );
+    }
+  }
+  return Readable.from(chunks(), { objectMode: false });
 }
 
 function s3Error(
