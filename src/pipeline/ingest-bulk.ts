@@ -265,6 +265,10 @@ async function runGroups(
       }
     }).catch((e: unknown) => {
       if (signal?.aborted) throw e;
+      // The object store refused for good (access denied, no such object, no credentials): no file of the group is
+      // to blame, and splitting would only fetch every object again and again before the same error. A retryable
+      // one (a connection cut) is split like a file DuckDB could not read: its objects are read again.
+      if (isAppError(e) && e.code.startsWith('sources.') && !e.retryable) throw e;
       return null;
     });
   };

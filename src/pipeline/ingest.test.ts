@@ -20,6 +20,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { startFakeS3 } from '../../test/support/fake-s3.ts';
 import { tempDir } from '../../test/support/temp-dir.ts';
 import { formatSummary } from '../cli/commands/ingest.ts';
+import { AppError } from '../core/index.ts';
 import { openRuntime, type Runtime } from '../runtime.ts';
 import type { ObjectStore } from '../sources/index.ts';
 import { createS3ObjectStore } from '../sources/s3-object-store.ts';
@@ -313,6 +314,40 @@ describe('ingest', () => {
     // An hour counts if the window touches it: 10:59 still takes the 10:00 folder.
     assert.deepEqual(await count({ since: Date.parse('2026-03-02T10:59:00Z') }), [3, 12]);
     assert.deepEqual(await count({ until: Date.parse('2026-03-02T10:00:00Z') }), [2, 2]);
+  });
+
+  test('an object the store refuses for good stops the run at once, not after reading every object again', async () => {
+    const lines = operations.trim().split('\n');
+    const parts = Array.from({ length: 8 }, (_, i) => ({
+      uri: `mem://denied/part-${i}.json`,
+      body: `${lines[i % lines.length]}\n`,
+    }));
+    let reads = 0;
+    const store: ObjectStore = {
+      async *list() {
+        for (const p of parts) yield { uri: p.uri, size: p.body.length, version: 'v1' };
+      },
+      read: async (uri) => {
+        reads++;
+        if (uri.endsWith('part-3.json'))
+          throw new AppError('sources.s3_access_denied', `access denied to read ${uri}`);
+        return Readable.from([Buffer.from(parts.find((p) => p.uri === uri)?.body ?? '')]);
+      },
+    };
+    const tmpdirBefore = process.env.TMPDIR;
+    process.env.TMPDIR = tmp.path;
+    const rt = await runtime();
+    try {
+      await assert.rejects(
+        run({ ...rt, objects: store }, opts(['mem://denied/'], { bulkMinBytes: 0 })),
+        (e: unknown) => e instanceof AppError && e.code === 'sources.s3_access_denied',
+      );
+      assert.ok(reads <= parts.length, `${reads} reads of ${parts.length} objects`);
+    } finally {
+      if (tmpdirBefore === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = tmpdirBefore;
+      await rt.close();
+    }
   });
 
   test('remote objects on the DuckDB path: a failed copy takes its group’s other copies with it; abort rejects', async () => {
