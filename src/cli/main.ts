@@ -91,6 +91,7 @@ export async function main(ctx: CliContext): Promise<number> {
         ctx.stderr.write(
           `  DuckDB's memory limit is what ran out: set TOKENLEDGER_DUCKDB_MEMORY (e.g. 1GB) and run it again.\n`,
         );
+      if (e.code === 'cli.interrupted') return EXIT.interrupted;
       return e.code === 'cli.usage' || e.code.startsWith('analyse.bad_') ? EXIT.usage : EXIT.error;
     }
     ctx.stderr.write(

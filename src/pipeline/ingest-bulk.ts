@@ -312,7 +312,10 @@ async function runGroups(
         await split(files);
       }
     } catch (e: unknown) {
-      for (const p of staged.values()) await (await p)?.discard();
+      // Every group staged ahead is settled (an abort rejects them all: none may be left unhandled), and those
+      // staged are discarded.
+      for (const r of await Promise.allSettled(staged.values()))
+        if (r.status === 'fulfilled') await r.value?.discard();
       throw e;
     }
     // The run's last transaction: what the summary counts is durable from here.

@@ -101,6 +101,12 @@ export async function runIngest(
   > = {},
 ): Promise<IngestSummary> {
   const bar = createProgressBar(ctx.stderr, ctx.now);
+  // Ctrl-C or a scheduler's SIGTERM stops the run through its signal, so that what it holds is cleaned up (its
+  // working files in TMPDIR); what it committed stays, and the next run resumes after it. A second signal kills.
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
     return await ingest(
       {
@@ -110,9 +116,18 @@ export async function runIngest(
         normaliser: rt.normaliser,
         attributor: rt.attributor,
       },
-      { paths, format, rejectsFile, ...tuning, onProgress: bar.update },
+      { paths, format, rejectsFile, ...tuning, onProgress: bar.update, signal: stop.signal },
+    );
+  } catch (e: unknown) {
+    if (!stop.signal.aborted) throw e;
+    throw new AppError(
+      'cli.interrupted',
+      'interrupted: what was committed stays in the ledger, and the next run resumes after it',
+      { cause: e },
     );
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     bar.done();
   }
 }

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { MetricRow } from '../../store/index.ts';
-import { deliveryFailuresOf } from './metrics.ts';
+import { deliveryFailuresOf, percent } from './metrics.ts';
 
 const row = (over: Partial<MetricRow>): MetricRow => ({
   region: 'us-east-1',
@@ -40,5 +40,17 @@ test('delivery failures are dated the day they happened, in their Region; other 
       metric: 'ModelInvocationLogsS3DeliveryFailure',
       failures: 5n,
     },
+  ]);
+});
+
+test('rates show as percentages, exactly (the decimal point moves two places)', () => {
+  assert.deepEqual(['0.0020', '0.6920', '1.0000', '0.5', '0', '0.12345', null].map(percent), [
+    '0.20%',
+    '69.20%',
+    '100.00%',
+    '50%',
+    '0%',
+    '12.345%',
+    '-',
   ]);
 });
