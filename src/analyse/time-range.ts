@@ -8,15 +8,23 @@ const RELATIVE = /^(\d+)\s*(h|d|w|m)$/;
 const UNIT_MS = { h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 } as const;
 const ZONELESS = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?$/;
 
-export function parseTime(text: string, now: number, flag: string): number {
+/** `7d` → 7 and `d`; null when the text is not a relative time. */
+function relative(text: string): { n: number; unit: 'h' | 'd' | 'w' | 'm' } | null {
   const rel = RELATIVE.exec(text.trim());
+  return rel === null ? null : { n: Number(rel[1]), unit: rel[2] as 'h' | 'd' | 'w' | 'm' };
+}
+
+/** `n` calendar months before `now`, at the start of `now`'s hour. */
+function monthsBack(now: number, n: number): number {
+  const d = new Date(now);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() - n, d.getUTCDate(), d.getUTCHours());
+}
+
+export function parseTime(text: string, now: number, flag: string): number {
+  const rel = relative(text);
   if (rel) {
-    const n = Number(rel[1]);
-    const unit = rel[2] as 'h' | 'd' | 'w' | 'm';
-    if (unit === 'm') {
-      const d = new Date(now);
-      return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() - n, d.getUTCDate(), d.getUTCHours());
-    }
+    const { n, unit } = rel;
+    if (unit === 'm') return monthsBack(now, n);
     // Relative ranges start at a whole hour or day boundary so that repeated runs agree.
     const start = now - n * UNIT_MS[unit];
     const step = unit === 'h' ? UNIT_MS.h : UNIT_MS.d;
@@ -39,21 +47,14 @@ export function parseTime(text: string, now: number, flag: string): number {
   return ms;
 }
 
-const HOUR_MS = 3_600_000;
-
 /**
  * `--since`/`--until` of an ingest: a relative value is a window back from now (`1d` = the last 24 hours, from the
  * start of that hour), not the calendar days a report means by it (`parseTime`: `1d` = since today's midnight), so a
  * daily `ingest … --since 1d` reads a whole day whenever it runs. Dates and times as `parseTime`.
  */
 export function parseWindowTime(text: string, now: number, flag: string): number {
-  const rel = RELATIVE.exec(text.trim());
+  const rel = relative(text);
   if (rel === null) return parseTime(text, now, flag);
-  const n = Number(rel[1]);
-  const unit = rel[2] as 'h' | 'd' | 'w' | 'm';
-  if (unit === 'm') {
-    const d = new Date(now);
-    return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() - n, d.getUTCDate(), d.getUTCHours());
-  }
-  return Math.floor((now - n * UNIT_MS[unit]) / HOUR_MS) * HOUR_MS;
+  if (rel.unit === 'm') return monthsBack(now, rel.n);
+  return Math.floor((now - rel.n * UNIT_MS[rel.unit]) / UNIT_MS.h) * UNIT_MS.h;
 }

@@ -16,8 +16,12 @@ export interface Checkpoint {
  * Auto-detection reads NDJSON as `ndjson` does.
  */
 export function sameFormat(cp: Checkpoint, format: string): boolean {
-  const read = (f: string | undefined) => (f === undefined || f === 'ndjson' ? 'auto' : f);
-  return read(cp.format) === read(format);
+  return cp.format === checkpointFormat(format).format;
+}
+
+/** What a checkpoint keeps of a run's `--format`: nothing for auto and ndjson (they read alike), else the format. */
+export function checkpointFormat(format: string): { readonly format?: string } {
+  return format === 'auto' || format === 'ndjson' ? {} : { format };
 }
 
 export function parseCheckpoint(text: string | undefined): Checkpoint | null {

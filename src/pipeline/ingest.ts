@@ -22,7 +22,13 @@ import {
   readLogObject,
 } from '../sources/index.ts';
 import { type Store, UsageEncoder, type WriteResult } from '../store/index.ts';
-import { CHECKPOINT_PREFIX, type Checkpoint, parseCheckpoint, sameFormat } from './checkpoint.ts';
+import {
+  CHECKPOINT_PREFIX,
+  type Checkpoint,
+  checkpointFormat,
+  parseCheckpoint,
+  sameFormat,
+} from './checkpoint.ts';
 import { BULK_GROUP_FILES, BULK_MIN_BYTES, ingestBulk } from './ingest-bulk.ts';
 import { createRowEncoder } from './row-encoder.ts';
 
@@ -199,7 +205,7 @@ async function ingestObjects(
     if (batch.rejects.length > 0) writeRejects(opts.rejectsFile, batch.rejects, summary);
   };
   /** A forced format is remembered with each checkpoint (`sameFormat`). */
-  const forced = opts.format === 'auto' || opts.format === 'ndjson' ? {} : { format: opts.format };
+  const forced = checkpointFormat(opts.format);
   const checkpoint = (key: string, cp: Checkpoint) =>
     pending.checkpoints.push({ key, value: JSON.stringify(cp) });
 

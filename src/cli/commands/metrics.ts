@@ -41,18 +41,15 @@ export async function metricsCommand(ctx: CliContext): Promise<number> {
   const to = until === undefined ? now : parseTime(until, now, '--until');
   const rows = await withRuntime(ctx, flags, (rt) => rt.store.metrics.points(from, to));
   // Grouping by folding the other keys: derive groups by Region × model × tier × day.
-  const points: MetricPoint[] = rows.map((r) => ({
-    namespace: r.namespace,
-    metric: r.metric,
-    region: by === 'region' ? r.region : 'all',
-    account: r.account === '' ? null : r.account,
-    modelId: by === 'model' ? (r.modelId === '' ? null : r.modelId) : r.modelId === '' ? null : '*',
-    tier: (by === 'model' ? r.tier : 'standard') as MetricTier,
-    stat: r.stat,
-    periodSeconds: r.periodSeconds,
-    at: by === 'day' ? r.at : from,
-    value: r.value,
-  }));
+  const points = rows.map((r) =>
+    pointOf(r, {
+      region: by === 'region' ? r.region : 'all',
+      modelId:
+        by === 'model' ? (r.modelId === '' ? null : r.modelId) : r.modelId === '' ? null : '*',
+      tier: (by === 'model' ? r.tier : 'standard') as MetricTier,
+      at: by === 'day' ? r.at : from,
+    }),
+  );
   const d = deriveMetrics(points);
   const deliveryFailures = deliveryFailuresOf(rows);
   const groups = d.groups.filter((g) => g.modelId !== null);
@@ -129,23 +126,24 @@ export function percent(rate: string | null): string {
  */
 export function deliveryFailuresOf(rows: readonly MetricRow[]) {
   return deriveMetrics(
-    rows.flatMap((r) =>
-      isDeliveryFailureMetric(r.metric)
-        ? [
-            {
-              namespace: r.namespace,
-              metric: r.metric,
-              region: r.region,
-              account: r.account === '' ? null : r.account,
-              modelId: null,
-              tier: 'standard' as MetricTier,
-              stat: r.stat,
-              periodSeconds: r.periodSeconds,
-              at: r.at,
-              value: r.value,
-            },
-          ]
-        : [],
-    ),
+    rows
+      .filter((r) => isDeliveryFailureMetric(r.metric))
+      .map((r) => pointOf(r, { region: r.region, modelId: null, tier: 'standard', at: r.at })),
   ).deliveryFailures;
+}
+
+/** A stored point as `deriveMetrics` takes it, with the keys a grouping folds given. */
+function pointOf(
+  r: MetricRow,
+  keys: Pick<MetricPoint, 'region' | 'modelId' | 'tier' | 'at'>,
+): MetricPoint {
+  return {
+    namespace: r.namespace,
+    metric: r.metric,
+    account: r.account === '' ? null : r.account,
+    stat: r.stat,
+    periodSeconds: r.periodSeconds,
+    value: r.value,
+    ...keys,
+  };
 }

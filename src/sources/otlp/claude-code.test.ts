@@ -80,6 +80,25 @@ describe('Claude Code goldens (JSON and protobuf read alike)', () => {
   }
 });
 
+/** The events of one `claude_code.api_request` log record with these attributes, received at 1234. */
+function apiRequestWith(attributes: unknown[]) {
+  const body = {
+    resourceLogs: [
+      {
+        scopeLogs: [
+          { logRecords: [{ body: { stringValue: 'claude_code.api_request' }, attributes }] },
+        ],
+      },
+    ],
+  };
+  const request = decoded<LogsRequest>(
+    'logs',
+    'json',
+    new TextEncoder().encode(JSON.stringify(body)),
+  );
+  return interpretClaudeCodeLogs(request, { receivedAt: 1234 }).events;
+}
+
 describe('Claude Code events', () => {
   test('2.1.294 typed api_request: every documented field, exact cost, request id', () => {
     const [req, ...rest] = only(eventsOf('logs-2.1.294-typed'), 'api_request');
@@ -250,28 +269,7 @@ describe('Claude Code events', () => {
   });
 
   test('missing token counts are 0 with an issue, never silently', () => {
-    const body = {
-      resourceLogs: [
-        {
-          scopeLogs: [
-            {
-              logRecords: [
-                {
-                  body: { stringValue: 'claude_code.api_request' },
-                  attributes: [{ key: 'input_tokens', value: { stringValue: 'lots' } }],
-                },
-              ],
-            },
-          ],
-        },
-      ],
-    };
-    const request = decoded<LogsRequest>(
-      'logs',
-      'json',
-      new TextEncoder().encode(JSON.stringify(body)),
-    );
-    const [e] = interpretClaudeCodeLogs(request, { receivedAt: 1234 }).events;
+    const [e] = apiRequestWith([{ key: 'input_tokens', value: { stringValue: 'lots' } }]);
     assert.equal(e?.kind, 'api_request');
     assert.equal(e?.at, 1234); // no time anywhere: when it was received
     assert.deepEqual(e?.issues, [
@@ -283,33 +281,12 @@ describe('Claude Code events', () => {
   });
 
   test('a negative or inexact token count is an issue, never a number added up', () => {
-    const body = {
-      resourceLogs: [
-        {
-          scopeLogs: [
-            {
-              logRecords: [
-                {
-                  body: { stringValue: 'claude_code.api_request' },
-                  attributes: [
-                    { key: 'input_tokens', value: { intValue: '-5' } },
-                    { key: 'output_tokens', value: { intValue: '9223372036854775807' } },
-                    { key: 'cache_read_tokens', value: { intValue: '10' } },
-                    { key: 'cache_creation_tokens', value: { intValue: '0' } },
-                  ],
-                },
-              ],
-            },
-          ],
-        },
-      ],
-    };
-    const request = decoded<LogsRequest>(
-      'logs',
-      'json',
-      new TextEncoder().encode(JSON.stringify(body)),
-    );
-    const [e] = interpretClaudeCodeLogs(request, { receivedAt: 1234 }).events;
+    const [e] = apiRequestWith([
+      { key: 'input_tokens', value: { intValue: '-5' } },
+      { key: 'output_tokens', value: { intValue: '9223372036854775807' } },
+      { key: 'cache_read_tokens', value: { intValue: '10' } },
+      { key: 'cache_creation_tokens', value: { intValue: '0' } },
+    ]);
     assert.ok(e?.kind === 'api_request');
     assert.deepEqual([e.inputTokens, e.outputTokens, e.cacheReadTokens], [0, 0, 10]);
     assert.deepEqual(e.issues, [

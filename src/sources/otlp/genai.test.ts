@@ -263,11 +263,23 @@ describe('gen_ai.client.token.usage', () => {
   });
 });
 
-describe('the AWS account (cloud.account.id)', () => {
-  const str = (key: string, v: string) => ({ key, value: { stringValue: v } });
-  const encode = (body: unknown) => new TextEncoder().encode(JSON.stringify(body));
-  const MODEL = 'us.anthropic.claude-haiku-4-5-20251001-v1:0';
+const str = (key: string, v: string) => ({ key, value: { stringValue: v } });
+const encode = (body: unknown) => new TextEncoder().encode(JSON.stringify(body));
+const MODEL = 'us.anthropic.claude-haiku-4-5-20251001-v1:0';
+/** One `gen_ai.client.token.usage` histogram point of one call, in one minute. */
+const point = (type: string, sum: number, provider = 'aws.bedrock') => ({
+  attributes: [
+    str('gen_ai.provider.name', provider),
+    str('gen_ai.request.model', MODEL),
+    str('gen_ai.token.type', type),
+  ],
+  startTimeUnixNano: '1795400000000000000',
+  timeUnixNano: '1795400060000000000',
+  count: '1',
+  sum,
+});
 
+describe('the AWS account (cloud.account.id)', () => {
   test('spans: the resource’s, the span’s winning; anything but 12 digits ignored', () => {
     const span = (id: string, attributes: ReturnType<typeof str>[]) => ({
       traceId: '5b8efff798038103d269b633813fc60c',
@@ -320,17 +332,6 @@ describe('the AWS account (cloud.account.id)', () => {
   });
 
   test('token-usage metric: a sum that is no token count is a problem, another provider is left out', () => {
-    const point = (type: string, sum: number, provider = 'aws.bedrock') => ({
-      attributes: [
-        str('gen_ai.provider.name', provider),
-        str('gen_ai.request.model', MODEL),
-        str('gen_ai.token.type', type),
-      ],
-      startTimeUnixNano: '1795400000000000000',
-      timeUnixNano: '1795400060000000000',
-      count: '1',
-      sum,
-    });
     const request = decoded<MetricsRequest>(
       'metrics',
       'json',
@@ -374,17 +375,6 @@ describe('the AWS account (cloud.account.id)', () => {
   });
 
   test('token-usage metric: the resource’s account, carried by the interval', () => {
-    const point = (type: string, sum: number) => ({
-      attributes: [
-        str('gen_ai.provider.name', 'aws.bedrock'),
-        str('gen_ai.request.model', MODEL),
-        str('gen_ai.token.type', type),
-      ],
-      startTimeUnixNano: '1795400000000000000',
-      timeUnixNano: '1795400060000000000',
-      count: '1',
-      sum,
-    });
     const request = decoded<MetricsRequest>(
       'metrics',
       'json',
