@@ -51,6 +51,18 @@ export interface StreamUsageReaderOptions {
    * stop and exception events; content deltas are only counted, so theirs is not computed). Default true.
    */
   readonly verifyCrc?: boolean;
+  /**
+   * Told every event message (its message CRC checked, content deltas included) and every exception, in stream
+   * order, while usage is read: how a stream is translated (to OpenAI chunks) with its frames parsed once.
+   */
+  readonly listener?: StreamListener;
+}
+
+export interface StreamListener {
+  /** An `event` message: its `:event-type` and its payload's text. */
+  event(type: string, payload: string): void;
+  /** An `exception` or `error` message, as `finish().error` reports it. */
+  failure(error: StreamError): void;
 }
 
 /** Largest frame accepted: 16 MiB payload + 128 KiB headers (the event-stream limits) + prelude and CRC. */
@@ -119,7 +131,10 @@ function bytesEqual(b: Uint8Array, at: number, len: number, expected: Uint8Array
 }
 
 function text(b: Uint8Array, start: number, end: number): string {
-  return Buffer.from(b.buffer, b.byteOffset + start, end - start).toString('utf8');
+  // A Buffer (every chunk from node:http) decodes a range in place; a view is made only for a plain Uint8Array.
+  return Buffer.isBuffer(b)
+    ? b.toString('utf8', start, end)
+    : Buffer.from(b.buffer, b.byteOffset + start, end - start).toString('utf8');
 }
 
 function parseObject(source: string): Record<string, unknown> | null {
@@ -167,7 +182,8 @@ interface FrameHeaders {
  */
 export class StreamUsageReader {
   readonly #verifyCrc: boolean;
-  #pending: Uint8Array = new Uint8Array(0);
+  readonly #listener: StreamListener | null;
+  #pending: Uint8Array = Buffer.alloc(0);
   #pendingLen = 0;
   #malformed: string | null = null;
   #events = 0;
@@ -185,6 +201,8 @@ export class StreamUsageReader {
   /** Where the frame being read starts and ends in the buffer passed to #dispatch. */
   #frameAt = 0;
   #frameEnd = 0;
+  /** The current frame's message CRC was checked (and matched). */
+  #frameChecked = false;
   readonly #h: FrameHeaders = {
     eventType: -1,
     eventTypeLen: 0,
@@ -200,6 +218,7 @@ export class StreamUsageReader {
 
   constructor(options: StreamUsageReaderOptions = {}) {
     this.#verifyCrc = options.verifyCrc ?? true;
+    this.#listener = options.listener ?? null;
   }
 
   push(chunk: Uint8Array): void {
@@ -266,7 +285,7 @@ export class StreamUsageReader {
   #append(src: Uint8Array, start: number, end: number): void {
     const need = this.#pendingLen + (end - start);
     if (need > this.#pending.length) {
-      const grown = new Uint8Array(Math.max(need, this.#pending.length * 2, 1024));
+      const grown = Buffer.allocUnsafe(Math.max(need, this.#pending.length * 2, 1024));
       grown.set(this.#pending.subarray(0, this.#pendingLen));
       this.#pending = grown;
     }
@@ -298,6 +317,7 @@ export class StreamUsageReader {
     this.#events++;
     this.#frameAt = off;
     this.#frameEnd = off + total;
+    this.#frameChecked = false;
     this.#dispatch(b, payloadStart, off + total - 4);
     return this.#malformed === null;
   }
@@ -307,11 +327,11 @@ export class StreamUsageReader {
    * decoded (content deltas) skip it, which halves the reader's cost; framing itself rests on the prelude CRC.
    */
   #intact(b: Uint8Array): boolean {
-    if (!this.#verifyCrc) return true;
+    if (!this.#verifyCrc || this.#frameChecked) return true;
     const end = this.#frameEnd;
-    if (crc32(b.subarray(this.#frameAt, end - 4)) === u32(b, end - 4)) return true;
-    this.#malformed = 'message CRC mismatch';
-    return false;
+    this.#frameChecked = crc32(b.subarray(this.#frameAt, end - 4)) === u32(b, end - 4);
+    if (!this.#frameChecked) this.#malformed = 'message CRC mismatch';
+    return this.#frameChecked;
   }
 
   /** Finds the string headers we read; false when the header block does not parse. */
@@ -363,10 +383,16 @@ export class StreamUsageReader {
   #dispatch(b: Uint8Array, start: number, end: number): void {
     const h = this.#h;
     if (h.messageType >= 0 && !bytesEqual(b, h.messageType, h.messageTypeLen, V_EVENT)) {
-      if (this.#intact(b)) this.#failure(b, start, end);
+      if (!this.#intact(b)) return;
+      const error = this.#failure(b, start, end);
+      if (error !== null) this.#listener?.failure(error);
       return;
     }
     if (h.eventType < 0) return;
+    if (this.#listener !== null) {
+      if (!this.#intact(b)) return;
+      this.#listener.event(text(b, h.eventType, h.eventType + h.eventTypeLen), text(b, start, end));
+    }
     if (bytesEqual(b, h.eventType, h.eventTypeLen, V_CHUNK)) this.#chunk(b, start, end);
     else if (bytesEqual(b, h.eventType, h.eventTypeLen, V_CONTENT_BLOCK_DELTA)) this.#deltas++;
     else if (bytesEqual(b, h.eventType, h.eventTypeLen, V_METADATA)) {
@@ -378,7 +404,8 @@ export class StreamUsageReader {
     }
   }
 
-  #failure(b: Uint8Array, start: number, end: number): void {
+  /** Reads an exception or error message into `#error`; returns it, or null for another message type. */
+  #failure(b: Uint8Array, start: number, end: number): StreamError | null {
     const h = this.#h;
     if (bytesEqual(b, h.messageType, h.messageTypeLen, V_EXCEPTION)) {
       const member =
@@ -397,7 +424,8 @@ export class StreamUsageReader {
         message:
           h.errorMessage >= 0 ? text(b, h.errorMessage, h.errorMessage + h.errorMessageLen) : '',
       };
-    }
+    } else return null;
+    return this.#error;
   }
 
   /** An InvokeModelWithResponseStream `chunk`: `{"bytes":"<base64 of the model's event JSON>", "p": padding}`. */

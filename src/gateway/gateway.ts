@@ -481,8 +481,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
         res.end(answer);
         return;
       }
-      // Streaming: bytes go to the client as they come; usage is read on the way.
-      const reader = new StreamUsageReader();
+      // Streaming: bytes go to the client as they come (or their translation); usage is read on the way.
       const sse =
         call.openai === null
           ? null
@@ -492,6 +491,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
               Math.floor(call.started / 1000),
               call.openai.includeUsage,
             );
+      const reader = sse?.reader ?? new StreamUsageReader();
       res.writeHead(
         200,
         sse === null
@@ -517,8 +517,11 @@ export function createGateway(deps: GatewayDeps): Gateway {
             deps.governor.touch(call.ticket);
             touched = at;
           }
-          reader.push(chunk);
-          const ok = sse === null ? res.write(chunk) : res.write(sse.push(chunk));
+          let ok: boolean;
+          if (sse === null) {
+            reader.push(chunk);
+            ok = res.write(chunk);
+          } else ok = res.write(sse.push(chunk));
           return ok || res.writableEnded ? undefined : drained(res);
         });
       } catch {

@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { chatToConverse, TranslationError } from './openai.ts';
+import { eventFrame, exceptionFrame } from '../../test/support/fake-bedrock.ts';
+import { ConverseStreamToSse, chatToConverse, TranslationError } from './openai.ts';
 
 const MODEL = 'us.anthropic.claude-sonnet-4-5-20250929-v1:0';
 const PNG =
@@ -137,5 +138,138 @@ describe('tools in the history, none to offer now', () => {
       chatToConverse({ model: MODEL, messages: [{ role: 'user', content: 'hi' }] }).body.toolConfig,
       undefined,
     );
+  });
+});
+
+describe('ConverseStream → chat completion chunks', () => {
+  const PAD = 'abcdefghij';
+  const frames = [
+    eventFrame('messageStart', { p: PAD, role: 'assistant' }),
+    eventFrame('contentBlockDelta', { contentBlockIndex: 0, delta: { text: 'Hel' }, p: PAD }),
+    eventFrame('contentBlockDelta', { contentBlockIndex: 0, delta: { text: 'lo "you"' }, p: PAD }),
+    eventFrame('contentBlockStop', { contentBlockIndex: 0, p: PAD }),
+    eventFrame('contentBlockStart', {
+      contentBlockIndex: 1,
+      start: { toolUse: { toolUseId: 'tooluse_1', name: 'get_weather' } },
+      p: PAD,
+    }),
+    eventFrame('contentBlockDelta', {
+      contentBlockIndex: 1,
+      delta: { toolUse: { input: '{"city":' } },
+      p: PAD,
+    }),
+    eventFrame('contentBlockDelta', {
+      contentBlockIndex: 1,
+      delta: { toolUse: { input: '"Paris"}' } },
+      p: PAD,
+    }),
+    eventFrame('contentBlockStop', { contentBlockIndex: 1, p: PAD }),
+    eventFrame('messageStop', { stopReason: 'tool_use', p: PAD }),
+    eventFrame('metadata', {
+      usage: { inputTokens: 12, outputTokens: 7, totalTokens: 19, cacheReadInputTokens: 3 },
+      metrics: { latencyMs: 80 },
+      p: PAD,
+    }),
+  ];
+  const whole = Buffer.concat(frames.map((f) => Buffer.from(f)));
+  type Chunk = {
+    id: string;
+    model: string;
+    created: number;
+    choices: { delta: Record<string, unknown>; finish_reason: string | null }[];
+    usage?: Record<string, unknown>;
+    error?: { code?: string; message?: string };
+  };
+  const events = (text: string): (Chunk | '[DONE]')[] =>
+    text
+      .split('\n\n')
+      .filter((e) => e !== '')
+      .map((e) => {
+        assert.match(e, /^data: /);
+        const data = e.slice(6);
+        return data === '[DONE]' ? data : (JSON.parse(data) as Chunk);
+      });
+  /** Sends the stream in pieces of `size` bytes; what the client reads. */
+  const translate = (bytes: Buffer, size: number, includeUsage = true): string => {
+    const sse = new ConverseStreamToSse(MODEL, 'req-1', 1_700_000_000, includeUsage);
+    let out = '';
+    for (let at = 0; at < bytes.length; at += size) out += sse.push(bytes.subarray(at, at + size));
+    return out + sse.end();
+  };
+
+  test('text and tool calls become deltas; the stop reason, usage and [DONE] end the stream', () => {
+    const got = events(translate(whole, whole.length));
+    const chunks = got.filter((e): e is Chunk => e !== '[DONE]');
+    assert.equal(got.at(-1), '[DONE]');
+    for (const c of chunks) {
+      assert.equal(c.id, 'chatcmpl-req-1');
+      assert.equal(c.model, MODEL);
+      assert.equal(c.created, 1_700_000_000);
+    }
+    assert.deepEqual(
+      chunks.filter((c) => c.usage === undefined).map((c) => c.choices[0]),
+      [
+        {
+          index: 0,
+          delta: { role: 'assistant', content: '' },
+          finish_reason: null,
+          logprobs: null,
+        },
+        { index: 0, delta: { content: 'Hel' }, finish_reason: null, logprobs: null },
+        { index: 0, delta: { content: 'lo "you"' }, finish_reason: null, logprobs: null },
+        {
+          index: 0,
+          delta: {
+            tool_calls: [
+              {
+                index: 0,
+                id: 'tooluse_1',
+                type: 'function',
+                function: { name: 'get_weather', arguments: '' },
+              },
+            ],
+          },
+          finish_reason: null,
+          logprobs: null,
+        },
+        {
+          index: 0,
+          delta: { tool_calls: [{ index: 0, function: { arguments: '{"city":' } }] },
+          finish_reason: null,
+          logprobs: null,
+        },
+        {
+          index: 0,
+          delta: { tool_calls: [{ index: 0, function: { arguments: '"Paris"}' } }] },
+          finish_reason: null,
+          logprobs: null,
+        },
+        { index: 0, delta: {}, finish_reason: 'tool_calls', logprobs: null },
+      ],
+    );
+    const usage = chunks.at(-1);
+    assert.deepEqual(usage?.choices, []);
+    assert.equal(usage?.usage?.prompt_tokens, 15);
+    assert.equal(usage?.usage?.completion_tokens, 7);
+  });
+
+  test('frames cut anywhere across chunks translate the same; without include_usage no usage chunk', () => {
+    const once = translate(whole, whole.length);
+    for (const size of [1, 7, 64, 333]) assert.equal(translate(whole, size), once);
+    const plain = events(translate(whole, 50, false));
+    assert.ok(plain.every((e) => e === '[DONE]' || e.usage === undefined));
+  });
+
+  test('an exception event becomes an error chunk named as the SDK names it', () => {
+    const sse = new ConverseStreamToSse(MODEL, 'req-2', 1, true);
+    const out = sse.push(
+      Buffer.concat([
+        Buffer.from(frames[0] as Uint8Array),
+        Buffer.from(exceptionFrame('ThrottlingException', 'Too many tokens, please wait')),
+      ]),
+    );
+    const last = events(out).at(-1) as Chunk;
+    assert.equal(last.error?.code, 'ThrottlingException');
+    assert.match(last.error?.message ?? '', /ThrottlingException: Too many tokens/);
   });
 });

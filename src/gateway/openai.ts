@@ -5,9 +5,7 @@
  * tool definitions, tool calls and tool results are translated; image URLs the gateway would have to fetch, audio,
  * files and other content types are refused with a clear 400, not dropped.
  */
-import { EventStreamCodec } from '@smithy/eventstream-codec';
-import { fromUtf8, toUtf8 } from '@smithy/util-utf8';
-import { exceptionName } from './eventstream.ts';
+import { type StreamError, type StreamListener, StreamUsageReader } from './eventstream.ts';
 import { badModelId } from './request-info.ts';
 
 export class TranslationError extends Error {}
@@ -334,14 +332,15 @@ export function openAiError(status: number, message: string, code: string | null
   return JSON.stringify({ error: { message, type, param: null, code } });
 }
 
-const codec = new EventStreamCodec(toUtf8, fromUtf8);
-
 /**
  * Translates a ConverseStream event stream into chat completion chunks as bytes arrive: `push(chunk)` returns the
- * SSE text to send now (possibly empty). Frames may span chunks.
+ * SSE text to send now (possibly empty). Frames may span chunks. The frames are parsed once, by `reader`, which
+ * reads the usage on the way (a damaged frame stops both).
  */
-export class ConverseStreamToSse {
-  #buf: Buffer = Buffer.alloc(0);
+export class ConverseStreamToSse implements StreamListener {
+  readonly reader = new StreamUsageReader({ listener: this });
+  /** Text of the events of the chunk being pushed. */
+  #out = '';
   #tools = new Map<number, number>();
   #usage: ConverseUsage | undefined;
   #finish: string | null = null;
@@ -361,32 +360,30 @@ export class ConverseStreamToSse {
     return `data: ${this.#head},"choices":[{"index":0,"delta":${JSON.stringify(delta)},"finish_reason":${JSON.stringify(finish)},"logprobs":null}]}\n\n`;
   }
 
-  push(chunk: Buffer): string {
-    this.#buf = this.#buf.length === 0 ? chunk : Buffer.concat([this.#buf, chunk]);
-    let out = '';
-    while (this.#buf.length >= 4) {
-      const len = this.#buf.readUInt32BE(0);
-      if (len < 16 || this.#buf.length < len) break;
-      const frame = this.#buf.subarray(0, len);
-      this.#buf = this.#buf.subarray(len);
-      out += this.#event(codec.decode(frame));
-    }
+  push(chunk: Uint8Array): string {
+    this.reader.push(chunk);
+    const out = this.#out;
+    this.#out = '';
     return out;
   }
 
-  #event(msg: ReturnType<typeof codec.decode>): string {
-    const type = msg.headers[':event-type']?.value;
-    const kind = msg.headers[':message-type']?.value;
-    const payload = JSON.parse(toUtf8(msg.body) || '{}') as Record<string, unknown>;
-    if (kind !== 'event') {
-      const exception = msg.headers[':exception-type']?.value;
-      // Named as the ledger records it (the SDK's class name), not by the wire's member name.
-      const name =
-        exception !== undefined
-          ? exceptionName(String(exception))
-          : String(msg.headers[':error-code']?.value);
-      return `data: ${openAiError(500, `${name}: ${String(payload.message ?? '')}`, name)}\n\n`;
+  failure(error: StreamError): void {
+    // Named as the ledger records it (the SDK's class name), not by the wire's member name.
+    this.#out += `data: ${openAiError(500, `${error.name}: ${error.message}`, error.name)}\n\n`;
+  }
+
+  event(type: string, text: string): void {
+    let payload: Record<string, unknown>;
+    try {
+      payload = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      return; // an event that is not JSON carries nothing to translate
     }
+    if (payload === null || typeof payload !== 'object') return;
+    this.#out += this.#event(type, payload);
+  }
+
+  #event(type: string, payload: Record<string, unknown>): string {
     switch (type) {
       case 'messageStart':
         this.#started = true;
