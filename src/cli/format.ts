@@ -155,9 +155,20 @@ export function unpricedNote(report: Report): string {
   ].join('\n');
 }
 
+/** A cell a spreadsheet would read as a formula (OWASP's list of leading characters). */
+const FORMULA_START = /^[=+\-@\t\r]/;
+/** A plain decimal number: never a formula, and kept as it is (a negative amount must stay a number). */
+const PLAIN_NUMBER = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+/**
+ * One CSV field. Text that a spreadsheet would run as a formula is defused with a leading `'`: metadata values come
+ * from callers (`requestMetadata`, telemetry attributes), and a report is opened by someone else, in Excel or
+ * Sheets. Numbers, negative amounts included, are kept as they are.
+ */
 function csvCell(v: string | number | null | undefined): string {
   if (v === null || v === undefined) return '';
-  const s = String(v);
+  let s = String(v);
+  if (typeof v === 'string' && FORMULA_START.test(s) && !PLAIN_NUMBER.test(s)) s = `'${s}`;
   return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 }
 
@@ -166,9 +177,10 @@ export function csv(
   rows: readonly Readonly<Record<string, string | number | null | undefined>>[],
   headers: readonly string[],
 ): string {
-  return [headers.join(','), ...rows.map((r) => headers.map((h) => csvCell(r[h])).join(','))].join(
-    '\n',
-  );
+  return [
+    headers.map(csvCell).join(','),
+    ...rows.map((r) => headers.map((h) => csvCell(r[h])).join(',')),
+  ].join('\n');
 }
 
 export type OutputFormat = 'table' | 'csv' | 'json';

@@ -13,6 +13,13 @@ type Command = (ctx: CliContext) => Promise<number>;
  * Each command's module, loaded when that command runs: a command pays only for the modules it uses (`help` took
  * ~0.27 s and ~100 MB when every command was imported up front).
  */
+/** Errors that are the caller's mistake in how the command was written: exit 2, like a bad option. */
+const USAGE_ERRORS: ReadonlySet<string> = new Set([
+  'cli.usage',
+  'sources.invalid_uri',
+  'sources.unsupported_uri',
+]);
+
 const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   ingest: async () => (await import('./commands/ingest.ts')).ingestCommand,
   'ingest-cur': async () => (await import('./commands/ingest-cur.ts')).ingestCurCommand,
@@ -92,7 +99,9 @@ export async function main(ctx: CliContext): Promise<number> {
           `  DuckDB's memory limit is what ran out: set TOKENLEDGER_DUCKDB_MEMORY (e.g. 1GB) and run it again.\n`,
         );
       if (e.code === 'cli.interrupted') return EXIT.interrupted;
-      return e.code === 'cli.usage' || e.code.startsWith('analyse.bad_') ? EXIT.usage : EXIT.error;
+      return USAGE_ERRORS.has(e.code) || e.code.startsWith('analyse.bad_')
+        ? EXIT.usage
+        : EXIT.error;
     }
     ctx.stderr.write(
       `tokenledger ${name}: unexpected error: ${(e as Error)?.stack ?? String(e)}\n`,

@@ -270,6 +270,12 @@ describe('tokenledger CLI', () => {
     assert.equal(bad.code, 2);
     assert.match(bad.err, /--since "yesterday"/);
     assert.equal((await cli('report', '--format', 'xml')).code, 2);
+    // A path that is no URI we read is the caller's mistake too.
+    for (const uri of ['ftp://x/y', 's3://', 'cwlogs://']) {
+      const wrong = await cli('ingest', uri);
+      assert.equal(wrong.code, 2, `${uri}: ${wrong.err}`);
+      assert.match(wrong.err, /tokenledger ingest: (unsupported URI scheme|not a)/);
+    }
     const missing = await cli('explain', 'no-such-request');
     assert.equal(missing.code, 1);
     assert.match(missing.err, /no record with requestId no-such-request/);
