@@ -292,6 +292,12 @@ export const gatewayConfigSchema = z
       .optional(),
     /** Keep request and response bodies; off by default (bodies hold prompts and answers). */
     storeBodies: z.boolean().default(false),
+    /**
+     * Streams whose client left are read to their end (not passed on) so that their usage is exact: Bedrock bills
+     * such a stream in full (LiteLLM users found the whole answer in CUR: BerriAI/litellm#34147). At most this many
+     * at once; past it, or at 0, a stream is cut when its client leaves and the budget keeps its reservation.
+     */
+    drainClosedStreams: z.number().int().nonnegative().max(100_000).default(256),
   })
   .strict();
 

@@ -78,6 +78,8 @@ export interface GatewayOptions {
   readonly metricsToken: string | null;
   /** Per-team IAM roles to assume, the session named after the caller's user. */
   readonly roles: Readonly<Record<string, string>>;
+  /** Streams whose client left that are read to their end at once, for their exact usage (0: cut them). */
+  readonly drainClosedStreams: number;
 }
 
 export interface GatewayDeps {
@@ -134,6 +136,10 @@ export interface GatewayStats {
   settleFailures: number;
   rejected: Record<string, number>;
   upstreamErrors: number;
+  /** Streams being read to their end after their client left (`drainClosedStreams`). */
+  draining: number;
+  /** Streams cut when their client left, the drain limit reached. */
+  closedStreamsCut: number;
 }
 
 export interface Gateway {
@@ -206,6 +212,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
     settleFailures: 0,
     rejected: {},
     upstreamErrors: 0,
+    draining: 0,
+    closedStreamsCut: 0,
   };
   const reject = (
     res: GatewayResponse,
@@ -387,12 +395,23 @@ export function createGateway(deps: GatewayDeps): Gateway {
     const timer = setTimeout(onTimeout, options.timeoutMs);
     /** The client went away before its answer was written. */
     let clientGone = false;
+    /** This call holds one of the `drainClosedStreams` places. */
+    let draining = false;
     res.on('close', () => {
       if (res.writableEnded) return;
       clientGone = true;
-      // A stream is cut (Bedrock stops generating; what it billed is read from the events seen). A JSON answer is
-      // awaited still: Bedrock bills it whole whatever the client does, and its usage is only in the answer.
-      if (isStreaming(call.op)) abort('ClientClosedRequest');
+      // A JSON answer is awaited still: Bedrock bills it whole whatever the client does, and its usage is only in
+      // the answer. So is a stream, read to its end and passed on to no one: Bedrock bills it in full too, and a
+      // ConverseStream states its usage only in its last event. Past the drain limit a stream is cut, and the
+      // budget keeps its reservation (what it billed is unknown).
+      if (!isStreaming(call.op)) return;
+      if (stats.draining < options.drainClosedStreams) {
+        draining = true;
+        stats.draining++;
+      } else {
+        stats.closedStreamsCut++;
+        abort('ClientClosedRequest');
+      }
     });
     let up: UpstreamResponse;
     try {
@@ -517,12 +536,13 @@ export function createGateway(deps: GatewayDeps): Gateway {
             deps.governor.touch(call.ticket);
             touched = at;
           }
-          let ok: boolean;
-          if (sse === null) {
-            reader.push(chunk);
-            ok = res.write(chunk);
-          } else ok = res.write(sse.push(chunk));
-          return ok || res.writableEnded ? undefined : drained(res);
+          if (sse === null) reader.push(chunk);
+          // The translation is taken even when no one reads it: it is built as the reader reads.
+          const text = sse === null ? null : sse.push(chunk);
+          if (clientGone) return undefined;
+          const ok = res.write(text ?? chunk);
+          // A client gone already (its close came before this write) would never drain: the stream is read on.
+          return ok || res.writableEnded || clientGone ? undefined : drained(res);
         });
       } catch {
         // The upstream stream broke or was aborted (client gone, idle timeout): what was billed is recorded below,
@@ -532,7 +552,12 @@ export function createGateway(deps: GatewayDeps): Gateway {
       clearTimeout(timer);
       const outcome = reader.finish();
       const code =
-        outcome.error?.name ?? (outcome.complete ? null : (aborted ?? 'StreamInterrupted'));
+        outcome.error?.name ??
+        (outcome.complete
+          ? clientGone
+            ? 'ClientClosedRequest'
+            : null
+          : (aborted ?? 'StreamInterrupted'));
       const usage =
         outcome.usage === null
           ? null
@@ -551,6 +576,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       else res.end(sse === null || outcome.error !== null ? undefined : sse.end());
     } finally {
       clearTimeout(timer);
+      if (draining) stats.draining--;
       // Only an answer left unread needs the upstream request torn down.
       if (!up.body.ended) cancel.cancel('answer left unread');
     }

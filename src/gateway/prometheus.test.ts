@@ -96,6 +96,8 @@ function state() {
     rejected: { ThrottlingException: 2, UnrecognizedClientException: 1 },
     upstreamErrors: 1,
     settleFailures: 0,
+    draining: 2,
+    closedStreamsCut: 1,
     calls,
     governor,
     spool: {

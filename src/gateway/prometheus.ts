@@ -142,6 +142,8 @@ export interface MetricsSnapshot {
   readonly rejected: Readonly<Record<string, number>>;
   readonly upstreamErrors: number;
   readonly settleFailures: number;
+  readonly draining: number;
+  readonly closedStreamsCut: number;
   readonly calls: CallMetrics;
   readonly governor: GovernorStatus;
   readonly spool?: SpoolStats | undefined;
@@ -235,6 +237,18 @@ export function renderMetrics(m: MetricsSnapshot): string {
     'counter',
     'Recorded calls whose budget counters could not be settled (counter store unreachable).',
     m.settleFailures,
+  );
+  one(
+    'tokenledger_gateway_draining_streams',
+    'gauge',
+    'Streams read to their end, for their exact usage, after their client left.',
+    m.draining,
+  );
+  one(
+    'tokenledger_gateway_closed_streams_cut_total',
+    'counter',
+    'Streams cut when their client left because drainClosedStreams were already draining (usage then unknown).',
+    m.closedStreamsCut,
   );
 
   const series = m.calls.series();

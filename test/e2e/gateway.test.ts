@@ -453,8 +453,22 @@ describe('gateway: timeouts and clients that go away', () => {
     assert.ok(parseUsd(status.budgets[0]?.spentUsd ?? '0') > 0n);
   });
 
-  test('a client that disconnects mid-stream: recorded as ClientClosedRequest with the input Bedrock billed', async () => {
-    env.fake.behave(nextRequests({ kind: 'respond', eventDelayMs: 100 }));
+  /** The ledger's record of the fake's last call, once the gateway has recorded it (a drained stream ends later). */
+  const lastRecord = async () => {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      await env.gw.flush();
+      const stored = await env.rt.store.getRecord(env.fake.requests.at(-1)?.requestId ?? '');
+      if (stored !== null || Date.now() > deadline) return stored;
+      await new Promise((res) => setTimeout(res, 20));
+    }
+  };
+
+  test('a client that disconnects mid-stream: the stream is read to its end, recorded as ClientClosedRequest with all Bedrock billed', async () => {
+    // Bedrock bills a stream whose client left in full (BerriAI/litellm#34147, from CUR): the gateway reads it to
+    // its end, passing it on to no one, so the ledger and the budget have the exact usage.
+    env.fake.behave(nextRequests({ kind: 'respond', eventDelayMs: 20 }));
+    const before = await spent();
     const controller = new AbortController();
     const r = await fetch(
       `${env.gw.url}/model/${encodeURIComponent(HAIKU)}/invoke-with-response-stream`,
@@ -468,38 +482,52 @@ describe('gateway: timeouts and clients that go away', () => {
     const reader = r.body?.getReader();
     await reader?.read();
     controller.abort();
-    await new Promise((res) => setTimeout(res, 400));
-    await env.gw.flush();
+    await new Promise((res) => setTimeout(res, 50));
+    assert.equal(env.gw.gateway.stats().draining, 1, 'the stream is being drained');
+    const stored = await lastRecord();
     const sent = env.fake.requests.at(-1);
-    const stored = await env.rt.store.getRecord(sent?.requestId ?? '');
+    assert.equal(sent?.outcome, 'ok', 'Bedrock sent the whole stream');
     assert.ok(stored, 'the interrupted call is in the ledger');
+    assert.equal(env.gw.gateway.stats().draining, 0);
     assert.equal(stored.error_code, 'ClientClosedRequest');
     assert.equal(Number(stored.input_tokens), sent?.tokens?.input);
-    assert.equal((await env.gw.governor.status()).openTickets, 0);
+    assert.equal(Number(stored.output_tokens), sent?.tokens?.output);
+    assert.ok(Number(stored.output_tokens) > 0);
+    const status = await env.gw.governor.status();
+    assert.equal(status.openTickets, 0);
+    assert.equal(status.budgets[0]?.reservedUsd, '0.00');
+    assert.equal(
+      (await spent()) - before,
+      BigInt(String(stored.cost_pusd)),
+      'the budget is charged what the ledger recorded, not the reservation',
+    );
   });
-  test('a ConverseStream cut before its usage: the ledger has what was read, the budget the whole reservation', async () => {
-    // A ConverseStream states its usage only in its last event: cut before it, nothing of the bill was read. The
-    // call is not free to the budget (a client could cut every stream): it is charged what it reserved.
-    env.fake.behave(nextRequests({ kind: 'respond', eventDelayMs: 100 }));
-    const before = await spent();
+
+  test('a ConverseStream whose client left before its usage event: its usage is read from that event all the same', async () => {
+    // A ConverseStream states its usage only in its last event: a gateway that cut the stream would know nothing
+    // of the bill.
+    env.fake.behave(nextRequests({ kind: 'respond', eventDelayMs: 20 }));
     const controller = new AbortController();
-    const r = await fetch(`${env.gw.url}/model/${encodeURIComponent(SONNET)}/converse-stream`, {
+    const r = await fetch(`${env.gw.url}/v1/chat/completions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${env.key}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ messages: MESSAGES, inferenceConfig: { maxTokens: 100 } }),
+      body: JSON.stringify({
+        model: SONNET,
+        stream: true,
+        max_tokens: 100,
+        messages: [{ role: 'user', content: 'hi' }],
+      }),
       signal: controller.signal,
     });
     await r.body?.getReader().read();
     controller.abort();
-    await new Promise((res) => setTimeout(res, 400));
-    await env.gw.flush();
-    const stored = await env.rt.store.getRecord(env.fake.requests.at(-1)?.requestId ?? '');
+    const stored = await lastRecord();
+    const sent = env.fake.requests.at(-1);
+    assert.equal(sent?.operation, 'ConverseStream');
     assert.equal(stored?.error_code, 'ClientClosedRequest');
-    assert.equal(Number(stored?.input_tokens), 0, 'nothing of the bill was read');
-    assert.ok((await spent()) - before > 0n, 'the budget was charged the reservation');
-    const status = await env.gw.governor.status();
-    assert.equal(status.openTickets, 0);
-    assert.equal(status.budgets[0]?.reservedUsd, '0.00');
+    assert.equal(Number(stored?.input_tokens), sent?.tokens?.input);
+    assert.equal(Number(stored?.output_tokens), sent?.tokens?.output);
+    assert.equal((await env.gw.governor.status()).openTickets, 0);
   });
 
   test('an exception ends a stream: before any content the budget is not charged, after some it keeps the reservation', async () => {
@@ -549,6 +577,46 @@ describe('gateway: timeouts and clients that go away', () => {
     assert.equal(Number(stored.output_tokens), sent?.tokens?.output);
     assert.ok(Number(stored.output_tokens) > 0);
     assert.equal((await env.gw.governor.status()).openTickets, 0);
+  });
+});
+
+describe('gateway: streams cut when their client leaves (drainClosedStreams: 0)', () => {
+  let env: Env;
+  before(async () => {
+    env = await setup(
+      '  drainClosedStreams: 0\n  budgets:\n    - name: all\n      amountUsd: "1000"\n      period: daily\n  spool:\n    flushMs: 50\n',
+    );
+  });
+  after(() => teardown(env));
+
+  test('a ConverseStream cut before its usage: the ledger has what was read, the budget the whole reservation', async () => {
+    // Nothing of the bill was read: the call is not free to the budget (a client could cut every stream), it is
+    // charged what it reserved.
+    env.fake.behave(nextRequests({ kind: 'respond', eventDelayMs: 100 }));
+    const spent = async () =>
+      parseUsd((await env.gw.governor.status()).budgets[0]?.spentUsd ?? '0');
+    const before = await spent();
+    const controller = new AbortController();
+    const r = await fetch(`${env.gw.url}/model/${encodeURIComponent(SONNET)}/converse-stream`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${env.key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: MESSAGES, inferenceConfig: { maxTokens: 100 } }),
+      signal: controller.signal,
+    });
+    await r.body?.getReader().read();
+    controller.abort();
+    await new Promise((res) => setTimeout(res, 400));
+    await env.gw.flush();
+    const sent = env.fake.requests.at(-1);
+    assert.equal(sent?.outcome, 'client-closed', 'the upstream stream was cut');
+    assert.equal(env.gw.gateway.stats().closedStreamsCut, 1);
+    const stored = await env.rt.store.getRecord(sent?.requestId ?? '');
+    assert.equal(stored?.error_code, 'ClientClosedRequest');
+    assert.equal(Number(stored?.input_tokens), 0, 'nothing of the bill was read');
+    assert.ok((await spent()) - before > 0n, 'the budget was charged the reservation');
+    const status = await env.gw.governor.status();
+    assert.equal(status.openTickets, 0);
+    assert.equal(status.budgets[0]?.reservedUsd, '0.00');
   });
 });
 

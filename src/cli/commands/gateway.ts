@@ -240,6 +240,7 @@ export async function startGateway(
       adminToken: opts.env.TOKENLEDGER_ADMIN_TOKEN ?? null,
       metricsToken: opts.env.TOKENLEDGER_METRICS_TOKEN ?? null,
       roles: cfg.upstream.roles,
+      drainClosedStreams: cfg.drainClosedStreams,
     },
     keys,
     saveKeys,
