@@ -729,6 +729,50 @@ describe('gen_ai.client.token.usage: an app that exports only the histogram', ()
     return { rows: rows.map(row), total: row(total) };
   };
 
+  test('points it cannot take are told to the exporter as a partial success; the rest is stored', async () => {
+    const rt = await runtime();
+    try {
+      const sink = createOtlpSink(rt);
+      const payload = histogram(
+        TRIAGE,
+        1,
+        [0, 60],
+        [
+          { type: 'input', sum: 1000.5, count: 1 },
+          { type: 'output', sum: 40, count: 1 },
+        ],
+      );
+      // A Claude Code counter sent as a gauge of three points: none of them can be read.
+      const metrics = payload.resourceMetrics[0]?.scopeMetrics[0]?.metrics as unknown[];
+      metrics.push({
+        name: 'claude_code.token.usage',
+        unit: 'tokens',
+        gauge: {
+          dataPoints: [1, 2, 3].map((i) => ({
+            attributes: [kv('type', 'input')],
+            timeUnixNano: nanos(S + i * 1000),
+            asInt: '10',
+          })),
+        },
+      });
+      const result = await send(sink, 'metrics', payload);
+      assert.equal(result.rejected, 4);
+      assert.match(result.message ?? '', /token sum 1000\.5 is not a token count/);
+      assert.match(result.message ?? '', /claude_code\.token\.usage: gauge data, expected a sum/);
+      // The output point was good: it is stored.
+      assert.deepEqual((await byModel(rt)).total.slice(1, 3), [0n, 40n]);
+      // An export with nothing refused is a plain success.
+      const clean = await send(
+        sink,
+        'metrics',
+        histogram(TRIAGE, 1, [60, 120], [{ type: 'input', sum: 7, count: 1 }]),
+      );
+      assert.deepEqual(clean, { rejected: 0 });
+    } finally {
+      await rt.close();
+    }
+  });
+
   test('cumulative re-exports and a retry, and a delta app: tokens by model and team, priced, once', async () => {
     const rt = await runtime();
     try {

@@ -58,6 +58,8 @@ export interface OtlpSinkDeps {
 }
 
 const WEEK_MS = 7 * 24 * 3_600_000;
+/** Problems named in a partial success's error message; the rest are counted. */
+const PROBLEMS_TOLD = 3;
 
 const json = (v: unknown) =>
   JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x));
@@ -450,6 +452,8 @@ export function createOtlpSink(given: OtlpSinkDeps): OtlpSink {
     async accept(batch: OtlpBatch) {
       const context = { headers: batch.headers, receivedAt: batch.receivedAt };
       let events: TelemetryEventRow[] = [];
+      /** Data points refused (a value that is no count, an unexpected type): told to the exporter, not retried. */
+      let refused: { count: number; problems: readonly string[] } = { count: 0, problems: [] };
       if (batch.signal === 'logs') {
         const d = decodeOtlp('logs', batch.encoding, batch.body);
         if (!d.ok) throw new AppError('otlp.malformed', d.reason);
@@ -463,12 +467,16 @@ export function createOtlpSink(given: OtlpSinkDeps): OtlpSink {
         events = await oneAtATime(async () => {
           await load(batch.receivedAt);
           const stage = tracker.stage();
-          const metrics = interpretClaudeCodeMetrics(d.request, context, stage).deltas.map((m) =>
-            metricRow(m, batch.receivedAt),
+          const claudeCode = interpretClaudeCodeMetrics(d.request, context, stage);
+          const genAi = interpretGenAiMetrics(d.request, context, stage);
+          refused = {
+            count: claudeCode.rejected + genAi.rejected,
+            problems: [...claudeCode.problems, ...genAi.problems],
+          };
+          const metrics = claudeCode.deltas.map((m) => metricRow(m, batch.receivedAt));
+          const usages = genAiMetricIntervals(genAi.usages).map((m) =>
+            metricUsageRow(deps, m, batch.receivedAt),
           );
-          const usages = genAiMetricIntervals(
-            interpretGenAiMetrics(d.request, context, stage).usages,
-          ).map((m) => metricUsageRow(deps, m, batch.receivedAt));
           await write(usages, metrics, stage.changes());
           stage.commit();
           return usages;
@@ -493,7 +501,14 @@ export function createOtlpSink(given: OtlpSinkDeps): OtlpSink {
       } catch (e: unknown) {
         throw writeFailed(e);
       }
-      return { rejected: 0 };
+      if (refused.count === 0) return { rejected: 0 };
+      const more = refused.problems.length - PROBLEMS_TOLD;
+      return {
+        rejected: refused.count,
+        message:
+          refused.problems.slice(0, PROBLEMS_TOLD).join('; ') +
+          (more > 0 ? ` (and ${more} more)` : ''),
+      };
     },
   };
 }

@@ -61,6 +61,8 @@ export interface ClaudeCodeMetricsResult {
   readonly counts: ClaudeCodeMetricCounts;
   /** Points that could not be read (no value, unexpected type or temporality, fractional count), one line each. */
   readonly problems: readonly string[];
+  /** Data points refused, for the exporter's partial success (a problem may refuse a metric's every point). */
+  readonly rejected: number;
 }
 
 function pointKey(series: string, p: NumberDataPoint): string {
@@ -100,6 +102,7 @@ export function interpretClaudeCodeMetrics(
   const headers = headerAttributes(context.headers);
   const deltas: ClaudeCodeMetricDelta[] = [];
   const problems: string[] = [];
+  let rejected = 0;
   const unknownMetrics = new Map<string, number>();
   const n = { points: 0, zero: 0, duplicate: 0, stale: 0, notClaudeCode: 0 };
   for (const rm of request.resourceMetrics) {
@@ -117,6 +120,7 @@ export function interpretClaudeCodeMetrics(
         const data = metric.data;
         if (data?.type !== 'sum') {
           problems.push(`${metric.name}: ${data?.type ?? 'no'} data, expected a sum`);
+          rejected += data?.dataPoints.length ?? 0;
           continue;
         }
         const temporality = temporalityOf(data.aggregationTemporality);
@@ -125,11 +129,13 @@ export function interpretClaudeCodeMetrics(
           const where = `${metric.name} point at ${point.timeUnixNano}`;
           if (temporality === null) {
             problems.push(`${where}: aggregation temporality ${data.aggregationTemporality}`);
+            rejected++;
             continue;
           }
           const raw = rawDecimal(point);
           if (raw === null) {
             problems.push(`${where}: no recorded value`);
+            rejected++;
             continue;
           }
           const series = seriesIdentity({
@@ -156,6 +162,7 @@ export function interpretClaudeCodeMetrics(
           const value = metricValue(valueType, delta);
           if (value === null) {
             problems.push(`${where}: ${delta} is not a whole number of ${metric.unit || 'units'}`);
+            rejected++;
             continue;
           }
           deltas.push(
@@ -174,6 +181,7 @@ export function interpretClaudeCodeMetrics(
     deltas,
     counts: { ...n, deltas: deltas.length, unknownMetrics: Object.fromEntries(unknownMetrics) },
     problems,
+    rejected,
   };
 }
 

@@ -39,6 +39,8 @@ export function interpretGenAiMetrics(
   const headers = headerAttributes(context.headers);
   const usages: GenAiMetricUsage[] = [];
   const problems: string[] = [];
+  /** Data points refused (each problem names one point, or a metric and all its points). */
+  let rejected = 0;
   const counts = { points: 0, zero: 0, duplicate: 0, stale: 0, otherMetrics: 0, otherProvider: 0 };
   for (const rm of request.resourceMetrics) {
     const attribution = new Attribution(rm.resource.attributes, headers);
@@ -51,6 +53,7 @@ export function interpretGenAiMetrics(
         }
         if (data?.type !== 'histogram' && data?.type !== 'exponentialHistogram') {
           problems.push(`${metric.name}: ${data?.type ?? 'no'} data, expected a histogram`);
+          rejected += data?.dataPoints.length ?? 0;
           continue;
         }
         const temporality = temporalityOf(data.aggregationTemporality);
@@ -62,6 +65,7 @@ export function interpretGenAiMetrics(
             problems.push(
               `${where}: ${temporality === null ? `aggregation temporality ${data.aggregationTemporality}` : 'no sum'}`,
             );
+            rejected++;
             continue;
           }
           const series = seriesIdentity({
@@ -96,6 +100,7 @@ export function interpretGenAiMetrics(
           if (!Number.isSafeInteger(tokenCount) || tokenCount < 0) {
             // Tokens are whole and counted up: 1000.5 or 1e30 is not a token count (and would fail its batch).
             problems.push(`${where}: token sum ${tokenSum} is not a token count`);
+            rejected++;
             continue;
           }
           const kind =
@@ -144,7 +149,7 @@ export function interpretGenAiMetrics(
       }
     }
   }
-  return { usages, counts, problems };
+  return { usages, counts, problems, rejected };
 }
 
 /**

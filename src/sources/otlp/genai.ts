@@ -132,6 +132,8 @@ export interface GenAiMetricsResult {
     readonly otherProvider: number;
   };
   readonly problems: readonly string[];
+  /** Data points refused, for the exporter's partial success (a problem may refuse a metric's every point). */
+  readonly rejected: number;
 }
 
 export const GENAI_TOKEN_USAGE_METRIC = 'gen_ai.client.token.usage';
