@@ -4,15 +4,15 @@
  * re-ingesting a billing period replaces it.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { after, describe, test } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { assertGolden, toGoldenJson } from '../../test/support/golden.ts';
 import { tempDir } from '../../test/support/temp-dir.ts';
 import { createLocalObjectStore } from '../sources/index.ts';
 import { createDuckDbStore } from '../store/index.ts';
-import { ingestCur } from './ingest-cur.ts';
+import { currentDeliveryFiles, ingestCur } from './ingest-cur.ts';
 
 const testdata = join(import.meta.dirname, 'testdata', 'cur');
 const tmp = tempDir();
@@ -104,4 +104,55 @@ test('CUR 2.0 as Parquet, with MAP columns, gives the same bill lines as the CSV
   const strip = (rows: Record<string, unknown>[]) =>
     rows.map(({ source: _s, source_row: _r, ...rest }) => rest);
   assert.deepEqual(strip(await lines(b)), strip(await lines(a)));
+});
+
+describe('which delivery of a CUR 2.0 period is read', () => {
+  const objects = createLocalObjectStore();
+  const files = async (root: string) => {
+    const listed = [];
+    for await (const o of objects.list(root)) listed.push(o);
+    return (await currentDeliveryFiles(objects, listed)).map((o) => o.uri.slice(root.length + 1));
+  };
+  const put = (root: string, path: string, text = 'x') => {
+    mkdirSync(join(root, dirname(path)), { recursive: true });
+    writeFileSync(join(root, path), text);
+  };
+  const RUN_1 = '2026-03-05T01:00:00.000Z-3695a728-d559-40bd-ac30-ffc97b552489';
+  const RUN_2 = '2026-03-06T01:00:00.000Z-0c1d2e3f-1111-4a5a-9a43-2f1e0c9d7a10';
+
+  test('"create new": the run the period manifest names, not a later run still being written', () => {
+    const root = join(tmp.path, 'create-new');
+    put(root, `export/data/BILLING_PERIOD=2026-03/${RUN_1}/export-00001.csv.gz`);
+    put(root, `export/data/BILLING_PERIOD=2026-03/${RUN_1}/export-00002.csv.gz`);
+    put(root, `export/data/BILLING_PERIOD=2026-03/${RUN_2}/export-00001.csv.gz`);
+    put(root, `export/metadata/BILLING_PERIOD=2026-03/${RUN_1}/export-Manifest.json`, '{}');
+    put(
+      root,
+      'export/metadata/BILLING_PERIOD=2026-03/export-Manifest.json',
+      JSON.stringify({
+        executionId: RUN_1.slice(25),
+        dataFiles: [1, 2].map(
+          (n) =>
+            `s3://cur-bucket/exports/export/data/BILLING_PERIOD=2026-03/${RUN_1}/export-0000${n}.csv.gz`,
+        ),
+      }),
+    );
+    return files(root).then((got) =>
+      assert.deepEqual(got, [
+        `export/data/BILLING_PERIOD=2026-03/${RUN_1}/export-00001.csv.gz`,
+        `export/data/BILLING_PERIOD=2026-03/${RUN_1}/export-00002.csv.gz`,
+      ]),
+    );
+  });
+
+  test('without a manifest, the latest run; a lower-case partition is a period all the same', async () => {
+    const root = join(tmp.path, 'no-manifest');
+    put(root, `export/data/billing_period=2026-03/${RUN_1}/export-00001.csv.gz`);
+    put(root, `export/data/billing_period=2026-03/${RUN_2}/export-00001.csv.gz`);
+    put(root, 'export/data/billing_period=2026-04/export-00001.csv.gz');
+    assert.deepEqual(await files(root), [
+      `export/data/billing_period=2026-03/${RUN_2}/export-00001.csv.gz`,
+      'export/data/billing_period=2026-04/export-00001.csv.gz',
+    ]);
+  });
 });

@@ -2,7 +2,7 @@
  * The bill: CUR 2.0 (Data Exports) and legacy CUR files from folders or S3 → Bedrock bill lines. A billing period is
  * replaced as a whole by each ingest that contains it (AWS re-delivers a month until it is final), so re-ingesting
  * is a no-op and a newer delivery wins. Of several deliveries of one period under one path, only the current one is
- * read: the one a legacy Manifest names, else the last version folder.
+ * read: the one its manifest names, else the last version folder.
  */
 import { rmSync } from 'node:fs';
 import { AppError, makeTempDir, type Reject } from '../core/index.ts';
@@ -25,7 +25,10 @@ export interface CurIngestSummary {
 }
 
 const DATA_FILE = /\.(csv|csv\.gz|csv\.zst|parquet)$/i;
-const PERIOD_DIR = /^(BILLING_PERIOD=\d{4}-\d{2}|\d{8}-\d{8})$/;
+/** A billing period's folder: CUR 2.0's partition (seen in upper and lower case), legacy CUR's date range. */
+const PERIOD_DIR = /^(BILLING_PERIOD=\d{4}-\d{2}|\d{8}-\d{8})$/i;
+/** `<export>-Manifest.json` (CUR 2.0, legacy CUR), or plain `Manifest.json`. */
+const MANIFEST = /(^|-)Manifest\.json$/;
 
 /** The folder of a file's billing period, and the path below it (version or assembly folders, then the name). */
 function periodOf(uri: string): { dir: string; rest: string[] } | null {
@@ -39,8 +42,21 @@ function periodOf(uri: string): { dir: string; rest: string[] } | null {
 }
 
 /**
- * The current delivery's data files. Legacy CUR writes `<period>/<name>-Manifest.json` naming its `reportKeys`;
- * CUR 2.0 with versioning writes one folder per delivery under the period.
+ * The period folder a manifest speaks for: its own (legacy CUR), or for CUR 2.0's
+ * `<export>/metadata/BILLING_PERIOD=…/`, the data folder beside it, `<export>/data/BILLING_PERIOD=…/`.
+ */
+function manifestPeriod(dir: string): string {
+  const parts = dir.split('/');
+  if (parts.at(-2) === 'metadata') parts[parts.length - 2] = 'data';
+  return parts.join('/');
+}
+
+/**
+ * The current delivery's data files. A manifest beside the period names them: legacy CUR's
+ * `<period>/<name>-Manifest.json` (`reportKeys`), CUR 2.0's `metadata/<period>/<export>-Manifest.json`
+ * (`dataFiles`), which AWS rewrites after each delivery is complete and recommends reading. Without one, the files
+ * directly in the period folder, else the last of its version folders (CUR 2.0's "create new" folders are named
+ * `<ISO time>-<execution id>`, so the last by name is the latest).
  */
 export async function currentDeliveryFiles(
   objects: ObjectStore,
@@ -51,8 +67,8 @@ export async function currentDeliveryFiles(
   const manifests = new Map<string, ObjectInfo>();
   for (const o of listed) {
     const p = periodOf(o.uri);
-    if (p !== null && p.rest.length === 1 && /-Manifest\.json$/.test(p.rest[0] ?? '')) {
-      manifests.set(p.dir, o);
+    if (p !== null && p.rest.length === 1 && MANIFEST.test(p.rest[0] ?? '')) {
+      manifests.set(manifestPeriod(p.dir), o);
       continue;
     }
     if (!DATA_FILE.test(o.uri)) continue;
@@ -63,12 +79,15 @@ export async function currentDeliveryFiles(
   for (const [dir, files] of byPeriod) {
     const manifest = manifests.get(dir);
     if (manifest !== undefined) {
-      const keys = await manifestReportKeys(objects, manifest.uri);
-      const named = files.filter((f) =>
-        keys.some((k) => f.uri.endsWith(`/${k}`) || f.uri.endsWith(k)),
+      // Matched below the period folder, so a local copy rooted anywhere matches the bucket's keys.
+      const named = new Set(
+        (await manifestDataKeys(objects, manifest.uri)).map(
+          (k) => periodOf(k)?.rest.join('/') ?? k,
+        ),
       );
-      if (named.length > 0) {
-        chosen.push(...named);
+      const current = files.filter((f) => named.has(periodOf(f.uri)?.rest.join('/') ?? ''));
+      if (current.length > 0) {
+        chosen.push(...current);
         continue;
       }
     }
@@ -85,12 +104,17 @@ export async function currentDeliveryFiles(
   return chosen.sort((a, b) => (a.uri < b.uri ? -1 : a.uri > b.uri ? 1 : 0));
 }
 
-async function manifestReportKeys(objects: ObjectStore, uri: string): Promise<string[]> {
+/** The data files a manifest names: CUR 2.0's `dataFiles` (s3:// URIs), legacy CUR's `reportKeys` (keys). */
+async function manifestDataKeys(objects: ObjectStore, uri: string): Promise<string[]> {
   const chunks: Buffer[] = [];
   for await (const c of await objects.read(uri)) chunks.push(c as Buffer);
   try {
-    const m = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { reportKeys?: unknown };
-    return Array.isArray(m.reportKeys) ? m.reportKeys.map(String) : [];
+    const m = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+      dataFiles?: unknown;
+      reportKeys?: unknown;
+    };
+    const keys = Array.isArray(m.dataFiles) ? m.dataFiles : m.reportKeys;
+    return Array.isArray(keys) ? keys.map(String) : [];
   } catch {
     return [];
   }
