@@ -145,6 +145,12 @@ export interface GatewayStats {
 export interface Gateway {
   handle(req: GatewayRequest, res: GatewayResponse): void;
   stats(): GatewayStats;
+  /**
+   * Resolves when no request is in progress: after the server stops taking connections, the calls whose client
+   * left still run (a JSON answer awaited, a stream read to its end) until Bedrock ends them or the upstream
+   * timeout does, and their records are written then.
+   */
+  settled(): Promise<void>;
   /** Stops what the gateway runs beside requests (the event-loop monitor of /metrics). */
   close(): void;
 }
@@ -878,10 +884,22 @@ export function createGateway(deps: GatewayDeps): Gateway {
     );
   };
 
+  /** Requests in progress, and who waits for there to be none (`settled`). */
+  let active = 0;
+  let idle: (() => void)[] = [];
+  const ended = (): void => {
+    if (--active > 0 || idle.length === 0) return;
+    const waiting = idle;
+    idle = [];
+    for (const resolve of waiting) resolve();
+  };
+
   return {
     handle(req, res) {
       stats.requests++;
-      route(req, res).catch((e: unknown) => {
+      active++;
+      route(req, res).then(ended, (e: unknown) => {
+        ended();
         // Never crash the server on one request.
         if (res.headersSent) {
           res.destroy();
@@ -902,6 +920,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
       });
     },
     stats: () => stats,
+    settled: () =>
+      active === 0 ? Promise.resolve() : new Promise<void>((resolve) => idle.push(resolve)),
     close: () => sampler?.stop(),
   };
 }

@@ -101,6 +101,23 @@ async function setup(
   return { dir, rt, fake, gw, key: plaintext, storeDown };
 }
 
+/** Starts an InvokeModel stream, reads its first bytes and goes away, then lets the gateway see the close. */
+async function leaveMidStream(env: Env): Promise<void> {
+  const controller = new AbortController();
+  const r = await fetch(
+    `${env.gw.url}/model/${encodeURIComponent(HAIKU)}/invoke-with-response-stream`,
+    {
+      method: 'POST',
+      headers: { authorization: `Bearer ${env.key}` },
+      body: JSON.stringify(ANTHROPIC),
+      signal: controller.signal,
+    },
+  );
+  await r.body?.getReader().read();
+  controller.abort();
+  await new Promise((res) => setTimeout(res, 30));
+}
+
 async function teardown(env: Env): Promise<void> {
   await env.gw.close();
   await env.fake.close();
@@ -469,20 +486,7 @@ describe('gateway: timeouts and clients that go away', () => {
     // its end, passing it on to no one, so the ledger and the budget have the exact usage.
     env.fake.behave(nextRequests({ kind: 'respond', eventDelayMs: 20 }));
     const before = await spent();
-    const controller = new AbortController();
-    const r = await fetch(
-      `${env.gw.url}/model/${encodeURIComponent(HAIKU)}/invoke-with-response-stream`,
-      {
-        method: 'POST',
-        headers: { authorization: `Bearer ${env.key}` },
-        body: JSON.stringify(ANTHROPIC),
-        signal: controller.signal,
-      },
-    );
-    const reader = r.body?.getReader();
-    await reader?.read();
-    controller.abort();
-    await new Promise((res) => setTimeout(res, 50));
+    await leaveMidStream(env);
     assert.equal(env.gw.gateway.stats().draining, 1, 'the stream is being drained');
     const stored = await lastRecord();
     const sent = env.fake.requests.at(-1);
@@ -577,6 +581,27 @@ describe('gateway: timeouts and clients that go away', () => {
     assert.equal(Number(stored.output_tokens), sent?.tokens?.output);
     assert.ok(Number(stored.output_tokens) > 0);
     assert.equal((await env.gw.governor.status()).openTickets, 0);
+  });
+});
+
+describe('gateway: stopping while a stream whose client left is read', () => {
+  test('close waits for it: its record reaches the ledger with all Bedrock billed', async () => {
+    const env = await setup('  spool:\n    flushMs: 50\n');
+    try {
+      env.fake.behave(nextRequests({ kind: 'respond', eventDelayMs: 40 }));
+      await leaveMidStream(env);
+      assert.equal(env.gw.gateway.stats().draining, 1);
+      await env.gw.close();
+      const sent = env.fake.requests.at(-1);
+      assert.equal(sent?.outcome, 'ok');
+      const stored = await env.rt.store.getRecord(sent?.requestId ?? '');
+      assert.equal(stored?.error_code, 'ClientClosedRequest');
+      assert.equal(Number(stored?.output_tokens), sent?.tokens?.output);
+    } finally {
+      await env.fake.close();
+      await env.rt.close();
+      env.dir.remove();
+    }
   });
 });
 

@@ -298,6 +298,8 @@ export async function startGateway(
         server.close(() => res());
         server.closeIdleConnections();
       });
+      // Calls whose client left run on (a JSON answer awaited, a stream read for its usage): their records too.
+      await gateway.settled();
       await release();
     },
   };
