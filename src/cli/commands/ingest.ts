@@ -152,7 +152,7 @@ export function formatSummary(s: IngestSummary): string {
   ];
   if (s.unpriced > 0) {
     lines.push(
-      `  unpriced   ${n(s.unpriced)}  (no catalog price: tokens kept, cost not counted; see \`tokenledger report\`)`,
+      `  unpriced   ${n(s.unpriced)}  read with no catalog price: tokens kept, cost not in totals (\`report\`)`,
     );
   }
   if (s.otherInputs.length > 0) {
