@@ -265,8 +265,9 @@ test("a group write the file system refuses fails that turn's written(), and the
       for (let i = turn * 50; i < turn * 50 + 50; i++) spool.append({ id: 'req-' + i, costPicos: BigInt(i) });
       try { await spool.written(); ok.push(turn); } catch (e) { failed.push({ turn, code: e.code }); }
     }
+    const pending = spool.stats().pendingRecords;
     await spool.close();
-    console.log(JSON.stringify({ ok, failed, errors }));
+    console.log(JSON.stringify({ ok, failed, errors, pending }));
     process.stdin.destroy();`;
   const proc = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', child], {
     cwd: resolve(import.meta.dirname, '../..'),
@@ -292,6 +293,7 @@ test("a group write the file system refuses fails that turn's written(), and the
     ok: number[];
     failed: { turn: number; code: string }[];
     errors: string[];
+    pending: number;
   };
   assert.ok(result.failed.length >= 2, `failed turns: ${JSON.stringify(result.failed)}`);
   assert.ok(result.failed.every((f) => f.code === 'gateway.spool_write_failed'));
@@ -300,9 +302,13 @@ test("a group write the file system refuses fails that turn's written(), and the
   // Everything a resolved written() covered is there, once; of a refused turn only whole lines that made it in.
   const store = fakeStore();
   const again = open(dir, store);
+  // The whole lines of refused turns are in the files, and counted as waiting: by the spool that wrote them, and by
+  // the one that finds them.
+  assert.equal(result.pending, again.stats().pendingRecords);
   await again.flush();
   const got = ids(store.written);
   assert.equal(new Set(got).size, got.length, 'no record twice');
+  assert.equal(got.length, result.pending, 'every record counted as waiting was delivered');
   const all = new Set(range(2000));
   assert.ok(
     got.every((id) => all.has(id)),

@@ -32,6 +32,7 @@ import {
   closeSync,
   fdatasync,
   fdatasyncSync,
+  fstatSync,
   mkdirSync,
   openSync,
   readdirSync,
@@ -302,8 +303,20 @@ export function createSpool<T>(options: SpoolOptions<T>): Spool<T> {
       if (options.fsync === 'always') syncNow(active.fd);
     } catch (e: unknown) {
       // A partial group may be in the file: seal it there, so the next group starts a clean segment (a torn last
-      // line is skipped when the segment is read).
-      if (active !== null) active.size += buf.length;
+      // line is skipped when the segment is read). Its whole lines will be delivered: they count as waiting.
+      if (active !== null) {
+        let written = buf.length;
+        try {
+          written = Math.min(buf.length, Math.max(0, fstatSync(active.fd).size - active.size));
+        } catch {
+          // The size stays a guess: delivery reads the file as it is.
+        }
+        const lines = countLines(buf.subarray(0, written), 0);
+        active.size += written;
+        active.records += lines;
+        counts.appended += lines;
+        pending += lines;
+      }
       rotate();
       log.error('spool: cannot write records', { records: g.count, dir, error: errorMessage(e) });
       g.fail(
