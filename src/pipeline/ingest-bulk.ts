@@ -4,6 +4,7 @@
  * checkpoints in the run's transactions. One group stages while the previous one inserts.
  */
 import { rmSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError, isAppError, limiter, makeTempDir, OUT_OF_MEMORY } from '../core/index.ts';
 import { isLocalUri, localFileOf, type ObjectInfo } from '../sources/index.ts';
 import {
@@ -32,6 +33,12 @@ export const STAGE_AHEAD = 3;
  * took 24–27 s and peaked at 430–940 MB of RSS (a 1 GB limit: 14 s, 1.7 GB).
  */
 export const LEAN_SIZES = { stageAhead: 0, commitRows: 122_880 } as const;
+
+/**
+ * Pauses before a group whose objects the store could not serve for now is read again (the AWS SDK has already
+ * retried each request with its own backoff); after the last, the run stops.
+ */
+const SOURCE_RETRY_MS: readonly number[] = [250, 1000];
 /** Remote objects copied at once (S3 GETs in flight). */
 export const COPIES_AT_ONCE = 8;
 /** Errors of the local file system (not of the object store) when copying. */
@@ -250,7 +257,7 @@ async function runGroups(
   // done. A group that cannot be copied or read stages as null (it is split, its culprit goes row by row); an
   // aborted run rejects.
   const inOrder = limiter(1);
-  const tryStage = (files: readonly ObjectInfo[]): Promise<StagedBatch | null> => {
+  const tryStage = (files: readonly ObjectInfo[], attempt = 0): Promise<StagedBatch | null> => {
     const paths = localFiles(files);
     paths.catch(() => undefined); // awaited below, in turn
     return inOrder(async () => {
@@ -263,12 +270,18 @@ async function runGroups(
         for (const [i, f] of files.entries())
           if (local[i] !== f.uri) rmSync(local[i] as string, { force: true });
       }
-    }).catch((e: unknown) => {
+    }).catch(async (e: unknown) => {
       if (signal?.aborted) throw e;
-      // The object store refused for good (access denied, no such object, no credentials): no file of the group is
-      // to blame, and splitting would only fetch every object again and again before the same error. A retryable
-      // one (a connection cut) is split like a file DuckDB could not read: its objects are read again.
-      if (isAppError(e) && e.code.startsWith('sources.') && !e.retryable) throw e;
+      // The object store failed, not a file: splitting would only fetch every object again, more often, before the
+      // same error. Refused for good (access denied, no such object, no credentials): the run stops. Unavailable
+      // (throttled, a connection cut): the group is read again after a pause, and a store still unavailable stops
+      // the run, which resumes where it was.
+      if (isAppError(e) && e.code.startsWith('sources.')) {
+        const pause = SOURCE_RETRY_MS[attempt];
+        if (!e.retryable || pause === undefined) throw e;
+        await sleep(pause, undefined, signal === undefined ? {} : { signal });
+        return tryStage(files, attempt + 1);
+      }
       return null;
     });
   };

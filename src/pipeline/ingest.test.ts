@@ -25,7 +25,7 @@ import { openRuntime, type Runtime } from '../runtime.ts';
 import type { ObjectStore } from '../sources/index.ts';
 import { createS3ObjectStore } from '../sources/s3-object-store.ts';
 import { CHECKPOINT_PREFIX } from './checkpoint.ts';
-import { type IngestOptions, ingest } from './ingest.ts';
+import { type IngestOptions, type IngestSummary, ingest } from './ingest.ts';
 
 const testdata = join(import.meta.dirname, '..', 'sources', 'invocation-logs', 'testdata');
 const operations = readFileSync(join(testdata, 'operations.jsonl'), 'utf8');
@@ -347,6 +347,68 @@ describe('ingest', () => {
       if (tmpdirBefore === undefined) delete process.env.TMPDIR;
       else process.env.TMPDIR = tmpdirBefore;
       await rt.close();
+    }
+  });
+
+  test('an object store unavailable for now: its group is read again after a pause, not split; still unavailable, the run stops', async () => {
+    const lines = operations.trim().split('\n');
+    const parts = Array.from({ length: 8 }, (_, i) => ({
+      uri: `mem://throttled/part-${i}.json`,
+      body: `${lines[i % lines.length]}\n`,
+    }));
+    /** `failures` reads of `failing` objects are refused as throttled. */
+    const ingestWith = async (failures: number, failing: (uri: string) => boolean) => {
+      let reads = 0;
+      let failed = 0;
+      const store: ObjectStore = {
+        async *list() {
+          for (const p of parts) yield { uri: p.uri, size: p.body.length, version: 'v1' };
+        },
+        read: async (uri) => {
+          reads++;
+          if (failing(uri) && failed < failures) {
+            failed++;
+            throw new AppError(
+              'sources.s3_unavailable',
+              `S3 is unavailable to read ${uri} (SlowDown)`,
+              {
+                retryable: true,
+              },
+            );
+          }
+          return Readable.from([Buffer.from(parts.find((p) => p.uri === uri)?.body ?? '')]);
+        },
+      };
+      const rt = await runtime();
+      try {
+        const summary = await run(
+          { ...rt, objects: store },
+          opts(['mem://throttled/'], { bulkMinBytes: 0 }),
+        ).catch((e: unknown) => e);
+        return { summary, reads };
+      } finally {
+        await rt.close();
+      }
+    };
+    const tmpdirBefore = process.env.TMPDIR;
+    process.env.TMPDIR = tmp.path;
+    try {
+      // Throttled once: the group is read again whole, every record once.
+      const once = await ingestWith(1, (uri) => uri.endsWith('part-3.json'));
+      assert.ok(!(once.summary instanceof Error), String(once.summary));
+      assert.equal((once.summary as IngestSummary).inserted, parts.length);
+      assert.equal((once.summary as IngestSummary).bulkFiles, parts.length, 'none went row by row');
+      assert.equal(once.reads, 2 * parts.length);
+      // The bucket throttled throughout: the run stops with that error after its retries, each object read three
+      // times (halving the group down to single files read every object about log2(n) + 2 times).
+      const always = await ingestWith(Number.POSITIVE_INFINITY, () => true);
+      assert.ok(
+        always.summary instanceof AppError && always.summary.code === 'sources.s3_unavailable',
+      );
+      assert.equal(always.reads, 3 * parts.length);
+    } finally {
+      if (tmpdirBefore === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = tmpdirBefore;
     }
   });
 
