@@ -108,11 +108,13 @@ test('CUR 2.0 as Parquet, with MAP columns, gives the same bill lines as the CSV
 
 describe('which delivery of a CUR 2.0 period is read', () => {
   const objects = createLocalObjectStore();
-  const files = async (root: string) => {
+  const delivery = async (root: string, path = root) => {
     const listed = [];
-    for await (const o of objects.list(root)) listed.push(o);
-    return (await currentDeliveryFiles(objects, listed)).map((o) => o.uri.slice(root.length + 1));
+    for await (const o of objects.list(path)) listed.push(o);
+    const d = await currentDeliveryFiles(objects, listed);
+    return { files: d.files.map((o) => o.uri.slice(root.length + 1)), warnings: d.warnings };
   };
+  const files = async (root: string) => (await delivery(root)).files;
   const put = (root: string, path: string, text = 'x') => {
     mkdirSync(join(root, dirname(path)), { recursive: true });
     writeFileSync(join(root, path), text);
@@ -154,5 +156,77 @@ describe('which delivery of a CUR 2.0 period is read', () => {
       `export/data/billing_period=2026-03/${RUN_2}/export-00001.csv.gz`,
       'export/data/billing_period=2026-04/export-00001.csv.gz',
     ]);
+  });
+
+  const manifestOf = (keys: readonly string[]) =>
+    JSON.stringify({ dataFiles: keys.map((k) => `s3://cur-bucket/exports/${k}`) });
+  const createNew = (root: string, manifest: string | null) => {
+    put(root, `export/data/BILLING_PERIOD=2026-03/${RUN_1}/export-00001.csv.gz`);
+    put(root, `export/data/BILLING_PERIOD=2026-03/${RUN_2}/export-00001.csv.gz`);
+    if (manifest !== null)
+      put(root, 'export/metadata/BILLING_PERIOD=2026-03/export-manifest.json', manifest);
+  };
+
+  test('pointed at data/ alone, the manifest beside it in metadata/ is read all the same', async () => {
+    const root = join(tmp.path, 'data-only');
+    createNew(
+      root,
+      manifestOf([`export/data/BILLING_PERIOD=2026-03/${RUN_1}/export-00001.csv.gz`]),
+    );
+    const got = await delivery(root, join(root, 'export', 'data'));
+    assert.deepEqual(got.files, [
+      `export/data/BILLING_PERIOD=2026-03/${RUN_1}/export-00001.csv.gz`,
+    ]);
+  });
+
+  test('a manifest naming files that are not there (a partial copy) leaves the period out, saying so', async () => {
+    const root = join(tmp.path, 'partial-copy');
+    createNew(
+      root,
+      manifestOf(
+        [1, 2].map((n) => `export/data/BILLING_PERIOD=2026-03/${RUN_2}/export-0000${n}.csv.gz`),
+      ),
+    );
+    put(root, 'export/data/BILLING_PERIOD=2026-04/export-00001.csv.gz');
+    const got = await delivery(root);
+    assert.deepEqual(got.files, ['export/data/BILLING_PERIOD=2026-04/export-00001.csv.gz']);
+    assert.match(got.warnings.join('\n'), /BILLING_PERIOD=2026-03: left out.*1 of 2 data files/);
+  });
+
+  test("a manifest's keys match by period too: another month's file is not this month's", async () => {
+    const root = join(tmp.path, 'other-period');
+    put(root, 'export/data/BILLING_PERIOD=2026-03/export-00001.csv.gz');
+    put(
+      root,
+      'export/metadata/BILLING_PERIOD=2026-03/export-Manifest.json',
+      manifestOf(['export/data/BILLING_PERIOD=2026-02/export-00001.csv.gz']),
+    );
+    const got = await delivery(root);
+    assert.deepEqual(got.files, []);
+    assert.match(got.warnings.join('\n'), /left out/);
+  });
+
+  test('a manifest that cannot be read: the folder rule, with a warning, not a failed ingest', async () => {
+    const root = join(tmp.path, 'unreadable');
+    createNew(root, '{"dataFiles": [');
+    const got = await delivery(root);
+    assert.deepEqual(got.files, [
+      `export/data/BILLING_PERIOD=2026-03/${RUN_2}/export-00001.csv.gz`,
+    ]);
+    assert.match(got.warnings.join('\n'), /the manifest could not be read/);
+  });
+
+  test('the export and a folder of it given together: each file once; the Athena status table is no bill', async () => {
+    const root = join(tmp.path, 'overlap');
+    put(root, 'export/data/BILLING_PERIOD=2026-03/export-00001.csv.gz');
+    put(root, 'report/cost_and_usage_data_status/cost_and_usage_data_status.parquet');
+    const listed = [];
+    for (const path of [root, join(root, 'export', 'data')])
+      for await (const o of objects.list(path)) listed.push(o);
+    const got = await currentDeliveryFiles(objects, listed);
+    assert.deepEqual(
+      got.files.map((o) => o.uri.slice(root.length + 1)),
+      ['export/data/BILLING_PERIOD=2026-03/export-00001.csv.gz'],
+    );
   });
 });

@@ -32,7 +32,7 @@ export async function ingestCurCommand(ctx: CliContext): Promise<number> {
   } else {
     print(ctx, formatCurSummary(summary, file));
   }
-  return summary.rejects.length > 0 ? EXIT.partial : EXIT.ok;
+  return summary.rejects.length > 0 || summary.warnings.length > 0 ? EXIT.partial : EXIT.ok;
 }
 
 export function formatCurSummary(s: CurIngestSummary, rejectsFile: string | null): string {
@@ -59,5 +59,6 @@ export function formatCurSummary(s: CurIngestSummary, rejectsFile: string | null
       '',
       `Billing names not mapped to a model id (billed-only until mapped): ${s.unmappedModels.join(', ')}`,
     );
+  if (s.warnings.length > 0) out.push('', ...s.warnings.map((w) => `Warning: ${w}`));
   return out.join('\n');
 }
