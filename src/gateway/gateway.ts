@@ -24,6 +24,7 @@ import {
   drained,
   type GatewayRequest,
   type GatewayResponse,
+  gone,
   readBody,
   safeHeaderValue,
   sendJson,
@@ -403,8 +404,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
     let clientGone = false;
     /** This call holds one of the `drainClosedStreams` places. */
     let draining = false;
-    res.on('close', () => {
-      if (res.writableEnded) return;
+    /** The call was recorded and answered: a close after it is the end of a response, not a client leaving. */
+    let finished = false;
+    const onClose = (): void => {
+      if (res.writableEnded || finished || clientGone) return;
       clientGone = true;
       // A JSON answer is awaited still: Bedrock bills it whole whatever the client does, and its usage is only in
       // the answer. So is a stream, read to its end and passed on to no one: Bedrock bills it in full too, and a
@@ -418,173 +421,181 @@ export function createGateway(deps: GatewayDeps): Gateway {
         stats.closedStreamsCut++;
         abort('ClientClosedRequest');
       }
-    });
-    let up: UpstreamResponse;
+    };
+    res.on('close', onClose);
+    // A client that left while the call was admitted (a Redis round trip): its close came before the listener.
+    if (gone(res)) onClose();
     try {
-      const key = call.key;
-      const roleArn = key.team === null ? undefined : options.roles[key.team];
-      up = await deps.upstream.send({
-        method: 'POST',
-        path: modelPath(call.modelId, call.op),
-        headers: forwardHeaders(req, call),
-        body,
-        cancel,
-        ...(roleArn === undefined
-          ? {}
-          : { role: { arn: roleArn, sessionName: roleSessionNameOf(key) } }),
-      });
-    } catch (e) {
-      clearTimeout(timer);
-      stats.upstreamErrors++;
-      const timedOut = aborted === 'GatewayTimeout';
-      const code = aborted ?? 'UpstreamUnavailable';
-      // Cut after it was sent (a timeout, a client gone mid-stream), the call may have been billed; a call that
-      // never reached Bedrock (no connection) billed nothing.
-      await finish(call, null, NO_USAGE, code, aborted === null);
-      if (call.openai !== null)
-        sendJson(
-          res,
-          timedOut ? 504 : 502,
-          openAiError(timedOut ? 504 : 502, `upstream: ${(e as Error).message}`, code),
-        );
-      else bedrockError(res, timedOut ? 504 : 502, code, `upstream: ${(e as Error).message}`);
-      return;
-    }
-    const requestId = (up.headers['x-amzn-requestid'] as string | undefined) ?? null;
-    const errorType = up.status >= 400 ? errorTypeOf(up) : null;
-    if (errorType !== null) stats.upstreamErrors++;
-    try {
-      if (!isStreaming(call.op) || up.status !== 200) {
-        let answer: Buffer;
-        try {
-          answer = await up.body.all();
-        } catch (e) {
-          // Aborted (client gone or timeout) or reset before the whole answer came: Bedrock's usage is unknown.
-          const code = aborted ?? 'UpstreamReadError';
-          await finish(call, requestId, NO_USAGE, code, false);
-          if (res.headersSent) return;
-          const status = aborted === 'GatewayTimeout' ? 504 : 502;
-          const message = `upstream: ${(e as Error).message}`;
-          if (call.openai !== null) sendJson(res, status, openAiError(status, message, code));
-          else bedrockError(res, status, code, message);
+      let up: UpstreamResponse;
+      try {
+        const key = call.key;
+        const roleArn = key.team === null ? undefined : options.roles[key.team];
+        up = await deps.upstream.send({
+          method: 'POST',
+          path: modelPath(call.modelId, call.op),
+          headers: forwardHeaders(req, call),
+          body,
+          cancel,
+          ...(roleArn === undefined
+            ? {}
+            : { role: { arn: roleArn, sessionName: roleSessionNameOf(key) } }),
+        });
+      } catch (e) {
+        clearTimeout(timer);
+        stats.upstreamErrors++;
+        const timedOut = aborted === 'GatewayTimeout';
+        const code = aborted ?? 'UpstreamUnavailable';
+        // Cut after it was sent (a timeout, a client gone mid-stream), the call may have been billed; a call that
+        // never reached Bedrock (no connection) billed nothing.
+        await finish(call, null, NO_USAGE, code, aborted === null);
+        if (call.openai !== null)
+          sendJson(
+            res,
+            timedOut ? 504 : 502,
+            openAiError(timedOut ? 504 : 502, `upstream: ${(e as Error).message}`, code),
+          );
+        else bedrockError(res, timedOut ? 504 : 502, code, `upstream: ${(e as Error).message}`);
+        return;
+      }
+      const requestId = (up.headers['x-amzn-requestid'] as string | undefined) ?? null;
+      const errorType = up.status >= 400 ? errorTypeOf(up) : null;
+      if (errorType !== null) stats.upstreamErrors++;
+      try {
+        if (!isStreaming(call.op) || up.status !== 200) {
+          let answer: Buffer;
+          try {
+            answer = await up.body.all();
+          } catch (e) {
+            // Aborted (client gone or timeout) or reset before the whole answer came: Bedrock's usage is unknown.
+            const code = aborted ?? 'UpstreamReadError';
+            await finish(call, requestId, NO_USAGE, code, false);
+            if (res.headersSent) return;
+            const status = aborted === 'GatewayTimeout' ? 504 : 502;
+            const message = `upstream: ${(e as Error).message}`;
+            if (call.openai !== null) sendJson(res, status, openAiError(status, message, code));
+            else bedrockError(res, status, code, message);
+            return;
+          }
+          clearTimeout(timer);
+          const usage =
+            up.status !== 200
+              ? NO_USAGE
+              : isConverse(call.op)
+                ? usageFromConverseJson(answer)
+                : usageFromInvoke(answer, up.headers);
+          await finish(
+            call,
+            requestId,
+            usage,
+            errorType ?? (clientGone ? 'ClientClosedRequest' : null),
+          );
+          if (clientGone) return;
+          if (call.openai !== null) {
+            if (up.status === 200)
+              sendJson(
+                res,
+                200,
+                converseToChat(
+                  answer,
+                  call.modelId,
+                  requestId ?? '',
+                  Math.floor(call.started / 1000),
+                ),
+                {
+                  ...extraHeaders,
+                  'x-request-id': requestId ?? '',
+                },
+              );
+            else sendJson(res, up.status, openAiError(up.status, messageOf(answer), errorType));
+            return;
+          }
+          res.writeHead(up.status, responseHeaders(up, extraHeaders, answer.length));
+          res.end(answer);
           return;
         }
-        clearTimeout(timer);
-        const usage =
-          up.status !== 200
-            ? NO_USAGE
-            : isConverse(call.op)
-              ? usageFromConverseJson(answer)
-              : usageFromInvoke(answer, up.headers);
-        await finish(
-          call,
-          requestId,
-          usage,
-          errorType ?? (clientGone ? 'ClientClosedRequest' : null),
-        );
-        if (clientGone) return;
-        if (call.openai !== null) {
-          if (up.status === 200)
-            sendJson(
-              res,
-              200,
-              converseToChat(
-                answer,
+        // Streaming: bytes go to the client as they come (or their translation); usage is read on the way.
+        const sse =
+          call.openai === null
+            ? null
+            : new ConverseStreamToSse(
                 call.modelId,
                 requestId ?? '',
                 Math.floor(call.started / 1000),
-              ),
-              {
-                ...extraHeaders,
+                call.openai.includeUsage,
+              );
+        const reader = sse?.reader ?? new StreamUsageReader();
+        res.writeHead(
+          200,
+          sse === null
+            ? responseHeaders(up, extraHeaders, null)
+            : {
+                'content-type': 'text/event-stream',
+                'cache-control': 'no-cache',
                 'x-request-id': requestId ?? '',
+                ...extraHeaders,
               },
-            );
-          else sendJson(res, up.status, openAiError(up.status, messageOf(answer), errorType));
-          return;
+        );
+        let firstByte: number | null = null;
+        let broken = false;
+        try {
+          let touched = call.started;
+          const touchEvery = Math.min(TOUCH_EVERY_MS, options.timeoutMs / 2);
+          await up.body.each((chunk) => {
+            timer.refresh();
+            const at = now();
+            firstByte ??= at - call.started;
+            // A stream still sending keeps its reservation (the timeout is an idle timeout; a stream may outlast it).
+            if (at - touched >= touchEvery) {
+              deps.governor.touch(call.ticket);
+              touched = at;
+            }
+            if (sse === null) reader.push(chunk);
+            // The translation is taken even when no one reads it: it is built as the reader reads.
+            const text = sse === null ? null : sse.push(chunk);
+            if (clientGone) return undefined;
+            const ok = res.write(text ?? chunk);
+            // A client gone already (its close came before this write) would never drain: the stream is read on.
+            return ok || res.writableEnded || clientGone ? undefined : drained(res);
+          });
+        } catch {
+          // The upstream stream broke or was aborted (client gone, idle timeout): what was billed is recorded below,
+          // and the client sees a broken stream too, never a clean end of a truncated answer.
+          broken = true;
         }
-        res.writeHead(up.status, responseHeaders(up, extraHeaders, answer.length));
-        res.end(answer);
-        return;
+        clearTimeout(timer);
+        const outcome = reader.finish();
+        const code =
+          outcome.error?.name ??
+          (outcome.complete
+            ? clientGone
+              ? 'ClientClosedRequest'
+              : null
+            : (aborted ?? 'StreamInterrupted'));
+        const usage =
+          outcome.usage === null
+            ? null
+            : { ...outcome.usage, firstByteMs: outcome.usage.firstByteMs ?? firstByte };
+        // A stream Bedrock ended with an exception before any content (a throttle, say) generated nothing: what was
+        // read is its bill. Any other stream that did not reach its usage event may have billed more than was read.
+        const billRead =
+          outcome.complete || (outcome.error !== null && outcome.contentDeltas === 0);
+        await finish(call, requestId, usage, code, billRead);
+        if (res.writableEnded) return;
+        // A stream that ended without its final event and without an exception event was cut upstream.
+        if (!outcome.complete && outcome.error === null) broken = true;
+        if (broken && sse === null) res.destroy(new Error(`upstream stream interrupted (${code})`));
+        else if (broken && sse !== null)
+          res.end(`data: ${openAiError(502, `upstream stream interrupted (${code})`, code)}\n\n`);
+        // After an exception event the OpenAI stream ends with that error: no usage chunk, no [DONE] (a clean end).
+        else res.end(sse === null || outcome.error !== null ? undefined : sse.end());
+      } finally {
+        clearTimeout(timer);
+        // Only an answer left unread needs the upstream request torn down.
+        if (!up.body.ended) cancel.cancel('answer left unread');
       }
-      // Streaming: bytes go to the client as they come (or their translation); usage is read on the way.
-      const sse =
-        call.openai === null
-          ? null
-          : new ConverseStreamToSse(
-              call.modelId,
-              requestId ?? '',
-              Math.floor(call.started / 1000),
-              call.openai.includeUsage,
-            );
-      const reader = sse?.reader ?? new StreamUsageReader();
-      res.writeHead(
-        200,
-        sse === null
-          ? responseHeaders(up, extraHeaders, null)
-          : {
-              'content-type': 'text/event-stream',
-              'cache-control': 'no-cache',
-              'x-request-id': requestId ?? '',
-              ...extraHeaders,
-            },
-      );
-      let firstByte: number | null = null;
-      let broken = false;
-      try {
-        let touched = call.started;
-        const touchEvery = Math.min(TOUCH_EVERY_MS, options.timeoutMs / 2);
-        await up.body.each((chunk) => {
-          timer.refresh();
-          const at = now();
-          firstByte ??= at - call.started;
-          // A stream still sending keeps its reservation (the timeout is an idle timeout; a stream may outlast it).
-          if (at - touched >= touchEvery) {
-            deps.governor.touch(call.ticket);
-            touched = at;
-          }
-          if (sse === null) reader.push(chunk);
-          // The translation is taken even when no one reads it: it is built as the reader reads.
-          const text = sse === null ? null : sse.push(chunk);
-          if (clientGone) return undefined;
-          const ok = res.write(text ?? chunk);
-          // A client gone already (its close came before this write) would never drain: the stream is read on.
-          return ok || res.writableEnded || clientGone ? undefined : drained(res);
-        });
-      } catch {
-        // The upstream stream broke or was aborted (client gone, idle timeout): what was billed is recorded below,
-        // and the client sees a broken stream too, never a clean end of a truncated answer.
-        broken = true;
-      }
-      clearTimeout(timer);
-      const outcome = reader.finish();
-      const code =
-        outcome.error?.name ??
-        (outcome.complete
-          ? clientGone
-            ? 'ClientClosedRequest'
-            : null
-          : (aborted ?? 'StreamInterrupted'));
-      const usage =
-        outcome.usage === null
-          ? null
-          : { ...outcome.usage, firstByteMs: outcome.usage.firstByteMs ?? firstByte };
-      // A stream Bedrock ended with an exception before any content (a throttle, say) generated nothing: what was
-      // read is its bill. Any other stream that did not reach its usage event may have billed more than was read.
-      const billRead = outcome.complete || (outcome.error !== null && outcome.contentDeltas === 0);
-      await finish(call, requestId, usage, code, billRead);
-      if (res.writableEnded) return;
-      // A stream that ended without its final event and without an exception event was cut upstream.
-      if (!outcome.complete && outcome.error === null) broken = true;
-      if (broken && sse === null) res.destroy(new Error(`upstream stream interrupted (${code})`));
-      else if (broken && sse !== null)
-        res.end(`data: ${openAiError(502, `upstream stream interrupted (${code})`, code)}\n\n`);
-      // After an exception event the OpenAI stream ends with that error: no usage chunk, no [DONE] (a clean end).
-      else res.end(sse === null || outcome.error !== null ? undefined : sse.end());
     } finally {
-      clearTimeout(timer);
+      finished = true;
       if (draining) stats.draining--;
-      // Only an answer left unread needs the upstream request torn down.
-      if (!up.body.ended) cancel.cancel('answer left unread');
     }
   };
 

@@ -42,6 +42,8 @@ export interface GatewayResponse {
  * client of a long stream backs up many times, and a `close` listener per time would pile up on the response.
  */
 export function drained(res: GatewayResponse): Promise<void> {
+  // Closed already: neither event will come.
+  if (gone(res)) return Promise.resolve();
   return new Promise<void>((resolve) => {
     const done = () => {
       res.removeListener('drain', done);
@@ -51,6 +53,19 @@ export function drained(res: GatewayResponse): Promise<void> {
     res.once('drain', done);
     res.once('close', done);
   });
+}
+
+/**
+ * The response's connection is gone (its `close` may have fired before anyone listened): node:http's
+ * ServerResponse and the http2 compat response both say so in `destroyed`, the latter also in `closed`/`stream`.
+ */
+export function gone(res: GatewayResponse): boolean {
+  const r = res as GatewayResponse & {
+    destroyed?: boolean;
+    closed?: boolean;
+    stream?: { destroyed?: boolean };
+  };
+  return r.destroyed === true || r.closed === true || r.stream?.destroyed === true;
 }
 
 export class BodyTooLarge extends Error {}

@@ -605,6 +605,82 @@ describe('gateway: stopping while a stream whose client left is read', () => {
   });
 });
 
+describe('gateway: the drain count and clients that leave early', () => {
+  const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
+  const streamCall = (env: Env, signal?: AbortSignal) =>
+    fetch(`${env.gw.url}/model/${encodeURIComponent(HAIKU)}/invoke-with-response-stream`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${env.key}` },
+      body: JSON.stringify(ANTHROPIC),
+      ...(signal === undefined ? {} : { signal }),
+    });
+
+  test('streams Bedrock cuts while their client stays hold no drain place', async () => {
+    const env = await setup('  spool:\n    flushMs: 50\n');
+    try {
+      for (let i = 0; i < 3; i++) {
+        env.fake.behave(nextRequests({ kind: 'abort', afterEvents: 3 }));
+        await (await streamCall(env)).arrayBuffer().catch(() => undefined);
+      }
+      await sleep(50);
+      assert.equal(env.gw.gateway.stats().draining, 0);
+      assert.equal(env.gw.gateway.stats().closedStreamsCut, 0);
+    } finally {
+      await teardown(env);
+    }
+  });
+
+  test('a client that leaves before Bedrock answers, which then never does: no drain place kept', async () => {
+    const env = await setup('  spool:\n    flushMs: 50\n', { timeoutMs: 300 });
+    try {
+      env.fake.behave(nextRequests({ kind: 'hang' }));
+      const c = new AbortController();
+      const call = streamCall(env, c.signal);
+      await sleep(80);
+      c.abort();
+      await call.catch(() => undefined);
+      await sleep(600);
+      assert.equal(env.gw.gateway.stats().draining, 0);
+    } finally {
+      await teardown(env);
+    }
+  });
+
+  test('a client gone while its call was admitted: the stream is read and recorded, and close ends', async () => {
+    const env = await setup(
+      '  budgets:\n    - name: all\n      amountUsd: "1000"\n      period: daily\n  spool:\n    flushMs: 50\n',
+      { timeoutMs: 500 },
+    );
+    // A slow admission (a shared Redis far away): the client leaves before the gateway listens for it.
+    const governor = env.gw.governor as unknown as { admit: (...a: unknown[]) => Promise<unknown> };
+    const admit = governor.admit.bind(governor);
+    governor.admit = async (...a: unknown[]) => {
+      await sleep(150);
+      return admit(...a);
+    };
+    try {
+      env.fake.behave(nextRequests({ kind: 'respond', eventDelayMs: 5 }));
+      const c = new AbortController();
+      const call = streamCall(env, c.signal);
+      await sleep(50);
+      c.abort();
+      await call.catch(() => undefined);
+      const closed = await Promise.race([
+        env.gw.close().then(() => 'closed'),
+        sleep(3000).then(() => 'still closing after 3 s'),
+      ]);
+      assert.equal(closed, 'closed');
+      const stored = await env.rt.store.getRecord(env.fake.requests.at(-1)?.requestId ?? '');
+      assert.equal(stored?.error_code, 'ClientClosedRequest');
+      assert.equal((await env.gw.governor.status()).openTickets, 0);
+    } finally {
+      await env.fake.close();
+      await env.rt.close();
+      env.dir.remove();
+    }
+  });
+});
+
 describe('gateway: streams cut when their client leaves (drainClosedStreams: 0)', () => {
   let env: Env;
   before(async () => {

@@ -298,8 +298,16 @@ export async function startGateway(
         server.close(() => res());
         server.closeIdleConnections();
       });
-      // Calls whose client left run on (a JSON answer awaited, a stream read for its usage): their records too.
-      await gateway.settled();
+      // Calls whose client left run on (a JSON answer awaited, a stream read for its usage): their records too, for
+      // at most the upstream timeout (a stream still sending would renew its idle timer for as long as it lasts).
+      let bound: NodeJS.Timeout | undefined;
+      await Promise.race([
+        gateway.settled(),
+        new Promise<void>((res) => {
+          bound = setTimeout(res, timeoutMs);
+        }),
+      ]);
+      clearTimeout(bound);
       await release();
     },
   };
