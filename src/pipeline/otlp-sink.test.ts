@@ -4,7 +4,7 @@
  * request id, and a call no log covers counted client-only until its log arrives.
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { tempDir } from '../../test/support/temp-dir.ts';
@@ -229,6 +229,25 @@ test('an event whose resource names its AWS account is covered only by that acco
   assert.equal(await rt.store.getRecord(key('S-none')), null);
   assert.equal((await total(rt))[0], 4);
   await rt.close();
+});
+
+test('Claude Code sessions that sent only metrics are counted, so `sessions` can say why it does not list them', async () => {
+  const rt = await runtime();
+  try {
+    const testdata = join(import.meta.dirname, '../sources/otlp/testdata/claude-code');
+    await createOtlpSink(rt).accept({
+      signal: 'metrics',
+      encoding: 'json',
+      body: readFileSync(join(testdata, 'metrics-delta-2.1.138.json')),
+      headers: {},
+      receivedAt: Date.now(),
+    });
+    assert.equal(await rt.store.telemetry.metricOnlySessions(0, Date.now() + 86_400_000), 1);
+    assert.equal(await rt.store.telemetry.metricOnlySessions(0, 1), 0, 'outside the range');
+    assert.deepEqual(await rt.store.telemetry.sessions(0, Date.now() + 86_400_000, 10), []);
+  } finally {
+    await rt.close();
+  }
 });
 
 describe('what the sink keeps and how it prices', () => {

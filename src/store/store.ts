@@ -859,6 +859,11 @@ export interface TelemetryStore {
    * server-side record costs what the record costs, any other its recomputed cost.
    */
   sessions(from: number, to: number, limit: number): Promise<readonly SessionSummary[]>;
+  /**
+   * Claude Code sessions in [from, to) that sent metrics but no API-request event (its logs exporter off): the
+   * session reports, built on those events, cannot list them.
+   */
+  metricOnlySessions(from: number, to: number): Promise<number>;
   /** Sessions, developers, tools, or usage grouped by telemetry dimensions (see `TelemetryReportQuery`). */
   telemetryReport<Q extends TelemetryReportQuery>(
     query: Q,

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { SessionSummary, UserSummary } from '../../store/index.ts';
-import { renderSessions, renderUsers } from './sessions.ts';
+import { metricOnlyNote, renderSessions, renderUsers } from './sessions.ts';
 
 const session: SessionSummary = {
   sessionId: 'e6dd930e-c97b-47a3-b3c0-930675094417',
@@ -60,6 +60,14 @@ describe('sessions output', () => {
     assert.match(sessions, /^short {2}/m);
     const users = renderUsers([user], 'table');
     assert.ok(widest(users) <= 100, users);
+  });
+
+  test('the note on sessions that sent only metrics fits 100 columns', () => {
+    for (const line of metricOnlyNote(12_345).split('\n')) assert.ok(line.length <= 100, line);
+    assert.match(
+      metricOnlyNote(1),
+      /^\n1 Claude Code session in this range sent metrics but no API-request events: not listed\./,
+    );
   });
 
   test('csv and json carry every field, the full id and exact amounts', () => {

@@ -212,6 +212,12 @@ function usersTable(users: readonly UserSummary[]): string {
 const UNPRICED_NOTE =
   '* includes requests of models without a catalog price (tokens counted, cost not in the total).';
 
+/** Sessions the table cannot show: Claude Code sent their metrics but not its events. */
+export function metricOnlyNote(n: number): string {
+  const sessions = `${n.toLocaleString('en-US')} Claude Code session${n === 1 ? '' : 's'}`;
+  return `\n${sessions} in this range sent metrics but no API-request events: not listed.\nSet OTEL_LOGS_EXPORTER=otlp too (the events carry each call's tokens and cost).`;
+}
+
 /** `sessions` output: csv and json carry every field; the table fits 100 columns. */
 export function renderSessions(sessions: readonly SessionSummary[], format: OutputFormat): string {
   if (format === 'json') return JSON.stringify(sessions.map(sessionJson));
@@ -270,9 +276,13 @@ export async function sessionsCommand(ctx: CliContext): Promise<number> {
     return EXIT.ok;
   }
 
-  const sessions = await withRuntime(ctx, flags, (rt) =>
-    rt.store.telemetry.telemetryReport({ kind: 'sessions', ...scope, limit }),
-  );
+  const [sessions, metricOnly] = await withRuntime(ctx, flags, async (rt) => [
+    await rt.store.telemetry.telemetryReport({ kind: 'sessions', ...scope, limit }),
+    await rt.store.telemetry.metricOnlySessions(from, to),
+  ]);
   print(ctx, renderSessions(sessions, format));
+  // Said where a person reads, never into csv or json.
+  if (format === 'table' && user === undefined && metricOnly > 0)
+    print(ctx, metricOnlyNote(metricOnly));
   return EXIT.ok;
 }

@@ -216,6 +216,18 @@ export function createTelemetryStore(
 
     sessions: (from, to, limit) => telemetryReport(conn, { kind: 'sessions', from, to, limit }),
 
+    async metricOnlySessions(from, to) {
+      const reader = await conn.runAndReadAll(
+        `SELECT count(DISTINCT m.session_id) FROM telemetry_metrics m
+         WHERE m.metric LIKE 'claude\\_code.%' ESCAPE '\\' AND m.session_id IS NOT NULL
+           AND m.ts >= make_timestamp($1::BIGINT * 1000) AND m.ts < make_timestamp($2::BIGINT * 1000)
+           AND NOT EXISTS (SELECT 1 FROM telemetry_events e
+                           WHERE e.session_id = m.session_id AND e.kind = 'api_request')`,
+        [from, to],
+      );
+      return Number(reader.getRows()[0]?.[0] ?? 0);
+    },
+
     telemetryReport: (query) => telemetryReport(conn, query),
   };
 }
