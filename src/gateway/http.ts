@@ -56,8 +56,8 @@ export function drained(res: GatewayResponse): Promise<void> {
 }
 
 /**
- * The response's connection is gone (its `close` may have fired before anyone listened): node:http's
- * ServerResponse and the http2 compat response both say so in `destroyed`, the latter also in `closed`/`stream`.
+ * The response's connection is gone (its `close` may have fired before anyone listened): node:http's ServerResponse
+ * says so in `destroyed` (and `closed`), the http2 compat response in its stream's `destroyed`.
  */
 export function gone(res: GatewayResponse): boolean {
   const r = res as GatewayResponse & {

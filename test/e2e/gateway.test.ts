@@ -101,18 +101,19 @@ async function setup(
   return { dir, rt, fake, gw, key: plaintext, storeDown };
 }
 
+/** An InvokeModelWithResponseStream call of the Anthropic body to the gateway. */
+const streamCall = (env: Env, signal?: AbortSignal) =>
+  fetch(`${env.gw.url}/model/${encodeURIComponent(HAIKU)}/invoke-with-response-stream`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${env.key}` },
+    body: JSON.stringify(ANTHROPIC),
+    ...(signal === undefined ? {} : { signal }),
+  });
+
 /** Starts an InvokeModel stream, reads its first bytes and goes away, then lets the gateway see the close. */
 async function leaveMidStream(env: Env): Promise<void> {
   const controller = new AbortController();
-  const r = await fetch(
-    `${env.gw.url}/model/${encodeURIComponent(HAIKU)}/invoke-with-response-stream`,
-    {
-      method: 'POST',
-      headers: { authorization: `Bearer ${env.key}` },
-      body: JSON.stringify(ANTHROPIC),
-      signal: controller.signal,
-    },
-  );
+  const r = await streamCall(env, controller.signal);
   await r.body?.getReader().read();
   controller.abort();
   await new Promise((res) => setTimeout(res, 30));
@@ -607,14 +608,6 @@ describe('gateway: stopping while a stream whose client left is read', () => {
 
 describe('gateway: the drain count and clients that leave early', () => {
   const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
-  const streamCall = (env: Env, signal?: AbortSignal) =>
-    fetch(`${env.gw.url}/model/${encodeURIComponent(HAIKU)}/invoke-with-response-stream`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${env.key}` },
-      body: JSON.stringify(ANTHROPIC),
-      ...(signal === undefined ? {} : { signal }),
-    });
-
   test('streams Bedrock cuts while their client stays hold no drain place', async () => {
     const env = await setup('  spool:\n    flushMs: 50\n');
     try {

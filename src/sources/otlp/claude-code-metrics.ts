@@ -102,7 +102,12 @@ export function interpretClaudeCodeMetrics(
   const headers = headerAttributes(context.headers);
   const deltas: ClaudeCodeMetricDelta[] = [];
   const problems: string[] = [];
+  /** Data points refused: each problem names one point, or a metric and all its points. */
   let rejected = 0;
+  const refuse = (problem: string, points = 1): void => {
+    problems.push(problem);
+    rejected += points;
+  };
   const unknownMetrics = new Map<string, number>();
   const n = { points: 0, zero: 0, duplicate: 0, stale: 0, notClaudeCode: 0 };
   for (const rm of request.resourceMetrics) {
@@ -119,8 +124,10 @@ export function interpretClaudeCodeMetrics(
         }
         const data = metric.data;
         if (data?.type !== 'sum') {
-          problems.push(`${metric.name}: ${data?.type ?? 'no'} data, expected a sum`);
-          rejected += data?.dataPoints.length ?? 0;
+          refuse(
+            `${metric.name}: ${data?.type ?? 'no'} data, expected a sum`,
+            data?.dataPoints.length ?? 0,
+          );
           continue;
         }
         const temporality = temporalityOf(data.aggregationTemporality);
@@ -128,14 +135,12 @@ export function interpretClaudeCodeMetrics(
           n.points++;
           const where = `${metric.name} point at ${point.timeUnixNano}`;
           if (temporality === null) {
-            problems.push(`${where}: aggregation temporality ${data.aggregationTemporality}`);
-            rejected++;
+            refuse(`${where}: aggregation temporality ${data.aggregationTemporality}`);
             continue;
           }
           const raw = rawDecimal(point);
           if (raw === null) {
-            problems.push(`${where}: no recorded value`);
-            rejected++;
+            refuse(`${where}: no recorded value`);
             continue;
           }
           const series = seriesIdentity({
@@ -161,8 +166,7 @@ export function interpretClaudeCodeMetrics(
           }
           const value = metricValue(valueType, delta);
           if (value === null) {
-            problems.push(`${where}: ${delta} is not a whole number of ${metric.unit || 'units'}`);
-            rejected++;
+            refuse(`${where}: ${delta} is not a whole number of ${metric.unit || 'units'}`);
             continue;
           }
           deltas.push(

@@ -39,8 +39,12 @@ export function interpretGenAiMetrics(
   const headers = headerAttributes(context.headers);
   const usages: GenAiMetricUsage[] = [];
   const problems: string[] = [];
-  /** Data points refused (each problem names one point, or a metric and all its points). */
+  /** Data points refused: each problem names one point, or a metric and all its points. */
   let rejected = 0;
+  const refuse = (problem: string, points = 1): void => {
+    problems.push(problem);
+    rejected += points;
+  };
   const counts = { points: 0, zero: 0, duplicate: 0, stale: 0, otherMetrics: 0, otherProvider: 0 };
   for (const rm of request.resourceMetrics) {
     const attribution = new Attribution(rm.resource.attributes, headers);
@@ -52,8 +56,10 @@ export function interpretGenAiMetrics(
           continue;
         }
         if (data?.type !== 'histogram' && data?.type !== 'exponentialHistogram') {
-          problems.push(`${metric.name}: ${data?.type ?? 'no'} data, expected a histogram`);
-          rejected += data?.dataPoints.length ?? 0;
+          refuse(
+            `${metric.name}: ${data?.type ?? 'no'} data, expected a histogram`,
+            data?.dataPoints.length ?? 0,
+          );
           continue;
         }
         const temporality = temporalityOf(data.aggregationTemporality);
@@ -62,10 +68,9 @@ export function interpretGenAiMetrics(
           const where = `${metric.name} point at ${point.timeUnixNano}`;
           const sum = decimalOf(point.sum);
           if (temporality === null || sum === null || (point.flags & 1) === 1) {
-            problems.push(
+            refuse(
               `${where}: ${temporality === null ? `aggregation temporality ${data.aggregationTemporality}` : 'no sum'}`,
             );
-            rejected++;
             continue;
           }
           const series = seriesIdentity({
@@ -99,8 +104,7 @@ export function interpretGenAiMetrics(
           const tokenCount = Number(tokenSum);
           if (!Number.isSafeInteger(tokenCount) || tokenCount < 0) {
             // Tokens are whole and counted up: 1000.5 or 1e30 is not a token count (and would fail its batch).
-            problems.push(`${where}: token sum ${tokenSum} is not a token count`);
-            rejected++;
+            refuse(`${where}: token sum ${tokenSum} is not a token count`);
             continue;
           }
           const kind =

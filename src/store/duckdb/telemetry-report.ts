@@ -629,6 +629,23 @@ ORDER BY cost DESC, calls DESC, tool, "user" NULLS LAST`;
 }
 
 /** The `telemetryReport` member of the DuckDB TelemetryStore. */
+/** Claude Code sessions in [from, to) with metric points but no API-request event (see TelemetryStore). */
+export async function metricOnlySessions(
+  conn: DuckDBConnection,
+  from: number,
+  to: number,
+): Promise<number> {
+  const params: Params = [];
+  const reader = await conn.runAndReadAll(
+    `SELECT count(DISTINCT m.session_id) FROM telemetry_metrics m
+     WHERE starts_with(m.metric, 'claude_code.') AND m.session_id IS NOT NULL
+       AND ${rangeSql(params, from, to).join(' AND ')}
+       AND NOT EXISTS (SELECT 1 FROM telemetry_events e WHERE e.session_id = m.session_id AND e.kind = 'api_request')`,
+    params,
+  );
+  return Number(reader.getRows()[0]?.[0] ?? 0);
+}
+
 export async function telemetryReport<Q extends TelemetryReportQuery>(
   conn: DuckDBConnection,
   query: Q,

@@ -8,7 +8,7 @@ import type { Limiter } from '../../core/index.ts';
 import type { TelemetryStore } from '../store.ts';
 import { writeMapFile } from './bulk-logs.ts';
 import { matchTelemetry } from './telemetry-match.ts';
-import { telemetryReport } from './telemetry-report.ts';
+import { metricOnlySessions, telemetryReport } from './telemetry-report.ts';
 import { inTransaction } from './transaction.ts';
 
 const EVENT_COLUMNS = {
@@ -216,17 +216,7 @@ export function createTelemetryStore(
 
     sessions: (from, to, limit) => telemetryReport(conn, { kind: 'sessions', from, to, limit }),
 
-    async metricOnlySessions(from, to) {
-      const reader = await conn.runAndReadAll(
-        `SELECT count(DISTINCT m.session_id) FROM telemetry_metrics m
-         WHERE m.metric LIKE 'claude\\_code.%' ESCAPE '\\' AND m.session_id IS NOT NULL
-           AND m.ts >= make_timestamp($1::BIGINT * 1000) AND m.ts < make_timestamp($2::BIGINT * 1000)
-           AND NOT EXISTS (SELECT 1 FROM telemetry_events e
-                           WHERE e.session_id = m.session_id AND e.kind = 'api_request')`,
-        [from, to],
-      );
-      return Number(reader.getRows()[0]?.[0] ?? 0);
-    },
+    metricOnlySessions: (from, to) => metricOnlySessions(conn, from, to),
 
     telemetryReport: (query) => telemetryReport(conn, query),
   };
