@@ -26,7 +26,8 @@ const CLASS_LABEL: Readonly<Record<TokenClass, string>> = {
 };
 
 const ASSUMPTIONS: Readonly<Partial<Record<Flag, string>>> = {
-  tier_unknown: 'service tier not in the log (no request body): priced at the standard tier',
+  tier_unknown:
+    'service tier not in the log (no request body, or an InvokeModel call: its tier is a header): priced at the standard tier',
   cache_ttl_unknown:
     'cache writes without a 5m/1h split in the log: all priced at the 5-minute rate',
   unpriced:

@@ -163,6 +163,18 @@ describe('exact costs, computed by hand from per-1M prices', () => {
     assert.equal(r.attribution.rules.team, 'profile.tags.team');
   });
 
+  test('service tier: a Converse body without one is the default tier; an InvokeModel body leaves it unknown', async () => {
+    // Converse states the tier in its body (serviceTier); InvokeModel in a header the log does not keep.
+    const converse = await costOf('operations.jsonl', '0b7c2a1e-0001-4000-8000-000000000002');
+    assert.equal(converse.tier, 'standard');
+    assert.ok(!converse.flags.includes('tier_unknown'));
+    const invoke = await costOf('operations.jsonl', '0b7c2a1e-0001-4000-8000-000000000003');
+    assert.equal(invoke.tier, null);
+    assert.ok(invoke.flags.includes('tier_unknown'));
+    // Priced at the standard tier all the same.
+    assert.equal(invoke.cost.priceId, 'anthropic.claude-haiku-4-5/*/standard/2025-10-01');
+  });
+
   test('an unknown model is unpriced, flagged, never $0', async () => {
     const r = await costOf('operations.jsonl', '0b7c2a1e-0001-4000-8000-000000000009');
     assert.equal(r.cost.picos, null);

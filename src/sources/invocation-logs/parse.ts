@@ -131,6 +131,12 @@ function readOutputBody(body: unknown, facts: BodyFacts): void {
   }
 }
 
+/**
+ * The tier the call ran at, when the log says it. A Converse body always carries it (`serviceTier`; absent means
+ * the default tier); an InvokeModel body only when the model's own request format has a field for it, since
+ * InvokeModel sets it in a header (`X-Amzn-Bedrock-Service-Tier`) the log does not keep, so an InvokeModel body
+ * without one leaves the tier unknown (priced at standard, flagged `tier_unknown`; bedrock.md §4.4, §5.5).
+ */
 function tierOf(record: Obj, inputBody: unknown): Tier | null {
   const perf = isObj(record.performanceConfig) ? record.performanceConfig.latency : undefined;
   const body = isObj(inputBody) ? inputBody : undefined;
@@ -142,9 +148,10 @@ function tierOf(record: Obj, inputBody: unknown): Tier | null {
   if (type === 'priority') return 'priority';
   if (type === 'flex') return 'flex';
   if (type === 'default' || type === 'standard') return 'standard';
-  // With the request body in hand and no tier in it, the call used the default tier.
-  return body !== undefined ? 'standard' : null;
+  // A Converse body in hand with no tier in it: the call used the default tier.
+  return body !== undefined && CONVERSE_OPERATIONS.has(record.operation) ? 'standard' : null;
 }
+const CONVERSE_OPERATIONS = new Set<unknown>(['Converse', 'ConverseStream']);
 
 export function parseRecord(value: unknown, source: SourceRef): ParseResult {
   if (!isObj(value))
