@@ -11,13 +11,7 @@ import { authorised, handleAdmin } from './admin.ts';
 import type { GatewayReservation } from './config.ts';
 import { roleSessionName } from './credentials.ts';
 import { StreamUsageReader } from './eventstream.ts';
-import {
-  converseMedia,
-  type Governor,
-  rawBodyMedia,
-  type Ticket,
-  worstCaseTokens,
-} from './governance/index.ts';
+import { converseMedia, type Governor, type Ticket, worstCaseTokens } from './governance/index.ts';
 import {
   BodyTooLarge,
   bedrockError,
@@ -50,9 +44,9 @@ import {
   isConverse,
   isStreaming,
   modelPath,
+  nativeBodyFacts,
   type Operation,
   parseModelPath,
-  scanMaxOutput,
   tierOf,
 } from './request-info.ts';
 import type { SpoolStats } from './spool.ts';
@@ -651,9 +645,21 @@ export function createGateway(deps: GatewayDeps): Gateway {
         );
       }
     }
+    const given = converse?.requestMetadata;
+    if (
+      given !== undefined &&
+      (given === null || typeof given !== 'object' || Array.isArray(given))
+    )
+      return reject(
+        res,
+        openai,
+        400,
+        'ValidationException',
+        'requestMetadata must be an object of string values',
+      );
     const callerMetadata =
       converse !== null
-        ? ((converse.requestMetadata as Record<string, unknown> | undefined) ?? null)
+        ? ((given as Record<string, unknown> | undefined) ?? null)
         : parseMetadataHeader(req.headers[METADATA_HEADER] as string | undefined);
     const session = safeHeaderValue(req.headers['x-claude-code-session-id'], 256);
     const metadata = buildMetadata(
@@ -663,13 +669,16 @@ export function createGateway(deps: GatewayDeps): Gateway {
         : { ...callerMetadata, openai_user: openaiBody.user },
       session,
     );
-    const media = converse !== null ? converseMedia(converse) : rawBodyMedia(body);
+    const facts =
+      converse !== null
+        ? { media: converseMedia(converse), maxOutput: converseMaxOutput(converse) }
+        : nativeBodyFacts(body);
     const bound = worstCaseTokens(
       {
         bodyBytes: body.length,
-        imageBlocks: media.images,
-        otherMediaBlocks: media.other,
-        maxOutputTokens: converse !== null ? converseMaxOutput(converse) : scanMaxOutput(body),
+        imageBlocks: facts.media.images,
+        otherMediaBlocks: facts.media.other,
+        maxOutputTokens: facts.maxOutput,
       },
       options.reservation,
     );
@@ -678,6 +687,27 @@ export function createGateway(deps: GatewayDeps): Gateway {
         ...(converse.inferenceConfig as object | undefined),
         maxTokens: bound.capOutputTo,
       };
+    if (converse !== null) {
+      // The body as it is forwarded, made before the call is admitted: a body that parses but cannot be written
+      // again (nested past the stack's depth) is refused here, with nothing reserved yet.
+      try {
+        // The caller's bytes can be kept (the metadata written in) unless the body changed: an output cap was set.
+        if (openaiBody === null && bound.capOutputTo === null)
+          body = withRequestMetadata(body, converse, metadata);
+        else {
+          converse.requestMetadata = metadata;
+          body = Buffer.from(JSON.stringify(converse));
+        }
+      } catch (e) {
+        return reject(
+          res,
+          openai,
+          400,
+          'ValidationException',
+          `the request body cannot be forwarded: ${(e as Error).message}`,
+        );
+      }
+    }
     const tier =
       converse !== null
         ? tierOf(
@@ -748,15 +778,6 @@ export function createGateway(deps: GatewayDeps): Gateway {
           ? null
           : { stream: openaiBody.stream, includeUsage: openaiBody.includeUsage },
     };
-    if (converse !== null) {
-      // The caller's bytes can be kept (the metadata written in) unless the body changed: an output cap was set.
-      if (openaiBody === null && bound.capOutputTo === null)
-        body = withRequestMetadata(body, converse, metadata);
-      else {
-        converse.requestMetadata = metadata;
-        body = Buffer.from(JSON.stringify(converse));
-      }
-    }
     await forward(req, res, call, body, admission.headers);
   };
 

@@ -1,7 +1,7 @@
 /** What the gateway reads from a request without parsing it: the native body's output limit, the model id. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { badModelId, scanMaxOutput } from './request-info.ts';
+import { badModelId, nativeBodyFacts, scanMaxOutput } from './request-info.ts';
 
 const scan = (body: unknown) => scanMaxOutput(Buffer.from(JSON.stringify(body)));
 
@@ -47,4 +47,42 @@ test('badModelId: ids, profile ids and ARNs pass; what is not a model id is name
     assert.equal(badModelId(id), null, id);
   for (const id of ['..', '../converse', 'a b', 'x'.repeat(3000), '/etc', 'a?b'])
     assert.match(badModelId(id) ?? '', /^invalid model identifier "/, id);
+});
+
+test('nativeBodyFacts: a limit or media block written with escapes, as a string or in exponent form is still read', () => {
+  const facts = (text: string) => nativeBodyFacts(Buffer.from(text));
+  // What JSON.parse (and Bedrock) read as max_tokens 60000, written so that a byte scan misses it.
+  assert.equal(facts('{"max\\u005ftokens":60000,"messages":[]}').maxOutput, 60000);
+  assert.equal(facts('{"max_tokens":6e4,"messages":[]}').maxOutput, 60000);
+  assert.equal(facts('{"max_tokens":6.4E4}').maxOutput, 64000);
+  assert.equal(facts('{"max_tokens":"60000"}').maxOutput, 60000);
+  assert.equal(facts('{"max_tokens":512.5}').maxOutput, 513);
+  // Escaped media keys count as the plain ones do.
+  assert.deepEqual(
+    facts(
+      '{"messages":[{"content":[{"type":"\\u0069mage","source":{}},{"type":"docu\\u006dent"}]}]}',
+    ).media,
+    { images: 1, other: 1 },
+  );
+  assert.deepEqual(
+    facts('{"messages":[{"content":[{"d\\u006fcument":{"format":"pdf"}}]}]}').media,
+    {
+      images: 0,
+      other: 1,
+    },
+  );
+  // The largest limit anywhere still wins, parsed or scanned; text that mentions the key never counts.
+  assert.equal(
+    facts('{"messages":[{"content":"caf\\u00e9 \\"max_tokens\\": 99999"}],"max_tokens":10}')
+      .maxOutput,
+    10,
+  );
+  assert.equal(facts('{"a":{"max_tokens":1},"max\\u005ftokens":900}').maxOutput, 900);
+  // Plain bodies take the scan, with its answers.
+  assert.deepEqual(facts('{"max_tokens":200,"messages":[{"content":[{"type":"image"}]}]}'), {
+    maxOutput: 200,
+    media: { images: 1, other: 0 },
+  });
+  // A body that does not parse (Bedrock refuses it unbilled) keeps the scan's answer.
+  assert.equal(facts('{"max_tokens":300,').maxOutput, 300);
 });

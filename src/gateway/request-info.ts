@@ -4,6 +4,7 @@
  * and can be large (Claude Code sends ~50 KB), so they are scanned for the one number needed, never parsed whole.
  */
 import type { Tier } from '../core/index.ts';
+import { type MediaBlocks, rawBodyMedia } from './governance/index.ts';
 
 export type Operation =
   | 'Converse'
@@ -71,9 +72,17 @@ const MAX_OUTPUT_KEYS = [
  * is set. A key inside a JSON string cannot match (its quotes are escaped there), but one nested in a tool's input
  * or schema can: taking the largest means such a key can only raise the reservation, never lower it below the
  * body's own limit (the first one found could be a `"max_tokens": 1` put in the history ahead of the real one).
+ * A limit written any other way than plain digits — an escaped key (`"max\u005ftokens"`), a number as a string, a
+ * fraction or an exponent — is read by `nativeBodyFacts`, which parses such bodies.
  */
 export function scanMaxOutput(body: Buffer): number | null {
+  return scanPlain(body).max;
+}
+
+/** `scanMaxOutput`'s scan, and whether every output-limit key it met had a plain integer (or no number) after it. */
+function scanPlain(body: Buffer): { max: number | null; plain: boolean } {
   let max: number | null = null;
+  let plain = true;
   for (const key of MAX_OUTPUT_KEYS) {
     for (let found = body.indexOf(key); found >= 0; found = body.indexOf(key, found + 1)) {
       let at = found + key.length;
@@ -98,10 +107,77 @@ export function scanMaxOutput(body: Buffer): number | null {
         at++;
         digits++;
       }
+      const next = body[at];
+      // A string, a sign, a fraction or an exponent: a number the scan cannot read.
+      if (next === 0x22 || next === 0x2d || next === 0x2e || next === 0x65 || next === 0x45)
+        plain = false;
       if (digits > 0 && (max === null || n > max)) max = n;
     }
   }
-  return max;
+  return { max, plain };
+}
+
+/** What a native (InvokeModel) body tells the reservation: its output limit and its media blocks. */
+export interface NativeBodyFacts {
+  readonly maxOutput: number | null;
+  readonly media: MediaBlocks;
+}
+
+const ESCAPE = Buffer.from('\\u');
+const MAX_OUTPUT_NAMES = new Set(MAX_OUTPUT_KEYS.map((k) => k.slice(1, -1)));
+
+/**
+ * The output limit and media blocks of a native body: scanned (`scanMaxOutput`, `rawBodyMedia`) when the body
+ * writes them plainly, as clients do, else parsed. JSON lets a key be written with `\u` escapes and a number as
+ * `6.4e4`; Bedrock reads those as the limit the scan would miss (reserving the default output for a call that may
+ * bill its 64,000 tokens). A body that does not parse is refused by Bedrock unbilled: the scan's answer stands.
+ */
+export function nativeBodyFacts(body: Buffer): NativeBodyFacts {
+  if (!body.includes(ESCAPE)) {
+    const scan = scanPlain(body);
+    if (scan.plain) return { maxOutput: scan.max, media: rawBodyMedia(body) };
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    return { maxOutput: scanMaxOutput(body), media: rawBodyMedia(body) };
+  }
+  let maxOutput: number | null = null;
+  let images = 0;
+  let other = 0;
+  // Values still to visit (a list, not recursion: a body can nest as deep as JSON.parse reads).
+  const values: unknown[] = [parsed];
+  for (let v = values.pop(); values.length > 0 || v !== undefined; v = values.pop()) {
+    if (v === null || typeof v !== 'object') continue;
+    if (Array.isArray(v)) {
+      for (const item of v) {
+        if (item === 'image') images++;
+        else if (item !== null && typeof item === 'object') values.push(item);
+      }
+      continue;
+    }
+    for (const [k, value] of Object.entries(v)) {
+      if (MAX_OUTPUT_NAMES.has(k)) {
+        const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+        if (typeof n === 'number' && n > 0 && Number.isFinite(n))
+          maxOutput = Math.max(maxOutput ?? 0, Math.ceil(n));
+      }
+      // As rawBodyMedia counts them: every "image" key or value, Anthropic's document type, Nova's
+      // document/video objects.
+      if (k === 'image' || value === 'image') images++;
+      if (
+        (k === 'type' && value === 'document') ||
+        ((k === 'document' || k === 'video') &&
+          value !== null &&
+          typeof value === 'object' &&
+          'format' in value)
+      )
+        other++;
+      if (value !== null && typeof value === 'object') values.push(value);
+    }
+  }
+  return { maxOutput, media: { images, other } };
 }
 
 /** The Converse body's output limit. */

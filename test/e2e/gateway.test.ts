@@ -366,6 +366,44 @@ describe('gateway: real AWS SDK and OpenAI SDK in front of a fake Bedrock', () =
     assert.equal(env.fake.requests.length, before + 1, 'only the valid call was forwarded');
   });
 
+  test('a body the gateway cannot forward as it is, or request metadata that is not an object, is a 400 that holds nothing', async () => {
+    const before = env.fake.requests.length;
+    const post = (body: string, headers: Record<string, string> = {}) =>
+      fetch(`${env.gw.url}/model/${encodeURIComponent(SONNET)}/converse`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${env.key}`,
+          'content-type': 'application/json',
+          ...headers,
+        },
+        body,
+      });
+    // Parses, but nests past what JSON.stringify can write again; it has no maxTokens, so the gateway must.
+    const deep = `${'{"a":'.repeat(20_000)}1${'}'.repeat(20_000)}`;
+    const tooDeep = await post(
+      `{"messages":${JSON.stringify(MESSAGES)},"additionalModelRequestFields":${deep}}`,
+    );
+    assert.equal(tooDeep.status, 400);
+    assert.equal(tooDeep.headers.get('x-amzn-errortype'), 'ValidationException');
+    // Tool results nested as deep are counted for media without recursion.
+    let content = '[{"text":"x"}]';
+    for (let i = 0; i < 20_000; i++)
+      content = `[{"toolResult":{"toolUseId":"t","content":${content}}}]`;
+    const nested = await post(`{"messages":[{"role":"user","content":${content}}]}`);
+    assert.equal(nested.status, 400);
+    for (const metadata of ['"xyz"', '["a","b"]', 'null', '7']) {
+      const r = await post(
+        `{"messages":${JSON.stringify(MESSAGES)},"requestMetadata":${metadata}}`,
+        { 'x-claude-code-session-id': 'session-1' },
+      );
+      assert.equal(r.status, 400, `requestMetadata ${metadata}`);
+      assert.match(await r.text(), /requestMetadata must be an object/);
+    }
+    const status = await env.gw.governor.status();
+    assert.equal(status.openTickets, 0, 'no reservation held');
+    assert.equal(env.fake.requests.length, before, 'nothing forwarded');
+  });
+
   test('an exception inside an OpenAI stream ends it with that error, named as the ledger names it, without [DONE]', async () => {
     env.fake.behave(
       nextRequests({

@@ -75,18 +75,24 @@ export interface MediaBlocks {
  */
 export function converseMedia(body: Readonly<Record<string, unknown>>): MediaBlocks {
   const count = { images: 0, other: 0 };
-  const visit = (content: unknown): void => {
-    if (!Array.isArray(content)) return;
+  // Content lists still to visit (a list, not recursion: tool results nest as deep as a body can).
+  const lists: unknown[] = [];
+  if (Array.isArray(body.messages))
+    for (const m of body.messages) lists.push((m as { content?: unknown } | null)?.content);
+  for (
+    let content = lists.pop();
+    content !== undefined || lists.length > 0;
+    content = lists.pop()
+  ) {
+    if (!Array.isArray(content)) continue;
     for (const block of content) {
       if (block === null || typeof block !== 'object') continue;
       if ('image' in block) count.images++;
       else if ('document' in block || 'video' in block) count.other++;
       else if ('toolResult' in block)
-        visit((block.toolResult as { content?: unknown } | null)?.content);
+        lists.push((block.toolResult as { content?: unknown } | null)?.content);
     }
-  };
-  if (Array.isArray(body.messages))
-    for (const m of body.messages) visit((m as { content?: unknown } | null)?.content);
+  }
   return count;
 }
 
