@@ -749,7 +749,12 @@ export function createGateway(deps: GatewayDeps): Gateway {
           ? {}
           : { 'retry-after': String(admission.retryAfterSec) };
       // The AWS SDK names the exception after x-amzn-ErrorType; our own code travels in the body.
-      const type = admission.status === 429 ? 'ThrottlingException' : 'AccessDeniedException';
+      const type =
+        admission.status === 429
+          ? 'ThrottlingException'
+          : admission.status === 400
+            ? 'ValidationException'
+            : 'AccessDeniedException';
       return reject(
         res,
         openai,

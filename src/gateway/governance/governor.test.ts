@@ -141,6 +141,8 @@ describe('hard budgets', () => {
     const r = refused(await governor.admit(call({ cost: '1.01' })));
     assert.equal(r.retryAfterSec, undefined);
     assert.match(r.message, /on its own/);
+    // It can never fit: a 400, which SDKs do not retry, rather than a 429 they retry.
+    assert.equal(r.status, 400);
   });
 
   test('warn-only budgets admit past the limit and say so in a header', async () => {
@@ -307,6 +309,10 @@ describe('rate limits', () => {
     const a = admitted(await governor.admit(call({ tokensEstimate: 600 })));
     const r = refused(await governor.admit(call({ tokensEstimate: 600 })));
     assert.equal(r.details.reserved, 600);
+    assert.equal(r.status, 429);
+    const alone = refused(await governor.admit(call({ tokensEstimate: 1001 })));
+    assert.equal(alone.status, 400, 'more tokens than a minute allows: it never fits');
+    assert.equal(alone.retryAfterSec, undefined);
     await governor.settle(a.ticket, 0n, 100);
     admitted(await governor.admit(call({ tokensEstimate: 600 })));
     const row = (await governor.status()).limits[0];
@@ -368,6 +374,76 @@ describe('budget-aware downgrade', () => {
     await governor.load([{ at: clock.now, costPicos: usd('6'), team: 'search' }]);
     const a = admitted(await governor.admit(call({ model: OPUS, worstCase })));
     assert.equal(a.downgradeTo, undefined);
+  });
+
+  describe("model-scoped budgets and limits count the model called, the target's once downgraded", () => {
+    const scoped = {
+      budgets: [
+        ...config.budgets,
+        { name: 'opus', scope: { model: '*opus*' }, amountUsd: '100', period: 'daily' },
+        { name: 'sonnet', scope: { model: '*sonnet*' }, amountUsd: '1', period: 'daily' },
+      ],
+      limits: [{ scope: { model: '*sonnet*' }, tpm: 1000 }],
+      downgrade: config.downgrade,
+    };
+
+    test('a call downgraded after admission is reserved on the target budget and released from its own', async () => {
+      const { governor, clock } = setup(scoped);
+      await governor.load([{ at: clock.now, costPicos: usd('6'), team: 'search' }]);
+      const a = admitted(await governor.admit(call({ model: OPUS, worstCase })));
+      assert.equal(a.downgradeTo, SONNET);
+      assert.equal((await budget(governor, 'sonnet')).reservedUsd, '0.20');
+      assert.equal((await budget(governor, 'opus')).reservedUsd, '0.00');
+      assert.equal((await budget(governor, 'team{team=search}')).reservedUsd, '0.20');
+      // Settled on the target's counters: the Sonnet budget is charged, the Opus one is not.
+      await governor.settle(a.ticket, usd('0.15'), 50);
+      assert.equal((await budget(governor, 'sonnet')).spentUsd, '0.15');
+      assert.equal((await budget(governor, 'opus')).spentUsd, '0.00');
+      assert.equal((await budget(governor, 'sonnet')).reservedUsd, '0.00');
+      assert.equal((await governor.status()).openTickets, 0);
+    });
+
+    test('a target whose own hard budget is spent is not called: the call stays on the requested model', async () => {
+      const { governor, clock } = setup(scoped);
+      await governor.load([
+        { at: clock.now, costPicos: usd('5.10'), team: 'search' },
+        { at: clock.now, costPicos: usd('0.90'), team: 'search', model: SONNET },
+      ]);
+      const a = admitted(await governor.admit(call({ model: OPUS, worstCase })));
+      assert.equal(a.downgradeTo, undefined);
+      assert.equal((await budget(governor, 'opus')).reservedUsd, '1.00');
+      assert.equal((await budget(governor, 'sonnet')).reservedUsd, '0.00');
+      assert.equal((await budget(governor, 'team{team=search}')).reservedUsd, '1.00');
+    });
+
+    test('a call that only fits as the target is refused when the target budget is spent too', async () => {
+      const { governor, clock } = setup(scoped);
+      await governor.load([
+        { at: clock.now, costPicos: usd('8.60'), team: 'search' },
+        { at: clock.now, costPicos: usd('0.90'), team: 'search', model: SONNET },
+      ]);
+      const r = refused(await governor.admit(call({ model: OPUS, worstCase })));
+      assert.equal(r.code, 'gateway.budget_exceeded');
+      assert.match(r.message, /^Budget "sonnet" would be exceeded/);
+      assert.equal((await governor.status()).openTickets, 0);
+    });
+
+    test("the target's model-scoped TPM limit is checked and held", async () => {
+      const { governor, clock } = setup(scoped);
+      await governor.load([{ at: clock.now, costPicos: usd('6'), team: 'search' }]);
+      const big = admitted(
+        await governor.admit(call({ model: OPUS, worstCase, tokensEstimate: 2000 })),
+      );
+      assert.equal(big.downgradeTo, undefined, 'more tokens than the Sonnet TPM limit allows');
+      const small = admitted(
+        await governor.admit(call({ model: OPUS, worstCase, tokensEstimate: 600 })),
+      );
+      assert.equal(small.downgradeTo, SONNET);
+      const next = admitted(
+        await governor.admit(call({ model: OPUS, worstCase, tokensEstimate: 600 })),
+      );
+      assert.equal(next.downgradeTo, undefined, '600 of 1,000 tokens held for the minute');
+    });
   });
 });
 

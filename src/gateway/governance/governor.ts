@@ -177,6 +177,11 @@ interface OpenTicket {
 }
 
 /** One call being admitted: what it matched and what it holds; `model` and `cost` change on downgrade. */
+interface Counters {
+  readonly bs: readonly Matched<BudgetRule>[];
+  readonly ls: readonly Matched<LimitRule>[];
+}
+
 interface Call {
   /** The ticket id, also the id of the call's hold in the store. */
   readonly id: string;
@@ -184,9 +189,15 @@ interface Call {
   model: string;
   /** The downgrade target, when a rule matches and the team may call it. */
   readonly target: string | null;
+  /**
+   * The budgets and limits a call to the target counts against: the requested model's but for model-scoped rules,
+   * which match the model that is called.
+   */
+  readonly targetCounters: Counters | null;
   readonly worstCase: (model: string) => bigint | null;
-  readonly bs: readonly Matched<BudgetRule>[];
-  readonly ls: readonly Matched<LimitRule>[];
+  /** The budgets and limits the call counts against (the target's, once downgraded). */
+  bs: readonly Matched<BudgetRule>[];
+  ls: readonly Matched<LimitRule>[];
   cost: bigint;
   readonly tokens: bigint;
   readonly now: number;
@@ -404,14 +415,26 @@ export function createGovernor(config: GatewayConfig, deps: GovernorDeps): Gover
       pastSoft(budget.rule, levelAt(outcome.levels, failed))
     ) {
       const cheaper = call.worstCase(call.target);
-      if (cheaper !== null && cheaper < call.cost) {
-        const retry = await store.reserve(opsOf(bs, ls, cheaper, tokens, now), now, hold);
-        if (retry.ok) {
-          call.model = call.target;
-          call.cost = cheaper;
-          return retry.levels;
-        }
-        return refusalOf(call, retry.failed, levelAt(retry.levels, retry.failed), retry.freesAt);
+      const to = call.targetCounters;
+      if (cheaper !== null && cheaper < call.cost && to !== null) {
+        // Checked against the target's own budgets and limits: a model-scoped budget of the target counts it.
+        const retry = await store.reserve(opsOf(to.bs, to.ls, cheaper, tokens, now), now, hold);
+        const downgraded: Call = {
+          ...call,
+          model: call.target,
+          cost: cheaper,
+          bs: to.bs,
+          ls: to.ls,
+        };
+        if (!retry.ok)
+          return refusalOf(
+            downgraded,
+            retry.failed,
+            levelAt(retry.levels, retry.failed),
+            retry.freesAt,
+          );
+        Object.assign(call, { model: call.target, cost: cheaper, bs: to.bs, ls: to.ls });
+        return retry.levels;
       }
     }
     return refusalOf(call, failed, levelAt(outcome.levels, failed), outcome.freesAt);
@@ -419,28 +442,60 @@ export function createGovernor(config: GatewayConfig, deps: GovernorDeps): Gover
 
   /**
    * Past a soft limit, switches an admitted call to the downgrade target when its worst case fits in what is
-   * already reserved (a larger one would need a new check), and lowers the reservation to it (no check needed).
+   * already reserved (a larger one would need a new check). The counters both models count against keep the
+   * target's (lower) worst case held; those only the requested model counts against (a model-scoped budget or TPM
+   * limit) are released; those only the target counts against are reserved now, with their limits checked, and
+   * when one of them refuses the call stays on the requested model, admitted as it was. (A model-scoped RPM limit
+   * of the requested model keeps the request counted: a request counted is not taken back.) Returns the levels
+   * before the call of the counters it now counts against, in `bs`, `ls` order.
    */
-  const downgradeAdmitted = async (call: Call, soft: Matched<BudgetRule> | null) => {
-    if (soft === null || call.target === null || call.model !== call.requested) return;
+  const downgradeAdmitted = async (
+    call: Call,
+    soft: Matched<BudgetRule> | null,
+    levels: readonly CounterLevel[],
+  ): Promise<readonly CounterLevel[]> => {
+    const to = call.targetCounters;
+    if (soft === null || call.target === null || to === null || call.model !== call.requested)
+      return levels;
     const cheaper = call.worstCase(call.target);
-    if (cheaper === null || cheaper > call.cost) return;
-    call.model = call.target;
-    if (cheaper === call.cost) return;
-    const release = call.cost - cheaper;
+    if (cheaper === null || cheaper > call.cost) return levels;
     const { now } = call;
-    await store.commit(
-      call.bs.map(({ rule, key }) => ({
-        key,
-        window: rule.windowAt(now),
-        release,
-        spend: 0n,
-        at: now,
-      })),
-      now,
-      call.id, // off the hold too: the rest stays held
-    );
-    call.cost = cheaper;
+    /** Each counter's level before the call, by key. */
+    const before = new Map<string, CounterLevel>();
+    const levelsOf = (ms: readonly { key: string }[], ls: readonly CounterLevel[]) => {
+      ms.forEach((m, i) => {
+        before.set(m.key, levelAt(ls, i));
+      });
+    };
+    levelsOf([...call.bs, ...call.ls], levels);
+    const added = {
+      bs: to.bs.filter((m) => !before.has(m.key)),
+      ls: to.ls.filter((m) => !before.has(m.key)),
+    };
+    if (added.bs.length + added.ls.length > 0) {
+      const hold = { id: call.id, expiresAt: now + expireAfterMs };
+      const outcome = await store.reserve(
+        opsOf(added.bs, added.ls, cheaper, call.tokens, now),
+        now,
+        hold,
+      );
+      if (!outcome.ok) return levels;
+      levelsOf([...added.bs, ...added.ls], outcome.levels);
+    }
+    const kept = new Set([...to.bs, ...to.ls].map((m) => m.key));
+    const releases: CounterCommit[] = [];
+    for (const { rule, key } of call.bs) {
+      const release = kept.has(key) ? call.cost - cheaper : call.cost;
+      if (release > 0n)
+        releases.push({ key, window: rule.windowAt(now), release, spend: 0n, at: now });
+    }
+    for (const { rule, key } of call.ls)
+      if (rule.kind === 'tpm' && !kept.has(key))
+        releases.push({ key, window: LIMIT_WINDOW, release: call.tokens, spend: 0n, at: now });
+    // Off the hold too: the rest stays held.
+    if (releases.length > 0) await store.commit(releases, now, call.id);
+    Object.assign(call, { model: call.target, cost: cheaper, bs: to.bs, ls: to.ls });
+    return [...to.bs, ...to.ls].map((m) => before.get(m.key) as CounterLevel);
   };
 
   /** Opens the ticket and writes the response headers. */
@@ -496,14 +551,20 @@ export function createGovernor(config: GatewayConfig, deps: GovernorDeps): Gover
         }
       }
       const downgrade = downgradeOf(req.model);
+      const target =
+        downgrade !== null && modelRefused(values.team, downgrade.to) === null
+          ? downgrade.to
+          : null;
+      const targetValues = target === null ? null : { ...values, model: target };
       const call: Call = {
         id: `${idPrefix}-t${(++seq).toString(36)}`,
         requested: req.model,
         model: req.model,
-        target:
-          downgrade !== null && modelRefused(values.team, downgrade.to) === null
-            ? downgrade.to
-            : null,
+        target,
+        targetCounters:
+          targetValues === null
+            ? null
+            : { bs: matchAll(budgets, targetValues), ls: matchAll(limits, targetValues) },
         worstCase: req.worstCase,
         bs,
         ls: matchAll(limits, values),
@@ -514,14 +575,13 @@ export function createGovernor(config: GatewayConfig, deps: GovernorDeps): Gover
       const levels = await reserve(call);
       if (!Array.isArray(levels)) return levels as Refusal;
       let soft: Matched<BudgetRule> | null = null;
-      bs.forEach((m, i) => {
+      call.bs.forEach((m, i) => {
         if (pastSoft(m.rule, levelAt(levels, i))) {
           soft ??= m;
           alert(m, now);
         }
       });
-      await downgradeAdmitted(call, soft);
-      return admission(call, levels, soft);
+      return admission(call, await downgradeAdmitted(call, soft, levels), soft);
     },
 
     settle(ticket, actualCostPicos, actualTokens) {

@@ -17,7 +17,8 @@ export type RefusalCode =
 /** A refused call: what the gateway answers instead of forwarding it. */
 export interface Refusal {
   readonly ok: false;
-  readonly status: 429 | 403;
+  /** 429 (wait and retry), 400 (the call alone is larger than the budget or limit: it never fits), 403 (policy). */
+  readonly status: 429 | 403 | 400;
   readonly code: RefusalCode;
   /** One sentence for people: which budget or limit, how much is left, when it resets. */
   readonly message: string;
@@ -81,7 +82,8 @@ export function budgetRefusal(
   }
   return {
     ok: false,
-    status: 429,
+    // A call larger than the whole budget never fits: a 400, which SDKs do not retry, not a throttle.
+    status: cost > rule.limit ? 400 : 429,
     code: 'gateway.budget_exceeded',
     message,
     ...(retryAfterSec === undefined ? {} : { retryAfterSec }),
@@ -120,7 +122,7 @@ export function rateRefusal(
         }.`;
   return {
     ok: false,
-    status: 429,
+    status: amount > rule.max ? 400 : 429,
     code: 'gateway.rate_limited',
     message,
     ...(retryAfterSec === undefined ? {} : { retryAfterSec }),
