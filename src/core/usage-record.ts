@@ -13,6 +13,12 @@ export interface Tokens {
   readonly cacheWrite1h: number;
 }
 
+/**
+ * The most tokens of one class one call can have (no model's context comes near 2^31): a larger count is a corrupt
+ * record, and its cost would not fit the ledger's pico-USD column (BIGINT, ~$9.2M a row).
+ */
+export const MAX_TOKEN_COUNT = 2_147_483_647;
+
 /** Where a request was served from, for pricing: a `global.` profile, a geo profile (`us.`, `eu.`…), or in-Region. */
 export type Scope = 'global' | 'geo' | 'in-region';
 

@@ -116,6 +116,42 @@ test('a file with a row DuckDB reads but the parser rejects goes row by row; the
   assert.equal(bulk.rejected, 1);
 });
 
+test('a token count no call can have is rejected with its line on both paths; the rest of its file is kept', async () => {
+  const root = join(tmp.path, 'huge');
+  mkdirSync(root);
+  const first = readFileSync(join(testdata, 'operations.jsonl'), 'utf8').split('\n')[0] as string;
+  type Log = { requestId: string; input: Record<string, unknown>; output: Record<string, unknown> };
+  const record = (id: string, edit: (r: Log) => void = () => {}) => {
+    const r = JSON.parse(first) as Log;
+    r.requestId = id;
+    edit(r);
+    return JSON.stringify(r);
+  };
+  const lines = [
+    record('huge-good-1'),
+    // Its cost (~$75M) would not fit the ledger's pico-USD column: it failed the whole ingest, every run.
+    record('huge-bad', (r) => {
+      r.output.outputTokenCount = 1_000_000_000_000;
+    }),
+    record('huge-good-2'),
+    // A body count that large only fills in what the top level lacks: it is unknown, the record kept.
+    record('huge-body', (r) => {
+      delete r.input.cacheReadInputTokenCount;
+      r.output.outputBodyJson = { usage: { cacheReadInputTokens: 3_000_000_000 } };
+    }),
+  ];
+  writeFileSync(join(root, 'huge.jsonl'), `${lines.join('\n')}\n`);
+  const { bulk, rowByRow } = await compare(root, join(testdata, 'tokenledger.yaml'));
+  assert.deepEqual([bulk.inserted, bulk.rejected], [3, 1]);
+  const rejects = readFileSync(`${rowByRow.rejectsFile}`, 'utf8');
+  assert.match(rejects, /huge\.jsonl/);
+  assert.match(rejects, /"line":2/);
+  assert.match(
+    rejects,
+    /output\.outputTokenCount is 1000000000000, more tokens than one call can have/,
+  );
+});
+
 test('odd inputs: a lone surrogate, a latency past INTEGER, a 1h write with no 1h rate, a byte-order mark', async () => {
   const root = join(tmp.path, 'odd');
   mkdirSync(root);

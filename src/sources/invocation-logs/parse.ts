@@ -3,7 +3,7 @@
  * gives either a RawUsage or a reason naming the field that is wrong. Tokens come from the top-level counts; the
  * body only adds what the top level lacks (the 5m/1h cache-write split, tier, latency, first-byte latency).
  */
-import type { RawUsage, SourceRef, Tier } from '../../core/index.ts';
+import { MAX_TOKEN_COUNT, type RawUsage, type SourceRef, type Tier } from '../../core/index.ts';
 
 type Obj = Record<string, unknown>;
 export type ParseResult = { ok: true; usage: RawUsage } | { ok: false; reason: string };
@@ -28,7 +28,12 @@ function str(o: Obj, key: string, path: string): string {
 function count(o: Obj | undefined, key: string, path: string): number | undefined {
   const v = o?.[key];
   if (v === undefined || v === null) return undefined;
-  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return v;
+  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) {
+    if (v <= MAX_TOKEN_COUNT) return v;
+    throw new FieldError(
+      `${path} is ${v}, more tokens than one call can have (at most ${MAX_TOKEN_COUNT})`,
+    );
+  }
   throw new FieldError(
     `${path} is ${typeof v === 'number' ? String(v) : describe(v)}, expected a non-negative integer`,
   );
@@ -82,6 +87,11 @@ interface BodyFacts {
 
 const num = (v: unknown): number | undefined =>
   typeof v === 'number' && Number.isFinite(v) && v >= 0 ? Math.trunc(v) : undefined;
+/** A token count from a body (which only fills in what the top level lacks): past `MAX_TOKEN_COUNT`, unknown. */
+const tokens = (v: unknown): number | undefined => {
+  const n = num(v);
+  return n !== undefined && n <= MAX_TOKEN_COUNT ? n : undefined;
+};
 /** A latency in ms; past the ledger's INTEGER (24 days) it is no latency, unknown (bulk-logs.sql.ts: the same). */
 const ms = (v: unknown): number | undefined => {
   const n = num(v);
@@ -91,16 +101,17 @@ const ms = (v: unknown): number | undefined => {
 function readUsage(usage: unknown, facts: BodyFacts): void {
   if (!isObj(usage)) return;
   // Converse (camelCase) and Anthropic native (snake_case) usage objects.
-  facts.cacheRead ??= num(usage.cacheReadInputTokens) ?? num(usage.cache_read_input_tokens);
-  facts.cacheWrite ??= num(usage.cacheWriteInputTokens) ?? num(usage.cache_creation_input_tokens);
+  facts.cacheRead ??= tokens(usage.cacheReadInputTokens) ?? tokens(usage.cache_read_input_tokens);
+  facts.cacheWrite ??=
+    tokens(usage.cacheWriteInputTokens) ?? tokens(usage.cache_creation_input_tokens);
   if (Array.isArray(usage.cacheDetails)) {
     let h1 = 0;
     for (const d of usage.cacheDetails)
-      if (isObj(d) && d.ttl === '1h') h1 += num(d.inputTokens) ?? 0;
+      if (isObj(d) && d.ttl === '1h') h1 += tokens(d.inputTokens) ?? 0;
     facts.write1h = h1;
   }
   if (isObj(usage.cache_creation)) {
-    facts.write1h = num(usage.cache_creation.ephemeral_1h_input_tokens) ?? 0;
+    facts.write1h = tokens(usage.cache_creation.ephemeral_1h_input_tokens) ?? 0;
   }
 }
 
@@ -113,8 +124,8 @@ function readOutputBody(body: unknown, facts: BodyFacts): void {
       readUsage(chunk.usage, facts);
       const m = chunk['amazon-bedrock-invocationMetrics'];
       if (isObj(m)) {
-        facts.cacheRead ??= num(m.cacheReadInputTokenCount);
-        facts.cacheWrite ??= num(m.cacheWriteInputTokenCount);
+        facts.cacheRead ??= tokens(m.cacheReadInputTokenCount);
+        facts.cacheWrite ??= tokens(m.cacheWriteInputTokenCount);
         facts.latencyMs ??= ms(m.invocationLatency) ?? null;
         facts.firstByteMs ??= ms(m.firstByteLatency) ?? null;
       }

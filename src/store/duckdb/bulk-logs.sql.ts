@@ -4,6 +4,7 @@
  * (a type the JS parser would reject, an odd timestamp) sends its file to the row-by-row path, which produces
  * exact rejects. `src/pipeline/bulk-parity.test.ts` holds the two paths to identical ledgers.
  */
+import { MAX_TOKEN_COUNT } from '../../core/index.ts';
 import type { BulkFile } from '../store.ts';
 
 /**
@@ -123,17 +124,18 @@ SELECT DISTINCT ON (${MAPS[kind].key.join(', ')}) * FROM ${readMap(kind, file)} 
 WHERE NOT EXISTS (SELECT 1 FROM ${BULK_MAPS[kind]} o WHERE ${sameKey(kind, 'o', 'n')})`;
 
 /**
- * A token count as parse.ts `count` reads it: absent, null, or a non-negative safe integer. The JSON column holds the
- * value's JSON text, so an integer is plain digits (a real, "1.0", a string or a negative number is not: its file
- * goes row by row). TRY_CAST, because DuckDB evaluates both sides of the AND: a plain cast of `"100"` raised a
+ * A token count as parse.ts `count` reads it: absent, null, or an integer from 0 to MAX_TOKEN_COUNT (a larger one is a
+ * corrupt record parse.ts rejects). The JSON column holds the value's JSON text, so an integer is plain digits (a
+ * real, "1.0", a string or a negative number is not: its file goes row by row). TRY_CAST, because DuckDB evaluates both sides of the AND: a plain cast of `"100"` raised a
  * conversion error that failed the whole group, which was then split and staged again until the file was alone.
  */
 const optCount = (e: string) =>
-  `(${e} IS NULL OR ${e}::VARCHAR = 'null' OR coalesce(regexp_full_match(${e}::VARCHAR, '[0-9]{1,16}') AND TRY_CAST(${e}::VARCHAR AS UBIGINT) <= 9007199254740991, false))`;
+  `(${e} IS NULL OR ${e}::VARCHAR = 'null' OR coalesce(regexp_full_match(${e}::VARCHAR, '[0-9]{1,16}') AND TRY_CAST(${e}::VARCHAR AS UBIGINT) <= ${MAX_TOKEN_COUNT}, false))`;
 /** The count of a valid row (digits or null). */
 const count = (e: string) => `TRY_CAST(${e}::VARCHAR AS BIGINT)`;
-/** A non-negative number from a body (DOUBLE after from_json), truncated like Math.trunc (parse.ts `num`). */
-const num = (e: string) => `CASE WHEN ${e} >= 0 THEN trunc(${e})::BIGINT END`;
+/** A token count from a body (DOUBLE after from_json), truncated like Math.trunc; unknown past MAX_TOKEN_COUNT (parse.ts `tokens`). */
+const num = (e: string) =>
+  `CASE WHEN ${e} >= 0 AND ${e} < ${MAX_TOKEN_COUNT + 1} THEN trunc(${e})::BIGINT END`;
 /** A latency in ms, as parse.ts's `ms`: past INTEGER it is unknown. */
 const ms = (e: string) => `CASE WHEN ${e} >= 0 AND ${e} < 2147483648 THEN trunc(${e})::INTEGER END`;
 const firstNonNull = (list: string) => `list_first(list_filter(${list}, x -> x IS NOT NULL))`;
