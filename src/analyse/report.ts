@@ -144,19 +144,23 @@ async function reportNotes(
     values.length > SHOWN_VALUES
       ? `${values.slice(0, SHOWN_VALUES).join(', ')}, …`
       : values.join(', ');
-  if (total.requests === 0 && query.cost !== 'billed')
+  // A filter that empties the report; or one of several values of a key (alternatives), which does not.
+  const alternatives = (key: string) => query.where.filter((w) => w.key === key).length > 1;
+  if (query.cost !== 'billed')
     for (const w of query.where) {
+      if (total.requests > 0 && !alternatives(w.key)) continue;
       // Is the value there at all in the range (another filter may be what empties the report)?
       if ((await store.distinctValues(w.key, { ...range, where: [w] }, 1)).length > 0) continue;
       const values = await store.distinctValues(w.key, range, SHOWN_VALUES + 1);
       const name = w.key.replace(/^meta:/, '');
-      notes.push(
+      const note =
         values.length === 0
           ? w.key.startsWith('meta:')
             ? `no record in this range has the request-metadata key "${name}" (--where ${name}=…); see \`report --help\` for the dimensions`
             : `no record in this range has a ${name}`
-          : `no record in this range has ${name}=${w.value}; ${name} values here: ${listed(values)}`,
-      );
+          : `no record in this range has ${name}=${w.value}; ${name} values here: ${listed(values)}`;
+      // Two values of a key no record has say it once.
+      if (!notes.includes(note)) notes.push(note);
     }
   for (const key of query.groupBy) {
     if (!key.startsWith('meta:') || rows.length === 0 || query.cost === 'billed') continue;

@@ -145,6 +145,28 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
           filtered.map((r) => [r.keys['meta:ticket'], r.requests, r.costPicos]),
           [['T-1', 1, 5n]],
         );
+        // Values of one key are alternatives; another key narrows further.
+        const either = await s.queryUsage({
+          groupBy: ['team'],
+          where: [
+            { key: 'team', value: 'growth' },
+            { key: 'team', value: 'search' },
+          ],
+        });
+        assert.deepEqual(either.rows.map((r) => r.keys.team).sort(), ['growth', 'search']);
+        assert.equal(either.total.requests, 4);
+        const narrowed = await s.queryUsage({
+          groupBy: ['team'],
+          where: [
+            { key: 'team', value: 'growth' },
+            { key: 'day', value: '2026-03-01' },
+            { key: 'team', value: 'search' },
+          ],
+        });
+        assert.deepEqual(
+          narrowed.rows.map((r) => [r.keys.team, r.requests]),
+          [['search', 2]],
+        );
         // Distinct values: sorted, nulls left out, within the filters, at most `limit`.
         assert.deepEqual(await s.distinctValues('team', { where: [] }, 10), ['growth', 'search']);
         assert.deepEqual(await s.distinctValues('team', { where: [] }, 1), ['growth']);

@@ -202,6 +202,26 @@ describe('tokenledger CLI', () => {
     const two = await cli('report', '--where', 'team=search', '--where', 'model=nosuch');
     assert.match(two.err, /no record in this range has model=nosuch; model values here: /);
     assert.doesNotMatch(two.err, /team=search/);
+    // Values of one key are alternatives: either team; a value no record has is named, the report is not empty.
+    const either = await cli(
+      'report',
+      '--by',
+      'team',
+      '--where',
+      'team=search',
+      '--where',
+      'team=data-science',
+      '--where',
+      'team=serach',
+      '--format',
+      'json',
+    );
+    assert.deepEqual((JSON.parse(either.out) as { team: string }[]).map((r) => r.team).sort(), [
+      'data-science',
+      'search',
+    ]);
+    assert.match(either.err, /no record in this range has team=serach/);
+    assert.doesNotMatch(either.err, /team=search|team=data-science/);
     // A column all "(none)" because a limit cut the rows that have the key is not a missing key.
     const cut = await cli('report', '--by', 'meta:feature', '--limit', '1', '--format', 'json');
     assert.equal(

@@ -42,6 +42,8 @@ one each to the earliest calls, so the shares add up exactly; prompts without to
 "(no tool)". --by language counts code-edit decisions (accept/reject) per language, without cost:
 that metric carries no prompt id.
 --since/--until take 24h, 7d, 2w, 3m or a date (2026-01-31) / ISO time; --until is exclusive.
+--where can be repeated: values of one DIM are alternatives (--where team=a --where team=b is
+either team), different DIMs all apply.
 --cost list (default): list-price estimates in USD (less your prices.overrides discounts); requests of
 unpriced models are counted and listed. --cost billed: invoice dollars as \`tokenledger reconcile\`
 allocated them, with billed usage that has no logs under the bill's own attribution.`;

@@ -83,13 +83,44 @@ export function whereClause(q: Omit<UsageQuery, 'groupBy'>, params: unknown[]): 
     params.push(q.until);
     parts.push(`ts < epoch_ms($${params.length}::BIGINT)`);
   }
-  for (const w of q.where) {
-    params.push(w.value);
-    // A time key compares as the text reports show (2026-03, 2026-03-01T10:00Z).
-    const expr = expressionFor(w.key);
-    parts.push(`${FORMAT[w.key]?.(expr) ?? expr} = $${params.length}`);
-  }
+  parts.push(
+    ...filtersSql(
+      q.where,
+      (key) => {
+        // A time key compares as the text reports show (2026-03, 2026-03-01T10:00Z).
+        const expr = expressionFor(key);
+        return FORMAT[key]?.(expr) ?? expr;
+      },
+      (value) => {
+        params.push(value);
+        return `$${params.length}`;
+      },
+    ),
+  );
   return parts.length === 0 ? '' : `WHERE ${parts.join(' AND ')}`;
+}
+
+/**
+ * `--where` filters as SQL conditions that all apply: the values given for one key are alternatives (`--where
+ * team=a --where team=b` is either team; a row has one team, so both at once would match nothing), and each key
+ * narrows the rows further.
+ */
+export function filtersSql<K extends string>(
+  where: readonly { readonly key: K; readonly value: string }[],
+  column: (key: K) => string,
+  bind: (value: string) => string,
+): string[] {
+  const byKey = new Map<K, string[]>();
+  for (const w of where) {
+    const values = byKey.get(w.key);
+    if (values === undefined) byKey.set(w.key, [w.value]);
+    else values.push(w.value);
+  }
+  return [...byKey].map(([key, values]) =>
+    values.length === 1
+      ? `${column(key)} = ${bind(values[0] as string)}`
+      : `${column(key)} IN (${values.map(bind).join(', ')})`,
+  );
 }
 
 /**

@@ -423,6 +423,19 @@ describe('usage by telemetry dimensions', () => {
       [['search', 'Read', 12n]],
     );
     assert.equal(usage.total.costPicos, 12n);
+    // Two values of one key: either tool.
+    const either = requestsOf(
+      await store.telemetryReport({
+        kind: 'usage',
+        groupBy: ['tool'],
+        where: [
+          { key: 'tool', value: 'Read' },
+          { key: 'tool', value: 'Grep' },
+        ],
+        ...range(),
+      }),
+    );
+    assert.deepEqual(either.rows.map((r) => r.keys.tool).sort(), ['Grep', 'Read']);
   });
 
   test('by query source, terminal, version, prompt, model; limit keeps the total', async () => {

@@ -35,6 +35,7 @@ import type {
   UsageRow,
   UserSummary,
 } from '../store.ts';
+import { filtersSql } from './query-sql.ts';
 import { METRIC_SOURCE } from './telemetry-match.ts';
 
 export const NO_TOOL = '(no tool)';
@@ -276,9 +277,11 @@ async function usage(
   const requestKeys = q.groupBy.filter((k) => k !== 'tool');
   const filters = [
     ...rangeSql(params, q.since, q.until),
-    ...q.where
-      .filter((w) => w.key !== 'tool')
-      .map((w) => `${expression(w.key, EVENT_KEYS)} = ${bind(params, w.value)}`),
+    ...filtersSql(
+      q.where.filter((w) => w.key !== 'tool'),
+      (key) => expression(key, EVENT_KEYS),
+      (value) => bind(params, value),
+    ),
   ];
   const sums = MEASURES.map((m) =>
     m === 'requests' || m === 'errors' || m === 'unpriced'
@@ -287,9 +290,11 @@ async function usage(
   ).join(', ');
   let sql: string;
   if (byTool) {
-    const toolWhere = q.where
-      .filter((w) => w.key === 'tool')
-      .map((w) => `tool = ${bind(params, w.value)}`);
+    const toolWhere = filtersSql(
+      q.where.filter((w) => w.key === 'tool'),
+      () => 'tool',
+      (value) => bind(params, value),
+    );
     const cols = q.groupBy.map((k, i) =>
       k === 'tool' ? `tool AS g${i}` : `k${requestKeys.indexOf(k)} AS g${i}`,
     );
@@ -339,9 +344,11 @@ async function unpricedModels(conn: DuckDBConnection, q: TelemetryUsageQuery) {
   const params: Params = [];
   const filters = [
     ...rangeSql(params, q.since, q.until),
-    ...q.where
-      .filter((w) => w.key !== 'tool')
-      .map((w) => `${expression(w.key, EVENT_KEYS)} = ${bind(params, w.value)}`),
+    ...filtersSql(
+      q.where.filter((w) => w.key !== 'tool'),
+      (key) => expression(key, EVENT_KEYS),
+      (value) => bind(params, value),
+    ),
   ];
   const rows = (
     await conn.runAndReadAll(
@@ -384,7 +391,11 @@ async function editDecisions(
   const cols = q.groupBy.map((k, i) => `${expression(k, DECISION_METRIC_KEYS)} AS g${i}`);
   const filters = [
     ...rangeSql(params, q.since, q.until),
-    ...q.where.map((w) => `${expression(w.key, DECISION_METRIC_KEYS)} = ${bind(params, w.value)}`),
+    ...filtersSql(
+      q.where,
+      (key) => expression(key, DECISION_METRIC_KEYS),
+      (value) => bind(params, value),
+    ),
   ];
   const sql = `WITH d AS (
   SELECT ${[...cols, 'TRY_CAST(value AS HUGEINT) AS n', "json_extract_string(attributes, '$.decision') AS decision"].join(', ')}
