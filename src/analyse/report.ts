@@ -176,9 +176,34 @@ async function reportNotes(
 }
 
 /** The JSON shape of a row: group keys plus counters; money as a decimal string. */
+/** A report row's counters as JSON and CSV name them. */
+const COUNTER_FIELDS = new Set([
+  'requests',
+  'errors',
+  'input_tokens',
+  'output_tokens',
+  'cache_read_tokens',
+  'cache_write_tokens',
+  'cost_usd',
+  'unpriced_requests',
+]);
+
+/**
+ * What a group key is called in JSON and CSV: a request-metadata key by its name, as it is asked for (`--by
+ * ticket` gives `ticket`), unless that name alone means something else (a dimension, an alias, a counter): then
+ * `meta:NAME`, as `--by meta:NAME` asks for it.
+ */
+export function columnName(key: string): string {
+  if (!key.startsWith('meta:')) return key;
+  const name = key.slice(5);
+  return !COUNTER_FIELDS.has(name) && name.trim() !== '' && toGroupKey(name) === key ? name : key;
+}
+
 export function rowToJson(row: UsageRow): Record<string, string | number | null> {
+  const keys: Record<string, string | null> = {};
+  for (const k in row.keys) keys[columnName(k)] = row.keys[k] ?? null;
   return {
-    ...row.keys,
+    ...keys,
     requests: row.requests,
     errors: row.errors,
     input_tokens: Number(row.inputTokens),

@@ -1,6 +1,6 @@
 /** Terminal, CSV and JSON renderings of reports. Tables fit 100 columns: long key values are shortened with "…". */
 
-import { type Report, rowToJson, shortModel } from '../analyse/index.ts';
+import { columnName, type Report, rowToJson, shortModel } from '../analyse/index.ts';
 import { AppError, formatUsdHuman } from '../core/index.ts';
 import type { UsageRow } from '../store/index.ts';
 
@@ -104,7 +104,7 @@ function keyCell(key: string, value: string | null | undefined): string {
 
 export function reportTable(report: Report): string {
   const keys = report.query.groupBy;
-  const headers = [...keys.map((k) => k.replace(/^meta:/, '').toUpperCase()), ...COUNTER_HEADERS];
+  const headers = [...keys.map((k) => columnName(k).toUpperCase()), ...COUNTER_HEADERS];
   const right = headers.map((_, i) => i >= keys.length);
   const rows = report.rows.map((r) => [
     ...keys.map((k) => keyCell(k, r.keys[k])),
@@ -200,7 +200,7 @@ const reportRows = (report: Report) =>
 export function reportCsv(report: Report): string {
   const rows = reportRows(report);
   const headers = [
-    ...report.query.groupBy,
+    ...report.query.groupBy.map(columnName),
     'requests',
     'errors',
     'input_tokens',

@@ -1,5 +1,6 @@
 /** `tokenledger report`: spend grouped by any dimension, as a table, CSV or JSON. */
 import {
+  columnName,
   isTelemetryReport,
   type Report,
   type ReportRequest,
@@ -160,7 +161,7 @@ export function renderTelemetryReport(report: TelemetryReport, format: string): 
     rate(row),
   ];
   const headers = [
-    ...keys.map((k) => k.replace(/^meta:/, '').toUpperCase()),
+    ...keys.map((k) => columnName(k).toUpperCase()),
     'DECISIONS',
     'ACCEPTED',
     'REJECTED',
