@@ -106,10 +106,54 @@ export function itemsFromLine(text: string, uri: string, line: number, out: Item
   try {
     value = JSON.parse(json);
   } catch (e: unknown) {
+    // JSON documents one after another with nothing between them, as Firehose writes CloudWatch Logs subscription
+    // payloads to S3 unless told to add newlines: each is read (sharing the line's number).
+    const documents = concatenatedDocuments(json);
+    if (documents !== null) {
+      for (const d of documents) itemsFromValue(d, { uri, line }, text, out);
+      return;
+    }
     out.push(reject(uri, line, `malformed JSON (${(e as Error).message})`, text));
     return;
   }
   itemsFromValue(value, { uri, line }, text, out);
+}
+
+/**
+ * The JSON objects of a line that holds several one after another (`{…}{…}`, whitespace allowed between them), or
+ * null when it is not that: any part that does not parse, or a single object (a line that is malformed as it is).
+ */
+function concatenatedDocuments(json: string): unknown[] | null {
+  const parts: string[] = [];
+  let depth = 0;
+  let inString = false;
+  let start = -1;
+  for (let i = 0; i < json.length; i++) {
+    const c = json.charCodeAt(i);
+    if (inString) {
+      if (c === 92 /* \ */) i++;
+      else if (c === 34 /* " */) inString = false;
+      continue;
+    }
+    if (c === 34) inString = true;
+    else if (c === 123 /* { */ || c === 91 /* [ */) {
+      if (depth === 0) {
+        if (c !== 123) return null;
+        start = i;
+      }
+      depth++;
+    } else if (c === 125 /* } */ || c === 93 /* ] */) {
+      depth--;
+      if (depth < 0) return null;
+      if (depth === 0) parts.push(json.slice(start, i + 1));
+    } else if (depth === 0 && c !== 32 && c !== 9 && c !== 13 && c !== 10) return null;
+  }
+  if (depth !== 0 || inString || parts.length < 2) return null;
+  try {
+    return parts.map((p) => JSON.parse(p) as unknown);
+  } catch {
+    return null;
+  }
 }
 
 /** A file that is not invocation logs but another input tokenledger reads, and the command that reads it. */
