@@ -32,7 +32,8 @@ const ASSUMPTIONS: Readonly<Partial<Record<Flag, string>>> = {
     'cache writes without a 5m/1h split in the log: all priced at the 5-minute rate',
   unpriced:
     'no catalog entry for this model, Region and tier at this time: tokens kept, cost not counted',
-  rate_missing: 'the entry has no rate for a token class that was used: priced at the input rate',
+  rate_missing:
+    'the entry has no rate for a token class that was used: priced at the input rate (a 1-hour cache write at the 5-minute write rate when there is one)',
   long_context:
     'total input above the long-context threshold: the whole request at long-context rates',
   regional_premium: 'geo or in-Region endpoint: the regional premium over the global price applies',
