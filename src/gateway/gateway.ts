@@ -307,6 +307,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
     // A call refused before any token was billed (e.g. a 400) is still a call: it is recorded as an error. It is
     // recorded first, whatever happens to the counters.
     const listPrice = deps.record(raw);
+    // The spool's write of this record: asked for now, while its group is the one open (the spool writes each
+    // event-loop turn's records together), not after the settlement's await, when it may be a later turn's.
+    const written = deps.recorded?.();
     stats.recorded++;
     const cost = billed === 0 ? 0n : listPrice;
     if (billed > 0 && errorCode === null) {
@@ -333,7 +336,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       // after the expiry bound (`reservation.expireAfterMs`). Counted (gateway stats, /healthz) so that it is seen.
       stats.settleFailures++;
     }
-    await deps.recorded?.();
+    await written;
   };
 
   const forwardHeaders = (req: GatewayRequest, call: Call): Record<string, string> => {
