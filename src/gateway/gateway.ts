@@ -51,7 +51,14 @@ import {
 } from './request-info.ts';
 import type { SpoolStats } from './spool.ts';
 import { type BedrockUpstream, Cancel, type UpstreamResponse } from './upstream.ts';
-import { type GatewayUsage, usageFromConverseJson, usageFromInvoke } from './usage.ts';
+import {
+  type GatewayUsage,
+  pricedTier,
+  SERVICE_TIER_HEADER,
+  servedTier,
+  usageFromConverseJson,
+  usageFromInvoke,
+} from './usage.ts';
 
 /** The `source` of the gateway's records (file paths and s3:// URIs are the other sources). */
 export const GATEWAY_SOURCE = 'gateway';
@@ -184,7 +191,8 @@ interface Call {
   readonly requestedModel: string;
   readonly started: number;
   readonly metadata: Readonly<Record<string, string>>;
-  readonly tier: Tier;
+  /** The tier asked for; then the one Bedrock's answer headers say served the call, when they do. */
+  tier: Tier;
   readonly ticket: Ticket;
   readonly openai: { stream: boolean; includeUsage: boolean } | null;
 }
@@ -296,7 +304,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       requestMetadata: call.metadata,
       tokens,
       cacheTtlKnown: usage.cacheTtlKnown,
-      tier: call.tier,
+      tier: pricedTier(call.tier, usage.tier),
       latencyMs: usage.latencyMs ?? now() - call.started,
       firstByteMs: usage.firstByteMs,
       errorCode,
@@ -455,6 +463,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
         return;
       }
       const requestId = (up.headers['x-amzn-requestid'] as string | undefined) ?? null;
+      const headerTier = up.headers[SERVICE_TIER_HEADER];
+      if (headerTier !== undefined) call.tier = pricedTier(call.tier, servedTier(headerTier));
       const errorType = up.status >= 400 ? errorTypeOf(up) : null;
       if (errorType !== null) stats.upstreamErrors++;
       try {

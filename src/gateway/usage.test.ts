@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
   type GatewayUsage,
+  pricedTier,
+  servedTier,
   usageFromConverse,
   usageFromConverseJson,
   usageFromInvoke,
@@ -279,4 +281,28 @@ describe('usageFromInvokeBody: native shapes', () => {
     assert.equal(usageFromInvokeBody('string'), null);
     assert.equal(usageFromInvokeBody(null), null);
   });
+});
+
+test('servedTier and pricedTier: the tier Bedrock says served a call prices it, latency-optimized stays', () => {
+  assert.equal(servedTier({ type: 'default' }), 'standard');
+  assert.equal(servedTier('priority'), 'priority');
+  assert.equal(servedTier({ type: 'flex' }), 'flex');
+  assert.equal(servedTier({ type: 'reserved' }), null, 'not priced per token');
+  assert.equal(servedTier(undefined), null);
+  assert.equal(pricedTier('priority', 'standard'), 'standard');
+  assert.equal(pricedTier('flex', null), 'flex');
+  assert.equal(pricedTier('latency-optimized', 'standard'), 'latency-optimized');
+  assert.equal(
+    usageFromConverseJson(
+      JSON.stringify({
+        usage: { inputTokens: 1, outputTokens: 2 },
+        serviceTier: { type: 'default' },
+      }),
+    )?.tier,
+    'standard',
+  );
+  assert.equal(
+    usageFromConverseJson(JSON.stringify({ usage: { inputTokens: 1, outputTokens: 2 } }))?.tier,
+    undefined,
+  );
 });

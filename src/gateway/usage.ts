@@ -4,6 +4,8 @@
  * `input` is uncached input only, as in invocation logs and `Tokens` (src/core/usage-record.ts).
  */
 
+import type { Tier } from '../core/index.ts';
+
 /** Usage of one call as the gateway records it. Field names follow `Tokens` in src/core/usage-record.ts. */
 export interface GatewayUsage {
   /** Uncached input tokens. */
@@ -19,6 +21,31 @@ export interface GatewayUsage {
   readonly latencyMs: number | null;
   /** Time to first byte, reported only in `amazon-bedrock-invocationMetrics` of streamed invocations. */
   readonly firstByteMs: number | null;
+  /** The tier Bedrock says served the call (a Converse answer's `serviceTier`), when it says. */
+  readonly tier?: Tier;
+}
+
+export const SERVICE_TIER_HEADER = 'x-amzn-bedrock-service-tier';
+
+/**
+ * The tier Bedrock says served a call: `serviceTier` (`{type}`) of a Converse answer or `metadata` event, or the
+ * `X-Amzn-Bedrock-Service-Tier` answer header of InvokeModel. Null when it does not say, or names a tier not priced
+ * per token (reserved: a monthly per-TPM commitment).
+ */
+export function servedTier(value: unknown): Tier | null {
+  const type = typeof value === 'string' ? value : obj(value)?.type;
+  if (type === 'priority' || type === 'flex') return type;
+  return type === 'default' || type === 'standard' ? 'standard' : null;
+}
+
+/**
+ * The tier a call is priced at: the one Bedrock says served it (a priority call it served at the default tier
+ * costs the default price), else the one asked for. Latency-optimized is a performance setting beside the tier: a
+ * default-tier answer keeps it.
+ */
+export function pricedTier(asked: Tier, served: Tier | null | undefined): Tier {
+  if (served === null || served === undefined) return asked;
+  return served === 'standard' && asked === 'latency-optimized' ? asked : served;
 }
 
 /** Response headers: a fetch `Headers`, or node's lower-cased header object. */
@@ -132,7 +159,10 @@ function parseJson(body: Uint8Array | string): unknown {
 /** A parsed Converse response (or ConverseStream `metadata` event): `usage` and `metrics`. */
 export function usageFromConverse(parsed: unknown): GatewayUsage | null {
   const response = obj(parsed);
-  return response === null ? null : usageFromTokenUsage(response.usage, response.metrics);
+  if (response === null) return null;
+  const usage = usageFromTokenUsage(response.usage, response.metrics);
+  const tier = response.serviceTier === undefined ? null : servedTier(response.serviceTier);
+  return usage === null || tier === null ? usage : { ...usage, tier };
 }
 
 /** A Converse response body as received. Null when it is not JSON or has no usage. */

@@ -64,8 +64,8 @@ async function compare(root: string, config: string, bulkGroupFiles?: number) {
   const fast = join(tmp.path, `fast-${Math.random()}.duckdb`);
   const a = await ingestInto(slow, root, config, false);
   const b = await ingestInto(fast, root, config, true, bulkGroupFiles);
-  await assertSame({ summary: a, db: slow }, { summary: b, db: fast });
-  return { rowByRow: a, bulk: b };
+  const records = await assertSame({ summary: a, db: slow }, { summary: b, db: fast });
+  return { rowByRow: a, bulk: b, records: records as Record<string, unknown>[] };
 }
 
 /** The same counts, and the same records in both ledgers (returned). */
@@ -150,6 +150,35 @@ test('a token count no call can have is rejected with its line on both paths; th
     rejects,
     /output\.outputTokenCount is 1000000000000, more tokens than one call can have/,
   );
+});
+
+test('the tier a Converse answer says served the call wins over the one asked for, on both paths', async () => {
+  const root = join(tmp.path, 'served');
+  mkdirSync(root);
+  // Line 11: Nova Pro, Converse, asked for flex.
+  const line = readFileSync(join(testdata, 'operations.jsonl'), 'utf8').split('\n')[10] as string;
+  type Log = { requestId: string; output: { outputBodyJson: Record<string, unknown> } };
+  const served = (id: string, type: string | null) => {
+    const r = JSON.parse(line) as Log;
+    r.requestId = id;
+    if (type !== null) r.output.outputBodyJson.serviceTier = { type };
+    return JSON.stringify(r);
+  };
+  const lines = [
+    served('served-default', 'default'),
+    served('served-flex', 'flex'),
+    served('served-priority', 'priority'),
+    served('served-unsaid', null),
+  ];
+  writeFileSync(join(root, 'served.jsonl'), `${lines.join('\n')}\n`);
+  const { bulk, records } = await compare(root, join(testdata, 'tokenledger.yaml'));
+  assert.equal(bulk.bulkFiles, 1);
+  assert.deepEqual(Object.fromEntries(records.map((r) => [r.request_id, r.tier])), {
+    'served-default': 'standard',
+    'served-flex': 'flex',
+    'served-priority': 'priority',
+    'served-unsaid': 'flex',
+  });
 });
 
 test('odd inputs: a lone surrogate, a latency past INTEGER, a 1h write with no 1h rate, a byte-order mark', async () => {

@@ -216,6 +216,58 @@ describe('gateway: real AWS SDK and OpenAI SDK in front of a fake Bedrock', () =
     }
   });
 
+  test('a call is priced at the tier Bedrock says served it, not the one it asked for', async () => {
+    const client = sdk(env);
+    const NOVA_PRO = 'us.amazon.nova-pro-v1:0';
+    // Asked for flex (half price), served at the default tier: the default price.
+    env.fake.behave(nextRequests({ kind: 'respond', servedTier: 'default' }, 2));
+    await client.send(
+      new ConverseCommand({ modelId: NOVA_PRO, messages: MESSAGES, serviceTier: { type: 'flex' } }),
+    );
+    const converse = env.fake.requests.at(-1);
+    // InvokeModel states it in a header: Haiku has no priority price, served at the default tier it has one.
+    await client.send(
+      new InvokeModelCommand({
+        modelId: HAIKU,
+        body: JSON.stringify(ANTHROPIC),
+        serviceTier: 'priority',
+      }),
+    );
+    const invoke = env.fake.requests.at(-1);
+    // Served as asked: the flex price.
+    const flex = await client.send(
+      new ConverseStreamCommand({
+        modelId: NOVA_PRO,
+        messages: MESSAGES,
+        serviceTier: { type: 'flex' },
+      }),
+    );
+    for await (const _ of flex.stream ?? []) {
+    }
+    const stream = env.fake.requests.at(-1);
+    client.destroy();
+    await env.gw.flush();
+    for (const [r, tier] of [
+      [converse, 'standard'],
+      [invoke, 'standard'],
+      [stream, 'flex'],
+    ] as const) {
+      assert.ok(r?.tokens);
+      const stored = await env.rt.store.getRecord(r.requestId);
+      assert.equal(stored?.tier, tier, r.operation ?? '');
+      const standard = listPriceOf(env.rt, {
+        requestId: r.requestId,
+        operation: r.operation ?? '',
+        modelId: r.modelId,
+        tokens: r.tokens,
+      });
+      assert.ok(standard !== null);
+      // Nova's flex price is half its standard price (bedrock.md §4.4).
+      const expected = tier === 'flex' ? standard / 2n : standard;
+      assert.equal(BigInt(String(stored?.cost_pusd)), expected, `${r.operation} dollars`);
+    }
+  });
+
   test('a Converse call without an output limit is sent with the limit its reservation assumed', async () => {
     const client = sdk(env);
     await client.send(new ConverseCommand({ modelId: SONNET, messages: MESSAGES }));

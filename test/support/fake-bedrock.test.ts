@@ -191,6 +191,50 @@ describe('fake Bedrock read by the AWS SDK v3', () => {
     });
   });
 
+  test('the served service tier, as the SDK reads it: Converse and its metadata event, the InvokeModel header', async () => {
+    fake.behave(nextRequests({ kind: 'respond', servedTier: 'default' }, 3));
+    try {
+      const converse = await client.send(
+        new ConverseCommand({
+          modelId: CLAUDE,
+          messages: MESSAGES,
+          serviceTier: { type: 'priority' },
+        }),
+      );
+      assert.deepEqual(converse.serviceTier, { type: 'default' });
+      const stream = await client.send(
+        new ConverseStreamCommand({
+          modelId: CLAUDE,
+          messages: MESSAGES,
+          serviceTier: { type: 'flex' },
+        }),
+      );
+      let served: unknown;
+      for await (const event of stream.stream ?? []) served ??= event.metadata?.serviceTier;
+      assert.deepEqual(served, { type: 'default' });
+      const invoke = await client.send(
+        new InvokeModelCommand({
+          modelId: CLAUDE,
+          body: JSON.stringify(ANTHROPIC_BODY),
+          serviceTier: 'priority',
+        }),
+      );
+      assert.equal(invoke.serviceTier, 'default');
+    } finally {
+      fake.behave(null);
+    }
+    // Without a rule the answer states the tier asked for.
+    const asked = await client.send(
+      new InvokeModelCommand({
+        modelId: CLAUDE,
+        body: JSON.stringify(ANTHROPIC_BODY),
+        serviceTier: 'flex',
+      }),
+    );
+    assert.equal(asked.serviceTier, 'flex');
+    assert.equal(last().headers['x-amzn-bedrock-service-tier'], 'flex');
+  });
+
   test('InvokeModel over HTTP/1.1: the x-amzn-bedrock token headers', async () => {
     const res = await fetch(`${fake.url}/model/${encodeURIComponent(CLAUDE)}/invoke`, {
       method: 'POST',

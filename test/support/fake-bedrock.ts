@@ -83,6 +83,8 @@ export type Behaviour =
       readonly eventDelayMs?: number;
       readonly outputTokens?: number;
       readonly tokens?: Partial<Tokens>;
+      /** The tier the answer says served the call (default: the one asked for; none when none was). */
+      readonly servedTier?: string;
     };
 
 /** Decides how to answer one request (it sees the request as recorded so far); undefined = answer normally. */
@@ -361,16 +363,21 @@ interface Reported {
   readonly firstByteMs: number;
 }
 
-function converseBody(p: Plan, r: Reported): Json {
+/** Converse's `serviceTier` of an answer: the tier that served the call, when the fake says one. */
+const tierField = (served: string | null): Json =>
+  served === null ? {} : { serviceTier: { type: served } };
+
+function converseBody(p: Plan, r: Reported, served: string | null): Json {
   return {
     metrics: { latencyMs: r.latencyMs },
     output: { message: { content: [{ text: p.text.join('') }], role: 'assistant' } },
     stopReason: p.stopReason,
     usage: converseUsage(p.tokens),
+    ...tierField(served),
   };
 }
 
-function converseStreamFrames(p: Plan, r: Reported): Uint8Array[] {
+function converseStreamFrames(p: Plan, r: Reported, served: string | null): Uint8Array[] {
   const frames = [eventFrame('messageStart', { p: PADDING.slice(0, 5), role: 'assistant' })];
   p.text.forEach((t, i) => {
     frames.push(
@@ -388,6 +395,7 @@ function converseStreamFrames(p: Plan, r: Reported): Uint8Array[] {
       metrics: { latencyMs: r.latencyMs },
       p: PADDING.slice(0, 20),
       usage: converseUsage(p.tokens),
+      ...tierField(served),
     }),
   );
   return frames;
@@ -745,11 +753,13 @@ async function sendStream(
   frames: Uint8Array[],
   fault: StreamFault,
   eventDelayMs: number,
+  extraHeaders: Record<string, string>,
 ): Promise<void> {
   rec.status = 200;
   const headers: Record<string, string> = {
     'content-type': 'application/vnd.amazon.eventstream',
     'x-amzn-requestid': rec.requestId,
+    ...extraHeaders,
   };
   if (rec.operation === 'InvokeModelWithResponseStream')
     headers['x-amzn-bedrock-content-type'] = 'application/json';
@@ -880,6 +890,16 @@ export async function startFakeBedrock(options: FakeBedrockOptions = {}): Promis
       );
       if (respond?.delayMs !== undefined) await sleep(respond.delayMs);
       rec.tokens = p.tokens;
+      // Bedrock says which tier served a call: Converse in its answer, InvokeModel in a header.
+      const asked =
+        operation === 'Converse' || operation === 'ConverseStream'
+          ? isObj(json.serviceTier)
+            ? json.serviceTier.type
+            : undefined
+          : rec.headers['x-amzn-bedrock-service-tier'];
+      const served = respond?.servedTier ?? (typeof asked === 'string' ? asked : null);
+      const tierHeader: Record<string, string> =
+        served === null ? {} : { 'x-amzn-bedrock-service-tier': served };
       const fault: StreamFault =
         behaviour !== undefined && 'afterEvents' in behaviour ? behaviour : null;
       if (operation === 'Converse' || operation === 'InvokeModel') {
@@ -888,21 +908,28 @@ export async function startFakeBedrock(options: FakeBedrockOptions = {}): Promis
           cut(res);
           return;
         }
-        if (operation === 'Converse') sendJson(res, rec, {}, converseBody(p, reported));
+        if (operation === 'Converse') sendJson(res, rec, {}, converseBody(p, reported, served));
         else
           sendJson(
             res,
             rec,
-            invokeHeaders(p.tokens, reported),
+            { ...invokeHeaders(p.tokens, reported), ...tierHeader },
             invokeBody(p, modelId, rec.requestId),
           );
         return;
       }
       const frames =
         operation === 'ConverseStream'
-          ? converseStreamFrames(p, reported)
+          ? converseStreamFrames(p, reported, served)
           : invokeStreamFrames(p, reported, modelId, rec.requestId);
-      await sendStream(res, rec, frames, fault, respond?.eventDelayMs ?? 0);
+      await sendStream(
+        res,
+        rec,
+        frames,
+        fault,
+        respond?.eventDelayMs ?? 0,
+        operation === 'ConverseStream' ? {} : tierHeader,
+      );
     } catch (e: unknown) {
       if (e instanceof Refusal) sendError(res, rec, e);
       else sendError(res, rec, new Refusal(500, 'InternalServerException', String(e)));

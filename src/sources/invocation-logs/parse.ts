@@ -148,7 +148,23 @@ function readOutputBody(body: unknown, facts: BodyFacts): void {
  * InvokeModel sets it in a header (`X-Amzn-Bedrock-Service-Tier`) the log does not keep, so an InvokeModel body
  * without one leaves the tier unknown (priced at standard, flagged `tier_unknown`; bedrock.md §4.4, §5.5).
  */
-function tierOf(record: Obj, inputBody: unknown): Tier | null {
+function tierOf(record: Obj, inputBody: unknown, outputBody: unknown): Tier | null {
+  const asked = askedTier(record, inputBody);
+  // The tier Bedrock says served the call (a Converse answer's serviceTier) wins over the one asked for, except
+  // that a default-tier answer keeps latency-optimized (a performance setting beside the tier).
+  const st =
+    isObj(outputBody) && isObj(outputBody.serviceTier) ? outputBody.serviceTier.type : undefined;
+  const served =
+    st === 'priority' || st === 'flex'
+      ? st
+      : st === 'default' || st === 'standard'
+        ? 'standard'
+        : null;
+  if (served === null || (served === 'standard' && asked === 'latency-optimized')) return asked;
+  return served;
+}
+
+function askedTier(record: Obj, inputBody: unknown): Tier | null {
   const perf = isObj(record.performanceConfig) ? record.performanceConfig.latency : undefined;
   const body = isObj(inputBody) ? inputBody : undefined;
   const bodyPerf =
@@ -214,7 +230,7 @@ export function parseRecord(value: unknown, source: SourceRef): ParseResult {
         cacheWrite1h: write1h,
       },
       cacheTtlKnown: cacheWrite === 0 || facts.write1h !== undefined,
-      tier: tierOf(value, input.inputBodyJson),
+      tier: tierOf(value, input.inputBodyJson, output.outputBodyJson),
       latencyMs: facts.latencyMs,
       firstByteMs: facts.firstByteMs,
       errorCode: optionalStr(value, 'errorCode', 'errorCode') || null,

@@ -152,10 +152,15 @@ const VALID = `schemaType = 'ModelInvocationLog' AND schemaVersion = '1.0'
       AND ${optCount('input.inputTokenCount')} AND ${optCount('input.cacheReadInputTokenCount')}
       AND ${optCount('input.cacheWriteInputTokenCount')} AND ${optCount('output.outputTokenCount')}`;
 
-/** parse.ts `tierOf`: serviceTier ?? service_tier, then its .type when it is an object (`st`: the former). */
+/**
+ * parse.ts `tierOf`: the tier the answer says served the call (`ob.serviceTier.type`, Converse), else the one asked
+ * for: serviceTier ?? service_tier, then its .type when it is an object (`st`: the former).
+ */
 const tier = (st: string) => `CASE
+    WHEN ob.serviceTier.type IN ('priority', 'flex') THEN ob.serviceTier.type
     WHEN performanceConfig.latency = 'optimized' OR input.inputBodyJson.performanceConfig.latency = 'optimized'
       THEN 'latency-optimized'
+    WHEN ob.serviceTier.type IN ('default', 'standard') THEN 'standard'
     WHEN (CASE WHEN json_type(${st}) = 'OBJECT' THEN json_extract_string(${st}, '$.type') ELSE json_extract_string(${st}, '$') END)
       IN ('priority', 'flex')
       THEN CASE WHEN json_type(${st}) = 'OBJECT' THEN json_extract_string(${st}, '$.type') ELSE json_extract_string(${st}, '$') END
@@ -176,7 +181,7 @@ const AIP = `CASE WHEN contains(modelId, ':application-inference-profile/') THEN
  */
 const USAGE = `{"cacheReadInputTokens":"DOUBLE","cache_read_input_tokens":"DOUBLE","cacheWriteInputTokens":"DOUBLE","cache_creation_input_tokens":"DOUBLE","cacheDetails":[{"ttl":"VARCHAR","inputTokens":"DOUBLE"}],"cache_creation":{"ephemeral_1h_input_tokens":"DOUBLE"}}`;
 const METRICS = `{"invocationLatency":"DOUBLE","firstByteLatency":"DOUBLE","cacheReadInputTokenCount":"DOUBLE","cacheWriteInputTokenCount":"DOUBLE"}`;
-const OBJECT_BODY = `{"usage":${USAGE},"metrics":{"latencyMs":"DOUBLE"},"amazon-bedrock-invocationMetrics":${METRICS}}`;
+const OBJECT_BODY = `{"usage":${USAGE},"metrics":{"latencyMs":"DOUBLE"},"amazon-bedrock-invocationMetrics":${METRICS},"serviceTier":{"type":"VARCHAR"}}`;
 const STREAM_BODY = `[{"message":{"usage":${USAGE}},"usage":${USAGE},"amazon-bedrock-invocationMetrics":${METRICS}}]`;
 const usageCount = (u: string, camel: string, snake: string) =>
   `coalesce(${num(`${u}.${camel}`)}, ${num(`${u}.${snake}`)})`;
