@@ -24,6 +24,32 @@ export type Scope = 'global' | 'geo' | 'in-region';
 
 /** Service tier. Invocation logs rarely show it; `null` in RawUsage means unknown (priced as standard, flagged). */
 export type Tier = 'standard' | 'priority' | 'flex' | 'batch' | 'latency-optimized';
+
+/**
+ * The tier Bedrock says served a call: `serviceTier` (`{type}`) of a Converse answer or `metadata` event, or the
+ * `X-Amzn-Bedrock-Service-Tier` answer header of InvokeModel. Null when it does not say, or names a tier not priced
+ * per token (reserved: a monthly per-TPM commitment).
+ */
+export function servedTier(value: unknown): Tier | null {
+  const type =
+    typeof value === 'string'
+      ? value
+      : typeof value === 'object' && value !== null
+        ? (value as { type?: unknown }).type
+        : undefined;
+  if (type === 'priority' || type === 'flex') return type;
+  return type === 'default' || type === 'standard' ? 'standard' : null;
+}
+
+/**
+ * The tier a call is priced at: the one Bedrock says served it (a priority call it served at the default tier
+ * costs the default price), else the one asked for. Latency-optimized is a performance setting beside the tier: a
+ * default-tier answer keeps it.
+ */
+export function pricedTier(asked: Tier, served: Tier | null | undefined): Tier {
+  if (served === null || served === undefined) return asked;
+  return served === 'standard' && asked === 'latency-optimized' ? asked : served;
+}
 export const TIERS: readonly Tier[] = [
   'standard',
   'priority',

@@ -6,7 +6,14 @@
  * JSON answers and writes stream chunks as they arrive, never before.
  */
 import { randomUUID } from 'node:crypto';
-import { isAppError, type RawUsage, type Tier, type Tokens } from '../core/index.ts';
+import {
+  isAppError,
+  pricedTier,
+  type RawUsage,
+  servedTier,
+  type Tier,
+  type Tokens,
+} from '../core/index.ts';
 import { authorised, handleAdmin } from './admin.ts';
 import type { GatewayReservation } from './config.ts';
 import { roleSessionName } from './credentials.ts';
@@ -53,9 +60,7 @@ import type { SpoolStats } from './spool.ts';
 import { type BedrockUpstream, Cancel, type UpstreamResponse } from './upstream.ts';
 import {
   type GatewayUsage,
-  pricedTier,
   SERVICE_TIER_HEADER,
-  servedTier,
   usageFromConverseJson,
   usageFromInvoke,
 } from './usage.ts';

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { pricedTier, servedTier } from '../core/index.ts';
 import {
   type GatewayUsage,
-  pricedTier,
-  servedTier,
   usageFromConverse,
   usageFromConverseJson,
   usageFromInvoke,

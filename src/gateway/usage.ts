@@ -4,7 +4,7 @@
  * `input` is uncached input only, as in invocation logs and `Tokens` (src/core/usage-record.ts).
  */
 
-import type { Tier } from '../core/index.ts';
+import { servedTier, type Tier } from '../core/index.ts';
 
 /** Usage of one call as the gateway records it. Field names follow `Tokens` in src/core/usage-record.ts. */
 export interface GatewayUsage {
@@ -26,27 +26,6 @@ export interface GatewayUsage {
 }
 
 export const SERVICE_TIER_HEADER = 'x-amzn-bedrock-service-tier';
-
-/**
- * The tier Bedrock says served a call: `serviceTier` (`{type}`) of a Converse answer or `metadata` event, or the
- * `X-Amzn-Bedrock-Service-Tier` answer header of InvokeModel. Null when it does not say, or names a tier not priced
- * per token (reserved: a monthly per-TPM commitment).
- */
-export function servedTier(value: unknown): Tier | null {
-  const type = typeof value === 'string' ? value : obj(value)?.type;
-  if (type === 'priority' || type === 'flex') return type;
-  return type === 'default' || type === 'standard' ? 'standard' : null;
-}
-
-/**
- * The tier a call is priced at: the one Bedrock says served it (a priority call it served at the default tier
- * costs the default price), else the one asked for. Latency-optimized is a performance setting beside the tier: a
- * default-tier answer keeps it.
- */
-export function pricedTier(asked: Tier, served: Tier | null | undefined): Tier {
-  if (served === null || served === undefined) return asked;
-  return served === 'standard' && asked === 'latency-optimized' ? asked : served;
-}
 
 /** Response headers: a fetch `Headers`, or node's lower-cased header object. */
 export type HeaderSource =

@@ -3,7 +3,14 @@
  * gives either a RawUsage or a reason naming the field that is wrong. Tokens come from the top-level counts; the
  * body only adds what the top level lacks (the 5m/1h cache-write split, tier, latency, first-byte latency).
  */
-import { MAX_TOKEN_COUNT, type RawUsage, type SourceRef, type Tier } from '../../core/index.ts';
+import {
+  MAX_TOKEN_COUNT,
+  pricedTier,
+  type RawUsage,
+  type SourceRef,
+  servedTier,
+  type Tier,
+} from '../../core/index.ts';
 
 type Obj = Record<string, unknown>;
 export type ParseResult = { ok: true; usage: RawUsage } | { ok: false; reason: string };
@@ -150,18 +157,10 @@ function readOutputBody(body: unknown, facts: BodyFacts): void {
  */
 function tierOf(record: Obj, inputBody: unknown, outputBody: unknown): Tier | null {
   const asked = askedTier(record, inputBody);
-  // The tier Bedrock says served the call (a Converse answer's serviceTier) wins over the one asked for, except
-  // that a default-tier answer keeps latency-optimized (a performance setting beside the tier).
-  const st =
-    isObj(outputBody) && isObj(outputBody.serviceTier) ? outputBody.serviceTier.type : undefined;
+  // The tier Bedrock says served the call (a Converse answer's serviceTier, {type}) wins over the one asked for.
   const served =
-    st === 'priority' || st === 'flex'
-      ? st
-      : st === 'default' || st === 'standard'
-        ? 'standard'
-        : null;
-  if (served === null || (served === 'standard' && asked === 'latency-optimized')) return asked;
-  return served;
+    isObj(outputBody) && isObj(outputBody.serviceTier) ? servedTier(outputBody.serviceTier) : null;
+  return asked === null ? served : pricedTier(asked, served);
 }
 
 function askedTier(record: Obj, inputBody: unknown): Tier | null {
