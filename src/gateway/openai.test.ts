@@ -273,3 +273,13 @@ describe('ConverseStream → chat completion chunks', () => {
     assert.match(last.error?.message ?? '', /ThrottlingException: Too many tokens/);
   });
 });
+
+test('n other than 1 is refused (Converse answers one choice), n: 1 is taken', () => {
+  const messages = [{ role: 'user', content: 'hi' }];
+  assert.throws(
+    () => chatToConverse({ model: MODEL, messages, n: 3 }),
+    (e: unknown) => e instanceof TranslationError && /n must be 1/.test(e.message),
+  );
+  assert.ok(chatToConverse({ model: MODEL, messages, n: 1 }));
+  assert.ok(chatToConverse({ model: MODEL, messages, n: null }));
+});

@@ -164,6 +164,9 @@ export function chatToConverse(input: unknown): ConverseRequest {
         throw new TranslationError(`${where}.role ${JSON.stringify(m.role)} is not supported`);
     }
   });
+  // Converse answers with one choice: more would be silently dropped, and billed calls with them.
+  if (req.n !== undefined && req.n !== null && req.n !== 1)
+    throw new TranslationError('n must be 1: Bedrock Converse returns one choice per call');
   const inference: Record<string, unknown> = {};
   const maxTokens = req.max_completion_tokens ?? req.max_tokens;
   if (maxTokens !== undefined && maxTokens !== null) {
