@@ -4,6 +4,7 @@ import {
   FIXED_GROUP_KEYS,
   type GroupKey,
   type Store,
+  TELEMETRY_GROUP_KEYS,
   type UnpricedModel,
   type UsageQuery,
   type UsageRow,
@@ -176,8 +177,11 @@ async function reportNotes(
 }
 
 /** The JSON shape of a row: group keys plus counters; money as a decimal string. */
-/** A report row's counters as JSON and CSV name them. */
-const COUNTER_FIELDS = new Set([
+/**
+ * Names a bare request-metadata key cannot take in JSON and CSV: the counters of ledger and code-edit-decision rows,
+ * and the telemetry dimensions (`tool`, `language`…), which are no ledger dimension but group telemetry reports.
+ */
+const TAKEN_NAMES: ReadonlySet<string> = new Set([
   'requests',
   'errors',
   'input_tokens',
@@ -186,6 +190,11 @@ const COUNTER_FIELDS = new Set([
   'cache_write_tokens',
   'cost_usd',
   'unpriced_requests',
+  'decisions',
+  'accepts',
+  'rejects',
+  'accept_rate',
+  ...TELEMETRY_GROUP_KEYS,
 ]);
 
 /**
@@ -196,14 +205,21 @@ const COUNTER_FIELDS = new Set([
 export function columnName(key: string): string {
   if (!key.startsWith('meta:')) return key;
   const name = key.slice(5);
-  return !COUNTER_FIELDS.has(name) && name.trim() !== '' && toGroupKey(name) === key ? name : key;
+  return !TAKEN_NAMES.has(name) && name.trim() !== '' && toGroupKey(name) === key ? name : key;
+}
+
+/** A row's group keys under their column names. */
+export function keysJson(
+  keys: Readonly<Record<string, string | null | undefined>>,
+): Record<string, string | null> {
+  const out: Record<string, string | null> = {};
+  for (const k in keys) out[columnName(k)] = keys[k] ?? null;
+  return out;
 }
 
 export function rowToJson(row: UsageRow): Record<string, string | number | null> {
-  const keys: Record<string, string | null> = {};
-  for (const k in row.keys) keys[columnName(k)] = row.keys[k] ?? null;
   return {
-    ...keys,
+    ...keysJson(row.keys),
     requests: row.requests,
     errors: row.errors,
     input_tokens: Number(row.inputTokens),

@@ -78,6 +78,8 @@ test('nativeBodyFacts: a limit or media block written with escapes, as a string 
     10,
   );
   assert.equal(facts('{"a":{"max_tokens":1},"max\\u005ftokens":900}').maxOutput, 900);
+  // A key given twice: whichever value Bedrock keeps, the larger is reserved.
+  assert.equal(facts('{"max_tokens":60000,"max_tokens":1,"m":"caf\\u00e9"}').maxOutput, 60000);
   // Plain bodies take the scan, with its answers.
   assert.deepEqual(facts('{"max_tokens":200,"messages":[{"content":[{"type":"image"}]}]}'), {
     maxOutput: 200,

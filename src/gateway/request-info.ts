@@ -177,6 +177,10 @@ export function nativeBodyFacts(body: Buffer): NativeBodyFacts {
       if (value !== null && typeof value === 'object') values.push(value);
     }
   }
+  // A key given twice: JSON.parse keeps the last value, another parser may keep the first; the scan's largest
+  // plain value counts too.
+  const scanned = scanMaxOutput(body);
+  if (scanned !== null && (maxOutput === null || scanned > maxOutput)) maxOutput = scanned;
   return { maxOutput, media: { images, other } };
 }
 

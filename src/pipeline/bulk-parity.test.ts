@@ -164,11 +164,21 @@ test('the tier a Converse answer says served the call wins over the one asked fo
     if (type !== null) r.output.outputBodyJson.serviceTier = { type };
     return JSON.stringify(r);
   };
+  // Line 3: Haiku 4.5, InvokeModel, whose request body names the default tier itself (its own field for it).
+  const invoke = readFileSync(join(testdata, 'operations.jsonl'), 'utf8').split('\n')[2] as string;
+  const asked = (id: string, field: Record<string, unknown>) => {
+    const r = JSON.parse(invoke) as { requestId: string; input: { inputBodyJson: object } };
+    r.requestId = id;
+    Object.assign(r.input.inputBodyJson, field);
+    return JSON.stringify(r);
+  };
   const lines = [
     served('served-default', 'default'),
     served('served-flex', 'flex'),
     served('served-priority', 'priority'),
     served('served-unsaid', null),
+    asked('invoke-default', { serviceTier: { type: 'default' } }),
+    asked('invoke-standard', { service_tier: 'standard' }),
   ];
   writeFileSync(join(root, 'served.jsonl'), `${lines.join('\n')}\n`);
   const { bulk, records } = await compare(root, join(testdata, 'tokenledger.yaml'));
@@ -178,6 +188,8 @@ test('the tier a Converse answer says served the call wins over the one asked fo
     'served-flex': 'flex',
     'served-priority': 'priority',
     'served-unsaid': 'flex',
+    'invoke-default': 'standard',
+    'invoke-standard': 'standard',
   });
 });
 

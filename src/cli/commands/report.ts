@@ -2,6 +2,7 @@
 import {
   columnName,
   isTelemetryReport,
+  keysJson,
   type Report,
   type ReportRequest,
   runReport,
@@ -116,7 +117,7 @@ const NULL_COUNTERS = {
 function decisionJson(row: EditDecisionRow): Record<string, string | number | null> {
   const decided = row.accepts + row.rejects;
   return {
-    ...row.keys,
+    ...keysJson(row.keys),
     ...NULL_COUNTERS,
     decisions: Number(row.decisions),
     accepts: Number(row.accepts),
@@ -145,7 +146,7 @@ export function renderTelemetryReport(report: TelemetryReport, format: string): 
   if (format === 'json') return JSON.stringify(r.rows.map(decisionJson), null, 2);
   if (format === 'csv') {
     return csv(r.rows.map(decisionJson), [
-      ...keys,
+      ...keys.map(columnName),
       ...Object.keys(NULL_COUNTERS),
       ...DECISION_KEYS,
     ]);

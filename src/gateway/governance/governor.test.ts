@@ -428,6 +428,38 @@ describe('budget-aware downgrade', () => {
       assert.equal((await governor.status()).openTickets, 0);
     });
 
+    test('refused at the requested model by a counter the target does not use, the call goes to the target', async () => {
+      // The search team's budget is past its soft limit, so its calls to Opus go to Sonnet; the Opus budget, then
+      // the Opus TPM limit (both filled by another team), refuse it at Opus, and neither counts a call to Sonnet.
+      const { governor, clock } = setup({
+        ...scoped,
+        limits: [...scoped.limits, { scope: { model: '*opus*' }, tpm: 1000 }],
+      });
+      await governor.load([
+        { at: clock.now, costPicos: usd('6'), team: 'search' },
+        { at: clock.now, costPicos: usd('99.50'), model: OPUS },
+      ]);
+      const byBudget = admitted(await governor.admit(call({ model: OPUS, worstCase })));
+      assert.equal(byBudget.downgradeTo, SONNET);
+      const cheap = () => usd('0.01');
+      const other = admitted(
+        await governor.admit(
+          call({ team: 'ads', model: OPUS, worstCase: cheap, tokensEstimate: 900 }),
+        ),
+      );
+      assert.equal(other.downgradeTo, undefined, 'the ads team is under its soft limit');
+      const byTpm = admitted(
+        await governor.admit(
+          call({
+            model: OPUS,
+            worstCase: (m) => (m === OPUS ? usd('0.02') : usd('0.01')),
+            tokensEstimate: 600,
+          }),
+        ),
+      );
+      assert.equal(byTpm.downgradeTo, SONNET);
+    });
+
     test("the target's model-scoped TPM limit is checked and held", async () => {
       const { governor, clock } = setup(scoped);
       await governor.load([{ at: clock.now, costPicos: usd('6'), team: 'search' }]);

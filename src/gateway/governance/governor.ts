@@ -398,8 +398,9 @@ export function createGovernor(config: GatewayConfig, deps: GovernorDeps): Gover
   };
 
   /**
-   * Reserves the call's worst case on every counter at once. Refused by a budget that is past its soft limit, the
-   * call is tried once more at the downgrade target's (lower) worst case. Returns the levels before the call.
+   * Reserves the call's worst case on every counter at once. Refused while one of its budgets is past its soft
+   * limit, the call is tried once more at the downgrade target's (lower) worst case on the target's counters.
+   * Returns the levels before the call.
    */
   const reserve = async (call: Call): Promise<readonly CounterLevel[] | Refusal> => {
     const { bs, ls, tokens, now } = call;
@@ -408,12 +409,9 @@ export function createGovernor(config: GatewayConfig, deps: GovernorDeps): Gover
     const outcome = await store.reserve(opsOf(bs, ls, call.cost, tokens, now), now, hold);
     if (outcome.ok) return outcome.levels;
     const { failed } = outcome;
-    const budget = failed < bs.length ? (bs[failed] as Matched<BudgetRule>) : null;
-    if (
-      call.target !== null &&
-      budget !== null &&
-      pastSoft(budget.rule, levelAt(outcome.levels, failed))
-    ) {
+    // Past a soft limit a call goes to the downgrade target anyway (`downgradeAdmitted`): refused at the requested
+    // model, by whichever of its counters, it is tried at the target's, whose own budgets and limits then decide.
+    if (call.target !== null && bs.some((m, i) => pastSoft(m.rule, levelAt(outcome.levels, i)))) {
       const cheaper = call.worstCase(call.target);
       const to = call.targetCounters;
       if (cheaper !== null && cheaper < call.cost && to !== null) {

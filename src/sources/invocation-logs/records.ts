@@ -110,7 +110,18 @@ export function itemsFromLine(text: string, uri: string, line: number, out: Item
     // payloads to S3 unless told to add newlines: each is read (sharing the line's number).
     const documents = concatenatedDocuments(json);
     if (documents !== null) {
-      for (const d of documents) itemsFromValue(d, { uri, line }, text, out);
+      documents.forEach((d, i) => {
+        const first = out.length;
+        itemsFromValue(d.value, { uri, line }, d.text, out);
+        // A reject names its document: rejects are kept by file, line and reason.
+        for (let k = first; k < out.length; k++) {
+          const item = out[k] as Item;
+          if ('reject' in item)
+            out[k] = {
+              reject: { ...item.reject, reason: `document ${i + 1}: ${item.reject.reason}` },
+            };
+        }
+      });
       return;
     }
     out.push(reject(uri, line, `malformed JSON (${(e as Error).message})`, text));
@@ -123,7 +134,7 @@ export function itemsFromLine(text: string, uri: string, line: number, out: Item
  * The JSON objects of a line that holds several one after another (`{…}{…}`, whitespace allowed between them), or
  * null when it is not that: any part that does not parse, or a single object (a line that is malformed as it is).
  */
-function concatenatedDocuments(json: string): unknown[] | null {
+function concatenatedDocuments(json: string): { value: unknown; text: string }[] | null {
   const parts: string[] = [];
   let depth = 0;
   let inString = false;
@@ -150,7 +161,7 @@ function concatenatedDocuments(json: string): unknown[] | null {
   }
   if (depth !== 0 || inString || parts.length < 2) return null;
   try {
-    return parts.map((p) => JSON.parse(p) as unknown);
+    return parts.map((text) => ({ value: JSON.parse(text) as unknown, text }));
   } catch {
     return null;
   }

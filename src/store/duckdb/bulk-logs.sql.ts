@@ -164,6 +164,9 @@ const tier = (st: string) => `CASE
     WHEN (CASE WHEN json_type(${st}) = 'OBJECT' THEN json_extract_string(${st}, '$.type') ELSE json_extract_string(${st}, '$') END)
       IN ('priority', 'flex')
       THEN CASE WHEN json_type(${st}) = 'OBJECT' THEN json_extract_string(${st}, '$.type') ELSE json_extract_string(${st}, '$') END
+    WHEN (CASE WHEN json_type(${st}) = 'OBJECT' THEN json_extract_string(${st}, '$.type') ELSE json_extract_string(${st}, '$') END)
+      IN ('default', 'standard')
+      THEN 'standard'
     WHEN input.inputBodyJson IS NOT NULL AND operation IN ('Converse', 'ConverseStream') THEN 'standard'
   END`;
 const ST = `coalesce(input.inputBodyJson.serviceTier, input.inputBodyJson.service_tier)`;
