@@ -176,12 +176,13 @@ interface OpenTicket {
   activeAt: number;
 }
 
-/** One call being admitted: what it matched and what it holds; `model` and `cost` change on downgrade. */
+/** The budgets and limits a call counts against. */
 interface Counters {
   readonly bs: readonly Matched<BudgetRule>[];
   readonly ls: readonly Matched<LimitRule>[];
 }
 
+/** One call being admitted: what it matched and what it holds; `model`, `cost` and counters change on downgrade. */
 interface Call {
   /** The ticket id, also the id of the call's hold in the store. */
   readonly id: string;
@@ -417,21 +418,12 @@ export function createGovernor(config: GatewayConfig, deps: GovernorDeps): Gover
       if (cheaper !== null && cheaper < call.cost && to !== null) {
         // Checked against the target's own budgets and limits: a model-scoped budget of the target counts it.
         const retry = await store.reserve(opsOf(to.bs, to.ls, cheaper, tokens, now), now, hold);
-        const downgraded: Call = {
-          ...call,
-          model: call.target,
-          cost: cheaper,
-          bs: to.bs,
-          ls: to.ls,
-        };
-        if (!retry.ok)
-          return refusalOf(
-            downgraded,
-            retry.failed,
-            levelAt(retry.levels, retry.failed),
-            retry.freesAt,
-          );
-        Object.assign(call, { model: call.target, cost: cheaper, bs: to.bs, ls: to.ls });
+        const downgrade = { model: call.target, cost: cheaper, bs: to.bs, ls: to.ls };
+        if (!retry.ok) {
+          const { failed: f, levels } = retry;
+          return refusalOf({ ...call, ...downgrade }, f, levelAt(levels, f), retry.freesAt);
+        }
+        Object.assign(call, downgrade);
         return retry.levels;
       }
     }
