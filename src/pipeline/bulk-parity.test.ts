@@ -193,6 +193,44 @@ test('the tier a Converse answer says served the call wins over the one asked fo
   });
 });
 
+test('a file whose name DuckDB would read as a glob goes row by row, never as the file the pattern matches', async () => {
+  const root = join(tmp.path, 'globs');
+  mkdirSync(root);
+  const first = readFileSync(join(testdata, 'operations.jsonl'), 'utf8').split('\n')[0] as string;
+  const file = (name: string, prefix: string) => {
+    const lines = [0, 1, 2].map((i) => {
+      const r = JSON.parse(first) as { requestId: string };
+      r.requestId = `${prefix}-${i}`;
+      return JSON.stringify(r);
+    });
+    writeFileSync(join(root, name), `${lines.join('\n')}\n`);
+  };
+  // `a[1].jsonl` as a pattern matches `a1.jsonl`, `b?.jsonl` matches `bx.jsonl`.
+  file('a[1].jsonl', 'bracket');
+  file('a1.jsonl', 'one');
+  file('b?.jsonl', 'question');
+  file('bx.jsonl', 'x');
+  const { bulk, records } = await compare(root, join(testdata, 'tokenledger.yaml'));
+  assert.equal(bulk.bulkFiles, 2, 'only the plain names went through DuckDB');
+  assert.deepEqual(
+    Object.fromEntries(records.map((r) => [r.request_id, String(r.source).split('/').at(-1)])),
+    {
+      'bracket-0': 'a[1].jsonl',
+      'bracket-1': 'a[1].jsonl',
+      'bracket-2': 'a[1].jsonl',
+      'one-0': 'a1.jsonl',
+      'one-1': 'a1.jsonl',
+      'one-2': 'a1.jsonl',
+      'question-0': 'b?.jsonl',
+      'question-1': 'b?.jsonl',
+      'question-2': 'b?.jsonl',
+      'x-0': 'bx.jsonl',
+      'x-1': 'bx.jsonl',
+      'x-2': 'bx.jsonl',
+    },
+  );
+});
+
 test('odd inputs: a lone surrogate, a latency past INTEGER, a 1h write with no 1h rate, a byte-order mark', async () => {
   const root = join(tmp.path, 'odd');
   mkdirSync(root);

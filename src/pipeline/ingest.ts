@@ -10,13 +10,15 @@ import type { Attributor } from '../attribute/index.ts';
 import { makeTempDir, type Reject } from '../core/index.ts';
 import type { Normaliser } from '../normalise/index.ts';
 import type { Catalog } from '../price/index.ts';
-import type { ObjectInfo, ObjectStore } from '../sources/index.ts';
 import {
   CWLOGS_SCHEME,
+  isLocalUri,
   type LogBody,
   type LogFormat,
   layoutHour,
   listLogObjects,
+  type ObjectInfo,
+  type ObjectStore,
   type OtherInput,
   openLogObject,
   readLogObject,
@@ -232,7 +234,9 @@ async function ingestObjects(
     // Whole files the store can read natively (S3 objects through a local copy); the rest, and any file it finds
     // irregular, go row by row.
     const minBytes = opts.bulkMinBytes ?? BULK_MIN_BYTES;
-    const eligible = todo.filter((t) => t.afterLine === 0 && t.info.size >= minBytes);
+    const eligible = todo.filter(
+      (t) => t.afterLine === 0 && t.info.size >= minBytes && !globLike(t.info.uri),
+    );
     const groupFiles = Math.max(1, opts.bulkGroupFiles ?? BULK_GROUP_FILES);
     const fallback = await ingestBulk(
       bulk,
@@ -349,4 +353,13 @@ export function appendRejects(file: string, rejects: readonly Reject[]): void {
     }),
   );
   appendFileSync(file, `${lines.join('\n')}\n`);
+}
+
+/**
+ * A local path DuckDB would read as a glob pattern (`[ab]`, `*`, `?`, `{a,b}`): it could name another file, whose
+ * records would be stored under this one's name. Such a file is read row by row. (S3 objects are read through a
+ * copy under a plain name.)
+ */
+function globLike(uri: string): boolean {
+  return isLocalUri(uri) && /[*?[\]{}]/.test(uri);
 }
