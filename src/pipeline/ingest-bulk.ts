@@ -272,6 +272,9 @@ async function runGroups(
       }
     }).catch(async (e: unknown) => {
       if (signal?.aborted) throw e;
+      // An object listed, then gone before it was read: the group is split until it is alone, then it goes row by
+      // row, which skips it with a warning.
+      if (isAppError(e) && e.code === 'sources.gone') return null;
       // The object store failed, not a file: splitting would only fetch every object again, more often, before the
       // same error. Refused for good (access denied, no such object, no credentials): the run stops. Unavailable
       // (throttled, a connection cut): the group is read again after a pause, and a store still unavailable stops

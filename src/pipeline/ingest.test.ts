@@ -476,6 +476,38 @@ describe('ingest', () => {
         await db3.close();
       }
 
+      // An object listed, then gone when read (a lifecycle rule expired it): skipped with a warning on both paths,
+      // the rest stored; not marked done, so a later run would read it should it come back.
+      for (const bulkMinBytes of [0, 1e9]) {
+        const gone = remote(objectsOf(3), (uri) => {
+          if (uri.endsWith('part-1.json'))
+            throw new AppError('sources.gone', `S3 object ${uri} was listed but is gone`);
+        });
+        const db4 = await runtime();
+        try {
+          const g = await run({ ...db4, objects: gone }, opts(['mem://logs/'], { bulkMinBytes }));
+          assert.deepEqual(
+            [g.read, g.inserted, g.rejected],
+            [6, 6, 0],
+            `bulkMinBytes ${bulkMinBytes}`,
+          );
+          assert.deepEqual(g.warnings, [
+            'S3 object mem://logs/part-1.json was listed but is gone: skipped',
+          ]);
+          const again = await run(
+            { ...db4, objects: remote(objectsOf(3), () => {}) },
+            opts(['mem://logs/'], { bulkMinBytes }),
+          );
+          assert.deepEqual(
+            [again.read, again.inserted],
+            [3, 3],
+            'the skipped object is read when it is back',
+          );
+        } finally {
+          await db4.close();
+        }
+      }
+
       // An abort during the copies rejects the ingest instead of sending the files row by row.
       const abort = new AbortController();
       const aborting = remote(objectsOf(3), (uri) => {

@@ -7,7 +7,7 @@
 import { appendFileSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Attributor } from '../attribute/index.ts';
-import { makeTempDir, type Reject } from '../core/index.ts';
+import { isAppError, makeTempDir, type Reject } from '../core/index.ts';
 import type { Normaliser } from '../normalise/index.ts';
 import type { Catalog } from '../price/index.ts';
 import {
@@ -291,26 +291,36 @@ async function ingestObjects(
     });
     let lastLine = afterLine;
     let otherInput: OtherInput | undefined;
-    for await (const batch of batches) {
-      if (batch.otherInput !== undefined) {
-        otherInput = batch.otherInput;
-        break;
-      }
-      for (const item of batch.items) {
-        if ('reject' in item) {
-          pending.rejects.push(item.reject);
-          summary.rejected++;
-          continue;
+    try {
+      for await (const batch of batches) {
+        if (batch.otherInput !== undefined) {
+          otherInput = batch.otherInput;
+          break;
         }
-        const { row, picos } = rowEncoder.encode(item.usage);
-        if (picos === null) summary.unpriced++;
-        pending.rows.addRow(item.usage, row);
-        summary.read++;
+        for (const item of batch.items) {
+          if ('reject' in item) {
+            pending.rejects.push(item.reject);
+            summary.rejected++;
+            continue;
+          }
+          const { row, picos } = rowEncoder.encode(item.usage);
+          if (picos === null) summary.unpriced++;
+          pending.rows.addRow(item.usage, row);
+          summary.read++;
+        }
+        lastLine = batch.lastLine;
+        checkpoint(key, { version: info.version, line: lastLine, done: false, ...forced });
+        if (pending.rows.records + pending.rejects.length >= batchLines) await flush();
+        progress();
       }
-      lastLine = batch.lastLine;
-      checkpoint(key, { version: info.version, line: lastLine, done: false, ...forced });
-      if (pending.rows.records + pending.rejects.length >= batchLines) await flush();
+    } catch (e: unknown) {
+      // Listed, then gone before it was read (a lifecycle rule expired it, a rotation removed it): nothing to read,
+      // said in the summary, and not marked done (should it come back, a later run reads it).
+      if (!isAppError(e) || e.code !== 'sources.gone') throw e;
+      summary.warnings.push(`${e.message}: skipped`);
+      filesDone++;
       progress();
+      continue;
     }
     // Another input's file is named in the summary on every run, not marked done.
     if (otherInput === undefined)

@@ -96,10 +96,13 @@ describe('local object store', () => {
     assert.deepEqual(await collect(store.list(path.join(root, 'empty'))), []);
   });
 
-  test('a missing path is sources.not_found naming the path', async () => {
+  test('a missing path is sources.not_found naming the path; a file gone when read, sources.gone', async () => {
     const missing = path.join(root, 'nope');
     await assert.rejects(collect(store.list(missing)), (e) => isNotFound(e, missing));
-    await assert.rejects(store.read(missing), (e) => isNotFound(e, missing));
+    await assert.rejects(
+      store.read(missing),
+      (e) => e instanceof AppError && e.code === 'sources.gone' && e.message.includes(missing),
+    );
     await assert.rejects(store.read(path.join(root, 'a')), (e) =>
       isNotFound(e, path.join(root, 'a')),
     );

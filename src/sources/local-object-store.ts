@@ -106,6 +106,9 @@ async function readFile(file: string, signal?: AbortSignal): Promise<Readable> {
   try {
     fd = openSync(file, 'r');
   } catch (e: unknown) {
+    // Listed, then gone before it was read (deleted, rotated away).
+    if (errnoCode(e) === 'ENOENT')
+      throw new AppError('sources.gone', `${file} was listed but is gone`, { cause: e });
     throw fsError(e, file);
   }
   try {

@@ -201,14 +201,14 @@ describe('S3 object store', () => {
     assert.match(gunzipSync(bytes).toString(), /anthropic\.claude/);
   });
 
-  test('maps missing buckets and keys to sources.not_found', async () => {
+  test('maps missing buckets to sources.not_found, a key gone when read to sources.gone', async () => {
     await assert.rejects(
       collect(store.list('s3://nobucket/x')),
       appError('sources.not_found', 'nobucket'),
     );
     await assert.rejects(
       store.read('s3://logs/a/missing.json'),
-      appError('sources.not_found', 'a/missing.json'),
+      appError('sources.gone', 'a/missing.json'),
     );
     await assert.rejects(store.read('s3://nobucket/x'), appError('sources.not_found', 'nobucket'));
     await assert.rejects(store.read('s3://logs'), appError('sources.invalid_uri'));

@@ -201,6 +201,9 @@ function s3Error(
     return new AppError('sources.not_found', `S3 bucket ${bucket} does not exist`, { cause: e });
   }
   if (code === 'NoSuchKey' || code === 'NotFound' || status === 404) {
+    // Read after it was listed: the object went in between (deleted, expired by a lifecycle rule).
+    if (action === 'read')
+      return new AppError('sources.gone', `S3 object ${uri} was listed but is gone`, { cause: e });
     return new AppError('sources.not_found', `no S3 object at ${uri}`, { cause: e });
   }
   if (code === 'AccessDenied' || status === 403) {
