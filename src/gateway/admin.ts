@@ -8,6 +8,7 @@
  * The plaintext of a new key is in the creation/rotation answer only.
  */
 import { timingSafeEqual } from 'node:crypto';
+import { AppError } from '../core/index.ts';
 import type { GatewayDeps } from './gateway.ts';
 import {
   BodyTooLarge,
@@ -160,7 +161,13 @@ export async function handleAdmin(
     } catch (e: unknown) {
       return bedrockError(res, 400, 'ValidationException', (e as Error).message);
     }
-    const { key, plaintext } = rotate(old, t);
+    let rotated: ReturnType<typeof rotate>;
+    try {
+      rotated = rotate(old, t);
+    } catch (e: unknown) {
+      return bedrockError(res, 409, 'ConflictException', (e as Error).message);
+    }
+    const { key, plaintext } = rotated;
     const retired = { ...revokedKey(old, t + grace * 1000), replacedBy: key.id };
     return sendJson(
       res,
@@ -198,8 +205,18 @@ export function revokedKey(old: VirtualKey, at: number): VirtualKey {
   return old.revokedAt !== null && old.revokedAt <= at ? old : { ...old, revokedAt: at };
 }
 
-/** A successor of a key: same attribution and remaining lifetime. */
+/**
+ * A successor of a key: same attribution and remaining lifetime. A key revoked (or already rotated, its grace
+ * running) has none: a revocation is final, and rotating such a key would hand out a working key in its place.
+ */
 export function rotate(old: VirtualKey, now: number): { key: VirtualKey; plaintext: string } {
+  if (old.revokedAt !== null)
+    throw new AppError(
+      'gateway.key_revoked',
+      old.revokedAt <= now
+        ? `key ${old.id} is revoked: a revoked key cannot be rotated (create a new one)`
+        : `key ${old.id} was rotated already${old.replacedBy ? ` (replaced by ${old.replacedBy})` : ''}`,
+    );
   const { name, team, user, feature, project, environment } = old;
   return newKey({ name, team, user, feature, project, environment }, now, old.expiresAt);
 }

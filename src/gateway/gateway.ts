@@ -20,6 +20,7 @@ import { roleSessionName } from './credentials.ts';
 import { StreamUsageReader } from './eventstream.ts';
 import { converseMedia, type Governor, type Ticket, worstCaseTokens } from './governance/index.ts';
 import {
+  BodyTimeout,
   BodyTooLarge,
   bedrockError,
   drained,
@@ -74,6 +75,12 @@ export interface GatewayOptions {
   readonly maxBodyBytes: number;
   /** Abort an upstream call with no answer (or, streaming, no new bytes) for this long. */
   readonly timeoutMs: number;
+  /**
+   * A streaming client that reads nothing of its answer for this long is cut (default 30 s, at most `timeoutMs`): it
+   * would hold an upstream connection (of the pool's 256) for as long as it liked. Its stream is then read to its
+   * end for the usage, as when a client leaves.
+   */
+  readonly writeStallMs?: number;
   /**
    * The worst case reserved before forwarding (governance/worst-case.ts): a Converse call without an output limit is
    * sent with `defaultMaxOutputTokens`, so the bound holds.
@@ -167,6 +174,7 @@ export interface Gateway {
  * upstream timeout (reservations expire after the timeout plus a minute unless configured otherwise).
  */
 const TOUCH_EVERY_MS = 10_000;
+const WRITE_STALL_MS = 30_000;
 const NO_USAGE: GatewayUsage = {
   input: 0,
   output: 0,
@@ -433,6 +441,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       }
     };
     res.on('close', onClose);
+    const stallMs = Math.min(options.writeStallMs ?? WRITE_STALL_MS, options.timeoutMs);
     // A client that left while the call was admitted (a Redis round trip): its close came before the listener.
     if (gone(res)) onClose();
     try {
@@ -567,7 +576,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
             if (clientGone) return undefined;
             const ok = res.write(text ?? chunk);
             // A client gone already (its close came before this write) would never drain: the stream is read on.
-            return ok || res.writableEnded || clientGone ? undefined : drained(res);
+            return ok || res.writableEnded || clientGone ? undefined : drained(res, stallMs);
           });
         } catch {
           // The upstream stream broke or was aborted (client gone, idle timeout): what was billed is recorded below,
@@ -611,6 +620,36 @@ export function createGateway(deps: GatewayDeps): Gateway {
     }
   };
 
+  /**
+   * A call's body; null when it was answered instead: too large (413), or not all come within the body timeout (the
+   * request is destroyed then: no answer can go).
+   */
+  const callBody = async (
+    req: GatewayRequest,
+    res: GatewayResponse,
+    openai: boolean,
+  ): Promise<Buffer | null> => {
+    try {
+      return await readBody(req, options.maxBodyBytes);
+    } catch (e) {
+      if (e instanceof BodyTooLarge) {
+        reject(
+          res,
+          openai,
+          413,
+          openai ? 'request_too_large' : 'ValidationException',
+          `the request body exceeds ${options.maxBodyBytes} bytes`,
+        );
+        return null;
+      }
+      if (e instanceof BodyTimeout) {
+        stats.rejected.RequestTimeout = (stats.rejected.RequestTimeout ?? 0) + 1;
+        return null;
+      }
+      throw e;
+    }
+  };
+
   const modelCall = async (
     req: GatewayRequest,
     res: GatewayResponse,
@@ -618,10 +657,12 @@ export function createGateway(deps: GatewayDeps): Gateway {
     requestedModel: string,
     openaiBody: ReturnType<typeof chatToConverse> | null,
     rawBody: Buffer | null,
+    /** The caller, when already authenticated (the OpenAI route: before its body is read). */
+    authed: VirtualKey | null = null,
   ): Promise<void> => {
     const openai = openaiBody !== null;
     const started = now();
-    const key = authenticate(req, res, openai);
+    const key = authed ?? authenticate(req, res, openai);
     if (key === null) return;
     if (deps.canServe !== undefined && !deps.canServe())
       return reject(
@@ -632,20 +673,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
         'the ledger is unavailable and the gateway is configured to fail closed',
         { 'retry-after': '5' },
       );
-    let body: Buffer;
-    try {
-      body = rawBody ?? (await readBody(req, options.maxBodyBytes));
-    } catch (e) {
-      if (e instanceof BodyTooLarge)
-        return reject(
-          res,
-          openai,
-          413,
-          'ValidationException',
-          `the request body exceeds ${options.maxBodyBytes} bytes`,
-        );
-      throw e;
-    }
+    let body = rawBody ?? (await callBody(req, res, openai));
+    if (body === null) return;
     let converse: Record<string, unknown> | null = openaiBody?.body ?? null;
     if (converse === null && isConverse(op)) {
       try {
@@ -879,20 +908,11 @@ export function createGateway(deps: GatewayDeps): Gateway {
         return await modelCall(req, res, model.op, model.modelId, null, null);
       }
       if (OPENAI_CHAT_PATHS.has(path)) {
-        let body: Buffer;
-        try {
-          body = await readBody(req, options.maxBodyBytes);
-        } catch (e) {
-          if (e instanceof BodyTooLarge)
-            return reject(
-              res,
-              true,
-              413,
-              'request_too_large',
-              `the request body exceeds ${options.maxBodyBytes} bytes`,
-            );
-          throw e;
-        }
+        // The caller first: a body is only read (and parsed) for a key.
+        const key = authenticate(req, res, true);
+        if (key === null) return;
+        const body = await callBody(req, res, true);
+        if (body === null) return;
         let chat: ReturnType<typeof chatToConverse>;
         try {
           chat = chatToConverse(JSON.parse(body.toString('utf8')));
@@ -904,7 +924,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
           return reject(res, true, 400, 'invalid_request_error', msg);
         }
         const op: Operation = chat.stream ? 'ConverseStream' : 'Converse';
-        return await modelCall(req, res, op, chat.modelId, chat, body);
+        return await modelCall(req, res, op, chat.modelId, chat, body, key);
       }
     }
     if (path.startsWith('/admin/')) return await handleAdmin(req, res, path, deps, now);

@@ -2,7 +2,15 @@ import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { PassThrough, Readable } from 'node:stream';
 import { describe, test } from 'node:test';
-import { BodyTooLarge, drained, type GatewayResponse, readAll } from './http.ts';
+import {
+  BodyTimeout,
+  BodyTooLarge,
+  drained,
+  type GatewayRequest,
+  type GatewayResponse,
+  readAll,
+  readBody,
+} from './http.ts';
 
 describe('readAll', () => {
   test('concatenates every chunk, once the stream ends', async () => {
@@ -54,4 +62,38 @@ describe('drained', () => {
     await closing;
     assert.equal(res.listenerCount('drain'), 0);
   });
+});
+
+test('drained with a stall limit: a client that reads nothing for that long is cut, which settles it', async () => {
+  const res = new EventEmitter() as EventEmitter & GatewayResponse;
+  let cut: Error | undefined;
+  res.destroy = (e?: Error) => {
+    cut = e;
+    res.emit('close');
+  };
+  const started = Date.now();
+  await drained(res, 50);
+  assert.match(cut?.message ?? '', /stopped reading/);
+  assert.ok(Date.now() - started >= 45);
+  assert.equal(res.listenerCount('close'), 0);
+  // A client that drains in time is not cut.
+  cut = undefined;
+  const waiting = drained(res, 50);
+  res.emit('drain');
+  await waiting;
+  await new Promise((r) => setTimeout(r, 80));
+  assert.equal(cut, undefined);
+});
+
+test('readBody: a body that has not all come within its timeout rejects BodyTimeout and destroys the request', async () => {
+  const req = Object.assign(new PassThrough(), { headers: {} }) as unknown as PassThrough &
+    GatewayRequest;
+  req.write('{"messages":');
+  await assert.rejects(readBody(req, 1024, 50), BodyTimeout);
+  assert.ok(req.destroyed);
+  const whole = Object.assign(new PassThrough(), { headers: {} }) as unknown as PassThrough &
+    GatewayRequest;
+  const read = readBody(whole, 1024, 1000);
+  whole.end('{}');
+  assert.equal((await read).toString(), '{}');
 });

@@ -41,11 +41,17 @@ export interface GatewayResponse {
  * Resolves when the response can take more (drain) or is gone (close), leaving neither listener behind: a slow
  * client of a long stream backs up many times, and a `close` listener per time would pile up on the response.
  */
-export function drained(res: GatewayResponse): Promise<void> {
+export function drained(res: GatewayResponse, stallMs?: number): Promise<void> {
   // Closed already: neither event will come.
   if (gone(res)) return Promise.resolve();
   return new Promise<void>((resolve) => {
+    // A client that reads nothing for `stallMs` is cut: its close then settles this.
+    const stall =
+      stallMs === undefined
+        ? null
+        : setTimeout(() => res.destroy(new Error('the client stopped reading')), stallMs);
     const done = () => {
+      if (stall !== null) clearTimeout(stall);
       res.removeListener('drain', done);
       res.removeListener('close', done);
       resolve();
@@ -69,12 +75,42 @@ export function gone(res: GatewayResponse): boolean {
 }
 
 export class BodyTooLarge extends Error {}
+/** The body did not arrive in time; the request was destroyed (no answer can be sent). */
+export class BodyTimeout extends Error {}
 
-/** The whole body, refusing (before reading it) a declared length over the limit and stopping at the limit. */
-export function readBody(req: GatewayRequest, limit: number): Promise<Buffer> {
+/**
+ * How long a request body may take to arrive: node:http's `requestTimeout` bounds HTTP/1.1 requests, but nothing
+ * bounds an HTTP/2 stream's, so a client could hold a stream (and what it sent, up to the size limit) for good.
+ */
+export const BODY_TIMEOUT_MS = 120_000;
+
+/**
+ * The whole body, refusing (before reading it) a declared length over the limit, stopping at the limit, and
+ * destroying the request when it has not all come within `timeoutMs`.
+ */
+export function readBody(
+  req: GatewayRequest,
+  limit: number,
+  timeoutMs = BODY_TIMEOUT_MS,
+): Promise<Buffer> {
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > limit) return Promise.reject(new BodyTooLarge());
-  return readAll(req, limit);
+  return new Promise<Buffer>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(new BodyTimeout());
+      req.destroy();
+    }, timeoutMs);
+    readAll(req, limit).then(
+      (body) => {
+        clearTimeout(timer);
+        resolve(body);
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        reject(e);
+      },
+    );
+  });
 }
 
 /**
@@ -140,7 +176,35 @@ export function sendJson(
     ...headers,
   });
   res.end(body);
+  stopUnreadBody(res);
 }
+
+/**
+ * An answer sent before the request's body was read (a refusal: no key, too large, fail-closed). HTTP/1.1 discards
+ * an unread body itself, within its request timeout; on HTTP/2 nothing did, so a client that never ended its body
+ * kept the stream (and a graceful shutdown waited on it) for good. The rest of the body is read and dropped, and a
+ * stream still open `UNREAD_BODY_MS` later is reset.
+ */
+function stopUnreadBody(res: GatewayResponse): void {
+  const r = res as unknown as {
+    req?: { complete?: boolean; resume(): unknown };
+    stream?: {
+      destroyed: boolean;
+      close(code: number): void;
+      once(e: 'close', f: () => void): unknown;
+    };
+  };
+  const { req, stream } = r;
+  if (req === undefined || req.complete !== false || stream === undefined) return;
+  req.resume();
+  // The stream's own close (the compat request emits 'close' as soon as the answer is out).
+  const timer = setTimeout(() => {
+    if (!stream.destroyed) stream.close(H2_CANCEL);
+  }, UNREAD_BODY_MS);
+  stream.once('close', () => clearTimeout(timer));
+}
+const H2_CANCEL = 8;
+const UNREAD_BODY_MS = 10_000;
 
 /** A Bedrock-style error: the AWS SDK reads the exception name from `x-amzn-ErrorType`. */
 export function bedrockError(

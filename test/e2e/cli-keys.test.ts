@@ -86,18 +86,17 @@ describe('tokenledger keys', () => {
     const revoked = await cli(['keys', 'revoke', String(first?.id), '--db', db]);
     assert.equal(revoked.code, 0);
     assert.equal(revoked.out.trim(), `Revoked key ${first?.id}.`);
-    // Rotating a revoked key again gives a successor, and does not revive the key for a grace period.
+    // A revocation is final: a revoked key has no successor (it would be a working key in its place).
     const again = await cli(
       ['keys', 'rotate', String(first?.id), '--grace-seconds', '3600', '--db', db],
       {},
       NOW + 1000,
     );
-    assert.equal(again.code, 0, again.err);
-    // Said as stored: the old key stays revoked, whatever grace was asked for.
-    assert.match(again.out, new RegExp(`^The old key ${first?.id} is revoked\\.\n`));
+    assert.equal(again.code, 1);
+    assert.match(again.err, /is revoked: a revoked key cannot be rotated \(create a new one\)/);
     keys = await list();
     assert.equal(keys.find((k) => k.id === first?.id)?.status, 'revoked');
-    assert.equal(keys.length, 3);
+    assert.equal(keys.length, 2);
   });
 
   test('usage errors name what is wrong', async () => {
@@ -185,6 +184,15 @@ describe('tokenledger keys', () => {
         await bad.text(),
         /grace_seconds must be a whole number of seconds from 0 to 2592000/,
       );
+      // A key rotated already (its grace running) has its successor: no second one.
+      const twice = await fetch(`${gw.url}/admin/keys/${id}/rotate`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer admin-secret', 'content-type': 'application/json' },
+        body: '{}',
+      });
+      assert.equal(twice.status, 409);
+      assert.equal(twice.headers.get('x-amzn-errortype'), 'ConflictException');
+      assert.match(await twice.text(), new RegExp(`key ${id} was rotated already \\(replaced by `));
       await redis.stop();
       const pending = await cli(['keys', 'create', '--name', 'ci-2', '--gateway', gw.url], env);
       assert.equal(pending.code, 0, pending.err);

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
+import { connect as connectH2, constants as h2 } from 'node:http2';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -53,7 +54,12 @@ interface Env {
 
 async function setup(
   gatewayYaml: string,
-  extra: { timeoutMs?: number; outputTokens?: number; seed?: (rt: Runtime) => Promise<void> } = {},
+  extra: {
+    timeoutMs?: number;
+    writeStallMs?: number;
+    outputTokens?: number;
+    seed?: (rt: Runtime) => Promise<void>;
+  } = {},
 ): Promise<Env> {
   const dir = tempDir('tl-gw-');
   const config = join(dir.path, 'tokenledger.yaml');
@@ -97,6 +103,7 @@ async function setup(
     baseDir: dir.path,
     env: { TOKENLEDGER_ADMIN_TOKEN: 'admin-secret' },
     ...(extra.timeoutMs === undefined ? {} : { timeoutMs: extra.timeoutMs }),
+    ...(extra.writeStallMs === undefined ? {} : { writeStallMs: extra.writeStallMs }),
   });
   return { dir, rt, fake, gw, key: plaintext, storeDown };
 }
@@ -1066,5 +1073,64 @@ describe('gateway: no lost usage', () => {
     } finally {
       await teardown(env);
     }
+  });
+});
+
+describe('gateway: clients that hold what they should not', () => {
+  let env: Env;
+  before(async () => {
+    env = await setup('  budgets: []', { writeStallMs: 300, outputTokens: 20_000 });
+  });
+  after(() => teardown(env));
+
+  test('an OpenAI call without a key is refused before its body is read (h2c: the stream is never ended)', async () => {
+    const session = connectH2(env.gw.url);
+    try {
+      const stream = session.request({
+        ':method': 'POST',
+        ':path': '/v1/chat/completions',
+        'content-type': 'application/json',
+      });
+      // A megabyte of a body that never ends: it used to be read (up to 20 MB) and parsed before the key was asked.
+      stream.write(Buffer.alloc(1 << 20, 0x20));
+      const status = await new Promise<number>((resolve) =>
+        stream.once('response', (h) => resolve(Number(h[':status']))),
+      );
+      assert.equal(status, 401);
+      stream.close(h2.NGHTTP2_CANCEL);
+    } finally {
+      session.close();
+    }
+  });
+
+  test('a streaming client that reads nothing is cut after the write-stall limit; its call is read to its end and recorded', async () => {
+    const before = env.fake.requests.length;
+    const session = connectH2(env.gw.url, { settings: { initialWindowSize: 1024 } });
+    try {
+      const stream = session.request({
+        ':method': 'POST',
+        ':path': `/model/${encodeURIComponent(HAIKU)}/invoke-with-response-stream`,
+        authorization: `Bearer ${env.key}`,
+        'content-type': 'application/json',
+      });
+      stream.end(JSON.stringify({ ...ANTHROPIC, max_tokens: 20_000 }));
+      stream.pause(); // reads nothing: flow control stops the gateway's writes
+      stream.on('error', () => {}); // the cut: a reset
+      const closed = await new Promise<string>((resolve) => {
+        stream.once('close', () => resolve(`closed with code ${stream.rstCode}`));
+        setTimeout(() => resolve('still open'), 10_000);
+      });
+      assert.match(closed, /closed/, 'the gateway cut the stream');
+    } finally {
+      session.close();
+    }
+    const r = env.fake.requests.at(-1);
+    assert.equal(env.fake.requests.length, before + 1);
+    await env.gw.gateway.settled();
+    await env.gw.flush();
+    const stored = await env.rt.store.getRecord(r?.requestId ?? '');
+    assert.equal(stored?.error_code, 'ClientClosedRequest');
+    assert.equal(Number(stored?.output_tokens), r?.tokens?.output, 'the tokens Bedrock billed');
+    assert.equal((await env.gw.governor.status()).openTickets, 0);
   });
 });

@@ -27,6 +27,7 @@ export async function startGatewayOnFake(
     baseDir: string;
     env?: NodeJS.ProcessEnv;
     timeoutMs?: number;
+    writeStallMs?: number;
     now?: () => number;
   },
 ): Promise<RunningGateway> {
@@ -37,6 +38,7 @@ export async function startGatewayOnFake(
     baseDir: opts.baseDir,
     log: quiet,
     ...(opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }),
+    ...(opts.writeStallMs === undefined ? {} : { writeStallMs: opts.writeStallMs }),
     ...(opts.now === undefined ? {} : { now: opts.now }),
     upstream: await createHttpUpstream({
       endpoint: opts.upstream,

@@ -113,6 +113,8 @@ export async function startGateway(
     log: Logger;
     now?: () => number;
     timeoutMs?: number;
+    /** How long a streaming client may read nothing before it is cut (default 30 s). */
+    writeStallMs?: number;
     upstream?: BedrockUpstream;
   },
 ): Promise<RunningGateway> {
@@ -236,6 +238,7 @@ export async function startGateway(
       accountId,
       maxBodyBytes: 20 * 1024 * 1024,
       timeoutMs,
+      ...(opts.writeStallMs === undefined ? {} : { writeStallMs: opts.writeStallMs }),
       reservation: cfg.reservation,
       adminToken: opts.env.TOKENLEDGER_ADMIN_TOKEN ?? null,
       metricsToken: opts.env.TOKENLEDGER_METRICS_TOKEN ?? null,
