@@ -85,14 +85,19 @@ test('drained with a stall limit: a client that reads nothing for that long is c
   assert.equal(cut, undefined);
 });
 
-test('readBody: a body that has not all come within its timeout rejects BodyTimeout and destroys the request', async () => {
-  const req = Object.assign(new PassThrough(), { headers: {} }) as unknown as PassThrough &
-    GatewayRequest;
+test('readBody: an HTTP/2 body that has not all come within its timeout rejects BodyTimeout and destroys the request', async () => {
+  // An http2 compat request (it has a `stream`); HTTP/1.1's are bounded by node's requestTimeout.
+  const req = Object.assign(new PassThrough(), {
+    headers: {},
+    stream: {},
+  }) as unknown as PassThrough & GatewayRequest;
   req.write('{"messages":');
   await assert.rejects(readBody(req, 1024, 50), BodyTimeout);
   assert.ok(req.destroyed);
-  const whole = Object.assign(new PassThrough(), { headers: {} }) as unknown as PassThrough &
-    GatewayRequest;
+  const whole = Object.assign(new PassThrough(), {
+    headers: {},
+    stream: {},
+  }) as unknown as PassThrough & GatewayRequest;
   const read = readBody(whole, 1024, 1000);
   whole.end('{}');
   assert.equal((await read).toString(), '{}');

@@ -85,8 +85,8 @@ export class BodyTimeout extends Error {}
 export const BODY_TIMEOUT_MS = 120_000;
 
 /**
- * The whole body, refusing (before reading it) a declared length over the limit, stopping at the limit, and
- * destroying the request when it has not all come within `timeoutMs`.
+ * The whole body, refusing (before reading it) a declared length over the limit, stopping at the limit, and (an
+ * HTTP/2 request) destroying the request when it has not all come within `timeoutMs`.
  */
 export function readBody(
   req: GatewayRequest,
@@ -95,6 +95,8 @@ export function readBody(
 ): Promise<Buffer> {
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > limit) return Promise.reject(new BodyTooLarge());
+  // HTTP/1.1: node's requestTimeout bounds the request already (no timer per call on that path).
+  if ((req as { stream?: unknown }).stream === undefined) return readAll(req, limit);
   return new Promise<Buffer>((resolve, reject) => {
     const timer = setTimeout(() => {
       reject(new BodyTimeout());
