@@ -441,6 +441,10 @@ describe('budget-aware downgrade', () => {
       ]);
       const byBudget = admitted(await governor.admit(call({ model: OPUS, worstCase })));
       assert.equal(byBudget.downgradeTo, SONNET);
+      assert.equal(
+        byBudget.headers['x-tokenledger-downgrade-reason'],
+        'budget team{team=search} past its soft limit',
+      );
       const cheap = () => usd('0.01');
       const other = admitted(
         await governor.admit(
@@ -458,6 +462,25 @@ describe('budget-aware downgrade', () => {
         ),
       );
       assert.equal(byTpm.downgradeTo, SONNET);
+    });
+
+    test("the reason header names the requested model's budget that sent the call to the target", async () => {
+      const { governor, clock } = setup({
+        budgets: [
+          {
+            name: 'opus',
+            scope: { model: '*opus*' },
+            amountUsd: '10',
+            period: 'daily',
+            softPercent: 50,
+          },
+        ],
+        downgrade: config.downgrade,
+      });
+      await governor.load([{ at: clock.now, costPicos: usd('9.50'), model: OPUS }]);
+      const a = admitted(await governor.admit(call({ model: OPUS, worstCase })));
+      assert.equal(a.downgradeTo, SONNET);
+      assert.equal(a.headers['x-tokenledger-downgrade-reason'], 'budget opus past its soft limit');
     });
 
     test("the target's model-scoped TPM limit is checked and held", async () => {

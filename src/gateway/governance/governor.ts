@@ -202,6 +202,8 @@ interface Call {
   cost: bigint;
   readonly tokens: bigint;
   readonly now: number;
+  /** The budget past its soft limit that sent the call to the target, when `reserve` did (for the header). */
+  softBudget?: Matched<BudgetRule>;
 }
 
 /** Builds a governor from the validated `gateway:` configuration. */
@@ -412,7 +414,8 @@ export function createGovernor(config: GatewayConfig, deps: GovernorDeps): Gover
     const { failed } = outcome;
     // Past a soft limit a call goes to the downgrade target anyway (`downgradeAdmitted`): refused at the requested
     // model, by whichever of its counters, it is tried at the target's, whose own budgets and limits then decide.
-    if (call.target !== null && bs.some((m, i) => pastSoft(m.rule, levelAt(outcome.levels, i)))) {
+    const soft = bs.find((m, i) => pastSoft(m.rule, levelAt(outcome.levels, i)));
+    if (call.target !== null && soft !== undefined) {
       const cheaper = call.worstCase(call.target);
       const to = call.targetCounters;
       if (cheaper !== null && cheaper < call.cost && to !== null) {
@@ -423,7 +426,7 @@ export function createGovernor(config: GatewayConfig, deps: GovernorDeps): Gover
           const { failed: f, levels } = retry;
           return refusalOf({ ...call, ...downgrade }, f, levelAt(levels, f), retry.freesAt);
         }
-        Object.assign(call, downgrade);
+        Object.assign(call, downgrade, { softBudget: soft });
         return retry.levels;
       }
     }
@@ -509,9 +512,10 @@ export function createGovernor(config: GatewayConfig, deps: GovernorDeps): Gover
     if (ls.length > 0) rateHeaders(headers, ls, levels.slice(bs.length), call.tokens);
     if (call.model === call.requested) return { ok: true, ticket: { id }, headers };
     headers['x-tokenledger-downgraded'] = `${call.requested} -> ${call.model}`;
-    if (soft !== null) {
+    const why = soft ?? call.softBudget ?? null;
+    if (why !== null) {
       headers['x-tokenledger-downgrade-reason'] =
-        `budget ${labelOf(soft.rule, soft.key)} past its soft limit`;
+        `budget ${labelOf(why.rule, why.key)} past its soft limit`;
     }
     return { ok: true, ticket: { id }, downgradeTo: call.model, headers };
   };
