@@ -177,11 +177,8 @@ async function reportNotes(
 }
 
 /** The JSON shape of a row: group keys plus counters; money as a decimal string. */
-/**
- * Names a bare request-metadata key cannot take in JSON and CSV: the counters of ledger and code-edit-decision rows,
- * and the telemetry dimensions (`tool`, `language`…), which are no ledger dimension but group telemetry reports.
- */
-const TAKEN_NAMES: ReadonlySet<string> = new Set([
+/** The counters of a report row, as JSON and CSV name them, in that order. */
+export const REPORT_COUNTERS = [
   'requests',
   'errors',
   'input_tokens',
@@ -190,10 +187,18 @@ const TAKEN_NAMES: ReadonlySet<string> = new Set([
   'cache_write_tokens',
   'cost_usd',
   'unpriced_requests',
-  'decisions',
-  'accepts',
-  'rejects',
-  'accept_rate',
+] as const;
+
+/** The counters of a code-edit-decision row (`--by language`), after the report counters (null there). */
+export const DECISION_COUNTERS = ['decisions', 'accepts', 'rejects', 'accept_rate'] as const;
+
+/**
+ * Names a bare request-metadata key cannot take in JSON and CSV: the counters, and the telemetry dimensions
+ * (`tool`, `language`…), which are no ledger dimension but group telemetry reports.
+ */
+const TAKEN_NAMES: ReadonlySet<string> = new Set([
+  ...REPORT_COUNTERS,
+  ...DECISION_COUNTERS,
   ...TELEMETRY_GROUP_KEYS,
 ]);
 

@@ -1,6 +1,12 @@
 /** Terminal, CSV and JSON renderings of reports. Tables fit 100 columns: long key values are shortened with "…". */
 
-import { columnName, type Report, rowToJson, shortModel } from '../analyse/index.ts';
+import {
+  columnName,
+  REPORT_COUNTERS,
+  type Report,
+  rowToJson,
+  shortModel,
+} from '../analyse/index.ts';
 import { AppError, formatUsdHuman } from '../core/index.ts';
 import type { UsageRow } from '../store/index.ts';
 
@@ -199,18 +205,7 @@ const reportRows = (report: Report) =>
 
 export function reportCsv(report: Report): string {
   const rows = reportRows(report);
-  const headers = [
-    ...report.query.groupBy.map(columnName),
-    'requests',
-    'errors',
-    'input_tokens',
-    'output_tokens',
-    'cache_read_tokens',
-    'cache_write_tokens',
-    'cost_usd',
-    'unpriced_requests',
-  ];
-  return csv(rows, headers);
+  return csv(rows, [...report.query.groupBy.map(columnName), ...REPORT_COUNTERS]);
 }
 
 export function reportJson(report: Report): string {

@@ -1,8 +1,10 @@
 /** `tokenledger report`: spend grouped by any dimension, as a table, CSV or JSON. */
 import {
   columnName,
+  DECISION_COUNTERS,
   isTelemetryReport,
   keysJson,
+  REPORT_COUNTERS,
   type Report,
   type ReportRequest,
   runReport,
@@ -102,17 +104,8 @@ export async function reportCommand(ctx: CliContext): Promise<number> {
   return EXIT.ok;
 }
 
-const DECISION_KEYS = ['decisions', 'accepts', 'rejects', 'accept_rate'] as const;
-const NULL_COUNTERS = {
-  requests: null,
-  errors: null,
-  input_tokens: null,
-  output_tokens: null,
-  cache_read_tokens: null,
-  cache_write_tokens: null,
-  cost_usd: null,
-  unpriced_requests: null,
-};
+/** A decision row has none of the report counters: they are null there, so CSV and JSON keep one shape. */
+const NULL_COUNTERS = Object.fromEntries(REPORT_COUNTERS.map((k) => [k, null]));
 
 function decisionJson(row: EditDecisionRow): Record<string, string | number | null> {
   const decided = row.accepts + row.rejects;
@@ -147,8 +140,8 @@ export function renderTelemetryReport(report: TelemetryReport, format: string): 
   if (format === 'csv') {
     return csv(r.rows.map(decisionJson), [
       ...keys.map(columnName),
-      ...Object.keys(NULL_COUNTERS),
-      ...DECISION_KEYS,
+      ...REPORT_COUNTERS,
+      ...DECISION_COUNTERS,
     ]);
   }
   const rate = (row: EditDecisionRow) => {
